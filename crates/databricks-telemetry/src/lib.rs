@@ -1,0 +1,25 @@
+//! # databricks-telemetry
+//!
+//! The driver-telemetry pipeline for Databricks SQL drivers written in Rust.
+//!
+//! ## Overview
+//!
+//! A driver reports what it does (connections opened and closed, statements and how long each
+//! phase took, CloudFetch downloads, metadata calls, errors) to the Databricks telemetry service.
+//! This crate does that without slowing down, blocking or failing the driver:
+//!
+//! - [`model`]: the wire types, exactly as the service accepts them.
+//! - [`TelemetrySessionContext`] and [`StatementTelemetryContext`]: what a driver records, turned
+//!   into frontend logs that carry only what was recorded and nothing private.
+//!
+//! The crate needs no async runtime and contains no `unsafe` code.
+
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+pub mod model;

@@ -1,0 +1,60 @@
+//! The frontend log: the envelope around one driver event.
+
+use serde::{Deserialize, Serialize};
+
+use super::driver_log::SqlDriverLog;
+use super::proto_int;
+
+/// One frontend log: an event id, the workspace, the client context and the driver event.
+///
+/// Each log travels as one element of [`TelemetryRequest::proto_logs`](super::TelemetryRequest),
+/// serialised to a JSON string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrontendLog {
+    /// A UUID v4 that identifies this event (the service de-duplicates on it).
+    pub frontend_log_event_id: String,
+    /// The workspace id, when known.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "proto_int::deserialize"
+    )]
+    pub workspace_id: Option<i64>,
+    /// When and by whom the event was made.
+    #[serde(default)]
+    pub context: FrontendLogContext,
+    /// The event.
+    #[serde(default)]
+    pub entry: FrontendLogEntry,
+}
+
+/// The `context` of a frontend log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrontendLogContext {
+    /// The client that made the event.
+    #[serde(default)]
+    pub client_context: ClientContext,
+}
+
+/// The `client_context` of a frontend log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientContext {
+    /// When the event was made, in milliseconds since the Unix epoch.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "proto_int::deserialize"
+    )]
+    pub timestamp_millis: Option<i64>,
+    /// The driver's user agent, e.g. `DatabricksAdbcRust/0.1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// The `entry` of a frontend log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrontendLogEntry {
+    /// The driver event.
+    #[serde(default)]
+    pub sql_driver_log: SqlDriverLog,
+}
