@@ -22,4 +22,5 @@
     rust_2018_idioms
 )]
 
+pub mod export;
 pub mod model;
