@@ -24,3 +24,10 @@
 
 pub mod export;
 pub mod model;
+
+mod context;
+
+pub use context::{
+    AuthType, ErrorInfo, SessionContextBuilder, StatementTelemetryContext, TelemetrySessionContext,
+    MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
+};

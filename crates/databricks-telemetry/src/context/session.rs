@@ -1,0 +1,259 @@
+//! The session context: what stays the same for every event of one connection.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::model::{
+    DriverConnectionParameters, DriverSystemConfiguration, FrontendLog, OperationType, SqlDriverLog,
+};
+
+use super::error::ErrorInfo;
+use super::event::new_frontend_log;
+use super::statement::StatementTelemetryContext;
+
+/// How the connection authenticated, as sent in `auth_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthType {
+    /// A personal access token.
+    Pat,
+    /// OAuth machine-to-machine (client credentials).
+    OAuthM2m,
+    /// OAuth user-to-machine (browser).
+    OAuthU2m,
+    /// Anything else.
+    Other,
+}
+
+impl AuthType {
+    /// The name sent on the wire: `pat`, `oauth-m2m`, `oauth-u2m` or `other`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Pat => "pat",
+            AuthType::OAuthM2m => "oauth-m2m",
+            AuthType::OAuthU2m => "oauth-u2m",
+            AuthType::Other => "other",
+        }
+    }
+}
+
+/// What stays the same for every event of one connection: session id, workspace, auth type,
+/// system configuration, connection parameters and user agent.
+///
+/// Immutable once built and shared as an [`Arc`]; the system configuration and connection
+/// parameters are themselves behind `Arc`s that every event of the session shares.
+///
+/// ```
+/// use std::time::Duration;
+/// use databricks_telemetry::{AuthType, TelemetrySessionContext};
+/// use databricks_telemetry::model::OperationType;
+///
+/// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
+///     .session_id("01f0-session")
+///     .workspace_id(1234567890)
+///     .auth_type(AuthType::Pat)
+///     .build();
+/// let opened = session.connection_opened(Duration::from_millis(120));
+/// let log = &opened.entry.sql_driver_log;
+/// assert_eq!(log.operation_latency_ms, Some(120));
+/// assert_eq!(
+///     log.sql_operation.as_ref().unwrap().operation_detail.as_ref().unwrap().operation_type,
+///     Some(OperationType::CreateSession)
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetrySessionContext {
+    session_id: Option<String>,
+    workspace_id: Option<i64>,
+    auth_type: Option<AuthType>,
+    system_configuration: Arc<DriverSystemConfiguration>,
+    connection_parameters: Option<Arc<DriverConnectionParameters>>,
+    user_agent: String,
+}
+
+impl TelemetrySessionContext {
+    /// Starts a session context for a driver; the system configuration is detected from the
+    /// process ([`DriverSystemConfiguration::detect`]) and the user agent is
+    /// `<name without spaces>/<version>` unless set.
+    pub fn builder(driver_name: &str, driver_version: &str) -> SessionContextBuilder {
+        SessionContextBuilder {
+            session_id: None,
+            workspace_id: None,
+            auth_type: None,
+            system_configuration: DriverSystemConfiguration::detect(driver_name, driver_version),
+            connection_parameters: None,
+            user_agent: format!("{}/{}", driver_name.replace(' ', ""), driver_version),
+        }
+    }
+
+    /// The session id, once the server assigned one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// The workspace id, when known.
+    pub fn workspace_id(&self) -> Option<i64> {
+        self.workspace_id
+    }
+
+    /// How the connection authenticated.
+    pub fn auth_type(&self) -> Option<AuthType> {
+        self.auth_type
+    }
+
+    /// The shared system configuration.
+    pub fn system_configuration(&self) -> &Arc<DriverSystemConfiguration> {
+        &self.system_configuration
+    }
+
+    /// The shared connection parameters, when given.
+    pub fn connection_parameters(&self) -> Option<&Arc<DriverConnectionParameters>> {
+        self.connection_parameters.as_ref()
+    }
+
+    /// The user agent written into every event.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// Starts measuring one operation now.
+    pub fn begin(self: &Arc<Self>, operation: OperationType) -> StatementTelemetryContext {
+        StatementTelemetryContext::new(Arc::clone(self), operation, Instant::now())
+    }
+
+    /// Starts measuring one operation that began at `start` (a monotonic instant).
+    pub fn begin_at(
+        self: &Arc<Self>,
+        operation: OperationType,
+        start: Instant,
+    ) -> StatementTelemetryContext {
+        StatementTelemetryContext::new(Arc::clone(self), operation, start)
+    }
+
+    /// `CREATE_SESSION`: the connection opened after `latency`.
+    pub fn connection_opened(&self, latency: Duration) -> FrontendLog {
+        self.session_event(OperationType::CreateSession, latency, None)
+    }
+
+    /// `CREATE_SESSION` that failed after `latency`.
+    pub fn connection_open_failed(&self, latency: Duration, error: &ErrorInfo) -> FrontendLog {
+        self.session_event(OperationType::CreateSession, latency, Some(error))
+    }
+
+    /// `DELETE_SESSION`: the connection closed after `latency`.
+    pub fn connection_closed(&self, latency: Duration) -> FrontendLog {
+        self.session_event(OperationType::DeleteSession, latency, None)
+    }
+
+    /// `DELETE_SESSION` that failed after `latency`.
+    pub fn connection_close_failed(&self, latency: Duration, error: &ErrorInfo) -> FrontendLog {
+        self.session_event(OperationType::DeleteSession, latency, Some(error))
+    }
+
+    fn session_event(
+        &self,
+        operation: OperationType,
+        latency: Duration,
+        error: Option<&ErrorInfo>,
+    ) -> FrontendLog {
+        let mut log = self.driver_log();
+        log.operation_latency_ms = Some(super::statement::millis(latency));
+        log.sql_operation = Some(crate::model::SqlExecutionEvent {
+            operation_detail: Some(crate::model::OperationDetail {
+                operation_type: Some(operation),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        log.error_info = error.map(ErrorInfo::to_wire);
+        self.wrap(log)
+    }
+
+    /// The session-constant part of every event.
+    pub(crate) fn driver_log(&self) -> SqlDriverLog {
+        SqlDriverLog {
+            session_id: self.session_id.clone(),
+            system_configuration: Some(Arc::clone(&self.system_configuration)),
+            driver_connection_params: self.connection_parameters.clone(),
+            auth_type: self.auth_type.map(|a| a.as_str().to_owned()),
+            ..SqlDriverLog::default()
+        }
+    }
+
+    pub(crate) fn wrap(&self, log: SqlDriverLog) -> FrontendLog {
+        new_frontend_log(self.workspace_id, &self.user_agent, log)
+    }
+}
+
+/// Builds a [`TelemetrySessionContext`]; see [`TelemetrySessionContext::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SessionContextBuilder {
+    session_id: Option<String>,
+    workspace_id: Option<i64>,
+    auth_type: Option<AuthType>,
+    system_configuration: DriverSystemConfiguration,
+    connection_parameters: Option<DriverConnectionParameters>,
+    user_agent: String,
+}
+
+impl SessionContextBuilder {
+    /// The session id the server assigned.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// The workspace id.
+    pub fn workspace_id(mut self, id: i64) -> Self {
+        self.workspace_id = Some(id);
+        self
+    }
+
+    /// How the connection authenticated.
+    pub fn auth_type(mut self, auth: AuthType) -> Self {
+        self.auth_type = Some(auth);
+        self
+    }
+
+    /// The application that uses the driver.
+    pub fn client_app_name(mut self, name: impl Into<String>) -> Self {
+        self.system_configuration.client_app_name = Some(name.into());
+        self
+    }
+
+    /// Replaces the detected system configuration.
+    pub fn system_configuration(mut self, config: DriverSystemConfiguration) -> Self {
+        self.system_configuration = config;
+        self
+    }
+
+    /// The connection's parameters.
+    pub fn connection_parameters(mut self, params: DriverConnectionParameters) -> Self {
+        self.connection_parameters = Some(params);
+        self
+    }
+
+    /// Replaces the user agent; `entry`, when given, is appended after a space (the connection's
+    /// user-agent entry).
+    pub fn user_agent(mut self, user_agent: impl Into<String>, entry: Option<&str>) -> Self {
+        let mut ua = user_agent.into();
+        if let Some(entry) = entry.filter(|e| !e.trim().is_empty()) {
+            ua.push(' ');
+            ua.push_str(entry.trim());
+        }
+        self.user_agent = ua;
+        self
+    }
+
+    /// The shared, immutable context.
+    pub fn build(self) -> Arc<TelemetrySessionContext> {
+        Arc::new(TelemetrySessionContext {
+            session_id: self.session_id,
+            workspace_id: self.workspace_id,
+            auth_type: self.auth_type,
+            system_configuration: Arc::new(self.system_configuration),
+            connection_parameters: self.connection_parameters.map(Arc::new),
+            user_agent: self.user_agent,
+        })
+    }
+}

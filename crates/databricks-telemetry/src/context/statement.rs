@@ -1,0 +1,250 @@
+//! The statement context: one operation, measured from begin to finish.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::model::{
+    ChunkDetails, ExecutionResultFormat, FrontendLog, OperationDetail, OperationType,
+    ResultLatency, SqlExecutionEvent, StatementType,
+};
+
+use super::error::ErrorInfo;
+use super::session::TelemetrySessionContext;
+
+/// Whole milliseconds of `d`, saturating.
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// One operation (a statement, a metadata call, a close or a cancel), measured with a monotonic
+/// clock from [`TelemetrySessionContext::begin`] to [`finish`](Self::finish).
+///
+/// It records only what the driver tells it, and the frontend log it turns into carries only
+/// what was recorded. Every `*_at` method takes the instant explicitly (for tests and for
+/// drivers that already hold one); the others use [`Instant::now`].
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use databricks_telemetry::TelemetrySessionContext;
+/// use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
+///
+/// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
+/// let start = Instant::now();
+/// let mut statement = session.begin_at(OperationType::ExecuteStatement, start);
+/// statement.set_statement_id("01f0-stmt");
+/// statement.set_result_format(ExecutionResultFormat::ExternalLinks);
+/// statement.record_status_poll(Duration::from_millis(15));
+/// statement.mark_result_ready_at(start + Duration::from_millis(40));
+/// statement.record_chunk_download(Duration::from_millis(25));
+/// statement.record_chunk_download(Duration::from_millis(60));
+/// statement.mark_results_consumed_at(start + Duration::from_millis(140));
+/// let log = statement.finish_at(start + Duration::from_millis(150));
+///
+/// let event = &log.entry.sql_driver_log;
+/// assert_eq!(event.operation_latency_ms, Some(150));
+/// let chunks = event.sql_operation.as_ref().unwrap().chunk_details.as_ref().unwrap();
+/// assert_eq!(chunks.slowest_chunk_latency_millis, Some(60));
+/// assert_eq!(chunks.total_chunks_iterated, Some(2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct StatementTelemetryContext {
+    session: Arc<TelemetrySessionContext>,
+    operation: OperationType,
+    start: Instant,
+    statement_id: Option<String>,
+    statement_type: Option<StatementType>,
+    result_format: Option<ExecutionResultFormat>,
+    compressed: Option<bool>,
+    internal_call: Option<bool>,
+    retry_count: Option<i64>,
+    status_polls: Option<(i32, Duration)>,
+    result_ready: Option<Instant>,
+    results_consumed: Option<Instant>,
+    chunks: Option<ChunkTally>,
+    error: Option<ErrorInfo>,
+}
+
+/// CloudFetch downloads seen so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct ChunkTally {
+    initial: Option<Duration>,
+    slowest: Option<Duration>,
+    sum: Duration,
+    iterated: i32,
+    present: Option<i32>,
+}
+
+impl StatementTelemetryContext {
+    pub(crate) fn new(
+        session: Arc<TelemetrySessionContext>,
+        operation: OperationType,
+        start: Instant,
+    ) -> Self {
+        StatementTelemetryContext {
+            session,
+            operation,
+            start,
+            statement_id: None,
+            statement_type: operation.is_metadata().then_some(StatementType::Metadata),
+            result_format: None,
+            compressed: None,
+            internal_call: None,
+            retry_count: None,
+            status_polls: None,
+            result_ready: None,
+            results_consumed: None,
+            chunks: None,
+            error: None,
+        }
+    }
+
+    /// The operation being measured.
+    pub fn operation(&self) -> OperationType {
+        self.operation
+    }
+
+    /// The session this operation belongs to.
+    pub fn session(&self) -> &Arc<TelemetrySessionContext> {
+        &self.session
+    }
+
+    /// The statement id the server assigned.
+    pub fn set_statement_id(&mut self, id: impl Into<String>) -> &mut Self {
+        self.statement_id = Some(id.into());
+        self
+    }
+
+    /// The kind of statement (metadata calls are `METADATA` already).
+    pub fn set_statement_type(&mut self, statement_type: StatementType) -> &mut Self {
+        self.statement_type = Some(statement_type);
+        self
+    }
+
+    /// How results came back.
+    pub fn set_result_format(&mut self, format: ExecutionResultFormat) -> &mut Self {
+        self.result_format = Some(format);
+        self
+    }
+
+    /// Whether results were compressed.
+    pub fn set_compressed(&mut self, compressed: bool) -> &mut Self {
+        self.compressed = Some(compressed);
+        self
+    }
+
+    /// Whether the driver made this call for itself rather than for the application.
+    pub fn set_internal_call(&mut self, internal: bool) -> &mut Self {
+        self.internal_call = Some(internal);
+        self
+    }
+
+    /// One retry of the operation.
+    pub fn record_retry(&mut self) -> &mut Self {
+        *self.retry_count.get_or_insert(0) += 1;
+        self
+    }
+
+    /// One status poll that took `latency`.
+    pub fn record_status_poll(&mut self, latency: Duration) -> &mut Self {
+        let (count, total) = self.status_polls.get_or_insert((0, Duration::ZERO));
+        *count = count.saturating_add(1);
+        *total = total.saturating_add(latency);
+        self
+    }
+
+    /// The first results are ready now.
+    pub fn mark_result_ready(&mut self) -> &mut Self {
+        self.mark_result_ready_at(Instant::now())
+    }
+
+    /// The first results were ready at `at`.
+    pub fn mark_result_ready_at(&mut self, at: Instant) -> &mut Self {
+        self.result_ready = Some(at);
+        self
+    }
+
+    /// The caller has consumed the results now.
+    pub fn mark_results_consumed(&mut self) -> &mut Self {
+        self.mark_results_consumed_at(Instant::now())
+    }
+
+    /// The caller had consumed the results at `at`.
+    pub fn mark_results_consumed_at(&mut self, at: Instant) -> &mut Self {
+        self.results_consumed = Some(at);
+        self
+    }
+
+    /// How many CloudFetch chunks the result has.
+    pub fn set_total_chunks(&mut self, present: i32) -> &mut Self {
+        self.chunks.get_or_insert_with(ChunkTally::default).present = Some(present);
+        self
+    }
+
+    /// One CloudFetch chunk was downloaded in `latency`. The first one is the initial chunk.
+    pub fn record_chunk_download(&mut self, latency: Duration) -> &mut Self {
+        let tally = self.chunks.get_or_insert_with(ChunkTally::default);
+        tally.initial.get_or_insert(latency);
+        tally.slowest = Some(tally.slowest.map_or(latency, |s| s.max(latency)));
+        tally.sum = tally.sum.saturating_add(latency);
+        tally.iterated = tally.iterated.saturating_add(1);
+        self
+    }
+
+    /// The operation failed.
+    pub fn record_error(&mut self, error: ErrorInfo) -> &mut Self {
+        self.error = Some(error);
+        self
+    }
+
+    /// Ends the measurement now and builds the event.
+    pub fn finish(self) -> FrontendLog {
+        self.finish_at(Instant::now())
+    }
+
+    /// Ends the measurement at `end` and builds the event. Instants before `start` count as no
+    /// time at all.
+    pub fn finish_at(self, end: Instant) -> FrontendLog {
+        let since = |from: Instant, to: Instant| millis(to.saturating_duration_since(from));
+        let result_latency =
+            (self.result_ready.is_some() || self.results_consumed.is_some()).then(|| {
+                ResultLatency {
+                    result_set_ready_latency_millis: self
+                        .result_ready
+                        .map(|r| since(self.start, r)),
+                    result_set_consumption_latency_millis: self
+                        .results_consumed
+                        .map(|c| since(self.result_ready.unwrap_or(self.start), c)),
+                }
+            });
+        let chunk_details = self.chunks.map(|t| ChunkDetails {
+            initial_chunk_latency_millis: t.initial.map(millis),
+            slowest_chunk_latency_millis: t.slowest.map(millis),
+            total_chunks_present: t.present,
+            total_chunks_iterated: (t.iterated > 0 || t.present.is_some()).then_some(t.iterated),
+            sum_chunks_download_time_millis: (t.iterated > 0).then(|| millis(t.sum)),
+        });
+        let operation_detail = OperationDetail {
+            n_operation_status_calls: self.status_polls.map(|(n, _)| n),
+            operation_status_latency_millis: self.status_polls.map(|(_, total)| millis(total)),
+            operation_type: Some(self.operation),
+            is_internal_call: self.internal_call,
+        };
+
+        let mut log = self.session.driver_log();
+        log.sql_statement_id = self.statement_id;
+        log.operation_latency_ms = Some(since(self.start, end));
+        log.sql_operation = Some(SqlExecutionEvent {
+            statement_type: self.statement_type,
+            is_compressed: self.compressed,
+            execution_result: self.result_format,
+            chunk_id: None,
+            retry_count: self.retry_count,
+            chunk_details,
+            result_latency,
+            operation_detail: Some(operation_detail),
+            java_uses_patched_arrow: None,
+        });
+        log.error_info = self.error.as_ref().map(ErrorInfo::to_wire);
+        self.session.wrap(log)
+    }
+}
