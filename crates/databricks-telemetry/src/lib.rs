@@ -22,5 +22,8 @@
     rust_2018_idioms
 )]
 
+pub mod config;
 pub mod export;
 pub mod model;
+
+pub use config::{ConfigError, TelemetryConfig, TelemetryConfigBuilder};
