@@ -22,6 +22,7 @@
     rust_2018_idioms
 )]
 
+pub mod config;
 pub mod export;
 pub mod model;
 
@@ -31,3 +32,4 @@ pub use context::{
     AuthType, ErrorInfo, SessionContextBuilder, StatementTelemetryContext, TelemetrySessionContext,
     MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
+pub use config::{ConfigError, TelemetryConfig, TelemetryConfigBuilder};

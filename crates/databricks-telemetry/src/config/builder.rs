@@ -1,0 +1,265 @@
+//! [`TelemetryConfigBuilder`]: a configuration in code, checked by the same rules as options.
+
+use std::time::Duration;
+
+use super::keys::Key;
+use super::values::{
+    count_in_range, duration_in_range, invalid, is_valid_driver_name, render_duration,
+};
+use super::{ConfigError, TelemetryConfig};
+
+/// Builds a [`TelemetryConfig`], starting from the defaults.
+///
+/// Setters take values as they are; [`build`](Self::build) checks every one against the ranges
+/// in the [module documentation](super) and reports the first that is out of range under its
+/// option key.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use databricks_telemetry::TelemetryConfig;
+///
+/// let config = TelemetryConfig::builder()
+///     .with_batch_size(50)
+///     .with_flush_interval(Duration::from_secs(1))
+///     .build()?;
+/// assert_eq!(config.batch_size(), 50);
+///
+/// let error = TelemetryConfig::builder().with_batch_size(0).build().unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     r#"invalid value "0" for adbc.databricks.telemetry.batch_size: expected an integer from 1 to 10000"#
+/// );
+/// # Ok::<(), databricks_telemetry::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TelemetryConfigBuilder {
+    config: TelemetryConfig,
+}
+
+/// Generates one `with_*` setter per field.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $setter:ident($field:ident: $type:ty);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $setter(mut self, $field: $type) -> Self {
+                self.config.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
+impl TelemetryConfigBuilder {
+    setters! {
+        /// Sets `enabled`: whether telemetry may be sent at all.
+        with_enabled(enabled: bool);
+        /// Sets `force_enabled`: send telemetry without consulting the server feature flag.
+        with_force_enabled(force_enabled: bool);
+        /// Sets `batch_size`: the most logs in one export request (1..=10,000).
+        with_batch_size(batch_size: usize);
+        /// Sets `flush_interval_ms`: how often pending logs are exported (10 ms..=1 h).
+        with_flush_interval(flush_interval: Duration);
+        /// Sets `max_queue_size`: the most logs waiting for export (1..=1,000,000, at least the
+        /// batch size).
+        with_max_queue_size(max_queue_size: usize);
+        /// Sets `close_timeout_ms`: how long closing may take (1 ms..=10 min).
+        with_close_timeout(close_timeout: Duration);
+        /// Sets `request_timeout_ms`: how long one export request may take (1 ms..=5 min).
+        with_request_timeout(request_timeout: Duration);
+        /// Sets `max_retries`: retries of one failed export (0..=10).
+        with_max_retries(max_retries: u32);
+        /// Sets `retry_base_delay_ms`: the first retry's delay (1 ms..=1 min).
+        with_retry_base_delay(retry_base_delay: Duration);
+        /// Sets `retry_max_delay_ms`: the cap on any retry delay, `Retry-After` included
+        /// (1 ms..=10 min, at least the base delay).
+        with_retry_max_delay(retry_max_delay: Duration);
+        /// Sets `circuit_breaker_enabled`: whether the per-host circuit breaker is used.
+        with_circuit_breaker_enabled(circuit_breaker_enabled: bool);
+        /// Sets `circuit_breaker_threshold`: consecutive failures that open the breaker
+        /// (1..=1,000).
+        with_circuit_breaker_threshold(circuit_breaker_threshold: u32);
+        /// Sets `circuit_breaker_timeout_ms`: how long the breaker stays open (1 ms..=1 day).
+        with_circuit_breaker_timeout(circuit_breaker_timeout: Duration);
+        /// Sets `circuit_breaker_success_threshold`: successes in half-open that close the
+        /// breaker (1..=100).
+        with_circuit_breaker_success_threshold(circuit_breaker_success_threshold: u32);
+        /// Sets `circuit_breaker_max_open_ms`: the cap on how long a `Retry-After` holds the
+        /// breaker open (1 ms..=1 day, at least the breaker timeout).
+        with_circuit_breaker_max_open(circuit_breaker_max_open: Duration);
+        /// Sets `feature_flag_timeout_ms`: how long the feature-flag request may take
+        /// (1 ms..=1 min).
+        with_feature_flag_timeout(feature_flag_timeout: Duration);
+        /// Sets `allow_insecure_http`: allow plain `http` to loopback hosts (tests and the local
+        /// endpoint).
+        with_allow_insecure_http(allow_insecure_http: bool);
+    }
+
+    /// Sets `feature_flag_driver`: the driver name in the feature-flag URL (1 to 64 ASCII
+    /// letters, digits, `_` or `-`).
+    pub fn with_feature_flag_driver(mut self, feature_flag_driver: impl Into<String>) -> Self {
+        self.config.feature_flag_driver = feature_flag_driver.into();
+        self
+    }
+
+    /// Checks every setting and returns the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for the first setting outside its range, named by its
+    /// option key; [`ConfigError::Exceeds`] when the batch size exceeds the queue size, the base
+    /// retry delay exceeds the maximum retry delay, or the breaker timeout exceeds the breaker's
+    /// maximum open time.
+    pub fn build(self) -> Result<TelemetryConfig, ConfigError> {
+        self.build_from(&Sources::default())
+    }
+
+    /// [`build`](Self::build), naming the settings listed in `sources` by their environment
+    /// variables.
+    pub(super) fn build_from(self, sources: &Sources) -> Result<TelemetryConfig, ConfigError> {
+        let config = self.config;
+        check_count(sources, Key::BatchSize, config.batch_size)?;
+        check_duration(sources, Key::FlushInterval, config.flush_interval)?;
+        check_count(sources, Key::MaxQueueSize, config.max_queue_size)?;
+        check_duration(sources, Key::CloseTimeout, config.close_timeout)?;
+        check_duration(sources, Key::RequestTimeout, config.request_timeout)?;
+        check_count(sources, Key::MaxRetries, config.max_retries)?;
+        check_duration(sources, Key::RetryBaseDelay, config.retry_base_delay)?;
+        check_duration(sources, Key::RetryMaxDelay, config.retry_max_delay)?;
+        check_count(
+            sources,
+            Key::CircuitBreakerThreshold,
+            config.circuit_breaker_threshold,
+        )?;
+        check_duration(
+            sources,
+            Key::CircuitBreakerTimeout,
+            config.circuit_breaker_timeout,
+        )?;
+        check_count(
+            sources,
+            Key::CircuitBreakerSuccessThreshold,
+            config.circuit_breaker_success_threshold,
+        )?;
+        check_duration(
+            sources,
+            Key::CircuitBreakerMaxOpen,
+            config.circuit_breaker_max_open,
+        )?;
+        if !is_valid_driver_name(&config.feature_flag_driver) {
+            let label = sources.label(Key::FeatureFlagDriver);
+            return Err(invalid(
+                Key::FeatureFlagDriver,
+                &label,
+                &config.feature_flag_driver,
+            ));
+        }
+        check_duration(
+            sources,
+            Key::FeatureFlagTimeout,
+            config.feature_flag_timeout,
+        )?;
+
+        check_not_exceeding(
+            sources,
+            (Key::BatchSize, config.batch_size.to_string()),
+            (Key::MaxQueueSize, config.max_queue_size.to_string()),
+            config.batch_size <= config.max_queue_size,
+        )?;
+        check_not_exceeding(
+            sources,
+            (
+                Key::RetryBaseDelay,
+                render_duration(config.retry_base_delay),
+            ),
+            (Key::RetryMaxDelay, render_duration(config.retry_max_delay)),
+            config.retry_base_delay <= config.retry_max_delay,
+        )?;
+        check_not_exceeding(
+            sources,
+            (
+                Key::CircuitBreakerTimeout,
+                render_duration(config.circuit_breaker_timeout),
+            ),
+            (
+                Key::CircuitBreakerMaxOpen,
+                render_duration(config.circuit_breaker_max_open),
+            ),
+            config.circuit_breaker_timeout <= config.circuit_breaker_max_open,
+        )?;
+        Ok(config)
+    }
+
+    /// The configuration being built, for [`from_options`](TelemetryConfig::from_options) to
+    /// fill in.
+    pub(super) fn config_mut(&mut self) -> &mut TelemetryConfig {
+        &mut self.config
+    }
+}
+
+/// Which settings came from environment variables, so errors can name the variable.
+#[derive(Debug, Default)]
+pub(super) struct Sources {
+    from_environment: Vec<Key>,
+}
+
+impl Sources {
+    /// Records that `key`'s value came from its environment variable.
+    pub(super) fn set_from_environment(&mut self, key: Key) {
+        self.from_environment.push(key);
+    }
+
+    /// The name to report `key` under: its environment variable if its value came from there,
+    /// else its full option key.
+    pub(super) fn label(&self, key: Key) -> String {
+        match key.env_var() {
+            Some(variable) if self.from_environment.contains(&key) => variable.to_owned(),
+            _ => key.option_key(),
+        }
+    }
+}
+
+/// Checks an integer setting against its key's range.
+fn check_count<T>(sources: &Sources, key: Key, value: T) -> Result<(), ConfigError>
+where
+    T: Copy + ToString + TryInto<u64>,
+{
+    let in_range = value
+        .try_into()
+        .is_ok_and(|count| count_in_range(key, count));
+    if in_range {
+        Ok(())
+    } else {
+        Err(invalid(key, &sources.label(key), &value.to_string()))
+    }
+}
+
+/// Checks a duration setting against its key's millisecond range.
+fn check_duration(sources: &Sources, key: Key, value: Duration) -> Result<(), ConfigError> {
+    if duration_in_range(key, value) {
+        Ok(())
+    } else {
+        Err(invalid(key, &sources.label(key), &render_duration(value)))
+    }
+}
+
+/// Fails with [`ConfigError::Exceeds`] naming both settings unless `holds`.
+fn check_not_exceeding(
+    sources: &Sources,
+    (key, value): (Key, String),
+    (limit_key, limit_value): (Key, String),
+    holds: bool,
+) -> Result<(), ConfigError> {
+    if holds {
+        Ok(())
+    } else {
+        Err(ConfigError::Exceeds {
+            key: sources.label(key),
+            value,
+            limit_key: sources.label(limit_key),
+            limit_value,
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! Parsing option text into typed values, and checking typed values against their key's range.
+//!
+//! The same checks serve both [`TelemetryConfig::from_options`](super::TelemetryConfig::from_options)
+//! (which reports the text as given) and the builder (which reports the typed value).
+
+use std::time::Duration;
+
+use super::keys::{Key, Kind, MAX_DRIVER_NAME_LEN};
+use super::ConfigError;
+
+/// What `kind` accepts, worded to follow "expected ".
+pub(super) fn expected(kind: Kind) -> String {
+    match kind {
+        Kind::Bool => "true, false, 1 or 0".to_owned(),
+        Kind::Count { min, max } => format!("an integer from {min} to {max}"),
+        Kind::Millis { min, max } => format!("a number of milliseconds from {min} to {max}"),
+        Kind::DriverName => format!(
+            "1 to {MAX_DRIVER_NAME_LEN} ASCII letters, digits, '_' or '-' (a URL path segment)"
+        ),
+    }
+}
+
+/// The error for `value` (as given) of `key`, reported under `label`.
+pub(super) fn invalid(key: Key, label: &str, value: &str) -> ConfigError {
+    ConfigError::InvalidValue {
+        key: label.to_owned(),
+        value: value.to_owned(),
+        expected: expected(key.kind()),
+    }
+}
+
+/// `true`/`false`/`1`/`0`, ignoring ASCII case and surrounding whitespace.
+pub(super) fn parse_bool(text: &str) -> Option<bool> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("true") || text == "1" {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") || text == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A plain decimal integer (ASCII digits only: no sign, no units, no separators), ignoring
+/// surrounding whitespace. `None` when the text is not one or does not fit in a `u64`.
+pub(super) fn parse_decimal(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Whether `count` lies in the range of `key` (a [`Kind::Count`] or [`Kind::Millis`] key).
+pub(super) fn count_in_range(key: Key, count: u64) -> bool {
+    match key.kind() {
+        Kind::Count { min, max } | Kind::Millis { min, max } => (min..=max).contains(&count),
+        Kind::Bool | Kind::DriverName => false,
+    }
+}
+
+/// Whether `duration` lies in the millisecond range of `key` (a [`Kind::Millis`] key).
+pub(super) fn duration_in_range(key: Key, duration: Duration) -> bool {
+    match key.kind() {
+        Kind::Millis { min, max } => {
+            (Duration::from_millis(min)..=Duration::from_millis(max)).contains(&duration)
+        }
+        Kind::Bool | Kind::Count { .. } | Kind::DriverName => false,
+    }
+}
+
+/// Whether `name` can be a feature-flag driver name: a short, non-empty URL path segment.
+pub(super) fn is_valid_driver_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_DRIVER_NAME_LEN
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// A duration as option text: whole milliseconds as a plain number, anything finer as `Debug`
+/// (e.g. `1.5ms`).
+pub(super) fn render_duration(duration: Duration) -> String {
+    if duration.subsec_nanos() % 1_000_000 == 0 {
+        duration.as_millis().to_string()
+    } else {
+        format!("{duration:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_rejects_signs_units_and_overflow() {
+        assert_eq!(parse_decimal(" 42 "), Some(42));
+        assert_eq!(parse_decimal("007"), Some(7));
+        assert_eq!(parse_decimal("+5"), None);
+        assert_eq!(parse_decimal("-5"), None);
+        assert_eq!(parse_decimal("5s"), None);
+        assert_eq!(parse_decimal("1_000"), None);
+        assert_eq!(parse_decimal(""), None);
+        assert_eq!(parse_decimal("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn durations_render_as_milliseconds_when_whole() {
+        assert_eq!(render_duration(Duration::from_secs(5)), "5000");
+        assert_eq!(render_duration(Duration::ZERO), "0");
+        assert_eq!(render_duration(Duration::from_micros(1_500)), "1.5ms");
+    }
+}
