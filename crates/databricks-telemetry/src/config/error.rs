@@ -54,7 +54,7 @@ pub enum ConfigError {
     },
 }
 
-/// The tail of an [`ConfigError::UnknownOption`] message: the suggestion, or the list of keys.
+/// The tail of a [`ConfigError::UnknownOption`] message: the suggestion, or the list of keys.
 struct UnknownOptionHint<'a>(Option<&'a str>);
 
 impl fmt::Display for UnknownOptionHint<'_> {
@@ -62,11 +62,7 @@ impl fmt::Display for UnknownOptionHint<'_> {
         match self.0 {
             Some(suggestion) => write!(f, "did you mean {suggestion}?"),
             None => {
-                write!(
-                    f,
-                    "expected one of these names after {}: ",
-                    super::TelemetryConfig::OPTION_PREFIX
-                )?;
+                f.write_str("expected one of: ")?;
                 for (index, key) in super::keys::Key::ALL.iter().enumerate() {
                     if index > 0 {
                         f.write_str(", ")?;
