@@ -28,8 +28,18 @@ pub mod model;
 
 mod context;
 
+pub use config::{ConfigError, TelemetryConfig, TelemetryConfigBuilder};
 pub use context::{
     AuthType, ErrorInfo, SessionContextBuilder, StatementTelemetryContext, TelemetrySessionContext,
     MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
-pub use config::{ConfigError, TelemetryConfig, TelemetryConfigBuilder};
+
+mod client;
+mod shared;
+mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod worker;
+
+pub use client::{ClientError, CloseResult, FlushResult, TelemetryClient};
+pub use stats::{DroppedEvents, TelemetryStats};
