@@ -22,5 +22,8 @@
     rust_2018_idioms
 )]
 
+pub mod breaker;
+pub mod clock;
 pub mod export;
+pub mod host;
 pub mod model;
