@@ -211,10 +211,7 @@ fn parse_host(input: &str) -> Result<HostKey, HostErrorKind> {
     if input.is_empty() {
         return Err(HostErrorKind::Empty);
     }
-    if let Some(character) = input
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control())
-    {
+    if let Some(character) = input.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(HostErrorKind::WhitespaceOrControl { character });
     }
     let rest = strip_scheme(input)?;
