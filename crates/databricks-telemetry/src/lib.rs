@@ -22,8 +22,11 @@
     rust_2018_idioms
 )]
 
+pub mod breaker;
+pub mod clock;
 pub mod config;
 pub mod export;
+pub mod host;
 pub mod model;
 
 mod context;

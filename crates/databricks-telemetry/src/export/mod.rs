@@ -4,6 +4,7 @@
 //! exporter is called only from the worker thread, so it may block; it must not panic (the worker
 //! catches a panic anyway and counts the batch as failed).
 
+mod circuit;
 mod outcome;
 
 use std::fmt;
@@ -11,6 +12,7 @@ use std::time::Instant;
 
 use crate::model::FrontendLog;
 
+pub use circuit::{BreakerSnapshot, CircuitBreakerExporter, HostCircuitBreaker};
 pub use outcome::{ExportFailure, ExportOutcome, FailureKind};
 
 /// Sends one batch of frontend logs somewhere.
