@@ -58,7 +58,11 @@ fn timed_chunks(
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .max()
+                .unwrap()
         });
         total += elapsed;
         empty();
@@ -109,7 +113,10 @@ fn enqueue(c: &mut Criterion) {
                     })
                 });
                 let stats = client.stats();
-                assert_eq!(stats.dropped.queue_full, 0, "the bench measured drops: {stats:?}");
+                assert_eq!(
+                    stats.dropped.queue_full, 0,
+                    "the bench measured drops: {stats:?}"
+                );
             },
         );
 
@@ -118,7 +125,9 @@ fn enqueue(c: &mut Criterion) {
             &producers,
             |b, &producers| {
                 let client = TelemetryClient::disabled();
-                b.iter_custom(|iters| timed_chunks(iters, producers, &|| client.enqueue(event()), &mut || {}));
+                b.iter_custom(|iters| {
+                    timed_chunks(iters, producers, &|| client.enqueue(event()), &mut || {})
+                });
             },
         );
     }

@@ -48,6 +48,8 @@ pub struct DroppedEvents {
     pub closed_before_delivery: u64,
     /// The event was offered after close began.
     pub after_close: u64,
+    /// The server's feature flag turned telemetry off for the host.
+    pub disabled_by_server: u64,
 }
 
 impl DroppedEvents {
@@ -58,6 +60,7 @@ impl DroppedEvents {
             + self.export_failed
             + self.closed_before_delivery
             + self.after_close
+            + self.disabled_by_server
     }
 }
 
@@ -76,6 +79,7 @@ pub(crate) struct Ledger {
     pub(crate) exported: u64,
     pub(crate) circuit_open: u64,
     pub(crate) export_failed: u64,
+    pub(crate) disabled_by_server: u64,
     pub(crate) closed_before_delivery: u64,
     /// Events that slipped into the queue after the final drain (a producer racing close).
     pub(crate) after_close: u64,
@@ -94,6 +98,7 @@ impl Ledger {
             - self.exported
             - self.circuit_open
             - self.export_failed
+            - self.disabled_by_server
             - self.closed_before_delivery
             - self.after_close
     }
@@ -111,6 +116,7 @@ impl Ledger {
                 export_failed: self.export_failed,
                 closed_before_delivery: self.closed_before_delivery,
                 after_close: after_close + self.after_close,
+                disabled_by_server: self.disabled_by_server,
             },
             batches_sent: self.batches_sent,
             batches_failed: self.batches_failed,

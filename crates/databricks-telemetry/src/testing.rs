@@ -19,6 +19,8 @@ pub enum Behaviour {
     Partial(usize),
     /// Refuse the batch as an open circuit would.
     CircuitOpen,
+    /// Refuse the batch as a server flag that turned telemetry off would.
+    Disabled,
     /// Wait this long, then deliver.
     Slow(Duration),
     /// Block until [`InMemoryExporter::release`] is called, ignoring any deadline (a hung
@@ -151,6 +153,7 @@ impl Exporter for InMemoryExporter {
             Behaviour::Fail(kind) => return ExportOutcome::failed(kind, "scripted failure"),
             Behaviour::Partial(n) => n.min(batch.len()),
             Behaviour::CircuitOpen => return ExportOutcome::CircuitOpen,
+            Behaviour::Disabled => return ExportOutcome::Disabled,
             Behaviour::Slow(delay) => {
                 std::thread::sleep(delay);
                 batch.len()

@@ -120,6 +120,7 @@ impl Worker {
         let delivered = outcome.delivered_count(len as usize) as u64;
         match outcome {
             ExportOutcome::CircuitOpen => ledger.circuit_open += len,
+            ExportOutcome::Disabled => ledger.disabled_by_server += len,
             ExportOutcome::Delivered => {
                 ledger.batches_sent += 1;
                 ledger.exported += len;

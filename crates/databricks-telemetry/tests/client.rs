@@ -192,9 +192,10 @@ fn failures_partial_deliveries_and_open_circuits_are_counted_by_reason() {
         Behaviour::Fail(FailureKind::NotRetryable),
         Behaviour::Partial(1),
         Behaviour::CircuitOpen,
+        Behaviour::Disabled,
         Behaviour::Deliver,
     ]);
-    for round in 0..4 {
+    for round in 0..5 {
         for i in 0..4 {
             client.enqueue(log(round * 4 + i));
         }
@@ -204,6 +205,7 @@ fn failures_partial_deliveries_and_open_circuits_are_counted_by_reason() {
     assert_eq!(stats.exported, 5, "{stats:?}");
     assert_eq!(stats.dropped.export_failed, 7, "{stats:?}");
     assert_eq!(stats.dropped.circuit_open, 4, "{stats:?}");
+    assert_eq!(stats.dropped.disabled_by_server, 4, "{stats:?}");
     assert_eq!(stats.batches_sent, 3, "{stats:?}");
     assert_eq!(stats.batches_failed, 2, "{stats:?}");
     assert!(stats.is_balanced());

@@ -86,7 +86,7 @@ impl HostCircuitBreaker {
                 let now = self.clock.now();
                 guarded.breaker.on_failure(now, retry_after);
             }
-            ExportOutcome::CircuitOpen => {}
+            ExportOutcome::CircuitOpen | ExportOutcome::Disabled => {}
         }
     }
 

@@ -19,6 +19,8 @@ pub enum ExportOutcome {
     Failed(ExportFailure),
     /// The host's circuit breaker is open: the batch was not sent at all.
     CircuitOpen,
+    /// The server's feature flag turned telemetry off for this host: the batch was not sent.
+    Disabled,
 }
 
 impl ExportOutcome {
@@ -32,7 +34,7 @@ impl ExportOutcome {
         match self {
             ExportOutcome::Delivered => batch_len,
             ExportOutcome::PartiallyDelivered { delivered, .. } => (*delivered).min(batch_len),
-            ExportOutcome::Failed(_) | ExportOutcome::CircuitOpen => 0,
+            ExportOutcome::Failed(_) | ExportOutcome::CircuitOpen | ExportOutcome::Disabled => 0,
         }
     }
 
@@ -42,7 +44,7 @@ impl ExportOutcome {
             ExportOutcome::PartiallyDelivered { failure, .. } | ExportOutcome::Failed(failure) => {
                 Some(failure)
             }
-            ExportOutcome::Delivered | ExportOutcome::CircuitOpen => None,
+            ExportOutcome::Delivered | ExportOutcome::CircuitOpen | ExportOutcome::Disabled => None,
         }
     }
 }
