@@ -285,7 +285,7 @@ proptest! {
                                 kind: FailureKind::Throttled { retry_after }, ..
                             }) => model.failure(now, retry_after.map(|d| d.as_millis() as u64)),
                             ExportOutcome::Failed(_) => model.failure(now, None),
-                            ExportOutcome::CircuitOpen => {}
+                            ExportOutcome::CircuitOpen | ExportOutcome::Disabled => {}
                         }
                     } else {
                         prop_assert_eq!(&outcome, &ExportOutcome::CircuitOpen);
