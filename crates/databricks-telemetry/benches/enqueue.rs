@@ -5,6 +5,9 @@
 //! empties the queue between chunks outside the timed part, so what is timed is the send path,
 //! never the path that drops on a full queue.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
