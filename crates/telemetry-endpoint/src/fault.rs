@@ -361,6 +361,14 @@ impl ActiveFault {
         Some(self.fault.kind.clone())
     }
 
+    /// The fault as it stands: a `Next(N)` scope counts down as requests use it.
+    pub(crate) fn current(&self) -> Fault {
+        match self.remaining {
+            Some(remaining) => self.fault.clone().with_scope(FaultScope::Next(remaining)),
+            None => self.fault.clone(),
+        }
+    }
+
     /// Whether the fault will never apply again.
     pub(crate) fn is_spent(&self, now: Instant) -> bool {
         self.remaining == Some(0) || self.until.is_some_and(|until| now >= until)
@@ -506,6 +514,7 @@ mod tests {
         let start = Instant::now();
         let mut active = ActiveFault::new(parse("503*2"), start);
         assert!(active.take(start).is_some());
+        assert_eq!(active.current().to_string(), "503*1");
         assert!(!active.is_spent(start));
         assert!(active.take(start).is_some());
         assert!(active.is_spent(start));

@@ -147,6 +147,7 @@ impl EndpointHandle {
         let kind = inner.fault.as_mut().and_then(|fault| fault.take(now));
         if kind.is_some() {
             inner.stats.faults_injected += 1;
+            inner.stats.active_fault = inner.fault.as_ref().map(|f| f.current().to_string());
         }
         inner.refresh_fault(now);
         kind

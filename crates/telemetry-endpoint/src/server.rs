@@ -175,10 +175,7 @@ async fn answer(
     let answer = match Route::of(request.method(), request.uri().path()) {
         Route::Upload(route) => upload(request, route, handle, switch, &mut record).await,
         Route::FeatureFlags { driver } => feature_flags(&request, &driver, handle),
-        Route::Stats => Answer::new(json_response(
-            StatusCode::OK,
-            &serde_json::to_value(handle.stats()).unwrap_or(Value::Null),
-        )),
+        Route::Stats => Answer::new(stats_response(handle)),
         Route::SetFault => set_fault(request, handle).await,
         Route::ClearFault => {
             handle.clear_fault();
@@ -403,8 +400,23 @@ fn count_proto_logs(body: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
+/// The stats as JSON, fields in declaration order.
+fn stats_response(handle: &EndpointHandle) -> Response<ResponseBody> {
+    match serde_json::to_string(&handle.stats()) {
+        Ok(text) => json_text_response(StatusCode::OK, text),
+        Err(error) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "error": format!("cannot serialise the stats: {error}") }),
+        ),
+    }
+}
+
 fn json_response(status: StatusCode, body: &Value) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    json_text_response(status, body.to_string())
+}
+
+fn json_text_response(status: StatusCode, body: String) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -35,7 +35,7 @@ pub struct EndpointStats {
     pub feature_flag_requests: u64,
     /// Upload requests that a fault was applied to.
     pub faults_injected: u64,
-    /// The installed fault in spec syntax, if one is active.
+    /// The installed fault in spec syntax, if one is active; a `*N` scope shows what is left.
     pub active_fault: Option<String>,
 }
 

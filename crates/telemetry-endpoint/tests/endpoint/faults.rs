@@ -226,6 +226,10 @@ fn admin_route_sets_and_clears_faults() {
     assert_eq!(response.status, 200);
     assert_eq!(response.json(), json!({"fault": "503*1"}));
     let body = statement_upload("a", 1);
+    // A new fault replaces the installed one.
+    assert_eq!(post(endpoint.addr(), "/admin/fault", b"503*2").status, 200);
+    assert_eq!(post(endpoint.addr(), "/telemetry-ext", &body).status, 503);
+    assert_eq!(endpoint.stats().active_fault.as_deref(), Some("503*1"));
     assert_eq!(post(endpoint.addr(), "/telemetry-ext", &body).status, 503);
     assert_eq!(post(endpoint.addr(), "/telemetry-ext", &body).status, 200);
 
