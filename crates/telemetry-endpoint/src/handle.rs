@@ -1,6 +1,7 @@
 //! [`EndpointHandle`]: the endpoint's shared state, and the calls to read and steer it.
 
 use std::collections::{HashSet, VecDeque};
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -21,9 +22,24 @@ pub const MAX_RECORDED_REQUESTS: usize = 100_000;
 ///
 /// [`TelemetryEndpoint`](crate::TelemetryEndpoint) offers the same calls; use a handle directly
 /// with [`serve_on`](crate::serve_on) on your own runtime.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EndpointHandle {
     shared: Arc<Shared>,
+}
+
+/// Shows the counters only: the stored logs and requests can be large, and the token is secret.
+impl fmt::Debug for EndpointHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("EndpointHandle")
+            .field("token", &self.shared.token)
+            .field("max_stored_logs", &self.shared.max_stored_logs)
+            .field("logs_stored", &inner.logs.len())
+            .field("requests_recorded", &inner.requests.len())
+            .field("fault", &inner.fault)
+            .field("feature_flags", &inner.feature_flags)
+            .finish()
+    }
 }
 
 #[derive(Debug)]

@@ -60,7 +60,8 @@
 //! A scope may follow: `*N` for the next N upload requests (`503*3`), `@DURATION` for a window
 //! starting when the fault is set (`503@2s`); without one the fault applies until cleared. A
 //! trailing `*...` or `@...` that does not parse as a scope stays part of the fault (so
-//! `redirect=http://user@host/` works).
+//! `redirect=http://user@host/` works). A fault is applied before the token check and before
+//! validation, as a failing service or network would; a `delay` then answers normally.
 //!
 //! ```
 //! use std::time::Duration;
