@@ -106,6 +106,17 @@ impl Default for CircuitBreakerSettings {
 }
 
 impl CircuitBreakerSettings {
+    /// The breaker settings of a client configuration (`circuit_breaker_*`).
+    pub fn from_config(config: &crate::TelemetryConfig) -> Self {
+        CircuitBreakerSettings {
+            enabled: config.circuit_breaker_enabled(),
+            failure_threshold: config.circuit_breaker_threshold(),
+            open_duration: config.circuit_breaker_timeout(),
+            success_threshold: config.circuit_breaker_success_threshold(),
+            max_open_duration: config.circuit_breaker_max_open(),
+        }
+    }
+
     /// Settings with the breaker switched off: every export is allowed.
     pub fn disabled() -> Self {
         CircuitBreakerSettings {

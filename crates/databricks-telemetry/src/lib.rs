@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod export;
 pub mod host;
+pub mod manager;
 pub mod model;
 
 mod context;

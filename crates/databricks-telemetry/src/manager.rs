@@ -1,0 +1,378 @@
+//! Shared, reference-counted clients: one per (host, identity), one circuit breaker per host.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use crate::breaker::CircuitBreakerSettings;
+use crate::client::{ClientError, CloseResult, FlushResult, TelemetryClient};
+use crate::clock::{Clock, SystemClock};
+use crate::config::TelemetryConfig;
+use crate::export::{BreakerSnapshot, CircuitBreakerExporter, Exporter, HostCircuitBreaker};
+use crate::host::{HostError, HostKey};
+use crate::model::FrontendLog;
+use crate::stats::TelemetryStats;
+
+/// Whose credentials a client's events are sent with.
+///
+/// Connections with equal identities share a client; a different identity gets its own, so no
+/// event is ever sent with the credentials of a connection that does not share its identity.
+/// Use something stable that names the principal (a user or service principal id), or a digest
+/// of the credential; never the credential itself. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ClientIdentity(Option<String>);
+
+impl ClientIdentity {
+    /// The identity named `id`.
+    pub fn new(id: impl Into<String>) -> Self {
+        ClientIdentity(Some(id.into()))
+    }
+
+    /// No credentials: events go to the unauthenticated endpoint.
+    pub fn anonymous() -> Self {
+        ClientIdentity(None)
+    }
+
+    /// Whether this is the anonymous identity.
+    pub fn is_anonymous(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(_) => f.write_str("ClientIdentity(<identified>)"),
+            None => f.write_str("ClientIdentity(<anonymous>)"),
+        }
+    }
+}
+
+/// Why a client could not be acquired.
+#[derive(Debug, thiserror::Error)]
+pub enum AcquireError {
+    /// The host string is not a usable host.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The client could not be started.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+type ClientKey = (HostKey, ClientIdentity);
+
+#[derive(Debug)]
+struct ClientEntry {
+    client: Arc<TelemetryClient>,
+    handles: usize,
+    close_timeout: Duration,
+}
+
+#[derive(Debug)]
+struct BreakerEntry {
+    breaker: Arc<HostCircuitBreaker>,
+    clients: usize,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    clients: HashMap<ClientKey, ClientEntry>,
+    breakers: HashMap<HostKey, BreakerEntry>,
+}
+
+#[derive(Debug)]
+struct ManagerInner {
+    registry: Mutex<Registry>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Hands out shared telemetry clients.
+///
+/// - One client per (normalised host, [`ClientIdentity`]); every connection with that pair
+///   shares it through a [`TelemetryClientHandle`].
+/// - One circuit breaker per host, shared by every identity's client for that host; its
+///   settings come from the configuration of the host's first client.
+/// - Dropping (or [`release`](TelemetryClientHandle::release)-ing) the last handle of a client
+///   removes it, then closes it within its close timeout outside any lock; the host's breaker
+///   goes with the host's last client. A released client is never handed out again.
+///
+/// Use [`global`](Self::global) in a driver; tests make independent managers with
+/// [`new`](Self::new) or [`with_clock`](Self::with_clock).
+///
+/// ```
+/// use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
+/// use databricks_telemetry::testing::InMemoryExporter;
+/// use databricks_telemetry::TelemetryConfig;
+///
+/// let manager = TelemetryClientManager::new();
+/// let exporter = InMemoryExporter::new();
+/// let config = TelemetryConfig::default();
+/// let user = ClientIdentity::new("user-1");
+/// let make = |_: &_| Box::new(exporter.clone()) as Box<_>;
+///
+/// let a = manager.acquire("HTTPS://Adb-1.Azuredatabricks.net/", &user, &config, make).unwrap();
+/// let b = manager.acquire("adb-1.azuredatabricks.net:443", &user, &config, make).unwrap();
+/// assert!(a.shares_client_with(&b));
+/// drop(a);
+/// assert_eq!(manager.client_count(), 1);
+/// b.release(); // the last handle: closes and flushes the client
+/// assert_eq!(manager.client_count(), 0);
+/// assert_eq!(manager.breaker_count(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct TelemetryClientManager {
+    inner: Arc<ManagerInner>,
+}
+
+impl Default for TelemetryClientManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TelemetryClientManager {
+    /// An independent manager using the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An independent manager whose breakers read `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        TelemetryClientManager {
+            inner: Arc::new(ManagerInner {
+                registry: Mutex::default(),
+                clock,
+            }),
+        }
+    }
+
+    /// The process-wide manager.
+    pub fn global() -> &'static TelemetryClientManager {
+        static GLOBAL: OnceLock<TelemetryClientManager> = OnceLock::new();
+        GLOBAL.get_or_init(TelemetryClientManager::new)
+    }
+
+    /// A handle on the client for (`host`, `identity`), creating it when there is none.
+    ///
+    /// `make_exporter` is called only when a new client is created, with the normalised host;
+    /// the manager wraps what it returns in the host's circuit breaker.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Host`] for a host string that is not a host, and
+    /// [`AcquireError::Client`] when the client's worker cannot start.
+    pub fn acquire<F>(
+        &self,
+        host: &str,
+        identity: &ClientIdentity,
+        config: &TelemetryConfig,
+        make_exporter: F,
+    ) -> Result<TelemetryClientHandle, AcquireError>
+    where
+        F: FnOnce(&HostKey) -> Box<dyn Exporter>,
+    {
+        let host = HostKey::parse(host)?;
+        let key = (host.clone(), identity.clone());
+        let mut registry = self.registry();
+        if let Some(entry) = registry.clients.get_mut(&key) {
+            entry.handles += 1;
+            let client = Arc::clone(&entry.client);
+            drop(registry);
+            return Ok(self.handle(key, client));
+        }
+
+        let breaker = match registry.breakers.get(&host) {
+            Some(entry) => Arc::clone(&entry.breaker),
+            None => Arc::new(HostCircuitBreaker::new(
+                CircuitBreakerSettings::from_config(config),
+                Arc::clone(&self.inner.clock),
+            )),
+        };
+        // Starting a client spawns its thread; no network I/O happens here.
+        let exporter = CircuitBreakerExporter::new(make_exporter(&host), Arc::clone(&breaker));
+        let client = Arc::new(TelemetryClient::new(config, exporter)?);
+        registry
+            .breakers
+            .entry(host.clone())
+            .or_insert(BreakerEntry {
+                breaker,
+                clients: 0,
+            })
+            .clients += 1;
+        registry.clients.insert(
+            key.clone(),
+            ClientEntry {
+                client: Arc::clone(&client),
+                handles: 1,
+                close_timeout: config.close_timeout(),
+            },
+        );
+        drop(registry);
+        tracing::debug!(host = %host, "telemetry client created");
+        Ok(self.handle(key, client))
+    }
+
+    fn handle(&self, key: ClientKey, client: Arc<TelemetryClient>) -> TelemetryClientHandle {
+        TelemetryClientHandle {
+            manager: self.clone(),
+            key,
+            client: Some(client),
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many clients are alive.
+    pub fn client_count(&self) -> usize {
+        self.registry().clients.len()
+    }
+
+    /// How many hosts have a breaker.
+    pub fn breaker_count(&self) -> usize {
+        self.registry().breakers.len()
+    }
+
+    /// The breaker of `host` (normalised), while the host has a client.
+    pub fn breaker(&self, host: &str) -> Option<BreakerSnapshot> {
+        let host = HostKey::parse(host).ok()?;
+        self.registry()
+            .breakers
+            .get(&host)
+            .map(|e| e.breaker.snapshot())
+    }
+
+    /// Drops one handle's share; when it was the last, removes the client (and the host's breaker
+    /// when no other identity uses the host) and says what to close.
+    fn release_share(&self, key: &ClientKey) -> Option<LastRelease> {
+        let mut registry = self.registry();
+        let entry = registry.clients.get_mut(key)?;
+        entry.handles -= 1;
+        if entry.handles > 0 {
+            return None;
+        }
+        let entry = registry.clients.remove(key)?;
+        let host = &key.0;
+        let breaker = registry.breakers.get_mut(host).map(|b| {
+            b.clients -= 1;
+            Arc::clone(&b.breaker)
+        });
+        if registry.breakers.get(host).is_some_and(|b| b.clients == 0) {
+            registry.breakers.remove(host);
+        }
+        Some(LastRelease {
+            close_timeout: entry.close_timeout,
+            breaker,
+        })
+    }
+}
+
+struct LastRelease {
+    close_timeout: Duration,
+    breaker: Option<Arc<HostCircuitBreaker>>,
+}
+
+/// What releasing a handle did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    /// Other handles still share the client.
+    Shared,
+    /// This was the last handle: the client was closed.
+    Closed {
+        /// How close ended.
+        close: CloseResult,
+        /// The client's final accounting.
+        stats: TelemetryStats,
+        /// The host's breaker as the client left it.
+        breaker: Option<BreakerSnapshot>,
+    },
+}
+
+/// A connection's share of a client. Drop it (or call [`release`](Self::release)) when the
+/// connection closes; the last one closes the client.
+///
+/// It offers what a connection needs (enqueue, flush, stats) but not close: the client belongs
+/// to every connection that shares it.
+#[must_use = "dropping the handle releases the client at once"]
+#[derive(Debug)]
+pub struct TelemetryClientHandle {
+    manager: TelemetryClientManager,
+    key: ClientKey,
+    /// `None` once released.
+    client: Option<Arc<TelemetryClient>>,
+}
+
+impl TelemetryClientHandle {
+    fn client(&self) -> &TelemetryClient {
+        // Only `release` takes it, and it consumes the handle.
+        self.client
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("handle used after release"))
+    }
+
+    /// Hands an event to the shared client; never blocks.
+    #[inline]
+    pub fn enqueue(&self, log: FrontendLog) {
+        self.client().enqueue(log);
+    }
+
+    /// Flushes the shared client (see [`TelemetryClient::flush`]).
+    pub fn flush(&self, timeout: Duration) -> FlushResult {
+        self.client().flush(timeout)
+    }
+
+    /// The shared client's accounting.
+    pub fn stats(&self) -> TelemetryStats {
+        self.client().stats()
+    }
+
+    /// The normalised host.
+    pub fn host(&self) -> &HostKey {
+        &self.key.0
+    }
+
+    /// Whether two handles share one client.
+    pub fn shares_client_with(&self, other: &TelemetryClientHandle) -> bool {
+        match (&self.client, &other.client) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Gives up this share; the last one closes the client (outside any lock, within the
+    /// client's close timeout) and reports how it ended.
+    pub fn release(mut self) -> Released {
+        self.release_inner()
+    }
+
+    fn release_inner(&mut self) -> Released {
+        let Some(client) = self.client.take() else {
+            return Released::Shared;
+        };
+        match self.manager.release_share(&self.key) {
+            None => Released::Shared,
+            Some(last) => {
+                let close = client.close(last.close_timeout);
+                let stats = client.stats();
+                let breaker = last.breaker.map(|b| b.snapshot());
+                tracing::debug!(host = %self.key.0, ?close, "telemetry client released");
+                Released::Closed {
+                    close,
+                    stats,
+                    breaker,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TelemetryClientHandle {
+    fn drop(&mut self) {
+        self.release_inner();
+    }
+}
