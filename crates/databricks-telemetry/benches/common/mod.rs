@@ -1,0 +1,124 @@
+//! What every bench shares: a realistic session, the statement event a driver records for one
+//! query (so every alternative carries the same payload), and the chunked timing method.
+
+// Each bench uses only part of this module.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use databricks_telemetry::export::{ExportOutcome, Exporter};
+use databricks_telemetry::model::{
+    DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
+    HostDetails, OperationType, StatementType,
+};
+use databricks_telemetry::{AuthType, TelemetrySessionContext};
+
+/// A session as a driver builds it once per connection: ids, auth type, the detected system
+/// configuration and a typical set of connection parameters.
+pub(crate) fn session() -> Arc<TelemetrySessionContext> {
+    TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
+        .session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
+        .workspace_id(1_234_567_890_123_456)
+        .auth_type(AuthType::Pat)
+        .connection_parameters(DriverConnectionParameters {
+            http_path: Some("/sql/1.0/warehouses/abc123def456".to_owned()),
+            mode: Some(DriverMode::Sea),
+            host_info: Some(HostDetails {
+                host_url: Some("adb-1234567890123456.7.azuredatabricks.net".to_owned()),
+                port: Some(443),
+                proxy_auth_type: None,
+            }),
+            auth_mech: Some(DriverAuthMech::Pat),
+            use_proxy: Some(false),
+            enable_arrow: Some(true),
+            enable_direct_results: Some(true),
+            rows_fetched_per_block: Some(100_000),
+            socket_timeout: Some(900),
+            ..DriverConnectionParameters::default()
+        })
+        .build()
+}
+
+/// The statement id every sample statement gets (the server assigns one per statement).
+pub(crate) const STATEMENT_ID: &str = "01f0c3a2-6c2f-1e5d-8b9f-4a3c9d7e5f21";
+
+/// Records one query the way a driver does: begin, a few setters, finish.
+pub(crate) fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
+    let mut statement = session.begin(OperationType::ExecuteStatement);
+    statement
+        .set_statement_id(STATEMENT_ID)
+        .set_statement_type(StatementType::Query)
+        .set_result_format(ExecutionResultFormat::ExternalLinks)
+        .set_compressed(true)
+        .record_status_poll(Duration::from_millis(12))
+        .mark_result_ready()
+        .record_chunk_download(Duration::from_millis(25))
+        .record_chunk_download(Duration::from_millis(40))
+        .mark_results_consumed();
+    statement.finish()
+}
+
+/// Events per timed chunk, shared between the producers; also every queue's capacity and every
+/// pipeline's batch size, so the workers stay idle while a chunk is timed. A chunk of sample
+/// events (456 bytes each in memory) and the queue holding them both fit in this machine's L2
+/// cache, so what is timed is the send path rather than the memory bus.
+pub(crate) const CHUNK: u64 = 1_000;
+
+/// How long to wait for a worker to empty its queue between chunks.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `iters` sends on each of `producers` threads, in chunks, timing only the sends.
+///
+/// Before each chunk, every producer calls `prepare(n)` (untimed) for what it will send; then it
+/// times `send(&mut prepared, n)`; what is left of `prepared` is dropped untimed, and `empty`
+/// runs between chunks.
+pub(crate) fn timed_chunks<P>(
+    iters: u64,
+    producers: u64,
+    prepare: &(dyn Fn(u64) -> P + Sync),
+    send: &(dyn Fn(&mut P, u64) + Sync),
+    empty: &mut dyn FnMut(),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK / producers);
+        left -= n;
+        let barrier = Barrier::new(producers as usize);
+        let elapsed = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..producers)
+                .map(|_| {
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        let mut prepared = prepare(n);
+                        barrier.wait();
+                        let start = Instant::now();
+                        send(&mut prepared, n);
+                        let elapsed = start.elapsed();
+                        drop(prepared);
+                        elapsed
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .max()
+                .unwrap()
+        });
+        total += elapsed;
+        empty();
+    }
+    total
+}
+
+/// A telemetry exporter that accepts everything.
+#[derive(Debug)]
+pub(crate) struct Discard;
+
+impl Exporter for Discard {
+    fn export(&self, _: &[FrontendLog], _: Option<Instant>) -> ExportOutcome {
+        ExportOutcome::Delivered
+    }
+}
