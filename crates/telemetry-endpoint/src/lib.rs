@@ -1,3 +1,120 @@
-//! A strict local stand-in for the Databricks telemetry service.
+//! # telemetry-endpoint
+//!
+//! A strict local stand-in for the Databricks telemetry service, with fault injection.
+//!
+//! ## Overview
+//!
+//! A driver developer can point a driver at this endpoint to see exactly what it sends, and the
+//! project's own tests use it as a real HTTP server on 127.0.0.1. It serves:
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `POST /telemetry-ext` | validates an upload strictly (bearer token when configured) and stores its logs |
+//! | `POST /telemetry-unauth` | the same, plus the rules for unauthenticated uploads; no token check |
+//! | `GET /api/2.0/connector-service/feature-flags/{driver}/{version}` | the configured [`FeatureFlagAnswer`] |
+//! | `GET /stats` | [`EndpointStats`] as JSON |
+//! | `POST /admin/fault` | installs the fault spec in the body (see below) |
+//! | `DELETE /admin/fault` | removes the fault |
+//!
+//! Anything else gets 404. A valid upload gets
+//! `200 {"errors":[],"numSuccess":N,"numProtoSuccess":N,"numRealtimeSuccess":0}`; an invalid one
+//! gets `400 {"error": "<what is wrong>", "path": "$.protoLogs[3].entry..."}` and none of its
+//! logs are kept. Validation follows the [`schema`] table, written independently of the driver
+//! library's model.
+//!
+//! ## Usage
+//!
+//! [`TelemetryEndpoint`] runs on its own thread and runtime, for plain synchronous code;
+//! [`serve_on`] serves on a caller's tokio runtime.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
+//!
+//! let endpoint = TelemetryEndpoint::start(EndpointConfig::default())?;
+//! let mut stream = std::net::TcpStream::connect(endpoint.addr()).unwrap();
+//! stream.write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+//! let mut answer = String::new();
+//! stream.read_to_string(&mut answer).unwrap();
+//! assert!(answer.starts_with("HTTP/1.1 200"));
+//! assert_eq!(endpoint.stats().requests_total, 1);
+//! # Ok::<(), telemetry_endpoint::EndpointError>(())
+//! ```
+//!
+//! ## Fault syntax
+//!
+//! Faults apply to the two upload routes only. [`Fault`] parses from (and displays as) a compact
+//! spec, used by `dbtel serve --fault` and the body of `POST /admin/fault`:
+//!
+//! | spec | effect |
+//! |---|---|
+//! | `503`, `500`, ... | answer with that status (100..=599) |
+//! | `503:retry-after=2`, `429:retry-after=soon` | the same, with that raw `Retry-After` value (everything after `=`) |
+//! | `delay=200ms`, `delay=2s`, `delay=1m` | wait, then answer normally |
+//! | `hang` | read the request, never answer (released at shutdown) |
+//! | `reset` | write part of a `200` response, then abort the connection with a TCP RST |
+//! | `redirect=URL`, `redirect:308=URL` | redirect (307 unless a 3xx code is given) |
+//! | `malformed` | `200` with a body that is not JSON |
+//! | `huge=10mb` | `200` with a streamed body of that size (`b`, `kb`, `mb`, `gb`: powers of 1024) |
+//!
+//! A scope may follow: `*N` for the next N upload requests (`503*3`), `@DURATION` for a window
+//! starting when the fault is set (`503@2s`); without one the fault applies until cleared. A
+//! trailing `*...` or `@...` that does not parse as a scope stays part of the fault (so
+//! `redirect=http://user@host/` works). A fault is applied before the token check and before
+//! validation, as a failing service or network would; a `delay` then answers normally.
+//!
+//! ```
+//! use std::time::Duration;
+//! use telemetry_endpoint::{Fault, FaultKind, FaultScope};
+//!
+//! let fault: Fault = "503:retry-after=2*3".parse()?;
+//! assert_eq!(fault.kind, FaultKind::Status { code: 503, retry_after: Some("2".into()) });
+//! assert_eq!(fault.scope, FaultScope::Next(3));
+//! assert_eq!("hang@2s".parse::<Fault>()?.scope, FaultScope::Window(Duration::from_secs(2)));
+//! assert!("delay=soon".parse::<Fault>().is_err());
+//! # Ok::<(), telemetry_endpoint::FaultParseError>(())
+//! ```
+//!
+//! ## Credentials
+//!
+//! The bearer token is never logged, and no `Debug` output shows it ([`EndpointConfig`] and
+//! [`RecordedRequest`] redact it). Logging goes through `tracing` at debug and trace only.
 
 #![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+mod auth;
+mod config;
+mod endpoint;
+mod error;
+mod fault;
+mod feature_flags;
+mod handle;
+mod huge_body;
+mod recorded;
+mod reset;
+pub mod schema;
+mod server;
+mod stats;
+mod validate;
+
+pub use config::{EndpointConfig, DEFAULT_BIND, DEFAULT_MAX_STORED_LOGS};
+pub use endpoint::TelemetryEndpoint;
+pub use error::EndpointError;
+pub use fault::{Fault, FaultKind, FaultParseError, FaultScope, DEFAULT_REDIRECT_CODE};
+pub use feature_flags::{
+    FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_PREFIX,
+};
+pub use handle::{EndpointHandle, MAX_RECORDED_REQUESTS};
+pub use recorded::RecordedRequest;
+pub use server::{serve_on, MAX_REQUEST_BODY_BYTES};
+pub use stats::{EndpointStats, PathStats};
+pub use validate::{
+    validate_frontend_log, validate_message, validate_unauth_upload, validate_upload,
+    validate_upload_for, UploadRoute, ValidLog, ValidUpload, ValidationError,
+};

@@ -1,0 +1,194 @@
+//! `dbtel serve`: run the local telemetry endpoint in the foreground until SIGINT or SIGTERM.
+
+use std::io::{self, IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use telemetry_endpoint::{
+    EndpointConfig, EndpointError, EndpointHandle, Fault, FeatureFlagAnswer, TelemetryEndpoint,
+};
+
+/// How often the live summary line is refreshed on a terminal.
+const SUMMARY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Arguments of `dbtel serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// IP address to listen on.
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+
+    /// Port to listen on; 0 picks a free one (the chosen address is printed).
+    #[arg(long, short = 'p', value_name = "P", default_value_t = 0)]
+    port: u16,
+
+    /// On exit, write the accepted frontend logs to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
+
+    /// Require `Authorization: Bearer T` on /telemetry-ext and the feature-flag route.
+    #[arg(long, value_name = "T", env = "DBTEL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Inject a fault into uploads, e.g. 503, 429:retry-after=1, delay=200ms, hang, reset,
+    /// redirect=URL, malformed, huge=10mb; scope suffix *N (next N) or @2s (window).
+    #[arg(long, value_name = "SPEC", value_parser = parse_fault)]
+    fault: Option<Fault>,
+
+    /// Feature-flag answer: on, off, missing, error (500) or error=CODE.
+    #[arg(long, value_name = "on|off|missing|error", default_value = "on", value_parser = parse_flags)]
+    flags: FeatureFlagAnswer,
+
+    /// The ttl_seconds of feature-flag answers (default 900).
+    #[arg(long, value_name = "SECS")]
+    flag_ttl: Option<u64>,
+
+    /// How many accepted logs to keep in memory; older ones are evicted.
+    #[arg(long, value_name = "N", default_value_t = telemetry_endpoint::DEFAULT_MAX_STORED_LOGS)]
+    max_stored_logs: usize,
+}
+
+fn parse_fault(spec: &str) -> Result<Fault, String> {
+    spec.parse()
+        .map_err(|error: telemetry_endpoint::FaultParseError| error.reason)
+}
+
+fn parse_flags(text: &str) -> Result<FeatureFlagAnswer, String> {
+    text.parse()
+        .map_err(|error: telemetry_endpoint::FeatureFlagParseError| error.to_string())
+}
+
+/// Why `dbtel serve` failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServeError {
+    /// The endpoint could not start.
+    #[error(transparent)]
+    Start(#[from] EndpointError),
+    /// The signal handlers or their runtime could not be set up.
+    #[error("cannot wait for SIGINT/SIGTERM: {0}")]
+    Signals(#[source] io::Error),
+    /// Writing to stdout failed.
+    #[error("cannot write to stdout: {0}")]
+    Stdout(#[source] io::Error),
+    /// The capture file could not be written.
+    #[error("cannot write the capture file {}: {source}", path.display())]
+    Capture {
+        /// The capture file asked for.
+        path: PathBuf,
+        /// The system's reason.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ServeArgs {
+    fn endpoint_config(&self) -> EndpointConfig {
+        let flags = match self.flag_ttl {
+            Some(ttl) => self.flags.clone().with_ttl(Some(ttl)),
+            None => self.flags.clone(),
+        };
+        let mut config = EndpointConfig::default()
+            .with_bind(SocketAddr::new(self.bind, self.port))
+            .with_max_stored_logs(self.max_stored_logs)
+            .with_feature_flags(flags);
+        config.token = self.token.clone();
+        config.fault = self.fault.clone();
+        config
+    }
+}
+
+/// Runs the endpoint until SIGINT or SIGTERM, then writes the capture and a final summary.
+pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let endpoint = TelemetryEndpoint::start(args.endpoint_config())?;
+    let handle = endpoint.handle();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Signals)?;
+    runtime.block_on(serve_until_signal(&endpoint))?;
+    endpoint.shutdown();
+
+    let mut stdout = io::stdout().lock();
+    if let Some(path) = &args.capture {
+        let written = handle
+            .write_capture(path)
+            .map_err(|source| ServeError::Capture {
+                path: path.clone(),
+                source,
+            })?;
+        writeln!(stdout, "wrote {written} logs to {}", path.display())
+            .map_err(ServeError::Stdout)?;
+    }
+    writeln!(stdout, "stopped: {}", handle.stats().summary_line()).map_err(ServeError::Stdout)?;
+    stdout.flush().map_err(ServeError::Stdout)
+}
+
+/// Prints the address, then the live summary on a terminal, until a stop signal arrives.
+async fn serve_until_signal(endpoint: &TelemetryEndpoint) -> Result<(), ServeError> {
+    // Install the handlers before announcing the address, so that a signal sent as soon as the
+    // address is read is never missed.
+    let mut stop = StopSignals::install().map_err(ServeError::Signals)?;
+    let mut stdout = io::stdout();
+    writeln!(stdout, "listening on {}", endpoint.base_url()).map_err(ServeError::Stdout)?;
+    stdout.flush().map_err(ServeError::Stdout)?;
+
+    let live = stdout.is_terminal();
+    let handle = endpoint.handle();
+    let mut refresh = tokio::time::interval(SUMMARY_INTERVAL);
+    loop {
+        tokio::select! {
+            () = stop.recv() => break,
+            _ = refresh.tick(), if live => print_live(&mut stdout, &handle),
+        }
+    }
+    if live {
+        // End the live line so that what follows starts on its own line.
+        writeln!(stdout).map_err(ServeError::Stdout)?;
+    }
+    Ok(())
+}
+
+fn print_live(stdout: &mut io::Stdout, handle: &EndpointHandle) {
+    // A failed refresh of the live line is not worth stopping the server for.
+    let _ = write!(stdout, "\r\x1b[2K{}", handle.stats().summary_line());
+    let _ = stdout.flush();
+}
+
+/// SIGINT and SIGTERM (Ctrl-C only, off Unix).
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> io::Result<Self> {
+        Ok(StopSignals {})
+    }
+
+    #[cfg(unix)]
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

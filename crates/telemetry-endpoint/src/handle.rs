@@ -1,0 +1,234 @@
+//! [`EndpointHandle`]: the endpoint's shared state, and the calls to read and steer it.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::auth::BearerToken;
+use crate::fault::ActiveFault;
+use crate::validate::ValidLog;
+use crate::{EndpointConfig, EndpointStats, FaultKind, FeatureFlagAnswer, RecordedRequest};
+use crate::{Fault, PathStats};
+
+/// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
+pub const MAX_RECORDED_REQUESTS: usize = 100_000;
+
+/// A cheap, cloneable handle on a running endpoint's state: what it has received, and its
+/// fault and feature-flag settings.
+///
+/// [`TelemetryEndpoint`](crate::TelemetryEndpoint) offers the same calls; use a handle directly
+/// with [`serve_on`](crate::serve_on) on your own runtime.
+#[derive(Clone)]
+pub struct EndpointHandle {
+    shared: Arc<Shared>,
+}
+
+/// Shows the counters only: the stored logs and requests can be large, and the token is secret.
+impl fmt::Debug for EndpointHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("EndpointHandle")
+            .field("token", &self.shared.token)
+            .field("max_stored_logs", &self.shared.max_stored_logs)
+            .field("logs_stored", &inner.logs.len())
+            .field("requests_recorded", &inner.requests.len())
+            .field("fault", &inner.fault)
+            .field("feature_flags", &inner.feature_flags)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    token: Option<BearerToken>,
+    max_stored_logs: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    stats: EndpointStats,
+    event_ids: HashSet<String>,
+    logs: VecDeque<String>,
+    requests: VecDeque<RecordedRequest>,
+    fault: Option<ActiveFault>,
+    feature_flags: FeatureFlagAnswer,
+}
+
+impl EndpointHandle {
+    /// Fresh state for `config` (a configured fault is installed now).
+    pub fn new(config: &EndpointConfig) -> Self {
+        let now = Instant::now();
+        let mut stats = EndpointStats::default();
+        let fault = config.fault.clone().map(|fault| {
+            stats.active_fault = Some(fault.to_string());
+            ActiveFault::new(fault, now)
+        });
+        EndpointHandle {
+            shared: Arc::new(Shared {
+                token: config.token.clone().map(BearerToken::new),
+                max_stored_logs: config.max_stored_logs,
+                inner: Mutex::new(Inner {
+                    stats,
+                    event_ids: HashSet::new(),
+                    logs: VecDeque::new(),
+                    requests: VecDeque::new(),
+                    fault,
+                    feature_flags: config.feature_flags.clone(),
+                }),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // The state stays consistent even if a holder panicked: every update is a few counters.
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The counters served by `GET /stats`.
+    pub fn stats(&self) -> EndpointStats {
+        let mut inner = self.lock();
+        inner.refresh_fault(Instant::now());
+        inner.stats.clone()
+    }
+
+    /// The accepted frontend logs still in memory (the `protoLogs` strings), in arrival order.
+    pub fn logs(&self) -> Vec<String> {
+        self.lock().logs.iter().cloned().collect()
+    }
+
+    /// The last [`MAX_RECORDED_REQUESTS`] requests, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.iter().cloned().collect()
+    }
+
+    /// Installs `fault` (replacing any other); a window scope starts now.
+    pub fn set_fault(&self, fault: Fault) {
+        tracing::debug!(%fault, "fault installed");
+        let mut inner = self.lock();
+        inner.stats.active_fault = Some(fault.to_string());
+        inner.fault = Some(ActiveFault::new(fault, Instant::now()));
+    }
+
+    /// Removes the installed fault, if any.
+    pub fn clear_fault(&self) {
+        let mut inner = self.lock();
+        inner.fault = None;
+        inner.stats.active_fault = None;
+    }
+
+    /// Answers feature-flag requests with `answer` from now on.
+    pub fn set_feature_flags(&self, answer: FeatureFlagAnswer) {
+        self.lock().feature_flags = answer;
+    }
+
+    /// Writes the accepted logs still in memory to `path` as JSON lines (one `protoLogs` string
+    /// per line, exactly as received) and returns how many were written.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be created or written.
+    pub fn write_capture(&self, path: &Path) -> io::Result<usize> {
+        let logs = self.logs();
+        let mut file = BufWriter::new(File::create(path)?);
+        for log in &logs {
+            file.write_all(log.as_bytes())?;
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
+        Ok(logs.len())
+    }
+
+    pub(crate) fn token(&self) -> Option<&BearerToken> {
+        self.shared.token.as_ref()
+    }
+
+    pub(crate) fn feature_flags(&self) -> FeatureFlagAnswer {
+        let mut inner = self.lock();
+        inner.stats.feature_flag_requests += 1;
+        inner.feature_flags.clone()
+    }
+
+    /// The fault to apply to an upload arriving now, if any (counted as injected).
+    pub(crate) fn take_fault(&self) -> Option<FaultKind> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let kind = inner.fault.as_mut().and_then(|fault| fault.take(now));
+        if kind.is_some() {
+            inner.stats.faults_injected += 1;
+            inner.stats.active_fault = inner.fault.as_ref().map(|f| f.current().to_string());
+        }
+        inner.refresh_fault(now);
+        kind
+    }
+
+    /// Stores the logs of an accepted upload, counting duplicates and evictions.
+    pub(crate) fn accept(&self, logs: Vec<ValidLog>) {
+        let max = self.shared.max_stored_logs;
+        let mut inner = self.lock();
+        inner.stats.uploads_accepted += 1;
+        for log in logs {
+            inner.stats.logs_accepted += 1;
+            if inner.event_ids.insert(log.event_id) {
+                inner.stats.distinct_event_ids += 1;
+            } else {
+                inner.stats.duplicate_event_ids += 1;
+            }
+            inner.logs.push_back(log.json);
+            while inner.logs.len() > max {
+                inner.logs.pop_front();
+                inner.stats.logs_evicted += 1;
+            }
+        }
+        inner.stats.logs_stored = inner.logs.len() as u64;
+    }
+
+    /// Counts an upload rejected by validation.
+    pub(crate) fn reject(&self, log_count: usize) {
+        let mut inner = self.lock();
+        inner.stats.uploads_rejected += 1;
+        inner.stats.logs_rejected += log_count as u64;
+    }
+
+    /// Counts an upload answered 401.
+    pub(crate) fn unauthorized(&self) {
+        self.lock().stats.uploads_unauthorized += 1;
+    }
+
+    /// Records a request and its answer.
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        let mut inner = self.lock();
+        inner.stats.requests_total += 1;
+        let path_stats: &mut PathStats = inner
+            .stats
+            .requests
+            .entry(request.path.clone())
+            .or_default();
+        path_stats.total += 1;
+        match request.status {
+            Some(status) => *path_stats.by_status.entry(status).or_default() += 1,
+            None => path_stats.unanswered += 1,
+        }
+        if inner.requests.len() == MAX_RECORDED_REQUESTS {
+            inner.requests.pop_front();
+        }
+        inner.requests.push_back(request);
+    }
+}
+
+impl Inner {
+    /// Drops a fault whose scope is used up or over.
+    fn refresh_fault(&mut self, now: Instant) {
+        if self.fault.as_ref().is_some_and(|fault| fault.is_spent(now)) {
+            self.fault = None;
+            self.stats.active_fault = None;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! [`EndpointStats`]: what the endpoint has seen, as served by `GET /stats`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Counters of everything the endpoint has seen since it started.
+///
+/// Serialised as the body of `GET /stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    /// Every request received, on any path.
+    pub requests_total: u64,
+    /// Requests by path (as requested, without the query), then by status answered.
+    pub requests: BTreeMap<String, PathStats>,
+    /// Upload requests answered 200 after validation.
+    pub uploads_accepted: u64,
+    /// Upload requests answered 400 by validation.
+    pub uploads_rejected: u64,
+    /// Upload requests answered 401.
+    pub uploads_unauthorized: u64,
+    /// Frontend logs in accepted uploads.
+    pub logs_accepted: u64,
+    /// Frontend logs (`protoLogs` elements, when countable) in rejected uploads.
+    pub logs_rejected: u64,
+    /// Distinct `frontend_log_event_id`s among accepted logs (evicted ones included).
+    pub distinct_event_ids: u64,
+    /// Accepted logs whose `frontend_log_event_id` had been seen before.
+    pub duplicate_event_ids: u64,
+    /// Accepted logs currently kept in memory.
+    pub logs_stored: u64,
+    /// Accepted logs evicted from memory because the store was full.
+    pub logs_evicted: u64,
+    /// Feature-flag requests (any answer).
+    pub feature_flag_requests: u64,
+    /// Upload requests that a fault was applied to.
+    pub faults_injected: u64,
+    /// The installed fault in spec syntax, if one is active; a `*N` scope shows what is left.
+    pub active_fault: Option<String>,
+}
+
+/// Requests on one path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStats {
+    /// Every request on the path.
+    pub total: u64,
+    /// Requests by the status they were answered with.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Requests not answered with a complete response (hung or reset by a fault).
+    pub unanswered: u64,
+}
+
+impl EndpointStats {
+    /// How many requests on `path` were answered with `status`.
+    pub fn count(&self, path: &str, status: u16) -> u64 {
+        self.requests
+            .get(path)
+            .and_then(|path_stats| path_stats.by_status.get(&status))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many requests on `path` were received.
+    pub fn total(&self, path: &str) -> u64 {
+        self.requests
+            .get(path)
+            .map_or(0, |path_stats| path_stats.total)
+    }
+
+    /// A one-line summary for terminals.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "requests {} | uploads ok {} rejected {} unauthorized {} | logs accepted {} rejected {} duplicates {} | flag requests {} | faults injected {}{}",
+            self.requests_total,
+            self.uploads_accepted,
+            self.uploads_rejected,
+            self.uploads_unauthorized,
+            self.logs_accepted,
+            self.logs_rejected,
+            self.duplicate_event_ids,
+            self.feature_flag_requests,
+            self.faults_injected,
+            self.active_fault
+                .as_ref()
+                .map(|fault| format!(" (active: {fault})"))
+                .unwrap_or_default(),
+        )
+    }
+}

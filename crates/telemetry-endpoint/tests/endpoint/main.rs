@@ -1,0 +1,8 @@
+//! Tests of the endpoint over real HTTP on 127.0.0.1.
+
+mod auth;
+mod client;
+mod faults;
+mod flags;
+mod stats_capture;
+mod uploads;
