@@ -22,8 +22,15 @@ use crate::credentials::CredentialsProvider;
 use crate::feature_flags::FeatureFlagCache;
 use crate::model::FrontendLog;
 
-/// An [`Exporter`] that asks a [`FeatureFlagCache`] before handing a batch to `inner`; see the
-/// [module docs](self).
+/// An [`Exporter`] that asks a [`FeatureFlagCache`] before handing a batch to `inner`.
+///
+/// It runs on the telemetry worker thread: the first batch for a host waits for the flag fetch
+/// (bounded by `feature_flag_timeout_ms` and the export deadline), later ones get the cached
+/// answer. While telemetry is off for the host, batches come back as
+/// [`ExportOutcome::Disabled`] without reaching `inner`. A driver's connect never waits for the
+/// flag: events wait in the client's queue instead. Put the gate outermost, around the circuit
+/// breaker, so "telemetry off" never counts as a failure of the host. See
+/// [`feature_flags`](crate::feature_flags) for how answers are cached.
 ///
 /// # Example
 ///
