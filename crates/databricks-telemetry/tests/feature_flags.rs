@@ -1,0 +1,450 @@
+//! The server feature flag over real loopback HTTP: answers, TTLs on a manual clock, failures,
+//! de-duplicated fetches, force_enabled, and the gate that turns batches away.
+
+mod http_support;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use databricks_telemetry::clock::ManualClock;
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::export::{
+    CircuitBreakerExporter, ExportOutcome, Exporter, FeatureFlagGate, HostCircuitBreaker,
+    ServiceEndpoint,
+};
+use databricks_telemetry::feature_flags::{
+    FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL, MAX_FLAG_TTL, MIN_FLAG_TTL,
+};
+use databricks_telemetry::testing::InMemoryExporter;
+use databricks_telemetry::{CloseResult, TelemetryClient, TelemetryConfig};
+use http_support::*;
+use telemetry_endpoint::{FeatureFlagAnswer, TelemetryEndpoint};
+
+const FLAG: &str = "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC";
+
+struct Setup {
+    endpoint: TelemetryEndpoint,
+    service: ServiceEndpoint,
+    clock: ManualClock,
+    cache: FeatureFlagCache,
+    token: StaticBearerToken,
+}
+
+impl Setup {
+    fn new(answer: FeatureFlagAnswer) -> Self {
+        Self::with_config(answer, fast_config())
+    }
+
+    fn with_config(answer: FeatureFlagAnswer, config: TelemetryConfig) -> Self {
+        let endpoint = start_endpoint();
+        endpoint.set_feature_flags(answer);
+        let clock = ManualClock::new();
+        let cache = FeatureFlagCache::with_clock(&config, &user_agent(), Arc::new(clock.clone()));
+        Setup {
+            service: endpoint_at(endpoint.addr(), &config),
+            endpoint,
+            clock,
+            cache,
+            token: StaticBearerToken::new(TOKEN),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.cache
+            .is_enabled(&self.service, Some(&self.token), None)
+    }
+
+    fn fetches(&self) -> u64 {
+        self.endpoint.stats().feature_flag_requests
+    }
+
+    fn answer(&self) -> FlagAnswer {
+        self.cache.cached(self.service.host()).unwrap().answer
+    }
+
+    fn ttl(&self) -> Duration {
+        let cached = self.cache.cached(self.service.host()).unwrap();
+        cached.expires_at - databricks_telemetry::clock::Clock::now(&self.clock)
+    }
+}
+
+#[test]
+fn on_enables_telemetry_and_is_fetched_once() {
+    let setup = Setup::new(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    assert_eq!(setup.cache.flag_name(), FLAG);
+    assert!(setup.enabled());
+    assert!(setup.enabled());
+    assert_eq!(setup.fetches(), 1);
+    assert_eq!(setup.answer(), FlagAnswer::On);
+
+    let requests = setup.endpoint.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method, "GET");
+    assert_eq!(
+        request.path,
+        "/api/2.0/connector-service/feature-flags/ADBC/0.1.0"
+    );
+    assert_eq!(request.status, Some(200));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(
+        request.header("user-agent"),
+        Some("DatabricksAdbcRust/0.1.0")
+    );
+}
+
+#[test]
+fn off_disables_telemetry() {
+    let setup = Setup::new(FeatureFlagAnswer::Off {
+        ttl_seconds: Some(900),
+    });
+    assert!(!setup.enabled());
+    assert_eq!(setup.answer(), FlagAnswer::Off);
+    assert!(!setup.enabled());
+    assert_eq!(
+        setup.fetches(),
+        1,
+        "an off answer is cached like any answer"
+    );
+}
+
+#[test]
+fn a_missing_flag_disables_telemetry_for_the_servers_ttl() {
+    let setup = Setup::new(FeatureFlagAnswer::Missing);
+    assert!(!setup.enabled());
+    assert_eq!(setup.answer(), FlagAnswer::Missing);
+    assert_eq!(setup.ttl(), DEFAULT_FLAG_TTL, "an answer, not a failure");
+}
+
+#[test]
+fn the_driver_segment_follows_the_configuration() {
+    let config = fast_builder()
+        .with_feature_flag_driver("OSS_JDBC")
+        .build()
+        .unwrap();
+    let setup = Setup::with_config(FeatureFlagAnswer::On { ttl_seconds: None }, config);
+    assert!(
+        setup.enabled(),
+        "the endpoint names the flag after the path's driver"
+    );
+    assert_eq!(
+        setup.endpoint.requests()[0].path,
+        "/api/2.0/connector-service/feature-flags/OSS_JDBC/0.1.0"
+    );
+}
+
+#[test]
+fn the_ttl_is_honoured() {
+    let setup = Setup::new(FeatureFlagAnswer::On {
+        ttl_seconds: Some(120),
+    });
+    assert!(setup.enabled());
+    assert_eq!(setup.ttl(), Duration::from_secs(120));
+    setup.endpoint.set_feature_flags(FeatureFlagAnswer::Off {
+        ttl_seconds: Some(120),
+    });
+    setup.clock.advance(Duration::from_secs(119));
+    assert!(setup.enabled(), "still the cached answer");
+    assert_eq!(setup.fetches(), 1);
+    setup.clock.advance(Duration::from_secs(1));
+    assert!(!setup.enabled(), "expired: fetched again");
+    assert_eq!(setup.fetches(), 2);
+}
+
+#[test]
+fn the_ttl_is_clamped_and_defaults_to_900_seconds() {
+    for (ttl, expected) in [
+        (Some(0), MIN_FLAG_TTL),
+        (Some(5), MIN_FLAG_TTL),
+        (Some(60), Duration::from_secs(60)),
+        (Some(3600), Duration::from_secs(3600)),
+        (Some(100_000), MAX_FLAG_TTL),
+        (None, DEFAULT_FLAG_TTL),
+    ] {
+        let setup = Setup::new(FeatureFlagAnswer::On { ttl_seconds: ttl });
+        assert!(setup.enabled());
+        assert_eq!(setup.ttl(), expected, "{ttl:?}");
+    }
+    // A clamped TTL is what governs the refetch.
+    let setup = Setup::new(FeatureFlagAnswer::On {
+        ttl_seconds: Some(1),
+    });
+    assert!(setup.enabled());
+    setup.clock.advance(Duration::from_secs(59));
+    assert!(setup.enabled());
+    assert_eq!(setup.fetches(), 1);
+    setup.clock.advance(Duration::from_secs(1));
+    assert!(setup.enabled());
+    assert_eq!(setup.fetches(), 2);
+}
+
+#[test]
+fn a_failure_is_cached_as_disabled_for_60_seconds() {
+    let setup = Setup::new(FeatureFlagAnswer::Error(500));
+    assert!(!setup.enabled());
+    assert_eq!(setup.answer(), FlagAnswer::Failed);
+    assert_eq!(setup.ttl(), FAILED_FLAG_TTL);
+    setup
+        .endpoint
+        .set_feature_flags(FeatureFlagAnswer::On { ttl_seconds: None });
+    setup.clock.advance(Duration::from_secs(59));
+    assert!(!setup.enabled(), "the failure is still cached");
+    assert_eq!(setup.fetches(), 1);
+    setup.clock.advance(Duration::from_secs(1));
+    assert!(setup.enabled(), "after 60 s the flag is fetched again");
+    assert_eq!(setup.fetches(), 2);
+}
+
+#[test]
+fn every_kind_of_failure_is_disabled() {
+    let config = fast_builder()
+        .with_feature_flag_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let token = StaticBearerToken::new(TOKEN);
+    let check = |addr, what: &str| {
+        let service = endpoint_at(addr, &config);
+        let started = Instant::now();
+        assert!(!cache.is_enabled(&service, Some(&token), None), "{what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            cache.cached(service.host()).unwrap().answer,
+            FlagAnswer::Failed,
+            "{what}"
+        );
+    };
+    check(closed_port(), "refused");
+    let hang = FakeServer::start(FakeBehaviour::Hang);
+    check(hang.addr(), "hang (timeout)");
+    let html = FakeServer::start(FakeBehaviour::json(200, "<html>not json"));
+    check(html.addr(), "bad json");
+    let wrong_shape = FakeServer::start(FakeBehaviour::json(200, r#"{"flags":"true"}"#));
+    check(wrong_shape.addr(), "not a flag list");
+    let redirect = FakeServer::start(FakeBehaviour::Respond {
+        status: 302,
+        headers: vec![("Location".into(), "http://127.0.0.1:9/".into())],
+        body: Vec::new(),
+        delay: Duration::ZERO,
+    });
+    check(redirect.addr(), "redirect");
+    for status in [401, 403, 404, 503] {
+        let setup = Setup::new(FeatureFlagAnswer::Error(status));
+        assert!(!setup.enabled(), "{status}");
+        assert_eq!(setup.answer(), FlagAnswer::Failed, "{status}");
+    }
+}
+
+#[test]
+fn concurrent_first_fetches_are_deduplicated() {
+    // A slow flag service, so that every caller arrives while the first fetch is in flight.
+    let body = format!(r#"{{"flags":[{{"name":"{FLAG}","value":"true"}}],"ttl_seconds":900}}"#);
+    let fake = FakeServer::start(FakeBehaviour::Respond {
+        status: 200,
+        headers: vec![],
+        body: body.into_bytes(),
+        delay: Duration::from_millis(200),
+    });
+    let config = fast_builder()
+        .with_feature_flag_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let service = endpoint_at(fake.addr(), &config);
+    let callers = 8;
+    let barrier = Arc::new(Barrier::new(callers));
+    let threads: Vec<_> = (0..callers)
+        .map(|_| {
+            let (cache, service, barrier) = (cache.clone(), service.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                cache.is_enabled(&service, None, None)
+            })
+        })
+        .collect();
+    for thread in threads {
+        assert!(thread.join().unwrap(), "every caller gets the one answer");
+    }
+    assert_eq!(fake.requests().len(), 1, "one fetch for eight callers");
+}
+
+#[test]
+fn a_waiter_gives_up_at_its_deadline() {
+    let fake = FakeServer::start(FakeBehaviour::Hang);
+    let config = fast_builder()
+        .with_feature_flag_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let service = endpoint_at(fake.addr(), &config);
+    let fetcher = {
+        let (cache, service) = (cache.clone(), service.clone());
+        std::thread::spawn(move || cache.is_enabled(&service, None, None))
+    };
+    assert!(eventually(WAIT, || fake.requests().len() == 1));
+    let started = Instant::now();
+    assert!(!cache.is_enabled(&service, None, Some(started + Duration::from_millis(150))));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(140), "{waited:?}");
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+    assert!(!fetcher.join().unwrap(), "the hung fetch times out");
+    assert_eq!(fake.requests().len(), 1, "the waiter did not fetch again");
+}
+
+#[test]
+fn a_deadline_already_passed_fetches_nothing() {
+    let setup = Setup::new(FeatureFlagAnswer::On { ttl_seconds: None });
+    assert!(!setup
+        .cache
+        .is_enabled(&setup.service, Some(&setup.token), Some(Instant::now())));
+    assert_eq!(setup.fetches(), 0);
+    assert!(
+        setup.cache.cached(setup.service.host()).is_none(),
+        "nothing cached"
+    );
+}
+
+#[test]
+fn hosts_are_cached_separately() {
+    let on = start_endpoint();
+    let off = start_endpoint();
+    off.set_feature_flags(FeatureFlagAnswer::Off { ttl_seconds: None });
+    let config = fast_config();
+    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let token = StaticBearerToken::new(TOKEN);
+    let token = Some(&token as &dyn CredentialsProvider);
+    assert!(cache.is_enabled(&endpoint_at(on.addr(), &config), token, None));
+    assert!(!cache.is_enabled(&endpoint_at(off.addr(), &config), token, None));
+    assert!(cache.is_enabled(&endpoint_at(on.addr(), &config), token, None));
+    assert_eq!(on.stats().feature_flag_requests, 1);
+    assert_eq!(off.stats().feature_flag_requests, 1);
+}
+
+#[test]
+fn force_enabled_skips_the_fetch() {
+    let config = fast_builder().with_force_enabled(true).build().unwrap();
+    let setup = Setup::with_config(FeatureFlagAnswer::Off { ttl_seconds: None }, config);
+    assert!(setup.enabled());
+    assert_eq!(setup.fetches(), 0);
+    assert!(setup.endpoint.requests().is_empty());
+}
+
+#[test]
+fn the_gate_returns_disabled_without_calling_the_exporter_when_off() {
+    let setup = Setup::new(FeatureFlagAnswer::Off { ttl_seconds: None });
+    let inner = InMemoryExporter::new();
+    let cache = Arc::new(setup.cache);
+    let gate = FeatureFlagGate::new(inner.clone(), cache.clone(), setup.service.clone(), None);
+    assert_eq!(gate.export(&logs(3), None), ExportOutcome::Disabled);
+    assert!(inner.call_sizes().is_empty());
+
+    // Through a client: every event is counted as disabled by the server.
+    let config = fast_builder().with_batch_size(4).build().unwrap();
+    let client = TelemetryClient::new(&config, gate).unwrap();
+    for log in logs(10) {
+        client.enqueue(log);
+    }
+    assert_eq!(client.close(WAIT), CloseResult::Completed);
+    let stats = client.stats();
+    assert_eq!(stats.dropped.disabled_by_server, 10, "{stats:?}");
+    assert_eq!(stats.exported, 0);
+    assert!(stats.is_balanced());
+    assert!(inner.call_sizes().is_empty());
+    assert_eq!(setup.endpoint.stats().feature_flag_requests, 1);
+}
+
+#[test]
+fn the_full_stack_delivers_when_on() {
+    let endpoint = start_endpoint();
+    let config = fast_builder().with_batch_size(5).build().unwrap();
+    let credentials: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(TOKEN));
+    let service = endpoint_at(endpoint.addr(), &config);
+    let exporter = databricks_telemetry::export::DatabricksExporter::builder(
+        service.clone(),
+        &config,
+        user_agent(),
+    )
+    .credentials(credentials.clone())
+    .build()
+    .unwrap();
+    let breaker = Arc::new(HostCircuitBreaker::new(
+        Default::default(),
+        Arc::new(databricks_telemetry::clock::SystemClock),
+    ));
+    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let stack = FeatureFlagGate::new(
+        CircuitBreakerExporter::new(exporter, breaker),
+        cache,
+        service,
+        Some(credentials),
+    );
+    let client = TelemetryClient::new(&config, stack).unwrap();
+    for log in logs(12) {
+        client.enqueue(log);
+    }
+    assert_eq!(client.close(WAIT), CloseResult::Completed);
+    assert_eq!(client.stats().exported, 12);
+    let stats = endpoint.stats();
+    assert_eq!(stats.logs_accepted, 12);
+    assert_eq!(
+        stats.feature_flag_requests, 1,
+        "one fetch for three batches"
+    );
+}
+
+#[test]
+fn a_hanging_flag_service_never_delays_the_driver() {
+    // The flag is resolved on the worker: creating the client and enqueueing return at once.
+    let fake = FakeServer::start(FakeBehaviour::Hang);
+    let config = fast_builder()
+        .with_feature_flag_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let inner = InMemoryExporter::new();
+    let gate = FeatureFlagGate::new(
+        inner.clone(),
+        cache,
+        endpoint_at(fake.addr(), &config),
+        None,
+    );
+    let started = Instant::now();
+    let client = TelemetryClient::new(&config, gate).unwrap();
+    for log in logs(3) {
+        client.enqueue(log);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(client.close(WAIT), CloseResult::Completed);
+    let stats = client.stats();
+    assert_eq!(
+        stats.dropped.disabled_by_server, 3,
+        "unknown is off: {stats:?}"
+    );
+    assert!(stats.is_balanced());
+    assert!(inner.call_sizes().is_empty());
+}
+
+#[test]
+fn without_credentials_the_flag_request_carries_no_authorization() {
+    let endpoint = TelemetryEndpoint::start(telemetry_endpoint::EndpointConfig::default()).unwrap();
+    let config = fast_config();
+    let cache = FeatureFlagCache::new(&config, &user_agent());
+    assert!(cache.is_enabled(&endpoint_at(endpoint.addr(), &config), None, None));
+    let requests = endpoint.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("authorization"), None);
+}

@@ -1,0 +1,376 @@
+//! Shared helpers for the HTTP tests: configurations with small timeouts, valid logs, the local
+//! endpoint, and a tiny `TcpListener` fake for what the endpoint cannot do.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use databricks_telemetry::credentials::StaticBearerToken;
+use databricks_telemetry::export::{DatabricksExporter, ServiceEndpoint, UserAgent};
+use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
+use databricks_telemetry::{AuthType, ErrorInfo, TelemetryConfig, TelemetrySessionContext};
+use telemetry_endpoint::{EndpointConfig, RecordedRequest, TelemetryEndpoint};
+
+/// The token the endpoint expects.
+pub(crate) const TOKEN: &str = "dapi-test-token-0123456789abcdef";
+/// Bound on every wait in these tests.
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+/// The request timeout of [`fast_config`].
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_millis(250);
+/// The driver name and version used everywhere.
+pub(crate) const DRIVER: (&str, &str) = ("DatabricksAdbcRust", "0.1.0");
+
+/// Small timeouts and delays, plain http to loopback allowed, no periodic flush.
+pub(crate) fn fast_config() -> TelemetryConfig {
+    fast_builder().build().unwrap()
+}
+
+/// The builder behind [`fast_config`], for tests that change one more setting.
+pub(crate) fn fast_builder() -> databricks_telemetry::TelemetryConfigBuilder {
+    TelemetryConfig::builder()
+        .with_allow_insecure_http(true)
+        .with_request_timeout(REQUEST_TIMEOUT)
+        .with_max_retries(2)
+        .with_retry_base_delay(Duration::from_millis(1))
+        .with_retry_max_delay(Duration::from_millis(5))
+        .with_flush_interval(Duration::from_secs(3600))
+        .with_feature_flag_timeout(Duration::from_millis(500))
+}
+
+pub(crate) fn user_agent() -> UserAgent {
+    UserAgent::new(DRIVER.0, DRIVER.1).unwrap()
+}
+
+/// The endpoint at `addr` (plain http, loopback).
+pub(crate) fn endpoint_at(addr: SocketAddr, config: &TelemetryConfig) -> ServiceEndpoint {
+    ServiceEndpoint::parse(&format!("http://{addr}"), config).unwrap()
+}
+
+/// An exporter to `addr`, authenticated with [`TOKEN`] when `authenticated`.
+pub(crate) fn exporter(
+    addr: SocketAddr,
+    config: &TelemetryConfig,
+    authenticated: bool,
+) -> DatabricksExporter {
+    let builder = DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent());
+    let builder = if authenticated {
+        builder.credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+    } else {
+        builder
+    };
+    builder.build().unwrap()
+}
+
+/// A local endpoint that requires [`TOKEN`].
+pub(crate) fn start_endpoint() -> TelemetryEndpoint {
+    TelemetryEndpoint::start(EndpointConfig::default().with_token(TOKEN)).unwrap()
+}
+
+/// A session with everything the unauthenticated route refuses.
+pub(crate) fn session() -> Arc<TelemetrySessionContext> {
+    TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
+        .session_id("01f0-session-id")
+        .workspace_id(1234567890)
+        .auth_type(AuthType::Pat)
+        .connection_parameters(DriverConnectionParameters {
+            http_path: Some("/sql/1.0/warehouses/abc".into()),
+            mode: Some(DriverMode::Sea),
+            ..Default::default()
+        })
+        .build()
+}
+
+/// `n` valid logs: connection events, every third a failure with a stack trace.
+pub(crate) fn logs(n: usize) -> Vec<FrontendLog> {
+    let session = session();
+    let error =
+        ErrorInfo::new("NetworkError").with_stack_trace("at driver::connect (connect.rs:10)");
+    (0..n)
+        .map(|i| {
+            let latency = Duration::from_millis(i as u64 + 1);
+            match i % 3 {
+                0 => session.connection_opened(latency),
+                1 => session.connection_open_failed(latency, &error),
+                _ => session.connection_closed(latency),
+            }
+        })
+        .collect()
+}
+
+/// The upload requests the endpoint saw (either route).
+pub(crate) fn uploads(endpoint: &TelemetryEndpoint) -> Vec<RecordedRequest> {
+    endpoint
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/telemetry-ext" || r.path == "/telemetry-unauth")
+        .collect()
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+pub(crate) fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr
+}
+
+/// What a [`FakeServer`] does with each request.
+#[derive(Debug, Clone)]
+pub(crate) enum FakeBehaviour {
+    /// Answer after `delay`.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        delay: Duration,
+    },
+    /// Read the request and never answer (until the server is dropped).
+    Hang,
+    /// Announce `declared` body bytes, send `sent`, then keep the connection open.
+    PartialBody { declared: usize, sent: Vec<u8> },
+}
+
+impl FakeBehaviour {
+    pub(crate) fn json(status: u16, body: &str) -> Self {
+        FakeBehaviour::Respond {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// One request as the fake saw it (header names lower case).
+#[derive(Debug, Clone)]
+pub(crate) struct FakeRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl FakeRequest {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 that records connections and requests.
+pub(crate) struct FakeServer {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<FakeRequest>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeServer {
+    pub(crate) fn start(behaviour: FakeBehaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (connections, requests, stop) =
+                (connections.clone(), requests.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            connections.fetch_add(1, Ordering::AcqRel);
+                            let (requests, stop, behaviour) =
+                                (requests.clone(), stop.clone(), behaviour.clone());
+                            std::thread::spawn(move || serve(stream, &requests, &stop, &behaviour));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        };
+        FakeServer {
+            addr,
+            connections,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// TCP connections accepted so far.
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    /// Requests read so far.
+    pub(crate) fn requests(&self) -> Vec<FakeRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Serves requests on one connection until it closes or the server stops.
+fn serve(
+    stream: TcpStream,
+    requests: &Mutex<Vec<FakeRequest>>,
+    stop: &AtomicBool,
+    behaviour: &FakeBehaviour,
+) {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let started = Instant::now();
+    while !stop.load(Ordering::Acquire) && started.elapsed() < WAIT {
+        let Some(request) = read_request(&mut reader, stop) else {
+            return;
+        };
+        requests.lock().unwrap().push(request);
+        match behaviour {
+            FakeBehaviour::Respond {
+                status,
+                headers,
+                body,
+                delay,
+            } => {
+                sleep_unless_stopped(*delay, stop);
+                let mut head = format!(
+                    "HTTP/1.1 {status} Fake\r\nContent-Length: {}\r\n",
+                    body.len()
+                );
+                for (name, value) in headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
+                if writer.write_all(head.as_bytes()).is_err() || writer.write_all(body).is_err() {
+                    return;
+                }
+            }
+            FakeBehaviour::Hang => {
+                sleep_unless_stopped(WAIT, stop);
+                return;
+            }
+            FakeBehaviour::PartialBody { declared, sent } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+                );
+                let _ = writer.write_all(head.as_bytes());
+                let _ = writer.write_all(sent);
+                sleep_unless_stopped(WAIT, stop);
+                return;
+            }
+        }
+    }
+}
+
+fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + duration;
+    while !stop.load(Ordering::Acquire) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5).min(until - Instant::now()));
+    }
+}
+
+/// Reads one request (head and `Content-Length` body); `None` when the connection closes.
+fn read_request(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<FakeRequest> {
+    let mut lines = Vec::new();
+    let started = Instant::now();
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => return None,
+            Ok(_) => {
+                let line = line.trim_end().to_owned();
+                if line.is_empty() && !lines.is_empty() {
+                    break;
+                }
+                if !line.is_empty() {
+                    lines.push(line);
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(Ordering::Acquire) || started.elapsed() > WAIT {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    let mut parts = lines[0].split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines[1..]
+        .iter()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    let mut read = 0;
+    while read < length {
+        match reader.read(&mut body[read..]) {
+            Ok(0) => return None,
+            Ok(n) => read += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(Ordering::Acquire) || started.elapsed() > WAIT {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(FakeRequest {
+        method,
+        path,
+        headers,
+    })
+}
+
+/// Polls `condition` every few milliseconds until it holds or `timeout` passes.
+pub(crate) fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
