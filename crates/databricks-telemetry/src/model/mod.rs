@@ -14,6 +14,7 @@
 
 mod connection_params;
 mod driver_log;
+mod encode;
 mod enums;
 mod error_info;
 mod frontend_log;

@@ -4,7 +4,11 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::encode::LogEncoder;
 use super::frontend_log::FrontendLog;
+
+/// About what one statement event takes in an upload body, to size the buffer once.
+const ESTIMATED_LOG_BYTES: usize = 1_600;
 
 /// The body of `POST /telemetry-ext` and `POST /telemetry-unauth`.
 ///
@@ -45,11 +49,50 @@ impl TelemetryRequest {
     ///
     /// Only if a log cannot be serialised, which the model's types never cause.
     pub fn from_logs(upload_time: i64, logs: &[FrontendLog]) -> Result<Self, serde_json::Error> {
+        let mut encoder = LogEncoder::new();
         let proto_logs = logs
             .iter()
-            .map(serde_json::to_string)
+            .map(|log| encoder.json_text(log))
             .collect::<Result<_, _>>()?;
         Ok(TelemetryRequest::new(upload_time, proto_logs))
+    }
+
+    /// The upload body for `logs`, as JSON bytes: the same bytes as
+    /// `serde_json::to_vec(&TelemetryRequest::from_logs(upload_time, logs)?)`, made in one pass.
+    /// Each log is written straight into the body as a JSON string, and the system
+    /// configuration and connection parameters that logs share (the same `Arc`) are serialised
+    /// once per call rather than once per log.
+    ///
+    /// ```
+    /// use databricks_telemetry::model::{FrontendLog, TelemetryRequest};
+    ///
+    /// let logs = vec![FrontendLog::default(); 2];
+    /// let body = TelemetryRequest::encode_logs(1_764_160_000_000, &logs).unwrap();
+    /// let expected =
+    ///     serde_json::to_vec(&TelemetryRequest::from_logs(1_764_160_000_000, &logs).unwrap());
+    /// assert_eq!(body, expected.unwrap());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only if a log cannot be serialised, which the model's types never cause.
+    pub fn encode_logs(
+        upload_time: i64,
+        logs: &[FrontendLog],
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        let mut body = Vec::with_capacity(64 + logs.len() * ESTIMATED_LOG_BYTES);
+        body.extend_from_slice(b"{\"uploadTime\":");
+        body.extend_from_slice(upload_time.to_string().as_bytes());
+        body.extend_from_slice(b",\"items\":[],\"protoLogs\":[");
+        let mut encoder = LogEncoder::new();
+        for (i, log) in logs.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            encoder.push_as_json_string(log, &mut body)?;
+        }
+        body.extend_from_slice(b"]}");
+        Ok(body)
     }
 
     /// Parses each element of `protoLogs` back into a [`FrontendLog`].

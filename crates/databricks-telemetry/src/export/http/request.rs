@@ -27,7 +27,7 @@ pub(crate) fn upload_body(
     } else {
         Cow::Owned(logs.iter().map(strip_for_unauthenticated).collect())
     };
-    serde_json::to_vec(&TelemetryRequest::from_logs(upload_time, &logs)?)
+    TelemetryRequest::encode_logs(upload_time, &logs)
 }
 
 /// A copy of `log` with nothing the unauthenticated route refuses: no session id, system
