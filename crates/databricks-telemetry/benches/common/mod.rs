@@ -4,15 +4,25 @@
 // Each bench uses only part of this module.
 #![allow(dead_code)]
 
+mod sink;
+
+use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::export::{ExportOutcome, Exporter};
+use databricks_telemetry::credentials::StaticBearerToken;
+use databricks_telemetry::export::{
+    DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
+};
 use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
-use databricks_telemetry::{AuthType, TelemetrySessionContext};
+use databricks_telemetry::{AuthType, TelemetryConfig, TelemetrySessionContext};
+use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
+
+#[allow(unused_imports)] // Only the throughput bench uses the sink.
+pub(crate) use sink::LoopbackSink;
 
 /// A session as a driver builds it once per connection: ids, auth type, the detected system
 /// configuration and a typical set of connection parameters.
@@ -121,4 +131,53 @@ impl Exporter for Discard {
     fn export(&self, _: &[FrontendLog], _: Option<Instant>) -> ExportOutcome {
         ExportOutcome::Delivered
     }
+}
+
+/// A local telemetry endpoint (loopback, plain HTTP) that requires [`ENDPOINT_TOKEN`] and keeps
+/// few logs, so long benches do not grow it.
+pub(crate) fn start_endpoint() -> TelemetryEndpoint {
+    TelemetryEndpoint::start(
+        EndpointConfig::default()
+            .with_token(ENDPOINT_TOKEN)
+            .with_max_stored_logs(1_000),
+    )
+    .expect("the local telemetry endpoint starts")
+}
+
+/// The bearer token the local endpoint requires.
+pub(crate) const ENDPOINT_TOKEN: &str = "dapi-bench-token-0123456789abcdef";
+
+/// A configuration for exporting to the local endpoint: plain HTTP to loopback allowed,
+/// `batch_size` and `max_queue_size` as given, no periodic flush (batches leave when full, on
+/// flush and on close).
+pub(crate) fn export_config(batch_size: usize, max_queue_size: usize) -> TelemetryConfig {
+    TelemetryConfig::builder()
+        .with_allow_insecure_http(true)
+        .with_batch_size(batch_size)
+        .with_max_queue_size(max_queue_size)
+        .with_flush_interval(Duration::from_secs(3600))
+        .build()
+        .expect("a valid bench configuration")
+}
+
+/// The HTTP exporter to a loopback address (the local endpoint or a sink), authenticated.
+pub(crate) fn http_exporter(addr: SocketAddr, config: &TelemetryConfig) -> DatabricksExporter {
+    let service = ServiceEndpoint::parse(&format!("http://{addr}"), config)
+        .expect("the loopback endpoint is a valid service endpoint");
+    DatabricksExporter::builder(
+        service,
+        config,
+        UserAgent::new("DatabricksAdbcRust", "0.1.0").expect("a valid user agent"),
+    )
+    .credentials(Arc::new(StaticBearerToken::new(ENDPOINT_TOKEN)))
+    .build()
+    .expect("an exporter to the loopback endpoint")
+}
+
+/// `n` distinct statement events (each with its own event id), built before timing.
+pub(crate) fn distinct_events(
+    session: &Arc<TelemetrySessionContext>,
+    n: usize,
+) -> Vec<FrontendLog> {
+    (0..n).map(|_| statement_event(session)).collect()
 }

@@ -1,0 +1,95 @@
+//! `close_latency`: how long `close` takes with 10,000 events pending and a healthy endpoint (the
+//! local telemetry endpoint on loopback), at the default batch size of 100.
+//!
+//! Each iteration starts a client whose exporter is held at a gate, enqueues 10,000 distinct
+//! statement events (the worker holds the first batch at the gate, the rest wait in the queue),
+//! then times opening the gate and `close` until it returns with every event delivered.
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
+use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
+use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::{CloseResult, TelemetryClient};
+
+/// Events pending when close begins: the default queue size.
+const PENDING: usize = 10_000;
+
+/// Close's own deadline: long, so the bench measures how long close needs, not its cut-off.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An exporter that waits until its gate opens, then exports.
+#[derive(Debug)]
+struct Held {
+    inner: DatabricksExporter,
+    gate: Arc<Gate>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+impl Exporter for Held {
+    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
+        let mut open = self.gate.open.lock().unwrap();
+        while !*open {
+            open = self.gate.opened.wait(open).unwrap();
+        }
+        drop(open);
+        self.inner.export(batch, deadline)
+    }
+}
+
+fn close_latency(c: &mut Criterion) {
+    let session = common::session();
+    let endpoint = common::start_endpoint();
+    let config = common::export_config(DEFAULT_BATCH_SIZE, PENDING);
+    let mut group = c.benchmark_group("close_latency");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("10000_pending", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let gate = Arc::new(Gate::default());
+                let exporter = Held {
+                    inner: common::http_exporter(endpoint.addr(), &config),
+                    gate: Arc::clone(&gate),
+                };
+                let client = TelemetryClient::new(&config, exporter).unwrap();
+                for event in common::distinct_events(&session, PENDING) {
+                    client.enqueue(event);
+                }
+                assert_eq!(client.stats().pending, PENDING as u64);
+                let start = Instant::now();
+                gate.open();
+                assert_eq!(client.close(CLOSE_TIMEOUT), CloseResult::Completed);
+                total += start.elapsed();
+                let stats = client.stats();
+                assert_eq!(stats.exported, PENDING as u64, "{stats:?}");
+            }
+            total
+        });
+    });
+    group.finish();
+    endpoint.shutdown();
+}
+
+criterion_group!(benches, close_latency);
+criterion_main!(benches);

@@ -1,0 +1,50 @@
+//! `export_profile`: a fixed workload for profiling the export path, not a timing.
+//!
+//! Enqueues `EXPORT_PROFILE_EVENTS` (default 2,000) distinct statement events into a client that
+//! exports through the HTTP exporter to the local endpoint in batches of 100, then closes it, and
+//! prints what it did. Run it under callgrind to count the worker thread's instructions (see
+//! `BENCHMARKS.md`):
+//!
+//! ```text
+//! cargo bench -p databricks-telemetry --bench export_profile --no-run
+//! valgrind --tool=callgrind --separate-threads=yes target/release/deps/export_profile-<hash>
+//! ```
+//!
+//! Under `cargo bench` it runs once, quickly, as a smoke test of the export path.
+
+use std::time::{Duration, Instant};
+
+use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
+use databricks_telemetry::{CloseResult, TelemetryClient};
+
+mod common;
+
+/// Events exported when `EXPORT_PROFILE_EVENTS` is not set.
+const DEFAULT_EVENTS: usize = 2_000;
+
+fn main() {
+    let events = std::env::var("EXPORT_PROFILE_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_EVENTS);
+    let session = common::session();
+    let endpoint = common::start_endpoint();
+    let config = common::export_config(DEFAULT_BATCH_SIZE, events.max(DEFAULT_BATCH_SIZE));
+    let client = TelemetryClient::new(&config, common::http_exporter(endpoint.addr(), &config))
+        .expect("the client starts");
+    let logs = common::distinct_events(&session, events);
+    let start = Instant::now();
+    for log in logs {
+        client.enqueue(log);
+    }
+    let closed = client.close(Duration::from_secs(120));
+    let elapsed = start.elapsed();
+    let stats = client.stats();
+    assert_eq!(closed, CloseResult::Completed);
+    assert_eq!(stats.exported, events as u64, "{stats:?}");
+    println!(
+        "export_profile: {events} events in {} batches of {DEFAULT_BATCH_SIZE} in {elapsed:?}",
+        stats.batches_sent
+    );
+    endpoint.shutdown();
+}
