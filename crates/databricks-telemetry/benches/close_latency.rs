@@ -1,5 +1,7 @@
-//! `close_latency`: how long `close` takes with 10,000 events pending and a healthy endpoint (the
-//! local telemetry endpoint on loopback), at the default batch size of 100.
+//! `close_latency`: how long `close` takes with 10,000 events pending and a healthy server on
+//! loopback, at the default batch size of 100: `telemetry_endpoint` (the strict local endpoint,
+//! which validates every log on the same two cores) and `loopback_sink` (a bare HTTP sink that
+//! answers `200`, so the time is the client's own).
 //!
 //! Each iteration starts a client whose exporter is held at a gate, enqueues 10,000 distinct
 //! statement events (the worker holds the first batch at the gate, the rest wait in the queue),
@@ -10,6 +12,7 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,7 +20,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
 use databricks_telemetry::model::FrontendLog;
-use databricks_telemetry::{CloseResult, TelemetryClient};
+use databricks_telemetry::{CloseResult, TelemetryClient, TelemetrySessionContext};
 
 /// Events pending when close begins: the default queue size.
 const PENDING: usize = 10_000;
@@ -56,39 +59,48 @@ impl Exporter for Held {
     }
 }
 
+/// Times `iters` closes with `PENDING` events pending, exporting to `addr`.
+fn run(session: &Arc<TelemetrySessionContext>, addr: SocketAddr, b: &mut criterion::Bencher<'_>) {
+    let config = common::export_config(DEFAULT_BATCH_SIZE, PENDING);
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let gate = Arc::new(Gate::default());
+            let exporter = Held {
+                inner: common::http_exporter(addr, &config),
+                gate: Arc::clone(&gate),
+            };
+            let client = TelemetryClient::new(&config, exporter).unwrap();
+            for event in common::distinct_events(session, PENDING) {
+                client.enqueue(event);
+            }
+            assert_eq!(client.stats().pending, PENDING as u64);
+            let start = Instant::now();
+            gate.open();
+            assert_eq!(client.close(CLOSE_TIMEOUT), CloseResult::Completed);
+            total += start.elapsed();
+            let stats = client.stats();
+            assert_eq!(stats.exported, PENDING as u64, "{stats:?}");
+        }
+        total
+    });
+}
+
 fn close_latency(c: &mut Criterion) {
     let session = common::session();
-    let endpoint = common::start_endpoint();
-    let config = common::export_config(DEFAULT_BATCH_SIZE, PENDING);
     let mut group = c.benchmark_group("close_latency");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    group.bench_function("10000_pending", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let gate = Arc::new(Gate::default());
-                let exporter = Held {
-                    inner: common::http_exporter(endpoint.addr(), &config),
-                    gate: Arc::clone(&gate),
-                };
-                let client = TelemetryClient::new(&config, exporter).unwrap();
-                for event in common::distinct_events(&session, PENDING) {
-                    client.enqueue(event);
-                }
-                assert_eq!(client.stats().pending, PENDING as u64);
-                let start = Instant::now();
-                gate.open();
-                assert_eq!(client.close(CLOSE_TIMEOUT), CloseResult::Completed);
-                total += start.elapsed();
-                let stats = client.stats();
-                assert_eq!(stats.exported, PENDING as u64, "{stats:?}");
-            }
-            total
-        });
+    group.bench_function("telemetry_endpoint", |b| {
+        let endpoint = common::start_endpoint();
+        run(&session, endpoint.addr(), b);
+        endpoint.shutdown();
+    });
+    group.bench_function("loopback_sink", |b| {
+        let sink = common::LoopbackSink::start();
+        run(&session, sink.addr(), b);
     });
     group.finish();
-    endpoint.shutdown();
 }
 
 criterion_group!(benches, close_latency);
