@@ -25,7 +25,9 @@
 pub mod breaker;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod export;
+pub mod feature_flags;
 pub mod host;
 pub mod manager;
 pub mod model;

@@ -5,6 +5,8 @@
 //! catches a panic anyway and counts the batch as failed).
 
 mod circuit;
+mod gate;
+pub mod http;
 mod outcome;
 
 use std::fmt;
@@ -13,6 +15,11 @@ use std::time::Instant;
 use crate::model::FrontendLog;
 
 pub use circuit::{BreakerSnapshot, CircuitBreakerExporter, HostCircuitBreaker};
+pub use gate::FeatureFlagGate;
+pub use http::{
+    DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, RetryPolicy, Scheme,
+    ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
+};
 pub use outcome::{ExportFailure, ExportOutcome, FailureKind};
 
 /// Sends one batch of frontend logs somewhere.

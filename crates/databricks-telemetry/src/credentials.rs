@@ -1,0 +1,153 @@
+//! Credentials for the telemetry service: the driver says what `Authorization` header to send.
+//!
+//! The exporter asks a [`CredentialsProvider`] for the current header value before every HTTP
+//! request, on the worker thread, so a provider may refresh an expired OAuth token inside
+//! [`authorization`](CredentialsProvider::authorization). A secret never leaves this module in
+//! printable form: [`AuthorizationValue`] and [`StaticBearerToken`] show `<redacted>` in `Debug`
+//! and `Display`, and [`CredentialsError`] carries only what the provider chose to say.
+
+use std::fmt;
+
+/// The value of an `Authorization` header, e.g. `Bearer dapi...`.
+///
+/// Its `Debug` and `Display` show `<redacted>`; only [`expose`](Self::expose) gives the value,
+/// and the exporter calls it only to set the header.
+///
+/// # Example
+///
+/// ```
+/// use databricks_telemetry::credentials::AuthorizationValue;
+///
+/// let value = AuthorizationValue::bearer("dapi-secret");
+/// assert_eq!(value.expose(), "Bearer dapi-secret");
+/// assert_eq!(format!("{value:?}"), "AuthorizationValue(<redacted>)");
+/// assert_eq!(value.to_string(), "<redacted>");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorizationValue(String);
+
+impl AuthorizationValue {
+    /// A header value used exactly as given, e.g. `Basic ...` or `Bearer ...`.
+    pub fn new(value: impl Into<String>) -> Self {
+        AuthorizationValue(value.into())
+    }
+
+    /// `Bearer <token>`.
+    pub fn bearer(token: &str) -> Self {
+        AuthorizationValue(format!("Bearer {token}"))
+    }
+
+    /// The header value. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuthorizationValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthorizationValue(<redacted>)")
+    }
+}
+
+impl fmt::Display for AuthorizationValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Why a [`CredentialsProvider`] could not give an `Authorization` value.
+///
+/// The message is the provider's own; it must not contain a secret (this type never adds one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("credentials unavailable: {reason}")]
+pub struct CredentialsError {
+    reason: String,
+}
+
+impl CredentialsError {
+    /// A failure described by `reason` (e.g. `token refresh failed: HTTP 503`), which must not
+    /// contain a secret.
+    pub fn new(reason: impl Into<String>) -> Self {
+        CredentialsError {
+            reason: reason.into(),
+        }
+    }
+
+    /// The provider's description.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// Gives the current `Authorization` header value for requests to the telemetry service.
+///
+/// Called on the telemetry worker thread before every request (each retry included), never on
+/// the driver's threads, so it may block briefly to refresh a token. An error makes that export
+/// fail without sending anything.
+///
+/// Its `Debug` output must not show a secret.
+///
+/// # Example
+///
+/// ```
+/// use databricks_telemetry::credentials::{
+///     AuthorizationValue, CredentialsError, CredentialsProvider,
+/// };
+///
+/// /// Reads the token from wherever the driver keeps its current OAuth token.
+/// #[derive(Debug)]
+/// struct DriverOAuth;
+///
+/// impl CredentialsProvider for DriverOAuth {
+///     fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
+///         let token = "eyJ..."; // refreshed by the driver when it expires
+///         Ok(AuthorizationValue::bearer(token))
+///     }
+/// }
+/// ```
+pub trait CredentialsProvider: Send + Sync + fmt::Debug {
+    /// The `Authorization` header value to send now.
+    ///
+    /// # Errors
+    ///
+    /// A [`CredentialsError`] when no valid credential is available (e.g. a refresh failed).
+    fn authorization(&self) -> Result<AuthorizationValue, CredentialsError>;
+}
+
+/// A fixed bearer token (a personal access token, or an OAuth token the driver replaces by
+/// building a new exporter).
+///
+/// # Example
+///
+/// ```
+/// use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+///
+/// let token = StaticBearerToken::new("dapi-secret");
+/// assert_eq!(token.authorization().unwrap().expose(), "Bearer dapi-secret");
+/// assert!(!format!("{token:?}").contains("dapi-secret"));
+/// ```
+#[derive(Clone)]
+pub struct StaticBearerToken {
+    value: AuthorizationValue,
+}
+
+impl StaticBearerToken {
+    /// Sends `Authorization: Bearer <token>`.
+    pub fn new(token: impl AsRef<str>) -> Self {
+        StaticBearerToken {
+            value: AuthorizationValue::bearer(token.as_ref()),
+        }
+    }
+}
+
+impl fmt::Debug for StaticBearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticBearerToken(<redacted>)")
+    }
+}
+
+impl CredentialsProvider for StaticBearerToken {
+    fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
+        Ok(self.value.clone())
+    }
+}

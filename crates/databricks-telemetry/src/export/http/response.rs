@@ -1,0 +1,181 @@
+//! What the service's answer means: status codes, `Retry-After`, and `numProtoSuccess`.
+
+use std::time::{Duration, SystemTime};
+
+use crate::export::{ExportFailure, ExportOutcome, FailureKind};
+use crate::model::TelemetryResponse;
+
+/// The body of a 2xx answer, as far as it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SuccessBody {
+    /// The whole body (possibly empty).
+    Complete(Vec<u8>),
+    /// The body is longer than the limit; it was not read.
+    TooLarge,
+}
+
+/// How a non-2xx status is treated; `retry_after` is the parsed `Retry-After`, if any.
+///
+/// - 429: throttled (with the service's delay when it gave a valid one);
+/// - 503 with a valid `Retry-After`: throttled; without one, retryable;
+/// - 408, 500, 502, 504: retryable;
+/// - anything else (3xx, other 4xx, 501, 1xx): not retryable. Redirects are never followed,
+///   so a 3xx is a configuration problem, not something a retry fixes.
+pub(crate) fn failure_kind(status: u16, retry_after: Option<Duration>) -> FailureKind {
+    match status {
+        429 => FailureKind::Throttled { retry_after },
+        503 if retry_after.is_some() => FailureKind::Throttled { retry_after },
+        408 | 500 | 502 | 503 | 504 => FailureKind::Retryable,
+        _ => FailureKind::NotRetryable,
+    }
+}
+
+/// A short reason for a non-2xx status (no body, no header values).
+pub(crate) fn status_reason(status: u16) -> String {
+    if (300..400).contains(&status) {
+        format!("HTTP {status}: redirect not followed")
+    } else {
+        format!("HTTP {status}")
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds (`120`) or an HTTP date, relative to `now` (a
+/// date in the past means no wait). Anything else (empty, negative, fractional, junk, a number
+/// too large for 64 bits) is ignored: `None`.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<u64>().ok().map(Duration::from_secs);
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The outcome of a 2xx answer to an upload of `sent` logs.
+///
+/// A body whose `numProtoSuccess` is below `sent` makes the rest failed (not retryable: the
+/// service looked at them and said no). A missing, empty, malformed or oversized body, or one
+/// without `numProtoSuccess`, is a success.
+pub(crate) fn success_outcome(body: &SuccessBody, sent: usize) -> ExportOutcome {
+    let SuccessBody::Complete(bytes) = body else {
+        return ExportOutcome::Delivered;
+    };
+    let accepted = serde_json::from_slice::<TelemetryResponse>(bytes)
+        .ok()
+        .and_then(|response| response.num_proto_success);
+    match accepted {
+        Some(accepted) if accepted < sent as u64 => ExportOutcome::PartiallyDelivered {
+            delivered: accepted as usize,
+            failure: ExportFailure::new(
+                FailureKind::NotRetryable,
+                format!("the service accepted {accepted} of {sent} logs"),
+            ),
+        },
+        _ => ExportOutcome::Delivered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> SystemTime {
+        // Thu, 27 Nov 2025 12:00:00 GMT
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_244_800)
+    }
+
+    #[test]
+    fn retry_after_seconds_dates_and_junk() {
+        assert_eq!(parse_retry_after("2", now()), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(" 0 ", now()), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Thu, 27 Nov 2025 12:00:30 GMT", now()),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 27 Nov 2025 11:00:00 GMT", now()),
+            Some(Duration::ZERO),
+            "a date in the past means no wait"
+        );
+        for junk in [
+            "",
+            "soon",
+            "-1",
+            "1.5",
+            "2 seconds",
+            "99999999999999999999999",
+            "Thu, 32 Nov 2025 12:00:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(junk, now()), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        let after = Some(Duration::from_secs(1));
+        assert_eq!(
+            failure_kind(429, after),
+            FailureKind::Throttled { retry_after: after }
+        );
+        assert_eq!(
+            failure_kind(429, None),
+            FailureKind::Throttled { retry_after: None }
+        );
+        assert_eq!(
+            failure_kind(503, after),
+            FailureKind::Throttled { retry_after: after }
+        );
+        assert_eq!(failure_kind(503, None), FailureKind::Retryable);
+        for status in [408, 500, 502, 504] {
+            assert_eq!(
+                failure_kind(status, None),
+                FailureKind::Retryable,
+                "{status}"
+            );
+        }
+        for status in [301, 302, 307, 308, 400, 401, 403, 404, 413, 501, 505] {
+            assert_eq!(
+                failure_kind(status, after),
+                FailureKind::NotRetryable,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn success_bodies() {
+        let complete = |s: &str| SuccessBody::Complete(s.as_bytes().to_vec());
+        assert_eq!(success_outcome(&complete(""), 3), ExportOutcome::Delivered);
+        assert_eq!(
+            success_outcome(&complete("<html>"), 3),
+            ExportOutcome::Delivered
+        );
+        assert_eq!(
+            success_outcome(&SuccessBody::TooLarge, 3),
+            ExportOutcome::Delivered
+        );
+        assert_eq!(
+            success_outcome(&complete(r#"{"numSuccess":1}"#), 3),
+            ExportOutcome::Delivered
+        );
+        assert_eq!(
+            success_outcome(&complete(r#"{"numProtoSuccess":3}"#), 3),
+            ExportOutcome::Delivered
+        );
+        assert_eq!(
+            success_outcome(&complete(r#"{"numProtoSuccess":"1"}"#), 3),
+            ExportOutcome::Delivered,
+            "a malformed count is a malformed body"
+        );
+        let partial = success_outcome(&complete(r#"{"errors":[],"numProtoSuccess":1}"#), 3);
+        assert_eq!(partial.delivered_count(3), 1);
+        assert!(matches!(
+            partial,
+            ExportOutcome::PartiallyDelivered { delivered: 1, ref failure }
+                if failure.kind == FailureKind::NotRetryable
+        ));
+    }
+}

@@ -1,0 +1,233 @@
+//! The blocking HTTP client shared by the exporter and the feature-flag cache: one `ureq`
+//! agent per owner (so connections are reused), HTTPS by default, proxies from the
+//! environment, no redirects, bounded response bodies, one timeout per request.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use ureq::http::{HeaderValue, Response};
+use ureq::{Agent, Body, Proxy};
+
+use super::endpoint::{Scheme, ServiceEndpoint};
+use super::response::SuccessBody;
+use crate::credentials::AuthorizationValue;
+use crate::export::{ExportFailure, FailureKind};
+
+/// The most bytes of a response body ever read; longer bodies are not read at all.
+pub(crate) const MAX_RESPONSE_BODY_BYTES: u64 = 64 * 1024;
+
+/// The header that carries the workspace's organisation id.
+pub(crate) const ORG_ID_HEADER: &str = "x-databricks-org-id";
+
+/// `application/json`, for `Content-Type` and `Accept`.
+const JSON: &str = "application/json";
+
+/// A blocking HTTP client for one [`ServiceEndpoint`].
+pub(crate) struct HttpTransport {
+    agent: Agent,
+}
+
+/// The agent's `Debug` would show its configuration, proxy included (which may hold a
+/// password); this shows nothing.
+impl fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HttpTransport")
+    }
+}
+
+/// The headers of one request besides the fixed ones (`Accept`, and `Content-Type` when there
+/// is a body).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestHeaders<'a> {
+    pub(crate) user_agent: &'a str,
+    pub(crate) authorization: Option<&'a AuthorizationValue>,
+    pub(crate) org_id: Option<&'a str>,
+}
+
+/// A complete answer: the status, the raw `Retry-After`, and for a 2xx the body as far as it
+/// was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<String>,
+    /// `Some` for a 2xx only; other bodies are never read.
+    pub(crate) body: Option<SuccessBody>,
+}
+
+impl HttpTransport {
+    /// A client for `endpoint` that sends `user_agent` (also to a proxy).
+    ///
+    /// Redirects are never followed; an HTTPS endpoint's agent refuses plain HTTP outright;
+    /// the proxy comes from `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY` (and `NO_PROXY`), except
+    /// for loopback hosts, which are never proxied.
+    pub(crate) fn new(endpoint: &ServiceEndpoint, user_agent: &str) -> Self {
+        let proxy = if endpoint.host().is_loopback() {
+            None
+        } else {
+            Proxy::try_from_env()
+        };
+        let config = Agent::config_builder()
+            .https_only(endpoint.scheme() == Scheme::Https)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .save_redirect_history(false)
+            .proxy(proxy)
+            .user_agent(user_agent)
+            .accept(JSON)
+            .build();
+        HttpTransport {
+            agent: Agent::new_with_config(config),
+        }
+    }
+
+    /// `POST url` with a JSON `body`, taking at most `timeout` (connect, send, and reading the
+    /// answer included).
+    pub(crate) fn post_json(
+        &self,
+        url: &str,
+        headers: RequestHeaders<'_>,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Answer, ExportFailure> {
+        let mut request = self
+            .agent
+            .post(url)
+            .header(CONTENT_TYPE, JSON)
+            .header(ACCEPT, JSON)
+            .header(USER_AGENT, headers.user_agent);
+        if let Some(value) = authorization_header(headers.authorization)? {
+            request = request.header(AUTHORIZATION, value);
+        }
+        if let Some(org_id) = headers.org_id {
+            request = request.header(ORG_ID_HEADER, org_id);
+        }
+        let response = request
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send(body)
+            .map_err(|error| failure_from(&error))?;
+        read_answer(response)
+    }
+
+    /// `GET url`, taking at most `timeout`.
+    pub(crate) fn get(
+        &self,
+        url: &str,
+        headers: RequestHeaders<'_>,
+        timeout: Duration,
+    ) -> Result<Answer, ExportFailure> {
+        let mut request = self
+            .agent
+            .get(url)
+            .header(ACCEPT, JSON)
+            .header(USER_AGENT, headers.user_agent);
+        if let Some(value) = authorization_header(headers.authorization)? {
+            request = request.header(AUTHORIZATION, value);
+        }
+        if let Some(org_id) = headers.org_id {
+            request = request.header(ORG_ID_HEADER, org_id);
+        }
+        let response = request
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call()
+            .map_err(|error| failure_from(&error))?;
+        read_answer(response)
+    }
+}
+
+/// The `Authorization` header, marked sensitive so no layer prints it.
+fn authorization_header(
+    value: Option<&AuthorizationValue>,
+) -> Result<Option<HeaderValue>, ExportFailure> {
+    let Some(value) = value else { return Ok(None) };
+    let mut header = HeaderValue::from_str(value.expose()).map_err(|_| {
+        ExportFailure::new(
+            FailureKind::NotRetryable,
+            "the credentials provider gave an Authorization value that is not a valid header \
+             value (a control or non-ASCII character)",
+        )
+    })?;
+    header.set_sensitive(true);
+    Ok(Some(header))
+}
+
+/// Reads the status and `Retry-After`, and for a 2xx at most [`MAX_RESPONSE_BODY_BYTES`] of the
+/// body. A 2xx body cut short by the network is a failure (the answer never fully arrived).
+fn read_answer(mut response: Response<Body>) -> Result<Answer, ExportFailure> {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(ureq::http::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body = if response.status().is_success() {
+        let read = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BODY_BYTES)
+            .read_to_vec();
+        Some(match read {
+            Ok(bytes) => SuccessBody::Complete(bytes),
+            Err(ureq::Error::BodyExceedsLimit(_)) => SuccessBody::TooLarge,
+            Err(error) => return Err(failure_from(&error)),
+        })
+    } else {
+        None
+    };
+    // Dropping an unread body closes the connection instead of reading it.
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// A transport error as a failure with a short reason. The reason is made here, never taken
+/// from the error's text (which could name a proxy with its password).
+pub(crate) fn failure_from(error: &ureq::Error) -> ExportFailure {
+    use ureq::Error as E;
+    let (kind, reason): (FailureKind, &str) = match error {
+        E::Timeout(_) => (FailureKind::Retryable, "timed out"),
+        E::Io(io) => return io_failure(io),
+        E::HostNotFound => (FailureKind::Retryable, "host not found"),
+        E::ConnectionFailed => (FailureKind::Retryable, "connection failed"),
+        E::ConnectProxyFailed(_) => (FailureKind::Retryable, "the proxy refused to connect"),
+        E::Protocol(_) => (FailureKind::Retryable, "the answer broke the HTTP protocol"),
+        E::BodyStalled => (FailureKind::Retryable, "the response body stalled"),
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => {
+            (FailureKind::NotRetryable, "TLS failed")
+        }
+        E::RequireHttpsOnly(_) => (FailureKind::NotRetryable, "https is required"),
+        E::TooManyRedirects | E::RedirectFailed => {
+            (FailureKind::NotRetryable, "redirect not followed")
+        }
+        E::LargeResponseHeader(_, _) => (
+            FailureKind::NotRetryable,
+            "the response headers are too large",
+        ),
+        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => {
+            (FailureKind::NotRetryable, "the request could not be built")
+        }
+        _ => (FailureKind::NotRetryable, "the HTTP client failed"),
+    };
+    ExportFailure::new(kind, reason)
+}
+
+/// An I/O error: refused, reset and timed-out connections are retryable.
+fn io_failure(error: &io::Error) -> ExportFailure {
+    use io::ErrorKind as K;
+    let reason = match error.kind() {
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            "connection reset"
+        }
+        K::TimedOut | K::WouldBlock => "timed out",
+        _ => "I/O error",
+    };
+    ExportFailure::new(FailureKind::Retryable, reason)
+}

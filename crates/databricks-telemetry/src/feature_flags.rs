@@ -1,0 +1,465 @@
+//! The server feature flag that turns telemetry on or off per host, fetched once and cached.
+//!
+//! # The flag
+//!
+//! `GET {endpoint}/api/2.0/connector-service/feature-flags/{driver}/{version}` answers
+//! `{"flags":[{"name":"...","value":"true"}],"ttl_seconds":900}`. Telemetry is on for the host
+//! only when the flag `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryFor<driver>`
+//! (`<driver>` is the `feature_flag_driver` setting, `ADBC` by default) has the value `"true"`
+//! (any case), or when `force_enabled` is set, in which case nothing is fetched at all.
+//!
+//! # Caching
+//!
+//! | answer | cached as | for |
+//! |---|---|---|
+//! | 2xx, flag `"true"` | [`FlagAnswer::On`] | the server's `ttl_seconds` clamped to 60..=3600 s, 900 s without one |
+//! | 2xx, flag with any other value | [`FlagAnswer::Off`] | the same |
+//! | 2xx, valid flag list without the flag | [`FlagAnswer::Missing`] (off) | the same: it is an answer, not a failure |
+//! | anything else: transport error, timeout, non-2xx, a body that is not a flag list, credentials error | [`FlagAnswer::Failed`] (off) | 60 s |
+//!
+//! Concurrent first fetches for a host are de-duplicated: one caller fetches, the others wait for
+//! its answer (at most the flag timeout, or their deadline). Time comes from a [`Clock`], so
+//! expiry can be tested without sleeping.
+//!
+//! # Where the flag is resolved
+//!
+//! On the telemetry worker thread, never on the driver's connect path: a
+//! [`FeatureFlagGate`](crate::export::FeatureFlagGate) asks the cache before exporting each
+//! batch (fetching on first use, bounded by `feature_flag_timeout_ms` and the export deadline),
+//! and turns the batch away as [`Disabled`](crate::export::ExportOutcome::Disabled) when
+//! telemetry is off. A driver's connect is therefore never delayed by the flag at all; events
+//! wait in the client's queue until the answer is known.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::TelemetryConfig;
+use crate::credentials::CredentialsProvider;
+use crate::export::http::transport::{HttpTransport, RequestHeaders};
+use crate::export::http::SuccessBody;
+use crate::export::{ServiceEndpoint, UserAgent};
+use crate::host::HostKey;
+
+/// The telemetry flag's name without the driver segment.
+pub const TELEMETRY_FLAG_PREFIX: &str =
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryFor";
+
+/// How long an answer is cached when the server sends no `ttl_seconds`.
+pub const DEFAULT_FLAG_TTL: Duration = Duration::from_secs(900);
+
+/// The shortest time an answer is cached (a smaller server TTL is raised to this).
+pub const MIN_FLAG_TTL: Duration = Duration::from_secs(60);
+
+/// The longest time an answer is cached (a larger server TTL is lowered to this).
+pub const MAX_FLAG_TTL: Duration = Duration::from_secs(3600);
+
+/// How long a failed fetch is cached as "disabled".
+pub const FAILED_FLAG_TTL: Duration = Duration::from_secs(60);
+
+/// The path of the feature-flag route, before the driver and version segments.
+const FEATURE_FLAGS_PATH: &str = "/api/2.0/connector-service/feature-flags";
+
+/// What the server said about a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagAnswer {
+    /// The telemetry flag is `"true"`: telemetry is on.
+    On,
+    /// The telemetry flag has another value: telemetry is off.
+    Off,
+    /// The flag list lacks the telemetry flag: telemetry is off.
+    Missing,
+    /// The flag could not be fetched or read: telemetry is off for [`FAILED_FLAG_TTL`].
+    Failed,
+}
+
+impl FlagAnswer {
+    /// Whether telemetry may be sent.
+    pub fn is_enabled(self) -> bool {
+        self == FlagAnswer::On
+    }
+}
+
+/// A cached answer for one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachedFlag {
+    /// The answer.
+    pub answer: FlagAnswer,
+    /// When it expires, by the cache's clock.
+    pub expires_at: Instant,
+}
+
+/// Per-host cache of the server's telemetry flag; see the [module docs](self).
+///
+/// Share one per process behind an [`Arc`]. It is `Send + Sync`; lookups for different hosts
+/// do not wait for each other, and no lock is held during a fetch.
+///
+/// # Example
+///
+/// ```
+/// use databricks_telemetry::export::{ServiceEndpoint, UserAgent};
+/// use databricks_telemetry::feature_flags::FeatureFlagCache;
+/// use databricks_telemetry::TelemetryConfig;
+///
+/// // With force_enabled nothing is fetched.
+/// let config = TelemetryConfig::builder().with_force_enabled(true).build()?;
+/// let cache = FeatureFlagCache::new(&config, &UserAgent::new("DatabricksAdbcRust", "0.1.0")?);
+/// let endpoint = ServiceEndpoint::parse("adb-123.azuredatabricks.net", &config)?;
+/// assert!(cache.is_enabled(&endpoint, None, None));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FeatureFlagCache {
+    clock: Arc<dyn Clock>,
+    force_enabled: bool,
+    driver: String,
+    driver_version: String,
+    user_agent: String,
+    timeout: Duration,
+    entries: Mutex<HashMap<HostKey, Entry>>,
+    fetched: Condvar,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// A caller is fetching; wait on `fetched`.
+    Fetching,
+    Known(CachedFlag),
+}
+
+impl fmt::Debug for FeatureFlagCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FeatureFlagCache")
+            .field("force_enabled", &self.force_enabled)
+            .field("driver", &self.driver)
+            .field("driver_version", &self.driver_version)
+            .field("timeout", &self.timeout)
+            .field("hosts", &self.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FeatureFlagCache {
+    /// A cache for `config`'s `feature_flag_driver`, `feature_flag_timeout_ms` and
+    /// `force_enabled`, asking for `user_agent`'s driver version, on the system clock.
+    pub fn new(config: &TelemetryConfig, user_agent: &UserAgent) -> Self {
+        Self::with_clock(config, user_agent, Arc::new(SystemClock))
+    }
+
+    /// [`new`](Self::new) with expiry measured by `clock`.
+    pub fn with_clock(
+        config: &TelemetryConfig,
+        user_agent: &UserAgent,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        FeatureFlagCache {
+            clock,
+            force_enabled: config.force_enabled(),
+            driver: config.feature_flag_driver().to_owned(),
+            driver_version: user_agent.driver_version().to_owned(),
+            user_agent: user_agent.to_string(),
+            timeout: config.feature_flag_timeout(),
+            entries: Mutex::new(HashMap::new()),
+            fetched: Condvar::new(),
+        }
+    }
+
+    /// The full name of the telemetry flag, e.g.
+    /// `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC`.
+    pub fn flag_name(&self) -> String {
+        format!("{TELEMETRY_FLAG_PREFIX}{}", self.driver)
+    }
+
+    /// Whether telemetry is on for `endpoint`'s host: `true` with `force_enabled`; otherwise
+    /// the cached answer, fetched first when there is none or it expired.
+    ///
+    /// Blocks for at most the flag timeout, and never past `deadline`: fetching with
+    /// `credentials` (none: the request carries no `Authorization`), or waiting for another
+    /// caller's fetch of the same host. When the deadline leaves no time, or the other
+    /// caller's fetch takes too long, the answer is `false` and nothing is cached.
+    pub fn is_enabled(
+        &self,
+        endpoint: &ServiceEndpoint,
+        credentials: Option<&dyn CredentialsProvider>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        if self.force_enabled {
+            return true;
+        }
+        let started = Instant::now();
+        let wait_until = deadline.map_or(started + self.timeout, |deadline| {
+            deadline.min(started + self.timeout)
+        });
+        let host = endpoint.host();
+        let mut entries = self.lock();
+        loop {
+            match entries.get(host) {
+                Some(Entry::Known(flag)) if self.clock.now() < flag.expires_at => {
+                    return flag.answer.is_enabled();
+                }
+                Some(Entry::Fetching) => {
+                    let now = Instant::now();
+                    if now >= wait_until {
+                        tracing::debug!(%host, "gave up waiting for another feature-flag fetch");
+                        return false;
+                    }
+                    entries = self
+                        .fetched
+                        .wait_timeout(entries, wait_until - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                _ => break,
+            }
+        }
+        let timeout = wait_until.saturating_duration_since(Instant::now());
+        if timeout.is_zero() {
+            return false;
+        }
+        entries.insert(host.clone(), Entry::Fetching);
+        drop(entries);
+        let mut pending = PendingFetch {
+            cache: self,
+            host,
+            answer: FlagAnswer::Failed,
+            ttl: FAILED_FLAG_TTL,
+        };
+        (pending.answer, pending.ttl) = self.fetch(endpoint, credentials, timeout);
+        pending.answer.is_enabled()
+        // Dropping `pending` stores the answer and wakes the waiters.
+    }
+
+    /// The cached answer for `host`, if there is one (expired or not); never fetches.
+    pub fn cached(&self, host: &HostKey) -> Option<CachedFlag> {
+        match self.lock().get(host) {
+            Some(Entry::Known(flag)) => Some(*flag),
+            Some(Entry::Fetching) | None => None,
+        }
+    }
+
+    /// Fetches the flag for `endpoint`: the answer and how long to keep it.
+    fn fetch(
+        &self,
+        endpoint: &ServiceEndpoint,
+        credentials: Option<&dyn CredentialsProvider>,
+        timeout: Duration,
+    ) -> (FlagAnswer, Duration) {
+        let failed = (FlagAnswer::Failed, FAILED_FLAG_TTL);
+        let authorization = match credentials.map(|provider| provider.authorization()) {
+            None => None,
+            Some(Ok(value)) => Some(value),
+            Some(Err(_)) => {
+                tracing::debug!(host = %endpoint.host(), "no credentials for the feature flag");
+                return failed;
+            }
+        };
+        let url = endpoint.url(&format!(
+            "{FEATURE_FLAGS_PATH}/{}/{}",
+            encode_path_segment(&self.driver),
+            encode_path_segment(&self.driver_version)
+        ));
+        let transport = HttpTransport::new(endpoint, &self.user_agent);
+        let headers = RequestHeaders {
+            user_agent: &self.user_agent,
+            authorization: authorization.as_ref(),
+            org_id: None,
+        };
+        let answer = match transport.get(&url, headers, timeout) {
+            Ok(answer) => answer,
+            Err(failure) => {
+                tracing::debug!(host = %endpoint.host(), %failure, "feature-flag fetch failed");
+                return failed;
+            }
+        };
+        let parsed = match &answer.body {
+            Some(SuccessBody::Complete(body)) => parse_flags(body, &self.flag_name()),
+            Some(SuccessBody::TooLarge) => None,
+            None => None,
+        };
+        match parsed {
+            Some((flag, ttl)) => {
+                tracing::debug!(host = %endpoint.host(), ?flag, ttl_s = ttl.as_secs(), "feature flag");
+                (flag, ttl)
+            }
+            None => {
+                tracing::debug!(
+                    host = %endpoint.host(),
+                    status = answer.status,
+                    "feature-flag answer not usable"
+                );
+                failed
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<HostKey, Entry>> {
+        // Entries are replaced whole; a panic cannot leave one half-written.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A fetch in progress. Dropping it stores its answer (a failure unless set) and wakes every
+/// caller waiting for the host, even if the fetch panicked.
+struct PendingFetch<'a> {
+    cache: &'a FeatureFlagCache,
+    host: &'a HostKey,
+    answer: FlagAnswer,
+    ttl: Duration,
+}
+
+impl Drop for PendingFetch<'_> {
+    fn drop(&mut self) {
+        let expires_at = self.cache.clock.now() + self.ttl;
+        self.cache.lock().insert(
+            self.host.clone(),
+            Entry::Known(CachedFlag {
+                answer: self.answer,
+                expires_at,
+            }),
+        );
+        self.cache.fetched.notify_all();
+    }
+}
+
+/// The flag list, as far as it matters here.
+#[derive(Deserialize)]
+struct FlagList {
+    flags: Vec<Flag>,
+    #[serde(default)]
+    ttl_seconds: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Flag {
+    name: String,
+    #[serde(default)]
+    value: serde_json::Value,
+}
+
+/// Reads a 2xx body: the answer for `flag_name` and the clamped TTL, or `None` when the body is
+/// not a flag list (`{"flags": [...]}`).
+///
+/// The value `"true"` in any case (or a JSON `true`) is on; any other value is off. A TTL that
+/// is a number or a decimal string is clamped to [`MIN_FLAG_TTL`]..=[`MAX_FLAG_TTL`]; one that
+/// is absent or unreadable gives [`DEFAULT_FLAG_TTL`].
+fn parse_flags(body: &[u8], flag_name: &str) -> Option<(FlagAnswer, Duration)> {
+    let list: FlagList = serde_json::from_slice(body).ok()?;
+    let answer = match list.flags.iter().find(|flag| flag.name == flag_name) {
+        None => FlagAnswer::Missing,
+        Some(flag) => match &flag.value {
+            serde_json::Value::String(text) if text.trim().eq_ignore_ascii_case("true") => {
+                FlagAnswer::On
+            }
+            serde_json::Value::Bool(true) => FlagAnswer::On,
+            _ => FlagAnswer::Off,
+        },
+    };
+    let ttl_seconds = match &list.ttl_seconds {
+        Some(serde_json::Value::Number(number)) => number.as_u64(),
+        Some(serde_json::Value::String(text)) => text.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    let ttl = ttl_seconds.map_or(DEFAULT_FLAG_TTL, |seconds| {
+        Duration::from_secs(seconds).clamp(MIN_FLAG_TTL, MAX_FLAG_TTL)
+    });
+    Some((answer, ttl))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn encode_path_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str =
+        "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC";
+
+    fn parse(body: &str) -> Option<(FlagAnswer, Duration)> {
+        parse_flags(body.as_bytes(), NAME)
+    }
+
+    fn flags(value: &str, ttl: &str) -> String {
+        format!(r#"{{"flags":[{{"name":"{NAME}","value":{value}}}]{ttl}}}"#)
+    }
+
+    #[test]
+    fn values() {
+        let secs = Duration::from_secs;
+        assert_eq!(
+            parse(&flags(r#""true""#, "")),
+            Some((FlagAnswer::On, secs(900)))
+        );
+        assert_eq!(
+            parse(&flags(r#""TRUE""#, "")),
+            Some((FlagAnswer::On, secs(900)))
+        );
+        assert_eq!(parse(&flags("true", "")), Some((FlagAnswer::On, secs(900))));
+        assert_eq!(
+            parse(&flags(r#""false""#, "")),
+            Some((FlagAnswer::Off, secs(900)))
+        );
+        assert_eq!(
+            parse(&flags(r#""yes""#, "")),
+            Some((FlagAnswer::Off, secs(900)))
+        );
+        assert_eq!(
+            parse(&flags("null", "")),
+            Some((FlagAnswer::Off, secs(900)))
+        );
+        assert_eq!(
+            parse(r#"{"flags":[{"name":"other","value":"true"}],"ttl_seconds":120}"#),
+            Some((FlagAnswer::Missing, secs(120)))
+        );
+        assert_eq!(
+            parse(r#"{"flags":[]}"#),
+            Some((FlagAnswer::Missing, secs(900)))
+        );
+    }
+
+    #[test]
+    fn ttls_are_clamped() {
+        let secs = Duration::from_secs;
+        let ttl = |t: &str| parse(&flags(r#""true""#, t)).map(|(_, ttl)| ttl);
+        assert_eq!(ttl(r#","ttl_seconds":0"#), Some(secs(60)));
+        assert_eq!(ttl(r#","ttl_seconds":59"#), Some(secs(60)));
+        assert_eq!(ttl(r#","ttl_seconds":300"#), Some(secs(300)));
+        assert_eq!(ttl(r#","ttl_seconds":"300""#), Some(secs(300)));
+        assert_eq!(ttl(r#","ttl_seconds":3601"#), Some(secs(3600)));
+        assert_eq!(ttl(r#","ttl_seconds":-5"#), Some(secs(900)));
+        assert_eq!(ttl(r#","ttl_seconds":"soon""#), Some(secs(900)));
+    }
+
+    #[test]
+    fn bodies_that_are_not_flag_lists() {
+        for body in [
+            "",
+            "<html>",
+            "{}",
+            r#"{"flags":"true"}"#,
+            "[]",
+            r#"{"flags":[1]}"#,
+        ] {
+            assert_eq!(parse(body), None, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode_path_segment("0.1.0-beta_1~x"), "0.1.0-beta_1~x");
+        assert_eq!(encode_path_segment("1.0/../x y"), "1.0%2F..%2Fx%20y");
+    }
+}
