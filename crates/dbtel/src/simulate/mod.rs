@@ -10,7 +10,6 @@
 //! bad flags (including settings the library rejects).
 
 mod actions;
-mod interim_exporter;
 mod outage;
 mod progress;
 mod report;
@@ -25,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use databricks_telemetry::feature_flags::FeatureFlagCache;
 use databricks_telemetry::host::HostKey;
 use databricks_telemetry::manager::{AcquireError, Released, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, ConfigError};
@@ -138,6 +138,17 @@ fn parse_flags(text: &str) -> Result<FeatureFlagAnswer, String> {
         .map_err(|error: telemetry_endpoint::FeatureFlagParseError| error.to_string())
 }
 
+/// The flag that sets the setting a configuration error names: the option key after the
+/// prefix, with dashes (`adbc.databricks.telemetry.batch_size` is `--batch-size`).
+fn flag_of(error: &ConfigError) -> Option<String> {
+    let key = match error {
+        ConfigError::InvalidValue { key, .. } | ConfigError::Exceeds { key, .. } => key,
+        _ => return None,
+    };
+    key.strip_prefix(databricks_telemetry::TelemetryConfig::OPTION_PREFIX)
+        .map(|name| format!("--{}", name.replace('_', "-")))
+}
+
 /// Why `dbtel simulate` could not run.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SimulateError {
@@ -145,8 +156,12 @@ pub(crate) enum SimulateError {
     #[error("{0}")]
     Usage(String),
     /// A library setting out of range.
-    #[error("invalid library setting: {0}")]
-    Config(#[from] ConfigError),
+    #[error("{}{source}", flag_of(source).map(|flag| format!("{flag}: ")).unwrap_or_default())]
+    Config {
+        /// What the library said.
+        #[from]
+        source: ConfigError,
+    },
     /// An endpoint that cannot be used.
     #[error(transparent)]
     Target(#[from] TargetError),
@@ -177,7 +192,7 @@ impl SimulateError {
     /// 2 for bad flags, 1 for anything else.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            SimulateError::Usage(_) | SimulateError::Config(_) | SimulateError::Target(_) => 2,
+            SimulateError::Usage(_) | SimulateError::Config { .. } | SimulateError::Target(_) => 2,
             _ => 1,
         }
     }
@@ -284,6 +299,11 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     } else {
         args.endpoints.clone()
     };
+    let user_agent = targets::user_agent().map_err(|error| TargetError {
+        url: String::new(),
+        reason: error.to_string(),
+    })?;
+    let flags = Arc::new(FeatureFlagCache::new(&config, &user_agent));
     let hosts = urls
         .iter()
         .enumerate()
@@ -291,7 +311,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             Ok(SimulatedHost {
                 url: url.clone(),
                 workspace_id: 1_000_000_000 + index as i64,
-                exporter: targets::build_exporter(url, &config, token.as_ref())?,
+                exporter: targets::build_exporter(url, &config, token.as_ref(), &flags)?,
             })
         })
         .collect::<Result<Vec<_>, SimulateError>>()?;

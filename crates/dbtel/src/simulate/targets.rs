@@ -5,12 +5,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use databricks_telemetry::export::Exporter;
-use databricks_telemetry::host::HostKey;
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::export::{
+    DatabricksExporter, Exporter, FeatureFlagGate, ServiceEndpoint, UserAgent, UserAgentError,
+};
+use databricks_telemetry::feature_flags::FeatureFlagCache;
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
-use super::interim_exporter::InterimHttpExporter;
+use super::actions::SIMULATED_DRIVER_NAME;
 
 /// A bearer token; `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,12 +75,19 @@ pub(crate) struct TargetError {
     pub(crate) reason: String,
 }
 
-/// The exporter for the host at `url`, sending with `token` (without credentials when `None`).
+/// The user agent the simulated driver sends.
 ///
-/// INTERIM: until the library's `DatabricksExporter` (branch `http`) is merged, this builds
-/// [`InterimHttpExporter`], which speaks plain HTTP to loopback only. The real stack will be
-/// `FeatureFlagGate` → `DatabricksExporter` with `StaticBearerToken` credentials; the manager adds
-/// the host's breaker around it.
+/// # Errors
+///
+/// None in practice: the name and version are constants the library accepts.
+pub(crate) fn user_agent() -> Result<UserAgent, UserAgentError> {
+    UserAgent::new(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
+}
+
+/// The exporter a driver would use for the host at `url`: a [`FeatureFlagGate`] asking `flags`
+/// around a [`DatabricksExporter`] that sends with `token` as [`StaticBearerToken`] credentials
+/// (to `/telemetry-unauth` without credentials when `None`). The manager adds the host's
+/// circuit breaker around it.
 ///
 /// # Errors
 ///
@@ -87,41 +97,35 @@ pub(crate) fn build_exporter(
     url: &str,
     config: &TelemetryConfig,
     token: Option<&Token>,
+    flags: &Arc<FeatureFlagCache>,
 ) -> Result<Arc<dyn Exporter>, TargetError> {
     let fail = |reason: String| TargetError {
         url: url.to_owned(),
         reason,
     };
-    let host = HostKey::parse(url).map_err(|error| fail(error.to_string()))?;
     let is_http = url
         .trim_start()
         .get(..7)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-    if !is_http {
+    if is_http && !config.allow_insecure_http() {
         return Err(fail(
-            "this build of dbtel can only export to http:// loopback endpoints".to_owned(),
+            "plain http needs --allow-insecure-http (and a loopback host)".to_owned(),
         ));
     }
-    if !host.is_loopback() {
-        return Err(fail(
-            "plain http is allowed to loopback hosts only".to_owned(),
-        ));
+    let endpoint = ServiceEndpoint::parse(url, config).map_err(|error| fail(error.to_string()))?;
+    let credentials: Option<Arc<dyn CredentialsProvider>> = token.map(|token| {
+        Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
+    });
+    let user_agent = user_agent().map_err(|error| fail(error.to_string()))?;
+    let mut builder = DatabricksExporter::builder(endpoint.clone(), config, user_agent);
+    if let Some(credentials) = &credentials {
+        builder = builder.credentials(Arc::clone(credentials));
     }
-    if !config.allow_insecure_http() {
-        return Err(fail(
-            "plain http needs --allow-insecure-http (loopback hosts only)".to_owned(),
-        ));
-    }
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(
-        host.host().trim_matches(['[', ']']),
-        host.port().unwrap_or(80),
-    ))
-    .ok()
-    .and_then(|mut addrs| addrs.next())
-    .ok_or_else(|| fail("the host does not resolve".to_owned()))?;
-    Ok(Arc::new(InterimHttpExporter::new(
-        addr,
-        token.map(Token::expose),
-        config.request_timeout(),
+    let exporter = builder.build().map_err(|error| fail(error.to_string()))?;
+    Ok(Arc::new(FeatureFlagGate::new(
+        exporter,
+        Arc::clone(flags),
+        endpoint,
+        credentials,
     )))
 }
