@@ -241,6 +241,29 @@ fn outage_opens_the_breaker_and_it_closes_again() {
 }
 
 #[test]
+fn duration_bounds_a_paced_run() {
+    let report = simulate_json(
+        &[
+            "--connections",
+            "2",
+            "--duration",
+            "300ms",
+            "--rate",
+            "2000",
+        ],
+        &[],
+    );
+    assert_accounted(&report);
+    let elapsed = report["elapsed_s"].as_f64().unwrap();
+    assert!((0.3..5.0).contains(&elapsed), "{elapsed}");
+    // At 2000 events/s for 0.3 s: at most 600 events and the two sessions' opens and closes, a
+    // few more for a step in flight at the deadline.
+    let generated = u(&report, "generated");
+    assert!((100..=620).contains(&generated), "{generated}");
+    assert!(u(&report, "statements") > 0);
+}
+
+#[test]
 fn capture_is_what_the_endpoints_accepted() {
     let capture = temp_path("capture.jsonl");
     let report = simulate_json(

@@ -331,7 +331,12 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         (None, Some(duration)) => ProgressGoal::Duration(duration),
         (None, None) => ProgressGoal::Statements(0),
     };
-    let view = ProgressView::start(goal, Arc::clone(&progress), start);
+    let breakers = {
+        let manager = manager.clone();
+        let urls = urls.clone();
+        move || breaker_states(&manager, &urls)
+    };
+    let view = ProgressView::start(goal, Arc::clone(&progress), start, breakers);
     let ends = workload::run(&plan, &hosts, &config, &manager, &progress, start);
     let elapsed = start.elapsed();
     view.finish();
@@ -383,6 +388,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         elapsed_s: elapsed.as_secs_f64(),
         outage: args.outage.map(|spec| OutageReport {
             spec: spec.to_string(),
+            kind: spec.kind.to_string(),
             started_at_s: outage_started.flatten().map(|at| at.as_secs_f64()),
             duration_s: spec.duration.as_secs_f64(),
         }),
@@ -405,6 +411,19 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     } else {
         Accounting::Unbalanced
     })
+}
+
+/// `breakers: closed, open, ...`, one state per host (`-` while a host has no client).
+fn breaker_states(manager: &TelemetryClientManager, urls: &[String]) -> String {
+    let states: Vec<String> = urls
+        .iter()
+        .map(|url| {
+            manager
+                .breaker(url)
+                .map_or_else(|| "-".to_owned(), |b| b.state.to_string())
+        })
+        .collect();
+    format!("breakers: {}", states.join(", "))
 }
 
 /// Writes every embedded endpoint's accepted logs to `path`, one per line; returns how many.

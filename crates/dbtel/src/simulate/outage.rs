@@ -55,16 +55,22 @@ impl OutageSpec {
     }
 }
 
+impl fmt::Display for OutageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutageKind::Status(code) => write!(f, "{code}"),
+            OutageKind::Hang => f.write_str("hang"),
+            OutageKind::Reset => f.write_str("reset"),
+        }
+    }
+}
+
 impl fmt::Display for OutageSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            OutageKind::Status(code) => write!(f, "{code}")?,
-            OutageKind::Hang => f.write_str("hang")?,
-            OutageKind::Reset => f.write_str("reset")?,
-        }
         write!(
             f,
-            ":{}ms@{}ms",
+            "{}:{}ms@{}ms",
+            self.kind,
             self.duration.as_millis(),
             self.start.as_millis()
         )

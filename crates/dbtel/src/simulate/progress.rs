@@ -30,8 +30,14 @@ pub(crate) struct ProgressView {
 }
 
 impl ProgressView {
-    /// Starts the bar when stderr is a terminal; otherwise does nothing.
-    pub(crate) fn start(goal: ProgressGoal, progress: Arc<Progress>, start: Instant) -> Self {
+    /// Starts the bar when stderr is a terminal; otherwise does nothing. `status` gives the end
+    /// of the bar's message (e.g. the breakers' states) at each redraw.
+    pub(crate) fn start(
+        goal: ProgressGoal,
+        progress: Arc<Progress>,
+        start: Instant,
+        status: impl Fn() -> String + Send + 'static,
+    ) -> Self {
         if !std::io::stderr().is_terminal() {
             return ProgressView { running: None };
         }
@@ -59,8 +65,9 @@ impl ProgressView {
                 };
                 bar.set_position(position.min(length));
                 bar.set_message(format!(
-                    "{} events",
-                    progress.generated.load(Ordering::Relaxed)
+                    "{} events, {}",
+                    progress.generated.load(Ordering::Relaxed),
+                    status()
                 ));
                 match stopped.recv_timeout(REFRESH) {
                     Err(RecvTimeoutError::Timeout) => {}

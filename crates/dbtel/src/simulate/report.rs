@@ -126,6 +126,8 @@ pub(crate) struct HostReport {
 pub(crate) struct OutageReport {
     /// The spec, normalised (`503:2000ms@1000ms`).
     pub(crate) spec: String,
+    /// What the endpoints did: an HTTP status, `hang` or `reset`.
+    pub(crate) kind: String,
     /// When the fault was installed, in seconds from the run start; `null` when the run ended
     /// first.
     pub(crate) started_at_s: Option<f64>,
@@ -272,15 +274,29 @@ impl SimulationReport {
             }
         }
         if let Some(outage) = &self.outage {
-            let started = outage.started_at_s.map_or_else(
-                || "never started: the run ended first".to_owned(),
-                |s| format!("started at {s:.2} s"),
-            );
-            let _ = writeln!(
-                out,
-                "outage    {} for {:.2} s, {started}",
-                outage.spec, outage.duration_s
-            );
+            match outage.started_at_s {
+                Some(started) => {
+                    let hosts = self.hosts.len();
+                    let opened = self.hosts.iter().filter(|h| h.breaker_opened > 0).count();
+                    let recovered = self
+                        .hosts
+                        .iter()
+                        .filter(|h| h.breaker_opened > 0 && h.breaker_closed > 0)
+                        .count();
+                    let _ = writeln!(
+                        out,
+                        "outage    {} from {started:.2} s for {:.2} s: breaker opened on {opened} of {hosts} hosts, closed again on {recovered}",
+                        outage.kind, outage.duration_s
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "outage    {} never started: the run ended first",
+                        outage.spec
+                    );
+                }
+            }
         }
         if let Some(capture) = &self.capture {
             let _ = writeln!(
