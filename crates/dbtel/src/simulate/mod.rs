@@ -19,11 +19,12 @@ mod workload;
 
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use databricks_telemetry::export::UserAgentError;
 use databricks_telemetry::feature_flags::FeatureFlagCache;
 use databricks_telemetry::host::HostKey;
 use databricks_telemetry::manager::{AcquireError, Released, TelemetryClientManager};
@@ -168,6 +169,9 @@ pub(crate) enum SimulateError {
     /// An embedded endpoint could not start.
     #[error("cannot start an embedded endpoint: {0}")]
     Endpoint(#[from] EndpointError),
+    /// The simulated driver's user agent was refused (a bug: it is a constant).
+    #[error("invalid user agent: {0}")]
+    UserAgent(#[from] UserAgentError),
     /// A client could not be acquired.
     #[error("cannot start a telemetry client: {0}")]
     Acquire(#[from] AcquireError),
@@ -299,10 +303,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     } else {
         args.endpoints.clone()
     };
-    let user_agent = targets::user_agent().map_err(|error| TargetError {
-        url: String::new(),
-        reason: error.to_string(),
-    })?;
+    let user_agent = targets::user_agent()?;
     let flags = Arc::new(FeatureFlagCache::new(&config, &user_agent));
     let hosts = urls
         .iter()
@@ -427,9 +428,9 @@ fn breaker_states(manager: &TelemetryClientManager, urls: &[String]) -> String {
 }
 
 /// Writes every embedded endpoint's accepted logs to `path`, one per line; returns how many.
-fn write_capture(endpoints: &[TelemetryEndpoint], path: &PathBuf) -> Result<u64, SimulateError> {
+fn write_capture(endpoints: &[TelemetryEndpoint], path: &Path) -> Result<u64, SimulateError> {
     let capture_error = |source| SimulateError::Capture {
-        path: path.clone(),
+        path: path.to_owned(),
         source,
     };
     let mut file = io::BufWriter::new(std::fs::File::create(path).map_err(capture_error)?);

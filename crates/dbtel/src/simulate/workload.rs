@@ -13,6 +13,7 @@ use databricks_telemetry::manager::{
 use databricks_telemetry::TelemetryConfig;
 
 use super::actions::{Action, SimulatedSession};
+use super::SimulateError;
 
 /// One simulated host: where its clients export to.
 #[derive(Debug, Clone)]
@@ -99,7 +100,8 @@ impl Pacer {
 ///
 /// # Errors
 ///
-/// The first [`AcquireError`]; the threads' other connections still close.
+/// [`SimulateError::Acquire`] for the first client that could not be acquired (the thread's
+/// other connections still close), [`SimulateError::Spawn`] when a thread cannot start.
 pub(crate) fn run(
     plan: &WorkloadPlan,
     hosts: &[SimulatedHost],
@@ -107,7 +109,7 @@ pub(crate) fn run(
     manager: &TelemetryClientManager,
     progress: &Progress,
     start: Instant,
-) -> Result<Vec<ConnectionEnd>, AcquireError> {
+) -> Result<Vec<ConnectionEnd>, SimulateError> {
     let pacer = Pacer {
         start,
         rate: plan.rate,
@@ -116,7 +118,7 @@ pub(crate) fn run(
     };
     let identity = ClientIdentity::new("dbtel-simulate");
     let threads = plan.threads.clamp(1, plan.connections.max(1));
-    let results: Vec<Result<Vec<ConnectionEnd>, AcquireError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<ConnectionEnd>, SimulateError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
                 let connections: Vec<u32> = (thread..plan.connections)
@@ -141,10 +143,9 @@ pub(crate) fn run(
             .map(|worker| match worker {
                 Ok(handle) => handle
                     .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(error) => Err(AcquireError::Client(
-                    databricks_telemetry::ClientError::SpawnWorker(error),
-                )),
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    .map_err(SimulateError::Acquire),
+                Err(error) => Err(SimulateError::Spawn(error)),
             })
             .collect()
     });
