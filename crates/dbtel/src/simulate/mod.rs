@@ -390,7 +390,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         outage: args.outage.map(|spec| OutageReport {
             spec: spec.to_string(),
             kind: spec.kind.to_string(),
-            started_at_s: outage_started.flatten().map(|at| at.as_secs_f64()),
+            started_at_s: outage_started
+                .flatten()
+                .map(|at| report::round3(at.as_secs_f64())),
             duration_s: spec.duration.as_secs_f64(),
         }),
         capture: capture.map(|(path, events)| (path.display().to_string(), events)),

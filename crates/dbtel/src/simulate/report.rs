@@ -416,7 +416,7 @@ fn add(a: &TelemetryStats, b: &TelemetryStats) -> TelemetryStats {
 }
 
 /// Rounds to milliseconds' precision for the report.
-fn round3(value: f64) -> f64 {
+pub(crate) fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
