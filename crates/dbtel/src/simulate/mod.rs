@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use databricks_telemetry::export::UserAgentError;
-use databricks_telemetry::feature_flags::FeatureFlagCache;
 use databricks_telemetry::host::HostKey;
 use databricks_telemetry::manager::{AcquireError, Released, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, ConfigError};
@@ -304,7 +303,6 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         args.endpoints.clone()
     };
     let user_agent = targets::user_agent()?;
-    let flags = Arc::new(FeatureFlagCache::new(&config, &user_agent));
     let hosts = urls
         .iter()
         .enumerate()
@@ -312,7 +310,8 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             Ok(SimulatedHost {
                 url: url.clone(),
                 workspace_id: 1_000_000_000 + index as i64,
-                exporter: targets::build_exporter(url, &config, token.as_ref(), &flags)?,
+                credentials: targets::check_target(url, &config, token.as_ref())?,
+                user_agent: user_agent.clone(),
             })
         })
         .collect::<Result<Vec<_>, SimulateError>>()?;

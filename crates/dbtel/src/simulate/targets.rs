@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{
-    DatabricksExporter, Exporter, FeatureFlagGate, ServiceEndpoint, UserAgent, UserAgentError,
+    DatabricksExporter, ServiceEndpoint, UserAgent, UserAgentError,
 };
-use databricks_telemetry::feature_flags::FeatureFlagCache;
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
@@ -84,21 +83,20 @@ pub(crate) fn user_agent() -> Result<UserAgent, UserAgentError> {
     UserAgent::new(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-/// The exporter a driver would use for the host at `url`: a [`FeatureFlagGate`] asking `flags`
-/// around a [`DatabricksExporter`] that sends with `token` as [`StaticBearerToken`] credentials
-/// (to `/telemetry-unauth` without credentials when `None`). The manager adds the host's
-/// circuit breaker around it.
+/// Checks that the host at `url` can be exported to as a driver would (the manager's
+/// [`acquire_databricks`](databricks_telemetry::manager::TelemetryClientManager::acquire_databricks)
+/// builds the same exporter for each new client), and gives the credentials its clients send:
+/// `token` as [`StaticBearerToken`], or none (to `/telemetry-unauth`).
 ///
 /// # Errors
 ///
 /// [`TargetError`] when `url` is not a usable host, or is plain HTTP without
 /// `allow_insecure_http` or to a host that is not loopback.
-pub(crate) fn build_exporter(
+pub(crate) fn check_target(
     url: &str,
     config: &TelemetryConfig,
     token: Option<&Token>,
-    flags: &Arc<FeatureFlagCache>,
-) -> Result<Arc<dyn Exporter>, TargetError> {
+) -> Result<Option<Arc<dyn CredentialsProvider>>, TargetError> {
     let fail = |reason: String| TargetError {
         url: url.to_owned(),
         reason,
@@ -117,15 +115,8 @@ pub(crate) fn build_exporter(
         Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
     });
     let user_agent = user_agent().map_err(|error| fail(error.to_string()))?;
-    let mut builder = DatabricksExporter::builder(endpoint.clone(), config, user_agent);
-    if let Some(credentials) = &credentials {
-        builder = builder.credentials(Arc::clone(credentials));
-    }
-    let exporter = builder.build().map_err(|error| fail(error.to_string()))?;
-    Ok(Arc::new(FeatureFlagGate::new(
-        exporter,
-        Arc::clone(flags),
-        endpoint,
-        credentials,
-    )))
+    DatabricksExporter::builder(endpoint, config, user_agent)
+        .build()
+        .map_err(|error| fail(error.to_string()))?;
+    Ok(credentials)
 }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::export::Exporter;
+use databricks_telemetry::credentials::CredentialsProvider;
+use databricks_telemetry::export::UserAgent;
 use databricks_telemetry::manager::{
     AcquireError, ClientIdentity, Released, TelemetryClientHandle, TelemetryClientManager,
 };
@@ -22,8 +23,10 @@ pub(crate) struct SimulatedHost {
     pub(crate) url: String,
     /// The workspace id its sessions report.
     pub(crate) workspace_id: i64,
-    /// The exporter its clients use (the manager adds the breaker).
-    pub(crate) exporter: Arc<dyn Exporter>,
+    /// The credentials its clients send; `None` sends to `/telemetry-unauth`.
+    pub(crate) credentials: Option<Arc<dyn CredentialsProvider>>,
+    /// The user agent the simulated driver sends.
+    pub(crate) user_agent: UserAgent,
 }
 
 /// The shape of a run.
@@ -116,7 +119,11 @@ pub(crate) fn run(
         deadline: plan.duration.map(|d| start + d),
         tickets: AtomicU64::new(0),
     };
-    let identity = ClientIdentity::new("dbtel-simulate");
+    // Every simulated connection uses the same credentials (or none), so they share clients.
+    let identity = match hosts.first().and_then(|h| h.credentials.as_ref()) {
+        Some(_) => ClientIdentity::new("dbtel-simulate"),
+        None => ClientIdentity::anonymous(),
+    };
     let threads = plan.threads.clamp(1, plan.connections.max(1));
     let results: Vec<Result<Vec<ConnectionEnd>, SimulateError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -201,12 +208,13 @@ impl ThreadWork<'_> {
     fn open(&self, index: u32) -> Result<OpenConnection, AcquireError> {
         let host_index = index as usize % self.hosts.len();
         let host = &self.hosts[host_index];
-        let exporter = Arc::clone(&host.exporter);
-        let handle = self
-            .manager
-            .acquire(&host.url, self.identity, self.config, move |_| {
-                Box::new(exporter) as Box<dyn Exporter>
-            })?;
+        let handle = self.manager.acquire_databricks(
+            &host.url,
+            self.identity,
+            host.credentials.clone(),
+            self.config,
+            &host.user_agent,
+        )?;
         let rng = fastrand::Rng::with_seed(self.plan.seed ^ (u64::from(index) << 32) ^ 0x5eed);
         let mut session = SimulatedSession::new(handle.host().as_str(), host.workspace_id, rng);
         let events = session.open();
