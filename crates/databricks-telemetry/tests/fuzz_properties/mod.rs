@@ -256,11 +256,13 @@ pub(crate) fn check_host(input: &str) {
 }
 
 /// The user information of `input` worth checking for: between the scheme (if any) and the
-/// last `@`, at least 8 characters, appearing only once in the input.
+/// last `@`, at least 8 characters, appearing only once in the input, and without `*` (which
+/// the redaction itself writes, so it could spell the user information by chance).
 fn userinfo_of(input: &str) -> Option<&str> {
     let trimmed = input.trim();
     let start = trimmed.find("://").map_or(0, |i| i + 3);
     let at = trimmed.rfind('@')?;
     let userinfo = trimmed.get(start..at)?;
-    (userinfo.len() >= 8 && trimmed.matches(userinfo).count() == 1).then_some(userinfo)
+    (userinfo.len() >= 8 && !userinfo.contains('*') && trimmed.matches(userinfo).count() == 1)
+        .then_some(userinfo)
 }
