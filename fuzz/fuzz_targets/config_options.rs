@@ -26,7 +26,10 @@ fuzz_target!(|input: Input| {
         .iter()
         .map(|(selector, value)| {
             let names = properties::ENV_VARS;
-            (names[usize::from(*selector) % names.len()].to_owned(), value.clone())
+            (
+                names[usize::from(*selector) % names.len()].to_owned(),
+                value.clone(),
+            )
         })
         .collect();
     properties::check_config(&options, &env);

@@ -22,7 +22,11 @@ fuzz_target!(|input: Input| {
         .headers
         .into_iter()
         .map(|(retry_after, name, value)| {
-            let name = if retry_after { b"Retry-After".to_vec() } else { name };
+            let name = if retry_after {
+                b"Retry-After".to_vec()
+            } else {
+                name
+            };
             (name, value)
         })
         .collect();
