@@ -81,6 +81,8 @@ pub mod config;
 pub mod credentials;
 pub mod export;
 pub mod feature_flags;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod manager;
 pub mod model;
