@@ -7,7 +7,7 @@ use std::time::Duration;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::UserAgent;
 use databricks_telemetry::manager::{
-    AcquireError, ClientIdentity, Released, TelemetryClientManager,
+    AcquireError, ClientIdentity, Released, TelemetryClientHandle, TelemetryClientManager,
 };
 use databricks_telemetry::{FlushResult, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, FeatureFlagAnswer, TelemetryEndpoint};
@@ -44,6 +44,23 @@ fn user_agent() -> UserAgent {
     UserAgent::new("DatabricksAdbcRust", "0.1.0").unwrap()
 }
 
+/// A handle from `manager` on the client for `service`, as user `u` with the token.
+fn acquire(
+    manager: &TelemetryClientManager,
+    service: &TelemetryEndpoint,
+    force_enabled: bool,
+) -> TelemetryClientHandle {
+    manager
+        .acquire_databricks(
+            &service.base_url(),
+            &ClientIdentity::new("u"),
+            token(),
+            &config(force_enabled),
+            &user_agent(),
+        )
+        .unwrap()
+}
+
 fn events(n: usize) -> Vec<databricks_telemetry::model::FrontendLog> {
     let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
         .session_id("s-1")
@@ -59,15 +76,7 @@ fn with_the_flag_on_every_event_arrives_with_the_connections_credentials() {
         ttl_seconds: Some(900),
     });
     let manager = TelemetryClientManager::new();
-    let handle = manager
-        .acquire_databricks(
-            &service.base_url(),
-            &ClientIdentity::new("u"),
-            token(),
-            &config(false),
-            &user_agent(),
-        )
-        .unwrap();
+    let handle = acquire(&manager, &service, false);
     for event in events(5) {
         handle.enqueue(event);
     }
@@ -88,15 +97,7 @@ fn with_the_flag_off_nothing_is_sent_and_the_breaker_stays_closed() {
         ttl_seconds: Some(900),
     });
     let manager = TelemetryClientManager::new();
-    let handle = manager
-        .acquire_databricks(
-            &service.base_url(),
-            &ClientIdentity::new("u"),
-            token(),
-            &config(false),
-            &user_agent(),
-        )
-        .unwrap();
+    let handle = acquire(&manager, &service, false);
     for event in events(3) {
         handle.enqueue(event);
     }
@@ -117,15 +118,7 @@ fn force_enabled_skips_the_flag() {
         ttl_seconds: Some(900),
     });
     let manager = TelemetryClientManager::new();
-    let handle = manager
-        .acquire_databricks(
-            &service.base_url(),
-            &ClientIdentity::new("u"),
-            token(),
-            &config(true),
-            &user_agent(),
-        )
-        .unwrap();
+    let handle = acquire(&manager, &service, true);
     for event in events(2) {
         handle.enqueue(event);
     }
@@ -141,15 +134,7 @@ fn failures_open_the_hosts_breaker_behind_the_gate() {
     });
     service.set_fault("500".parse().unwrap());
     let manager = TelemetryClientManager::new();
-    let handle = manager
-        .acquire_databricks(
-            &service.base_url(),
-            &ClientIdentity::new("u"),
-            token(),
-            &config(false),
-            &user_agent(),
-        )
-        .unwrap();
+    let handle = acquire(&manager, &service, false);
     for event in events(2) {
         handle.enqueue(event);
         assert_eq!(handle.flush(WAIT), FlushResult::Completed);

@@ -114,19 +114,8 @@ impl HttpTransport {
         body: &[u8],
         timeout: Duration,
     ) -> Result<Answer, ExportFailure> {
-        let mut request = self
-            .agent
-            .post(url)
-            .header(CONTENT_TYPE, JSON)
-            .header(ACCEPT, JSON)
-            .header(USER_AGENT, headers.user_agent);
-        if let Some(value) = authorization_header(headers.authorization)? {
-            request = request.header(AUTHORIZATION, value);
-        }
-        if let Some(org_id) = headers.org_id {
-            request = request.header(ORG_ID_HEADER, org_id);
-        }
-        let response = request
+        let request = self.agent.post(url).header(CONTENT_TYPE, JSON);
+        let response = with_headers(request, headers)?
             .config()
             .timeout_global(Some(timeout))
             .build()
@@ -142,18 +131,7 @@ impl HttpTransport {
         headers: RequestHeaders<'_>,
         timeout: Duration,
     ) -> Result<Answer, ExportFailure> {
-        let mut request = self
-            .agent
-            .get(url)
-            .header(ACCEPT, JSON)
-            .header(USER_AGENT, headers.user_agent);
-        if let Some(value) = authorization_header(headers.authorization)? {
-            request = request.header(AUTHORIZATION, value);
-        }
-        if let Some(org_id) = headers.org_id {
-            request = request.header(ORG_ID_HEADER, org_id);
-        }
-        let response = request
+        let response = with_headers(self.agent.get(url), headers)?
             .config()
             .timeout_global(Some(timeout))
             .build()
@@ -161,6 +139,24 @@ impl HttpTransport {
             .map_err(|error| failure_from(&error))?;
         read_answer(response)
     }
+}
+
+/// Adds the headers every request carries: `Accept`, `User-Agent`, and `Authorization` and the
+/// org id when given.
+fn with_headers<B>(
+    request: ureq::RequestBuilder<B>,
+    headers: RequestHeaders<'_>,
+) -> Result<ureq::RequestBuilder<B>, ExportFailure> {
+    let mut request = request
+        .header(ACCEPT, JSON)
+        .header(USER_AGENT, headers.user_agent);
+    if let Some(value) = authorization_header(headers.authorization)? {
+        request = request.header(AUTHORIZATION, value);
+    }
+    if let Some(org_id) = headers.org_id {
+        request = request.header(ORG_ID_HEADER, org_id);
+    }
+    Ok(request)
 }
 
 /// The `Authorization` header, marked sensitive so no layer prints it.
