@@ -345,7 +345,7 @@ struct Flag {
 /// The value `"true"` in any case (or a JSON `true`) is on; any other value is off. A TTL that
 /// is a number or a decimal string is clamped to [`MIN_FLAG_TTL`]..=[`MAX_FLAG_TTL`]; one that
 /// is absent or unreadable gives [`DEFAULT_FLAG_TTL`].
-fn parse_flags(body: &[u8], flag_name: &str) -> Option<(FlagAnswer, Duration)> {
+pub(crate) fn parse_flags(body: &[u8], flag_name: &str) -> Option<(FlagAnswer, Duration)> {
     let list: FlagList = serde_json::from_slice(body).ok()?;
     let answer = match list.flags.iter().find(|flag| flag.name == flag_name) {
         None => FlagAnswer::Missing,

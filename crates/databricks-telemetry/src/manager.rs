@@ -9,7 +9,12 @@ use crate::breaker::CircuitBreakerSettings;
 use crate::client::{ClientError, CloseResult, FlushResult, TelemetryClient};
 use crate::clock::{Clock, SystemClock};
 use crate::config::TelemetryConfig;
-use crate::export::{BreakerSnapshot, CircuitBreakerExporter, Exporter, HostCircuitBreaker};
+use crate::credentials::CredentialsProvider;
+use crate::export::{
+    BreakerSnapshot, CircuitBreakerExporter, DatabricksExporter, DatabricksExporterError, Exporter,
+    FeatureFlagGate, HostCircuitBreaker, ServiceEndpoint, ServiceEndpointError, UserAgent,
+};
+use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
 use crate::model::FrontendLog;
 use crate::stats::TelemetryStats;
@@ -55,6 +60,12 @@ pub enum AcquireError {
     /// The host string is not a usable host.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// The endpoint is not usable (not a host, or plain HTTP where it is not allowed).
+    #[error(transparent)]
+    Endpoint(#[from] ServiceEndpointError),
+    /// The exporter could not be built.
+    #[error(transparent)]
+    Exporter(#[from] DatabricksExporterError),
     /// The client could not be started.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -85,6 +96,9 @@ struct Registry {
 struct ManagerInner {
     registry: Mutex<Registry>,
     clock: Arc<dyn Clock>,
+    /// The server feature flags, cached per host for every client of this manager; made by
+    /// the first [`TelemetryClientManager::acquire_databricks`].
+    feature_flags: OnceLock<Arc<FeatureFlagCache>>,
 }
 
 /// Hands out shared telemetry clients.
@@ -137,12 +151,13 @@ impl TelemetryClientManager {
         Self::with_clock(Arc::new(SystemClock))
     }
 
-    /// An independent manager whose breakers read `clock`.
+    /// An independent manager whose breakers and feature-flag cache read `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         TelemetryClientManager {
             inner: Arc::new(ManagerInner {
                 registry: Mutex::default(),
                 clock,
+                feature_flags: OnceLock::new(),
             }),
         }
     }
@@ -173,6 +188,78 @@ impl TelemetryClientManager {
         F: FnOnce(&HostKey) -> Box<dyn Exporter>,
     {
         let host = HostKey::parse(host)?;
+        self.acquire_with(host, identity, config, |host, breaker| {
+            Ok(Box::new(CircuitBreakerExporter::new(
+                make_exporter(host),
+                breaker,
+            )))
+        })
+    }
+
+    /// A handle on the client that sends to the Databricks telemetry service at `endpoint` (a
+    /// host such as `adb-123.4.azuredatabricks.net`, or a URL), creating it when there is none.
+    ///
+    /// A new client exports through the whole stack: a [`FeatureFlagGate`] (outermost, so a
+    /// server flag that turns telemetry off never counts against the host), the host's circuit
+    /// breaker, and a [`DatabricksExporter`] with `credentials` (`/telemetry-ext`), or without
+    /// them (`/telemetry-unauth`, for the anonymous identity). The feature flags are cached per
+    /// host for every client of this manager, fetched with the `feature_flag_*` settings and
+    /// user agent of the first call that needs them; with `force_enabled` there is no gate.
+    ///
+    /// The identity decides sharing: give connections with the same credentials the same
+    /// identity, and never pass credentials with [`ClientIdentity::anonymous`].
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Endpoint`] for an endpoint that is not a host or is plain HTTP where
+    /// that is not allowed; [`AcquireError::Exporter`] and [`AcquireError::Client`] when the
+    /// exporter or the client cannot be built.
+    pub fn acquire_databricks(
+        &self,
+        endpoint: &str,
+        identity: &ClientIdentity,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+        config: &TelemetryConfig,
+        user_agent: &UserAgent,
+    ) -> Result<TelemetryClientHandle, AcquireError> {
+        let endpoint = ServiceEndpoint::parse(endpoint, config)?;
+        // Only made (and only consulted) without `force_enabled`, so the shared cache never
+        // carries one connection's force onto another's.
+        let flags = (!config.force_enabled()).then(|| {
+            Arc::clone(self.inner.feature_flags.get_or_init(|| {
+                let clock = Arc::clone(&self.inner.clock);
+                Arc::new(FeatureFlagCache::with_clock(config, user_agent, clock))
+            }))
+        });
+        let host = endpoint.host().clone();
+        self.acquire_with(host, identity, config, move |_, breaker| {
+            let mut builder =
+                DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone());
+            if let Some(credentials) = &credentials {
+                builder = builder.credentials(Arc::clone(credentials));
+            }
+            let guarded = CircuitBreakerExporter::new(builder.build()?, breaker);
+            Ok(match flags {
+                Some(flags) => {
+                    Box::new(FeatureFlagGate::new(guarded, flags, endpoint, credentials))
+                }
+                None => Box::new(guarded),
+            })
+        })
+    }
+
+    /// Shares or creates the client for (`host`, `identity`); `make_exporter` builds a new
+    /// client's exporter around the host's breaker.
+    fn acquire_with<F>(
+        &self,
+        host: HostKey,
+        identity: &ClientIdentity,
+        config: &TelemetryConfig,
+        make_exporter: F,
+    ) -> Result<TelemetryClientHandle, AcquireError>
+    where
+        F: FnOnce(&HostKey, Arc<HostCircuitBreaker>) -> Result<Box<dyn Exporter>, AcquireError>,
+    {
         let key = (host.clone(), identity.clone());
         let mut registry = self.registry();
         if let Some(entry) = registry.clients.get_mut(&key) {
@@ -190,7 +277,7 @@ impl TelemetryClientManager {
             )),
         };
         // Starting a client spawns its thread; no network I/O happens here.
-        let exporter = CircuitBreakerExporter::new(make_exporter(&host), Arc::clone(&breaker));
+        let exporter = make_exporter(&host, Arc::clone(&breaker))?;
         let client = Arc::new(TelemetryClient::new(config, exporter)?);
         registry
             .breakers

@@ -1,11 +1,17 @@
 //! `dbtel`: serve a local telemetry endpoint, simulate a driver, inspect captures.
 //!
-//! One file per subcommand: each defines its clap `Args` struct and a `run` function returning
+//! One module per subcommand: each defines its clap `Args` struct and a `run` function returning
 //! its own typed error.
+//!
+//! Exit codes: 0 on success; 2 for bad flags (clap's usage errors and settings the library
+//! rejects); 1 for anything else, including a `simulate` run that leaves an event unaccounted
+//! for.
 
 #![forbid(unsafe_code)]
 
+mod inspect;
 mod serve;
+mod simulate;
 
 use std::error::Error;
 use std::process::ExitCode;
@@ -24,13 +30,30 @@ struct Cli {
 enum Command {
     /// Run a local stand-in for the Databricks telemetry service in the foreground.
     Serve(serve::ServeArgs),
+    /// Run a simulated driver workload through the library into local (or given) endpoints and
+    /// account for every event.
+    Simulate(Box<simulate::SimulateArgs>),
+    /// Summarise a capture (JSON lines of frontend logs).
+    Inspect(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-    };
+    match cli.command {
+        Command::Serve(args) => finish(serve::run(args)),
+        Command::Simulate(args) => match simulate::run(*args) {
+            Ok(outcome) => ExitCode::from(outcome.exit_code()),
+            Err(error) => {
+                report(&error);
+                ExitCode::from(error.exit_code())
+            }
+        },
+        Command::Inspect(args) => finish(inspect::run(args)),
+    }
+}
+
+/// 0 for `Ok`; for an error, reports it and returns 1.
+fn finish<E: Error>(result: Result<(), E>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -14,6 +14,13 @@ use crate::validate::ValidLog;
 use crate::{EndpointConfig, EndpointStats, FaultKind, FeatureFlagAnswer, RecordedRequest};
 use crate::{Fault, PathStats};
 
+/// How many distinct paths the request counts keep; requests on further paths are counted
+/// together under [`OTHER_PATHS`], so random paths cannot grow the stats without bound.
+pub const MAX_DISTINCT_PATHS: usize = 64;
+
+/// The stats key for requests on paths beyond [`MAX_DISTINCT_PATHS`].
+pub const OTHER_PATHS: &str = "(other paths)";
+
 /// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
 pub const MAX_RECORDED_REQUESTS: usize = 100_000;
 
@@ -206,11 +213,13 @@ impl EndpointHandle {
     pub(crate) fn record(&self, request: RecordedRequest) {
         let mut inner = self.lock();
         inner.stats.requests_total += 1;
-        let path_stats: &mut PathStats = inner
-            .stats
-            .requests
-            .entry(request.path.clone())
-            .or_default();
+        let known = inner.stats.requests.contains_key(&request.path);
+        let key = if known || inner.stats.requests.len() < MAX_DISTINCT_PATHS {
+            request.path.clone()
+        } else {
+            OTHER_PATHS.to_owned()
+        };
+        let path_stats: &mut PathStats = inner.stats.requests.entry(key).or_default();
         path_stats.total += 1;
         match request.status {
             Some(status) => *path_stats.by_status.entry(status).or_default() += 1,

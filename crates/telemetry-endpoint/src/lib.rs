@@ -110,7 +110,7 @@ pub use fault::{Fault, FaultKind, FaultParseError, FaultScope, DEFAULT_REDIRECT_
 pub use feature_flags::{
     FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_PREFIX,
 };
-pub use handle::{EndpointHandle, MAX_RECORDED_REQUESTS};
+pub use handle::{EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, OTHER_PATHS};
 pub use recorded::RecordedRequest;
 pub use server::{serve_on, MAX_REQUEST_BODY_BYTES};
 pub use stats::{EndpointStats, PathStats};

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use telemetry_endpoint::{EndpointConfig, EndpointStats, TelemetryEndpoint};
+use telemetry_endpoint::{
+    EndpointConfig, EndpointStats, TelemetryEndpoint, MAX_DISTINCT_PATHS, OTHER_PATHS,
+};
 
 use crate::client::{get, post, request, statement_upload};
 
@@ -30,6 +32,21 @@ fn stats_route_serves_the_same_counters() {
     assert_eq!(served.feature_flag_requests, 1);
     assert_eq!(served.distinct_event_ids, 3);
     assert_eq!(local.count("/stats", 200), 1);
+}
+
+#[test]
+fn random_paths_cannot_grow_the_stats_without_bound() {
+    let endpoint = TelemetryEndpoint::start(EndpointConfig::default()).unwrap();
+    let extra = 10;
+    for i in 0..MAX_DISTINCT_PATHS + extra {
+        assert_eq!(get(endpoint.addr(), &format!("/random-{i}")).status, 404);
+    }
+    let stats = endpoint.stats();
+    assert_eq!(stats.requests.len(), MAX_DISTINCT_PATHS + 1);
+    assert_eq!(stats.total(OTHER_PATHS), extra as u64);
+    // A path already counted keeps its own entry.
+    get(endpoint.addr(), "/random-0");
+    assert_eq!(endpoint.stats().total("/random-0"), 2);
 }
 
 #[test]

@@ -33,7 +33,7 @@
 
 mod endpoint;
 mod request;
-mod response;
+pub(crate) mod response;
 mod retry;
 pub(crate) mod transport;
 mod user_agent;
@@ -47,8 +47,8 @@ pub use retry::RetryPolicy;
 pub use user_agent::{UserAgent, UserAgentError};
 
 use self::request::{upload_body, AUTHENTICATED_PATH, UNAUTHENTICATED_PATH};
+use self::response::answer_outcome;
 pub(crate) use self::response::SuccessBody;
-use self::response::{failure_kind, parse_retry_after, status_reason, success_outcome};
 use self::retry::random_unit;
 use self::transport::{HttpTransport, RequestHeaders};
 use crate::config::TelemetryConfig;
@@ -126,6 +126,7 @@ impl DatabricksExporter {
             user_agent,
             credentials: None,
             org_id: None,
+            root_certificates: None,
         }
     }
 
@@ -164,19 +165,7 @@ impl DatabricksExporter {
             Ok(answer) => answer,
             Err(failure) => return ExportOutcome::Failed(failure),
         };
-        match answer.body {
-            Some(body) => success_outcome(&body, sent),
-            None => {
-                let retry_after = answer
-                    .retry_after
-                    .as_deref()
-                    .and_then(|value| parse_retry_after(value, SystemTime::now()));
-                ExportOutcome::Failed(ExportFailure::new(
-                    failure_kind(answer.status, retry_after),
-                    status_reason(answer.status),
-                ))
-            }
-        }
+        answer_outcome(&answer, sent, SystemTime::now())
     }
 
     /// The current `Authorization` value, when the exporter has credentials. The provider's
@@ -273,6 +262,7 @@ pub struct DatabricksExporterBuilder {
     user_agent: UserAgent,
     credentials: Option<Arc<dyn CredentialsProvider>>,
     org_id: Option<String>,
+    root_certificates: Option<Vec<Vec<u8>>>,
 }
 
 impl fmt::Debug for DatabricksExporterBuilder {
@@ -282,6 +272,10 @@ impl fmt::Debug for DatabricksExporterBuilder {
             .field("credentials", &self.credentials)
             .field("user_agent", &self.user_agent)
             .field("org_id", &self.org_id)
+            .field(
+                "root_certificates",
+                &self.root_certificates.as_ref().map(Vec::len),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -297,6 +291,22 @@ impl DatabricksExporterBuilder {
     /// Send `x-databricks-org-id: <org_id>` (the `?o=` of the connection's HTTP path).
     pub fn org_id(mut self, org_id: impl Into<String>) -> Self {
         self.org_id = Some(org_id.into());
+        self
+    }
+
+    /// Trust exactly these DER-encoded root certificates for HTTPS, instead of the bundled
+    /// Mozilla roots: for a corporate CA that re-signs TLS traffic, or a test CA.
+    ///
+    /// Certificate verification (chain, validity dates, host name) always stays on; there is
+    /// no way to turn it off. A certificate that does not parse is ignored, so a list of
+    /// nothing usable trusts nothing and every upload fails as not retryable ("TLS failed").
+    /// The [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache) keeps the bundled roots.
+    pub fn root_certificates<I, C>(mut self, certificates: I) -> Self
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<Vec<u8>>,
+    {
+        self.root_certificates = Some(certificates.into_iter().map(Into::into).collect());
         self
     }
 
@@ -332,7 +342,11 @@ impl DatabricksExporterBuilder {
         let user_agent = self.user_agent.to_string();
         Ok(DatabricksExporter {
             url: self.endpoint.url(path),
-            transport: HttpTransport::new(&self.endpoint, &user_agent),
+            transport: HttpTransport::with_roots(
+                &self.endpoint,
+                &user_agent,
+                self.root_certificates.as_deref(),
+            ),
             endpoint: self.endpoint,
             credentials: self.credentials,
             user_agent,

@@ -2,8 +2,28 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::transport::Answer;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
 use crate::model::TelemetryResponse;
+
+/// What a complete answer to an upload of `sent` logs means, with `Retry-After` dates measured
+/// from `now`: a 2xx by its body ([`success_outcome`]), anything else by its status and
+/// `Retry-After` ([`failure_kind`]).
+pub(crate) fn answer_outcome(answer: &Answer, sent: usize, now: SystemTime) -> ExportOutcome {
+    match &answer.body {
+        Some(body) => success_outcome(body, sent),
+        None => {
+            let retry_after = answer
+                .retry_after
+                .as_deref()
+                .and_then(|value| parse_retry_after(value, now));
+            ExportOutcome::Failed(ExportFailure::new(
+                failure_kind(answer.status, retry_after),
+                status_reason(answer.status),
+            ))
+        }
+    }
+}
 
 /// The body of a 2xx answer, as far as it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use ureq::http::{HeaderValue, Response};
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Body, Proxy};
 
 use super::endpoint::{Scheme, ServiceEndpoint};
@@ -63,6 +64,27 @@ impl HttpTransport {
     /// the proxy comes from `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY` (and `NO_PROXY`), except
     /// for loopback hosts, which are never proxied.
     pub(crate) fn new(endpoint: &ServiceEndpoint, user_agent: &str) -> Self {
+        Self::with_roots(endpoint, user_agent, None)
+    }
+
+    /// [`new`](Self::new), trusting exactly the DER certificates `roots` (when given) instead of
+    /// the bundled Mozilla roots. Certificate verification is always on; certificates that do
+    /// not parse are ignored, so an unusable list trusts nothing.
+    pub(crate) fn with_roots(
+        endpoint: &ServiceEndpoint,
+        user_agent: &str,
+        roots: Option<&[Vec<u8>]>,
+    ) -> Self {
+        let tls = match roots {
+            None => TlsConfig::default(),
+            Some(roots) => TlsConfig::builder()
+                .root_certs(RootCerts::from(
+                    roots
+                        .iter()
+                        .map(|der| Certificate::from_der(der).to_owned()),
+                ))
+                .build(),
+        };
         let proxy = if endpoint.host().is_loopback() {
             None
         } else {
@@ -74,6 +96,7 @@ impl HttpTransport {
             .max_redirects(0)
             .save_redirect_history(false)
             .proxy(proxy)
+            .tls_config(tls)
             .user_agent(user_agent)
             .accept(JSON)
             .build();
@@ -91,19 +114,8 @@ impl HttpTransport {
         body: &[u8],
         timeout: Duration,
     ) -> Result<Answer, ExportFailure> {
-        let mut request = self
-            .agent
-            .post(url)
-            .header(CONTENT_TYPE, JSON)
-            .header(ACCEPT, JSON)
-            .header(USER_AGENT, headers.user_agent);
-        if let Some(value) = authorization_header(headers.authorization)? {
-            request = request.header(AUTHORIZATION, value);
-        }
-        if let Some(org_id) = headers.org_id {
-            request = request.header(ORG_ID_HEADER, org_id);
-        }
-        let response = request
+        let request = self.agent.post(url).header(CONTENT_TYPE, JSON);
+        let response = with_headers(request, headers)?
             .config()
             .timeout_global(Some(timeout))
             .build()
@@ -119,18 +131,7 @@ impl HttpTransport {
         headers: RequestHeaders<'_>,
         timeout: Duration,
     ) -> Result<Answer, ExportFailure> {
-        let mut request = self
-            .agent
-            .get(url)
-            .header(ACCEPT, JSON)
-            .header(USER_AGENT, headers.user_agent);
-        if let Some(value) = authorization_header(headers.authorization)? {
-            request = request.header(AUTHORIZATION, value);
-        }
-        if let Some(org_id) = headers.org_id {
-            request = request.header(ORG_ID_HEADER, org_id);
-        }
-        let response = request
+        let response = with_headers(self.agent.get(url), headers)?
             .config()
             .timeout_global(Some(timeout))
             .build()
@@ -138,6 +139,24 @@ impl HttpTransport {
             .map_err(|error| failure_from(&error))?;
         read_answer(response)
     }
+}
+
+/// Adds the headers every request carries: `Accept`, `User-Agent`, and `Authorization` and the
+/// org id when given.
+fn with_headers<B>(
+    request: ureq::RequestBuilder<B>,
+    headers: RequestHeaders<'_>,
+) -> Result<ureq::RequestBuilder<B>, ExportFailure> {
+    let mut request = request
+        .header(ACCEPT, JSON)
+        .header(USER_AGENT, headers.user_agent);
+    if let Some(value) = authorization_header(headers.authorization)? {
+        request = request.header(AUTHORIZATION, value);
+    }
+    if let Some(org_id) = headers.org_id {
+        request = request.header(ORG_ID_HEADER, org_id);
+    }
+    Ok(request)
 }
 
 /// The `Authorization` header, marked sensitive so no layer prints it.
@@ -158,7 +177,7 @@ fn authorization_header(
 
 /// Reads the status and `Retry-After`, and for a 2xx at most [`MAX_RESPONSE_BODY_BYTES`] of the
 /// body. A 2xx body cut short by the network is a failure (the answer never fully arrived).
-fn read_answer(mut response: Response<Body>) -> Result<Answer, ExportFailure> {
+pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, ExportFailure> {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -218,9 +237,17 @@ pub(crate) fn failure_from(error: &ureq::Error) -> ExportFailure {
     ExportFailure::new(kind, reason)
 }
 
-/// An I/O error: refused, reset and timed-out connections are retryable.
+/// An I/O error: refused, reset and timed-out connections are retryable; a TLS failure (a
+/// certificate refused, a failed handshake), which reaches us as an I/O error wrapping the TLS
+/// library's error, is not.
 fn io_failure(error: &io::Error) -> ExportFailure {
     use io::ErrorKind as K;
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return ExportFailure::new(FailureKind::NotRetryable, "TLS failed");
+    }
     let reason = match error.kind() {
         K::ConnectionRefused => "connection refused",
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {

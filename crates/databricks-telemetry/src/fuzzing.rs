@@ -1,0 +1,60 @@
+//! Entry points for the fuzz targets (`fuzz/`) and their proptest stand-ins
+//! (`tests/fuzz_equivalents.rs`): the parsers of what a server sends, reachable without a
+//! network.
+//!
+//! Not a stable API: hidden from the documentation, and free to change in any release. The
+//! other untrusted inputs are already public: [`TelemetryConfig::from_options_with_env`]
+//! (driver options and the environment) and [`HostKey::parse`] (host strings).
+//!
+//! [`TelemetryConfig::from_options_with_env`]: crate::TelemetryConfig::from_options_with_env
+//! [`HostKey::parse`]: crate::host::HostKey::parse
+
+use std::time::{Duration, SystemTime};
+
+use ureq::http::{HeaderName, HeaderValue, Response, StatusCode};
+use ureq::Body;
+
+use crate::export::http::response::{answer_outcome, parse_retry_after};
+use crate::export::http::transport::read_answer;
+use crate::export::ExportOutcome;
+use crate::feature_flags::{parse_flags, FlagAnswer};
+
+/// How a `Retry-After` header value is read, relative to `now`.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    parse_retry_after(value, now)
+}
+
+/// What the exporter makes of an answer to an upload of `sent` logs: the status, the headers
+/// and the body go through the same reading (header decoding, the body size limit) and
+/// interpretation as an answer from the network.
+///
+/// `None` when the status is not a three-digit code, which no HTTP parser would hand over.
+/// Headers whose name or value could not appear on the wire are left out, for the same reason.
+pub fn response_outcome(
+    status: u16,
+    headers: &[(&[u8], &[u8])],
+    body: &[u8],
+    sent: usize,
+    now: SystemTime,
+) -> Option<ExportOutcome> {
+    let status = StatusCode::from_u16(status).ok()?;
+    let mut response = Response::builder().status(status);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        {
+            response = response.header(name, value);
+        }
+    }
+    let response = response.body(Body::builder().data(body.to_vec())).ok()?;
+    Some(match read_answer(response) {
+        Ok(answer) => answer_outcome(&answer, sent, now),
+        Err(failure) => ExportOutcome::Failed(failure),
+    })
+}
+
+/// How a 2xx body of the feature-flag route is read: the answer for `flag_name` and how long it
+/// is kept, or `None` when the body is not a flag list.
+pub fn feature_flag_answer(body: &[u8], flag_name: &str) -> Option<(FlagAnswer, Duration)> {
+    parse_flags(body, flag_name)
+}

@@ -1,0 +1,201 @@
+//! `acquire_databricks`: the whole stack (feature-flag gate, breaker, HTTPS exporter) through the
+//! manager, against the local endpoint over real loopback HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::export::UserAgent;
+use databricks_telemetry::manager::{
+    AcquireError, ClientIdentity, Released, TelemetryClientHandle, TelemetryClientManager,
+};
+use databricks_telemetry::{FlushResult, TelemetryConfig, TelemetrySessionContext};
+use telemetry_endpoint::{EndpointConfig, FeatureFlagAnswer, TelemetryEndpoint};
+
+const WAIT: Duration = Duration::from_secs(10);
+const TOKEN: &str = "dapi-test-token-0123456789";
+
+fn config(force_enabled: bool) -> TelemetryConfig {
+    TelemetryConfig::builder()
+        .with_allow_insecure_http(true)
+        .with_force_enabled(force_enabled)
+        .with_flush_interval(Duration::from_secs(3600))
+        .with_circuit_breaker_threshold(1)
+        .with_max_retries(0)
+        .with_request_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+fn endpoint(flags: FeatureFlagAnswer) -> TelemetryEndpoint {
+    TelemetryEndpoint::start(
+        EndpointConfig::default()
+            .with_token(TOKEN)
+            .with_feature_flags(flags),
+    )
+    .unwrap()
+}
+
+fn token() -> Option<Arc<dyn CredentialsProvider>> {
+    Some(Arc::new(StaticBearerToken::new(TOKEN)))
+}
+
+fn user_agent() -> UserAgent {
+    UserAgent::new("DatabricksAdbcRust", "0.1.0").unwrap()
+}
+
+/// A handle from `manager` on the client for `service`, as user `u` with the token.
+fn acquire(
+    manager: &TelemetryClientManager,
+    service: &TelemetryEndpoint,
+    force_enabled: bool,
+) -> TelemetryClientHandle {
+    manager
+        .acquire_databricks(
+            &service.base_url(),
+            &ClientIdentity::new("u"),
+            token(),
+            &config(force_enabled),
+            &user_agent(),
+        )
+        .unwrap()
+}
+
+fn events(n: usize) -> Vec<databricks_telemetry::model::FrontendLog> {
+    let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
+        .session_id("s-1")
+        .build();
+    (0..n)
+        .map(|_| session.connection_opened(Duration::from_millis(3)))
+        .collect()
+}
+
+#[test]
+fn with_the_flag_on_every_event_arrives_with_the_connections_credentials() {
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, &service, false);
+    for event in events(5) {
+        handle.enqueue(event);
+    }
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    let stats = service.stats();
+    assert_eq!(stats.logs_accepted, 5);
+    assert_eq!(stats.feature_flag_requests, 1);
+    assert_eq!(stats.uploads_unauthorized, 0, "the token was sent");
+    match handle.release() {
+        Released::Closed { stats, .. } => assert_eq!(stats.exported, 5),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn with_the_flag_off_nothing_is_sent_and_the_breaker_stays_closed() {
+    let service = endpoint(FeatureFlagAnswer::Off {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, &service, false);
+    for event in events(3) {
+        handle.enqueue(event);
+    }
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    assert_eq!(handle.stats().dropped.disabled_by_server, 3);
+    let breaker = manager.breaker(&service.base_url()).unwrap();
+    assert_eq!(
+        breaker.opened, 0,
+        "telemetry off is not a failure of the host"
+    );
+    assert_eq!(service.stats().uploads_accepted, 0);
+    assert_eq!(service.stats().feature_flag_requests, 1);
+}
+
+#[test]
+fn force_enabled_skips_the_flag() {
+    let service = endpoint(FeatureFlagAnswer::Off {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, &service, true);
+    for event in events(2) {
+        handle.enqueue(event);
+    }
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    assert_eq!(service.stats().logs_accepted, 2);
+    assert_eq!(service.stats().feature_flag_requests, 0);
+}
+
+#[test]
+fn failures_open_the_hosts_breaker_behind_the_gate() {
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    service.set_fault("500".parse().unwrap());
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, &service, false);
+    for event in events(2) {
+        handle.enqueue(event);
+        assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    }
+    let stats = handle.stats();
+    assert_eq!(stats.dropped.export_failed, 1, "{stats:?}");
+    assert_eq!(stats.dropped.circuit_open, 1, "{stats:?}");
+    assert_eq!(manager.breaker(&service.base_url()).unwrap().opened, 1);
+}
+
+#[test]
+fn anonymous_clients_send_to_the_unauthenticated_route() {
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let handle = manager
+        .acquire_databricks(
+            &service.base_url(),
+            &ClientIdentity::anonymous(),
+            None,
+            &config(true),
+            &user_agent(),
+        )
+        .unwrap();
+    for event in events(2) {
+        handle.enqueue(event);
+    }
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    let unauth = service
+        .stats()
+        .requests
+        .get("/telemetry-unauth")
+        .map_or(0, |p| p.total);
+    assert_eq!(unauth, 1);
+    assert_eq!(service.stats().logs_accepted, 2);
+}
+
+#[test]
+fn plain_http_needs_allow_insecure_http() {
+    let manager = TelemetryClientManager::new();
+    let strict = TelemetryConfig::default();
+    let err = manager
+        .acquire_databricks(
+            "http://127.0.0.1:9",
+            &ClientIdentity::anonymous(),
+            None,
+            &strict,
+            &user_agent(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
+    let err = manager
+        .acquire_databricks(
+            "http://adb-1.azuredatabricks.net",
+            &ClientIdentity::anonymous(),
+            None,
+            &config(false),
+            &user_agent(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
+    assert_eq!(manager.client_count(), 0);
+}

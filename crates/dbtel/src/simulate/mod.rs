@@ -1,0 +1,448 @@
+//! `dbtel simulate`: a simulated driver workload through the real library into real HTTP
+//! endpoints, with an optional outage, and a report that accounts for every event.
+//!
+//! By default it starts one embedded endpoint per simulated host on 127.0.0.1 (each on a port of
+//! its own, so each is a distinct host key), runs `--connections` connections over them through
+//! one [`TelemetryClientManager`], and checks the library's accounting against what the
+//! endpoints received. With `--endpoint URL` (once per host) it exports to those instead.
+//!
+//! Exit codes: 0 when every event is accounted for; 1 when one is not, or the run failed; 2 for
+//! bad flags (including settings the library rejects).
+
+mod actions;
+mod outage;
+mod progress;
+mod report;
+mod settings;
+mod targets;
+mod workload;
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use databricks_telemetry::export::UserAgentError;
+use databricks_telemetry::host::HostKey;
+use databricks_telemetry::manager::{AcquireError, Released, TelemetryClientManager};
+use databricks_telemetry::{CloseResult, ConfigError};
+use telemetry_endpoint::{EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
+
+use self::outage::{OutageSpec, ScheduledOutage};
+use self::progress::{ProgressGoal, ProgressView};
+use self::report::{EndpointCounts, HostOutcome, OutageReport, RunOutcome, SimulationReport};
+use self::settings::LibraryFlags;
+use self::targets::{TargetError, Token};
+use self::workload::{Progress, SimulatedHost, WorkloadPlan};
+
+/// Connections when `--connections` is not given.
+pub(crate) const DEFAULT_CONNECTIONS: u32 = 8;
+/// Embedded hosts when neither `--hosts` nor `--endpoint` is given.
+pub(crate) const DEFAULT_HOSTS: u32 = 2;
+/// Statements per connection when neither `--statements` nor `--duration` is given.
+pub(crate) const DEFAULT_STATEMENTS: u64 = 200;
+/// Events per second over all connections when `--rate` is not given: about 6 s for the
+/// default workload, long enough for a 2 s outage to open and close the breakers.
+pub(crate) const DEFAULT_RATE: f64 = 500.0;
+/// Threads the connections run on when `--threads` is not given.
+pub(crate) const DEFAULT_THREADS: u32 = 4;
+
+/// Arguments of `dbtel simulate`.
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// Simulated connections (driver sessions), spread round-robin over the hosts.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    connections: u32,
+
+    /// Simulated hosts: embedded endpoints to start [default: 2], or, with --endpoint, the
+    /// number of endpoints given (which it must then equal).
+    #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(1..=64))]
+    hosts: Option<u32>,
+
+    /// Statements per connection [default: 200; unlimited with --duration].
+    #[arg(long, value_name = "S")]
+    statements: Option<u64>,
+
+    /// Events per second over all connections; 0 runs as fast as possible.
+    #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_RATE, value_parser = parse_rate)]
+    rate: f64,
+
+    /// Stop running statements after this long (e.g. 10s, 500ms, 1m); connections then close.
+    #[arg(long, value_name = "DURATION", value_parser = outage::parse_duration)]
+    duration: Option<Duration>,
+
+    /// Make the embedded endpoints fail uploads for a while: KIND:DURATION@START, e.g. 503:2s@1s
+    /// (KIND: an HTTP status from 400 to 599, hang or reset).
+    #[arg(long, value_name = "KIND:DURATION@START")]
+    outage: Option<OutageSpec>,
+
+    /// Export to this endpoint instead of embedded ones; repeat it once per host.
+    #[arg(long = "endpoint", value_name = "URL")]
+    endpoints: Vec<String>,
+
+    /// Allow plain http:// endpoints (loopback hosts only); always on for embedded endpoints.
+    #[arg(long)]
+    allow_insecure_http: bool,
+
+    /// Bearer token to send; the embedded endpoints require it (a random one when not given).
+    /// Never printed.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DATABRICKS_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+
+    /// Write what the embedded endpoints accepted to FILE, one frontend log per line (read it
+    /// with `dbtel inspect`).
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
+
+    /// How the embedded endpoints answer the feature-flag route: on, off, missing, error or
+    /// error=CODE.
+    #[arg(long, value_name = "ANSWER", default_value = "on", value_parser = parse_flags)]
+    server_flag: FeatureFlagAnswer,
+
+    /// Threads the connections run on.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: u32,
+
+    /// Seed of the workload's random choices (the same seed makes the same workload).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+
+    /// Print the report as one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    library: LibraryFlags,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a number of events per second (0 or more)"
+        )),
+    }
+}
+
+fn parse_flags(text: &str) -> Result<FeatureFlagAnswer, String> {
+    text.parse()
+        .map_err(|error: telemetry_endpoint::FeatureFlagParseError| error.to_string())
+}
+
+/// The flag that sets the setting a configuration error names: the option key after the
+/// prefix, with dashes (`adbc.databricks.telemetry.batch_size` is `--batch-size`).
+fn flag_of(error: &ConfigError) -> Option<String> {
+    let key = match error {
+        ConfigError::InvalidValue { key, .. } | ConfigError::Exceeds { key, .. } => key,
+        _ => return None,
+    };
+    key.strip_prefix(databricks_telemetry::TelemetryConfig::OPTION_PREFIX)
+        .map(|name| format!("--{}", name.replace('_', "-")))
+}
+
+/// Why `dbtel simulate` could not run.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SimulateError {
+    /// Flags that do not fit together.
+    #[error("{0}")]
+    Usage(String),
+    /// A library setting out of range.
+    #[error("{}{source}", flag_of(source).map(|flag| format!("{flag}: ")).unwrap_or_default())]
+    Config {
+        /// What the library said.
+        #[from]
+        source: ConfigError,
+    },
+    /// An endpoint that cannot be used.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// An embedded endpoint could not start.
+    #[error("cannot start an embedded endpoint: {0}")]
+    Endpoint(#[from] EndpointError),
+    /// The simulated driver's user agent was refused (a bug: it is a constant).
+    #[error("invalid user agent: {0}")]
+    UserAgent(#[from] UserAgentError),
+    /// A client could not be acquired.
+    #[error("cannot start a telemetry client: {0}")]
+    Acquire(#[from] AcquireError),
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Spawn(#[source] io::Error),
+    /// The capture could not be written.
+    #[error("cannot write the capture file {}: {source}", path.display())]
+    Capture {
+        /// The capture file asked for.
+        path: PathBuf,
+        /// The system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the report failed.
+    #[error("cannot write to stdout: {0}")]
+    Stdout(#[source] io::Error),
+}
+
+impl SimulateError {
+    /// 2 for bad flags, 1 for anything else.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            SimulateError::Usage(_) | SimulateError::Config { .. } | SimulateError::Target(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// How a run that completed ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accounting {
+    /// Every event is accounted for.
+    Balanced,
+    /// Something does not add up (the report says what).
+    Unbalanced,
+}
+
+impl Accounting {
+    /// 0 when balanced, 1 otherwise.
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Accounting::Balanced => 0,
+            Accounting::Unbalanced => 1,
+        }
+    }
+}
+
+impl SimulateArgs {
+    /// The workload plan, after checking that the flags fit together.
+    fn plan(&self) -> Result<WorkloadPlan, SimulateError> {
+        let usage = |message: String| Err(SimulateError::Usage(message));
+        if !self.endpoints.is_empty() {
+            if let Some(hosts) = self.hosts.filter(|&h| h as usize != self.endpoints.len()) {
+                return usage(format!(
+                    "--hosts {hosts} does not match the {} --endpoint URLs given; give one --endpoint per host",
+                    self.endpoints.len()
+                ));
+            }
+            if self.outage.is_some() {
+                return usage(
+                    "--outage needs the embedded endpoints; it cannot be used with --endpoint"
+                        .to_owned(),
+                );
+            }
+            if self.capture.is_some() {
+                return usage(
+                    "--capture needs the embedded endpoints; it cannot be used with --endpoint"
+                        .to_owned(),
+                );
+            }
+            let mut seen = HashSet::new();
+            for url in &self.endpoints {
+                let key = HostKey::parse(url).map_err(|error| TargetError {
+                    url: url.clone(),
+                    reason: error.to_string(),
+                })?;
+                if !seen.insert(key.clone()) {
+                    return usage(format!(
+                        "--endpoint {url:?} names host {key} again; each simulated host needs an endpoint of its own"
+                    ));
+                }
+            }
+        }
+        Ok(WorkloadPlan {
+            connections: self.connections,
+            statements: match (self.statements, self.duration) {
+                (None, None) => Some(DEFAULT_STATEMENTS),
+                (statements, _) => statements,
+            },
+            rate: (self.rate > 0.0).then_some(self.rate),
+            duration: self.duration,
+            threads: self.threads,
+            seed: self.seed,
+        })
+    }
+
+    fn host_count(&self) -> usize {
+        if self.endpoints.is_empty() {
+            self.hosts.unwrap_or(DEFAULT_HOSTS) as usize
+        } else {
+            self.endpoints.len()
+        }
+    }
+}
+
+/// Runs the simulation, prints the report, and says whether every event was accounted for.
+pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
+    let plan = args.plan()?;
+    let embedded = args.endpoints.is_empty();
+    let config = args
+        .library
+        .to_config(embedded || args.allow_insecure_http)?;
+    let token = match &args.token {
+        Some(token) => Some(Token::new(token.clone())),
+        None if embedded => Some(Token::generate()),
+        None => None,
+    };
+
+    let endpoints: Vec<TelemetryEndpoint> = if embedded {
+        let token = token.clone().unwrap_or_else(Token::generate);
+        targets::start_embedded(args.host_count(), &token, &args.server_flag)?
+    } else {
+        Vec::new()
+    };
+    let urls: Vec<String> = if embedded {
+        endpoints.iter().map(TelemetryEndpoint::base_url).collect()
+    } else {
+        args.endpoints.clone()
+    };
+    let user_agent = targets::user_agent()?;
+    let hosts = urls
+        .iter()
+        .enumerate()
+        .map(|(index, url)| {
+            Ok(SimulatedHost {
+                url: url.clone(),
+                workspace_id: 1_000_000_000 + index as i64,
+                credentials: targets::check_target(url, &config, token.as_ref())?,
+                user_agent: user_agent.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, SimulateError>>()?;
+
+    let manager = TelemetryClientManager::new();
+    let progress = Arc::new(Progress::default());
+    let start = Instant::now();
+    let outage = args
+        .outage
+        .map(|spec| {
+            ScheduledOutage::schedule(spec, endpoints.iter().map(|e| e.handle()).collect(), start)
+        })
+        .transpose()
+        .map_err(SimulateError::Spawn)?;
+    let goal = match (plan.statements, plan.duration) {
+        (Some(statements), _) => ProgressGoal::Statements(statements * u64::from(plan.connections)),
+        (None, Some(duration)) => ProgressGoal::Duration(duration),
+        (None, None) => ProgressGoal::Statements(0),
+    };
+    let breakers = {
+        let manager = manager.clone();
+        let urls = urls.clone();
+        move || breaker_states(&manager, &urls)
+    };
+    let view = ProgressView::start(goal, Arc::clone(&progress), start, breakers);
+    let ends = workload::run(&plan, &hosts, &config, &manager, &progress, start);
+    let elapsed = start.elapsed();
+    view.finish();
+    let outage_started = outage.map(ScheduledOutage::finish);
+    let ends = ends?;
+
+    let mut outcomes: Vec<HostOutcome> = hosts
+        .iter()
+        .map(|host| HostOutcome {
+            host: HostKey::parse(&host.url).map_or_else(|_| host.url.clone(), |k| k.to_string()),
+            ..HostOutcome::default()
+        })
+        .collect();
+    for end in ends {
+        if let Released::Closed {
+            close,
+            stats,
+            breaker,
+        } = end.released
+        {
+            let host = &mut outcomes[end.host];
+            host.clients.push(stats);
+            host.breakers.extend(breaker);
+            host.closes_timed_out += u64::from(close == CloseResult::TimedOut);
+        }
+    }
+    for (host, endpoint) in outcomes.iter_mut().zip(&endpoints) {
+        let stats = endpoint.stats();
+        host.endpoint = Some(EndpointCounts {
+            logs_accepted: stats.logs_accepted,
+            duplicates: stats.duplicate_event_ids,
+            upload_requests: stats.total("/telemetry-ext") + stats.total("/telemetry-unauth"),
+        });
+    }
+
+    let capture = match &args.capture {
+        Some(path) => Some((path, write_capture(&endpoints, path)?)),
+        None => None,
+    };
+    let report = SimulationReport::new(&RunOutcome {
+        generated: progress
+            .generated
+            .load(std::sync::atomic::Ordering::Relaxed),
+        statements: progress
+            .statements
+            .load(std::sync::atomic::Ordering::Relaxed),
+        connections: plan.connections,
+        hosts: outcomes,
+        elapsed_s: elapsed.as_secs_f64(),
+        outage: args.outage.map(|spec| OutageReport {
+            spec: spec.to_string(),
+            kind: spec.kind.to_string(),
+            started_at_s: outage_started
+                .flatten()
+                .map(|at| report::round3(at.as_secs_f64())),
+            duration_s: spec.duration.as_secs_f64(),
+        }),
+        capture: capture.map(|(path, events)| (path.display().to_string(), events)),
+    });
+    for endpoint in endpoints {
+        endpoint.shutdown();
+    }
+
+    let mut stdout = io::stdout().lock();
+    let text = if args.json {
+        serde_json::to_string(&report).map_err(|error| SimulateError::Stdout(error.into()))?
+    } else {
+        report.to_text()
+    };
+    writeln!(stdout, "{}", text.trim_end()).map_err(SimulateError::Stdout)?;
+    stdout.flush().map_err(SimulateError::Stdout)?;
+    Ok(if report.accounted {
+        Accounting::Balanced
+    } else {
+        Accounting::Unbalanced
+    })
+}
+
+/// `breakers: closed, open, ...`, one state per host (`-` while a host has no client).
+fn breaker_states(manager: &TelemetryClientManager, urls: &[String]) -> String {
+    let states: Vec<String> = urls
+        .iter()
+        .map(|url| {
+            manager
+                .breaker(url)
+                .map_or_else(|| "-".to_owned(), |b| b.state.to_string())
+        })
+        .collect();
+    format!("breakers: {}", states.join(", "))
+}
+
+/// Writes every embedded endpoint's accepted logs to `path`, one per line; returns how many.
+fn write_capture(endpoints: &[TelemetryEndpoint], path: &Path) -> Result<u64, SimulateError> {
+    let capture_error = |source| SimulateError::Capture {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = io::BufWriter::new(std::fs::File::create(path).map_err(capture_error)?);
+    let mut written = 0;
+    for endpoint in endpoints {
+        for log in endpoint.logs() {
+            file.write_all(log.as_bytes()).map_err(capture_error)?;
+            file.write_all(b"\n").map_err(capture_error)?;
+            written += 1;
+        }
+    }
+    file.flush().map_err(capture_error)?;
+    Ok(written)
+}

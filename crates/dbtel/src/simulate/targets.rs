@@ -1,0 +1,122 @@
+//! Where a run's events go: the embedded endpoints (one per simulated host, on 127.0.0.1 with
+//! a port of their own, so each is a distinct host key) or the `--endpoint` URLs; and the
+//! exporter each host's clients use.
+
+use std::fmt;
+use std::sync::Arc;
+
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::export::{
+    DatabricksExporter, ServiceEndpoint, UserAgent, UserAgentError,
+};
+use databricks_telemetry::TelemetryConfig;
+use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
+
+use super::actions::SIMULATED_DRIVER_NAME;
+
+/// A bearer token; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Token(String);
+
+impl Token {
+    /// A token with this value.
+    pub(crate) fn new(value: impl Into<String>) -> Self {
+        Token(value.into())
+    }
+
+    /// A fresh random token, for embedded endpoints when none is given.
+    pub(crate) fn generate() -> Self {
+        let mut rng = fastrand::Rng::new();
+        Token(format!("dbtel-simulate-{:032x}", rng.u128(..)))
+    }
+
+    /// The value, to hand to an endpoint or exporter (never to print).
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Starts `count` embedded endpoints on 127.0.0.1, each requiring `token` and answering the
+/// feature-flag route with `flags`.
+///
+/// # Errors
+///
+/// The first endpoint that cannot start.
+pub(crate) fn start_embedded(
+    count: usize,
+    token: &Token,
+    flags: &FeatureFlagAnswer,
+) -> Result<Vec<TelemetryEndpoint>, EndpointError> {
+    (0..count)
+        .map(|_| {
+            TelemetryEndpoint::start(
+                EndpointConfig::default()
+                    .with_token(token.expose())
+                    .with_feature_flags(flags.clone()),
+            )
+        })
+        .collect()
+}
+
+/// Why an endpoint cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot use endpoint {url:?}: {reason}")]
+pub(crate) struct TargetError {
+    /// The endpoint as given.
+    pub(crate) url: String,
+    /// What is wrong with it.
+    pub(crate) reason: String,
+}
+
+/// The user agent the simulated driver sends.
+///
+/// # Errors
+///
+/// None in practice: the name and version are constants the library accepts.
+pub(crate) fn user_agent() -> Result<UserAgent, UserAgentError> {
+    UserAgent::new(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
+}
+
+/// Checks that the host at `url` can be exported to as a driver would (the manager's
+/// [`acquire_databricks`](databricks_telemetry::manager::TelemetryClientManager::acquire_databricks)
+/// builds the same exporter for each new client), and gives the credentials its clients send:
+/// `token` as [`StaticBearerToken`], or none (to `/telemetry-unauth`).
+///
+/// # Errors
+///
+/// [`TargetError`] when `url` is not a usable host, or is plain HTTP without
+/// `allow_insecure_http` or to a host that is not loopback.
+pub(crate) fn check_target(
+    url: &str,
+    config: &TelemetryConfig,
+    token: Option<&Token>,
+) -> Result<Option<Arc<dyn CredentialsProvider>>, TargetError> {
+    let fail = |reason: String| TargetError {
+        url: url.to_owned(),
+        reason,
+    };
+    let is_http = url
+        .trim_start()
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
+    if is_http && !config.allow_insecure_http() {
+        return Err(fail(
+            "plain http needs --allow-insecure-http (and a loopback host)".to_owned(),
+        ));
+    }
+    let endpoint = ServiceEndpoint::parse(url, config).map_err(|error| fail(error.to_string()))?;
+    let credentials: Option<Arc<dyn CredentialsProvider>> = token.map(|token| {
+        Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
+    });
+    let user_agent = user_agent().map_err(|error| fail(error.to_string()))?;
+    DatabricksExporter::builder(endpoint, config, user_agent)
+        .build()
+        .map_err(|error| fail(error.to_string()))?;
+    Ok(credentials)
+}
