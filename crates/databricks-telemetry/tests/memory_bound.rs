@@ -83,13 +83,21 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
     statement.finish()
 }
 
-/// The heap one sample event owns.
+/// The heap one sample event owns: the capacity of every string it owns (the session-constant
+/// parts are `Arc`s shared with the session). Counted from the event rather than measured with
+/// the process-wide allocator counters, which other threads can move during a measurement.
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
-    let before = live_bytes();
     let event = statement_event(session);
-    let owned = live_bytes() - before;
-    drop(event);
-    usize::try_from(owned).expect("an event owns a positive number of bytes")
+    let capacity = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    let log = &event.entry.sql_driver_log;
+    let client = &event.context.client_context;
+    let error = log.error_info.as_ref();
+    event.frontend_log_event_id.capacity()
+        + capacity(&client.user_agent)
+        + capacity(&log.session_id)
+        + capacity(&log.sql_statement_id)
+        + capacity(&log.auth_type)
+        + error.map_or(0, |e| capacity(&e.error_name) + capacity(&e.stack_trace))
 }
 
 /// The bound from the module docs.
