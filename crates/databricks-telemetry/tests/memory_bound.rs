@@ -84,19 +84,16 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
 }
 
 /// The heap one sample event owns: the capacity of every string it owns (the session-constant
-/// parts are `Arc`s shared with the session). Counted from the event rather than measured with
-/// the process-wide allocator counters, which other threads can move during a measurement.
+/// parts, session id, auth type, user agent, system configuration and connection parameters,
+/// are `Arc`s shared with the session). Counted from the event rather than measured with the
+/// process-wide allocator counters, which other threads can move during a measurement.
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
     let event = statement_event(session);
     let capacity = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
     let log = &event.entry.sql_driver_log;
-    let client = &event.context.client_context;
     let error = log.error_info.as_ref();
     event.frontend_log_event_id.capacity()
-        + capacity(&client.user_agent)
-        + capacity(&log.session_id)
         + capacity(&log.sql_statement_id)
-        + capacity(&log.auth_type)
         + error.map_or(0, |e| capacity(&e.error_name) + capacity(&e.stack_trace))
 }
 

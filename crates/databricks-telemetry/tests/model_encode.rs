@@ -175,7 +175,7 @@ proptest! {
         });
         let mut first = log(&id, Some(&system), Some(&params));
         first.workspace_id = workspace;
-        first.entry.sql_driver_log.session_id = session;
+        first.entry.sql_driver_log.session_id = session.map(Into::into);
         first.entry.sql_driver_log.error_info = trace.map(|t| DriverErrorInfo {
             error_name: None,
             stack_trace: Some(t),

@@ -82,16 +82,16 @@ fn full_log() -> FrontendLog {
         context: FrontendLogContext {
             client_context: ClientContext {
                 timestamp_millis: Some(1_764_160_000_123),
-                user_agent: s("DatabricksAdbcRust/0.1.0"),
+                user_agent: Some("DatabricksAdbcRust/0.1.0".into()),
             },
         },
         entry: FrontendLogEntry {
             sql_driver_log: SqlDriverLog {
-                session_id: s("01f0-session"),
+                session_id: Some("01f0-session".into()),
                 sql_statement_id: s("01f0-statement"),
                 system_configuration: Some(Arc::new(system)),
                 driver_connection_params: Some(Arc::new(params)),
-                auth_type: s("oauth-u2m"),
+                auth_type: Some("oauth-u2m".into()),
                 vol_operation: Some(VolumeOperationEvent {
                     volume_operation_type: Some(VolumeOperationType::Put),
                     volume_path: s("/Volumes/main/default/files/a.csv"),

@@ -1,6 +1,7 @@
 //! The envelope every event gets: a fresh event id, the time, the user agent.
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::model::{
@@ -10,7 +11,7 @@ use crate::model::{
 /// Wraps a driver event in a frontend log stamped now.
 pub(crate) fn new_frontend_log(
     workspace_id: Option<i64>,
-    user_agent: &str,
+    user_agent: &Arc<str>,
     log: SqlDriverLog,
 ) -> FrontendLog {
     FrontendLog {
@@ -19,7 +20,7 @@ pub(crate) fn new_frontend_log(
         context: FrontendLogContext {
             client_context: ClientContext {
                 timestamp_millis: Some(now_millis()),
-                user_agent: Some(user_agent.to_owned()),
+                user_agent: Some(Arc::clone(user_agent)),
             },
         },
         entry: FrontendLogEntry {
@@ -55,10 +56,13 @@ pub(crate) fn new_event_id() -> String {
         (a, b)
     });
     let value = (u128::from(hi) << 64) | u128::from(lo);
-    uuid::Builder::from_random_bytes(value.to_be_bytes())
+    let mut text = uuid::Uuid::encode_buffer();
+    let id = uuid::Builder::from_random_bytes(value.to_be_bytes())
         .into_uuid()
         .hyphenated()
-        .to_string()
+        .encode_lower(&mut text);
+    // One exact-size allocation; no formatting machinery.
+    String::from(&*id)
 }
 
 fn splitmix64(state: &Cell<u64>) -> u64 {

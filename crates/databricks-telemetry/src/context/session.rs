@@ -62,12 +62,14 @@ impl AuthType {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetrySessionContext {
-    session_id: Option<String>,
+    session_id: Option<Arc<str>>,
     workspace_id: Option<i64>,
     auth_type: Option<AuthType>,
+    /// `auth_type`'s wire name, shared by every event.
+    auth_type_name: Option<Arc<str>>,
     system_configuration: Arc<DriverSystemConfiguration>,
     connection_parameters: Option<Arc<DriverConnectionParameters>>,
-    user_agent: String,
+    user_agent: Arc<str>,
 }
 
 impl TelemetrySessionContext {
@@ -174,7 +176,7 @@ impl TelemetrySessionContext {
             session_id: self.session_id.clone(),
             system_configuration: Some(Arc::clone(&self.system_configuration)),
             driver_connection_params: self.connection_parameters.clone(),
-            auth_type: self.auth_type.map(|a| a.as_str().to_owned()),
+            auth_type: self.auth_type_name.clone(),
             ..SqlDriverLog::default()
         }
     }
@@ -248,12 +250,13 @@ impl SessionContextBuilder {
     /// The shared, immutable context.
     pub fn build(self) -> Arc<TelemetrySessionContext> {
         Arc::new(TelemetrySessionContext {
-            session_id: self.session_id,
+            session_id: self.session_id.map(Arc::from),
             workspace_id: self.workspace_id,
             auth_type: self.auth_type,
+            auth_type_name: self.auth_type.map(|a| Arc::from(a.as_str())),
             system_configuration: Arc::new(self.system_configuration),
             connection_parameters: self.connection_parameters.map(Arc::new),
-            user_agent: self.user_agent,
+            user_agent: Arc::from(self.user_agent),
         })
     }
 }

@@ -13,12 +13,13 @@ use super::volume_operation::VolumeOperationEvent;
 
 /// One driver event (`OssSqlDriverTelemetryLog`). Unset fields are omitted from the wire.
 ///
-/// The session-constant parts are behind [`Arc`], so every event of a session shares one copy.
+/// The session-constant parts (session id, auth type, system configuration, connection
+/// parameters) are behind [`Arc`], so every event of a session shares one copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SqlDriverLog {
-    /// The session (connection) id.
+    /// The session (connection) id; shared with the session, so an event only counts a reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<Arc<str>>,
     /// The statement id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql_statement_id: Option<String>,
@@ -30,7 +31,7 @@ pub struct SqlDriverLog {
     pub driver_connection_params: Option<Arc<DriverConnectionParameters>>,
     /// The authentication type, e.g. `pat`, `oauth-m2m`, `oauth-u2m`, `other`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_type: Option<String>,
+    pub auth_type: Option<Arc<str>>,
     /// A volume operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vol_operation: Option<VolumeOperationEvent>,

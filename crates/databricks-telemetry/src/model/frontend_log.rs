@@ -1,5 +1,7 @@
 //! The frontend log: the envelope around one driver event.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::driver_log::SqlDriverLog;
@@ -46,9 +48,9 @@ pub struct ClientContext {
         deserialize_with = "proto_int::deserialize"
     )]
     pub timestamp_millis: Option<i64>,
-    /// The driver's user agent, e.g. `DatabricksAdbcRust/0.1.0`.
+    /// The driver's user agent, e.g. `DatabricksAdbcRust/0.1.0`; shared with the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Arc<str>>,
 }
 
 /// The `entry` of a frontend log.

@@ -105,7 +105,7 @@ impl Summary {
 
         match &event.session_id {
             Some(id) => {
-                let session = self.sessions.entry(id.clone()).or_default();
+                let session = self.sessions.entry(id.to_string()).or_default();
                 session.events += 1;
                 session.errors += u64::from(failed);
                 if let Some(statement) = &event.sql_statement_id {
