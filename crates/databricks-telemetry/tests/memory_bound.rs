@@ -13,7 +13,7 @@
 //!
 //! where `event = size_of::<FrontendLog>()`, `slot = event + size_of::<usize>()` (a queue slot is the
 //! event and a sequence stamp), and `event_heap` is the heap one sample event owns (its strings),
-//! measured here with the same allocator. The session-constant parts are `Arc`s shared with the
+//! counted from the capacities of the strings it owns. The session-constant parts are `Arc`s shared with the
 //! session, so they add nothing per event. `BENCHMARKS.md` states the same formula with figures.
 
 use std::alloc::System;
