@@ -408,6 +408,29 @@ impl TelemetryClientHandle {
         self.client().enqueue(log);
     }
 
+    /// Whether the shared client exports anything (its configuration enables telemetry). A
+    /// driver can skip building events when it does not:
+    ///
+    /// ```
+    /// # use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
+    /// # use databricks_telemetry::testing::InMemoryExporter;
+    /// # use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
+    /// # let manager = TelemetryClientManager::new();
+    /// let off = TelemetryConfig::builder().with_enabled(false).build()?;
+    /// # let make = |_: &_| Box::new(InMemoryExporter::new()) as Box<_>;
+    /// let telemetry = manager.acquire("adb-1.azuredatabricks.net", &ClientIdentity::anonymous(), &off, make)?;
+    /// # let session = TelemetrySessionContext::builder("d", "1").build();
+    /// if telemetry.is_enabled() {
+    ///     telemetry.enqueue(session.connection_opened(std::time::Duration::from_millis(5)));
+    /// }
+    /// assert!(!telemetry.is_enabled());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn is_enabled(&self) -> bool {
+        self.client().is_enabled()
+    }
+
     /// Flushes the shared client (see [`TelemetryClient::flush`]).
     pub fn flush(&self, timeout: Duration) -> FlushResult {
         self.client().flush(timeout)
