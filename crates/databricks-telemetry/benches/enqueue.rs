@@ -27,10 +27,10 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{timed_chunks, Discard, CHUNK, DRAIN_TIMEOUT};
+use common::{timed_chunks, CHUNK, DRAIN_TIMEOUT};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use databricks_telemetry::model::FrontendLog;
-use databricks_telemetry::{TelemetryClient, TelemetryConfig, TelemetrySessionContext};
+use databricks_telemetry::{TelemetryClient, TelemetrySessionContext};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::{InstrumentationScope, Key, StringValue};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -226,15 +226,7 @@ fn enqueue(c: &mut Criterion) {
             BenchmarkId::new("telemetry_client", producers),
             &producers,
             |b, &producers| {
-                // The worker stays idle during a chunk (batch size = chunk, timer off), and is
-                // flushed between chunks.
-                let config = TelemetryConfig::builder()
-                    .with_batch_size(capacity)
-                    .with_max_queue_size(capacity)
-                    .with_flush_interval(Duration::from_secs(3600))
-                    .build()
-                    .unwrap();
-                let client = TelemetryClient::new(&config, Discard).unwrap();
+                let client = common::idle_client();
                 b.iter_custom(|iters| {
                     timed_chunks(
                         iters,

@@ -16,25 +16,16 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{timed_chunks, Discard, CHUNK, DRAIN_TIMEOUT};
+use common::{timed_chunks, DRAIN_TIMEOUT};
 use criterion::{criterion_group, criterion_main, Criterion};
-use databricks_telemetry::{TelemetryClient, TelemetryConfig};
+use databricks_telemetry::TelemetryClient;
 
 fn record_statement(c: &mut Criterion) {
     let session = common::session();
-    let capacity = CHUNK as usize;
     let mut group = c.benchmark_group("record_statement");
 
     group.bench_function("telemetry_client", |b| {
-        let config = TelemetryConfig::builder()
-            .with_batch_size(capacity)
-            .with_max_queue_size(capacity)
-            .with_flush_interval(Duration::from_secs(3600))
-            .build()
-            .unwrap();
-        let client = TelemetryClient::new(&config, Discard).unwrap();
+        let client = common::idle_client();
         b.iter_custom(|iters| {
             timed_chunks(
                 iters,

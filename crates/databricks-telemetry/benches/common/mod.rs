@@ -18,7 +18,7 @@ use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
-use databricks_telemetry::{AuthType, TelemetryConfig, TelemetrySessionContext};
+use databricks_telemetry::{AuthType, TelemetryClient, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
 
 #[allow(unused_imports)] // Only the throughput bench uses the sink.
@@ -131,6 +131,14 @@ impl Exporter for Discard {
     fn export(&self, _: &[FrontendLog], _: Option<Instant>) -> ExportOutcome {
         ExportOutcome::Delivered
     }
+}
+
+/// A client that discards what it exports and stays idle while a chunk is timed: batch size and
+/// queue capacity are one chunk, and there is no periodic flush (the bench flushes between
+/// chunks).
+pub(crate) fn idle_client() -> TelemetryClient {
+    let chunk = CHUNK as usize;
+    TelemetryClient::new(&export_config(chunk, chunk), Discard).expect("the client starts")
 }
 
 /// A local telemetry endpoint (loopback, plain HTTP) that requires [`ENDPOINT_TOKEN`] and keeps
