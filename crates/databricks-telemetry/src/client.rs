@@ -44,8 +44,9 @@ pub enum CloseResult {
 /// The driver's handle on the telemetry pipeline: a bounded queue and a background worker that
 /// batches and exports.
 ///
-/// - [`enqueue`](Self::enqueue) never blocks, never does I/O and never serialises: a flag check
-///   and a `try_send`. When the queue is full the event is dropped and counted.
+/// - [`enqueue`](Self::enqueue) never blocks, never does I/O and never serialises: a flag check,
+///   a `try_send`, and a read of the queue's length to wake the worker once `batch_size` events
+///   wait. When the queue is full the event is dropped and counted.
 /// - The worker exports in batches of at most `batch_size`, when `batch_size` events are queued,
 ///   every `flush_interval`, on [`flush`](Self::flush), and on [`close`](Self::close).
 /// - [`close`](Self::close) (and `Drop`, with the configured close timeout) exports what is
@@ -104,7 +105,6 @@ impl TelemetryClient {
             exporter: Box::new(exporter),
             control_rx,
             flush_interval: config.flush_interval(),
-            close_timeout: config.close_timeout(),
         };
         let handle = std::thread::Builder::new()
             .name(WORKER_THREAD_NAME.to_owned())
@@ -165,7 +165,7 @@ impl TelemetryClient {
         };
         if shared.is_closed() {
             // Close exports or counts everything; wait for it like close does.
-            return match shared.wait_finished(Instant::now() + timeout) {
+            return match shared.wait_finished(deadline_after(timeout)) {
                 Finished::NotYet => FlushResult::TimedOut,
                 Finished::ByWorker | Finished::Abandoned => FlushResult::Completed,
             };
@@ -192,7 +192,7 @@ impl TelemetryClient {
         let Some(shared) = &self.shared else {
             return CloseResult::Completed;
         };
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         if !shared.closed.swap(true, Ordering::AcqRel) {
             // The first closer tells the worker; the marker goes behind any flush requests.
             let _ = shared.control_tx.send(Control::Shutdown(deadline));
@@ -219,6 +219,11 @@ impl TelemetryClient {
         }
     }
 
+    /// The close timeout `Drop` uses (the configuration's `close_timeout_ms`).
+    pub(crate) fn close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
     /// Whether close has begun.
     pub fn is_closed(&self) -> bool {
         self.shared.as_ref().is_some_and(|s| s.is_closed())
@@ -230,6 +235,14 @@ impl TelemetryClient {
             .as_ref()
             .map_or_else(TelemetryStats::default, |s| s.stats())
     }
+}
+
+/// `timeout` from now; a timeout too large for the clock (`Duration::MAX` for "wait as long as it
+/// takes") means a day, which no close or flush needs.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(24 * 60 * 60))
 }
 
 /// Tells the worker a batch is ready, once until it reacts.

@@ -179,7 +179,8 @@ impl FeatureFlagCache {
     /// Blocks for at most the flag timeout, and never past `deadline`: fetching with
     /// `credentials` (none: the request carries no `Authorization`), or waiting for another
     /// caller's fetch of the same host. When the deadline leaves no time, or the other
-    /// caller's fetch takes too long, the answer is `false` and nothing is cached.
+    /// caller's fetch takes too long, the answer is `false` and nothing is cached; a fetch that
+    /// the deadline cut shorter than the flag timeout and that failed is not cached either.
     pub fn is_enabled(
         &self,
         endpoint: &ServiceEndpoint,
@@ -226,6 +227,7 @@ impl FeatureFlagCache {
             host,
             answer: FlagAnswer::Failed,
             ttl: FAILED_FLAG_TTL,
+            cut_short: deadline.is_some_and(|deadline| deadline < started + self.timeout),
         };
         (pending.answer, pending.ttl) = self.fetch(endpoint, credentials, timeout);
         pending.answer.is_enabled()
@@ -308,18 +310,27 @@ struct PendingFetch<'a> {
     host: &'a HostKey,
     answer: FlagAnswer,
     ttl: Duration,
+    /// The caller's deadline left the fetch less than the flag timeout: a failure then says
+    /// more about the deadline than about the service, so it is not cached.
+    cut_short: bool,
 }
 
 impl Drop for PendingFetch<'_> {
     fn drop(&mut self) {
-        let expires_at = self.cache.clock.now() + self.ttl;
-        self.cache.lock().insert(
-            self.host.clone(),
-            Entry::Known(CachedFlag {
-                answer: self.answer,
-                expires_at,
-            }),
-        );
+        let mut entries = self.cache.lock();
+        if self.cut_short && matches!(self.answer, FlagAnswer::Failed) {
+            entries.remove(self.host);
+        } else {
+            let expires_at = self.cache.clock.now() + self.ttl;
+            entries.insert(
+                self.host.clone(),
+                Entry::Known(CachedFlag {
+                    answer: self.answer,
+                    expires_at,
+                }),
+            );
+        }
+        drop(entries);
         self.cache.fetched.notify_all();
     }
 }

@@ -77,7 +77,6 @@ type ClientKey = (HostKey, ClientIdentity);
 struct ClientEntry {
     client: Arc<TelemetryClient>,
     handles: usize,
-    close_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -171,7 +170,8 @@ impl TelemetryClientManager {
     /// A handle on the client for (`host`, `identity`), creating it when there is none.
     ///
     /// `make_exporter` is called only when a new client is created, with the normalised host;
-    /// the manager wraps what it returns in the host's circuit breaker.
+    /// the manager wraps what it returns in the host's circuit breaker. It runs under the
+    /// manager's lock, so it must be quick, do no network I/O, and not call this manager.
     ///
     /// # Errors
     ///
@@ -292,7 +292,6 @@ impl TelemetryClientManager {
             ClientEntry {
                 client: Arc::clone(&client),
                 handles: 1,
-                close_timeout: config.close_timeout(),
             },
         );
         drop(registry);
@@ -343,7 +342,7 @@ impl TelemetryClientManager {
         if entry.handles > 0 {
             return None;
         }
-        let entry = registry.clients.remove(key)?;
+        registry.clients.remove(key)?;
         let host = &key.0;
         let breaker = registry.breakers.get_mut(host).map(|b| {
             b.clients -= 1;
@@ -352,15 +351,11 @@ impl TelemetryClientManager {
         if registry.breakers.get(host).is_some_and(|b| b.clients == 0) {
             registry.breakers.remove(host);
         }
-        Some(LastRelease {
-            close_timeout: entry.close_timeout,
-            breaker,
-        })
+        Some(LastRelease { breaker })
     }
 }
 
 struct LastRelease {
-    close_timeout: Duration,
     breaker: Option<Arc<HostCircuitBreaker>>,
 }
 
@@ -467,7 +462,7 @@ impl TelemetryClientHandle {
         match self.manager.release_share(&self.key) {
             None => Released::Shared,
             Some(last) => {
-                let close = client.close(last.close_timeout);
+                let close = client.close(client.close_timeout());
                 let stats = client.stats();
                 let breaker = last.breaker.map(|b| b.snapshot());
                 tracing::debug!(host = %self.key.0, ?close, "telemetry client released");

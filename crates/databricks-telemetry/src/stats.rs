@@ -22,7 +22,8 @@ pub struct TelemetryStats {
     pub pending: u64,
     /// Events dropped, by reason.
     pub dropped: DroppedEvents,
-    /// Batches handed to the exporter (not counting those an open breaker held back).
+    /// Batches handed to the exporter that it tried to send (not counting those an open breaker
+    /// or the feature flag held back).
     pub batches_sent: u64,
     /// Batches that were not wholly delivered.
     pub batches_failed: u64,
@@ -48,7 +49,8 @@ pub struct DroppedEvents {
     pub closed_before_delivery: u64,
     /// The event was offered after close began.
     pub after_close: u64,
-    /// The server's feature flag turned telemetry off for the host.
+    /// The server's feature flag turned telemetry off for the host, or could not be had (a
+    /// failed fetch counts as "off" until it is retried).
     pub disabled_by_server: u64,
 }
 

@@ -20,8 +20,6 @@ pub(crate) struct Worker {
     pub(crate) exporter: Box<dyn Exporter>,
     pub(crate) control_rx: Receiver<Control>,
     pub(crate) flush_interval: Duration,
-    /// Used when the client vanishes without closing (it never does: its `Drop` closes).
-    pub(crate) close_timeout: Duration,
 }
 
 impl Worker {
@@ -36,7 +34,7 @@ impl Worker {
                     self.export_full_batches(&mut batch)
                 }
                 Ok(Control::Flush(done)) => {
-                    let keep_going = self.export_queued(&mut batch, None);
+                    let keep_going = self.export_queued(&mut batch);
                     // The flusher may have timed out and gone; that is fine.
                     let _ = done.send(());
                     keep_going
@@ -47,10 +45,12 @@ impl Worker {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     next_flush = Instant::now() + self.flush_interval;
-                    self.export_queued(&mut batch, None)
+                    self.export_queued(&mut batch)
                 }
+                // `Shared` holds the sender and the worker holds `Shared`: this cannot happen, but
+                // if it did, nothing more could be asked of the worker.
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.shutdown(&mut batch, Instant::now() + self.close_timeout);
+                    self.shared.finish(false);
                     return;
                 }
             };
@@ -73,14 +73,11 @@ impl Worker {
     }
 
     /// Exports what is queued now (not what arrives meanwhile), in batches.
-    fn export_queued(&self, batch: &mut Vec<FrontendLog>, deadline: Option<Instant>) -> bool {
+    fn export_queued(&self, batch: &mut Vec<FrontendLog>) -> bool {
         let mut remaining = self.shared.events_rx.len();
         while remaining > 0 {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return true;
-            }
             let take = remaining.min(self.shared.batch_size);
-            match self.export_next(batch, take, deadline) {
+            match self.export_next(batch, take, None) {
                 None => return false,
                 Some(0) => break,
                 Some(taken) => remaining = remaining.saturating_sub(taken),

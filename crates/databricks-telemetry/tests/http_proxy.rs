@@ -33,7 +33,7 @@ fn the_proxy_comes_from_the_environment_and_never_sees_the_token() {
         .with_max_retries(0)
         .build()
         .unwrap();
-    let endpoint = ServiceEndpoint::parse("adb-1.example.com", &config).unwrap();
+    let endpoint = ServiceEndpoint::parse("adb-1.example.invalid", &config).unwrap();
     let remote = DatabricksExporter::builder(endpoint, &config, user_agent())
         .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
@@ -48,7 +48,7 @@ fn the_proxy_comes_from_the_environment_and_never_sees_the_token() {
     let requests = proxy.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert_eq!(requests[0].method, "CONNECT");
-    assert_eq!(requests[0].path, "adb-1.example.com:443");
+    assert_eq!(requests[0].path, "adb-1.example.invalid:443");
     assert_eq!(requests[0].header("authorization"), None);
     assert_eq!(
         requests[0].header("user-agent"),

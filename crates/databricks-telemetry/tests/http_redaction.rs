@@ -5,7 +5,6 @@ mod http_support;
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
@@ -15,7 +14,7 @@ use databricks_telemetry::export::{
     FeatureFlagGate, HostCircuitBreaker, ServiceEndpoint,
 };
 use databricks_telemetry::feature_flags::FeatureFlagCache;
-use databricks_telemetry::TelemetryClient;
+use databricks_telemetry::{CloseResult, TelemetryClient};
 use http_support::*;
 use tracing::field::{Field, Visit};
 use tracing::span;
@@ -240,7 +239,7 @@ fn the_worker_and_the_flag_fetch_log_no_token() {
     for log in logs(5) {
         client.enqueue(log);
     }
-    client.close(WAIT);
+    assert_eq!(client.close(WAIT), CloseResult::Completed);
     assert_eq!(client.stats().exported, 5, "{:?}", client.stats());
 
     let cache = FeatureFlagCache::new(&config, &user_agent());
@@ -251,7 +250,7 @@ fn the_worker_and_the_flag_fetch_log_no_token() {
         Some(&LeakyFailingProvider),
         None
     ));
-    std::thread::sleep(Duration::from_millis(10));
+    // The worker was joined by close and the flag checks ran here: every line is captured.
     let log = captured().lock().unwrap().clone();
     assert!(
         log.contains("telemetry upload attempt"),

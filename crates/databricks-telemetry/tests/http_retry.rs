@@ -132,7 +132,7 @@ fn retries_wait_no_longer_than_the_cap() {
     let endpoint = start_endpoint();
     endpoint.set_fault("500".parse().unwrap());
     let config = fast_builder()
-        .with_max_retries(3)
+        .with_max_retries(10)
         .with_retry_base_delay(ms(40))
         .with_retry_max_delay(ms(40))
         .build()
@@ -141,17 +141,18 @@ fn retries_wait_no_longer_than_the_cap() {
     let outcome = exporter(endpoint.addr(), &config, true).export(&logs(1), None);
     let took = started.elapsed();
     assert_eq!(outcome.failure().unwrap().kind, FailureKind::Retryable);
-    assert_eq!(uploads(&endpoint).len(), 4);
-    assert!(took < ms(3 * 40 + 400), "{took:?}");
+    assert_eq!(uploads(&endpoint).len(), 11);
+    // Ten waits of at most 40 ms; uncapped, the backoff from 40 ms would reach seconds.
+    assert!(took < ms(10 * 40 + 400), "{took:?}");
 }
 
 #[test]
-fn retry_after_is_honoured_up_to_the_cap() {
+fn retry_after_within_the_cap_is_waited_then_retried() {
     let endpoint = start_endpoint();
-    endpoint.set_fault("503:retry-after=30*1".parse().unwrap());
+    endpoint.set_fault("503:retry-after=1*1".parse().unwrap());
     let config = fast_builder()
         .with_max_retries(1)
-        .with_retry_max_delay(ms(300))
+        .with_retry_max_delay(ms(2000))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -163,8 +164,33 @@ fn retry_after_is_honoured_up_to_the_cap() {
         "the retry after the wait succeeds"
     );
     assert_eq!(uploads(&endpoint).len(), 2);
-    assert!(took >= ms(300), "waited the capped Retry-After: {took:?}");
-    assert!(took < ms(1500), "not the 30 s asked for: {took:?}");
+    assert!(took >= ms(1000), "waited the Retry-After: {took:?}");
+}
+
+#[test]
+fn retry_after_beyond_the_cap_is_not_retried_early() {
+    let endpoint = start_endpoint();
+    endpoint.set_fault("503:retry-after=30*1".parse().unwrap());
+    let config = fast_builder()
+        .with_max_retries(3)
+        .with_retry_max_delay(ms(300))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let outcome = exporter(endpoint.addr(), &config, true).export(&logs(1), None);
+    assert_eq!(
+        outcome.failure().map(|f| f.kind),
+        Some(FailureKind::Throttled {
+            retry_after: Some(Duration::from_secs(30))
+        }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        uploads(&endpoint).len(),
+        1,
+        "no request inside the 30 s asked for"
+    );
+    assert!(started.elapsed() < ms(1000), "{:?}", started.elapsed());
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! | answer | outcome | retried |
 //! |---|---|---|
 //! | 2xx | [`Delivered`](ExportOutcome::Delivered); a JSON body with `numProtoSuccess` below the number sent gives [`PartiallyDelivered`](ExportOutcome::PartiallyDelivered). A missing, malformed or oversized body is a success. | no |
-//! | 429; 503 with a valid `Retry-After` | `Failed`, [`Throttled`](FailureKind::Throttled) with the delay asked for | yes, waiting at least `Retry-After` (capped) |
+//! | 429; 503 with a valid `Retry-After` | `Failed`, [`Throttled`](FailureKind::Throttled) with the delay asked for | yes, after at least `Retry-After`, when that is within `retry_max_delay`; otherwise not (the breaker then holds the host for the `Retry-After`) |
 //! | 408, 500, 502, 503, 504; timeouts; refused, reset or failed connections | `Failed`, [`Retryable`](FailureKind::Retryable) | yes |
 //! | 3xx (never followed), other 4xx, 501; TLS errors; credentials errors | `Failed`, [`NotRetryable`](FailureKind::NotRetryable) | no |
 //!
@@ -234,6 +234,12 @@ impl Exporter for DatabricksExporter {
                 return outcome;
             };
             if retry >= self.retry.max_retries {
+                return outcome;
+            }
+            if retry_after.is_some_and(|wait| wait > self.retry.max_delay) {
+                // The service asked for more quiet than a retry may wait: leave the host alone
+                // and let its breaker (opened by this Retry-After) hold it for that long.
+                tracing::trace!("Retry-After beyond retry_max_delay; not retrying");
                 return outcome;
             }
             let delay = self.retry.backoff(retry, retry_after, random_unit());
