@@ -208,7 +208,7 @@ fn outage_opens_the_breaker_and_it_closes_again() {
             "--hosts",
             "2",
             "--statements",
-            "150",
+            "300",
             "--rate",
             "800",
             "--outage",
@@ -317,6 +317,11 @@ fn bad_flags_exit_2_with_a_clear_message() {
             "--outage needs the embedded endpoints",
         ),
         (&["--connections", "0"][..], "--connections"),
+        (
+            &["--connections", "1", "--hosts", "2"][..],
+            "--connections 1 is fewer than the 2 hosts",
+        ),
+        (&["--rate", "1e-30"][..], "at least one a day"),
     ] {
         let output = dbtel(&[&["simulate"], args].concat(), &[]);
         let stderr = String::from_utf8_lossy(&output.stderr);

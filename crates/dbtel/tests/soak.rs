@@ -152,7 +152,9 @@ fn library_config() -> TelemetryConfig {
         .with_allow_insecure_http(true)
         .with_batch_size(50)
         .with_flush_interval(Duration::from_millis(100))
-        .with_request_timeout(Duration::from_millis(300))
+        // Long enough that a healthy upload on a loaded machine never times out after the
+        // endpoint stored it (which would be retried and delivered twice).
+        .with_request_timeout(Duration::from_millis(1000))
         .with_close_timeout(Duration::from_secs(1))
         .with_max_retries(1)
         .with_retry_base_delay(Duration::from_millis(10))
@@ -391,7 +393,7 @@ fn simulate_soak(duration: Duration, rotation: Duration) {
         "--flush-interval-ms",
         "100",
         "--request-timeout-ms",
-        "300",
+        "1000",
         "--close-timeout-ms",
         "2000",
         "--retry-max-delay-ms",

@@ -241,10 +241,17 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let amount: u64 = digits
         .parse()
         .map_err(|_| format!("duration {text:?} does not start with a whole number"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(amount)),
-        "s" => Ok(Duration::from_secs(amount)),
-        "m" => Ok(Duration::from_secs(amount.saturating_mul(60))),
+    // Up to a year: far beyond any test, and far from the clock's limits.
+    const MAX: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    let duration = match unit {
+        "ms" => Some(Duration::from_millis(amount)),
+        "s" => Some(Duration::from_secs(amount)),
+        "m" => amount.checked_mul(60).map(Duration::from_secs),
+        _ => None,
+    };
+    match (duration, unit) {
+        (Some(duration), _) if duration <= MAX => Ok(duration),
+        (Some(_), _) | (None, "m") => Err(format!("duration {text:?} is longer than a year")),
         _ => Err(format!(
             "duration {text:?} has no valid unit; expected a whole number followed by ms, s or m (e.g. 200ms)"
         )),
@@ -341,7 +348,8 @@ impl ActiveFault {
         let (remaining, until) = match fault.scope {
             FaultScope::Always => (None, None),
             FaultScope::Next(count) => (Some(count), None),
-            FaultScope::Window(window) => (None, Some(now + window)),
+            // A window beyond the clock's range never ends.
+            FaultScope::Window(window) => (None, now.checked_add(window)),
         };
         ActiveFault {
             fault,
@@ -378,6 +386,25 @@ impl ActiveFault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_beyond_a_year_are_rejected_not_overflowed() {
+        for spec in [
+            "503@18446744073709551615s",
+            "hang@18446744073709551615m",
+            "delay=400d",
+        ] {
+            assert!(spec.parse::<Fault>().is_err(), "{spec}");
+        }
+        assert_eq!(
+            parse_duration("18446744073709551615m").unwrap_err(),
+            "duration \"18446744073709551615m\" is longer than a year"
+        );
+        // A window near the limit still installs without overflowing the clock.
+        let fault: Fault = "503@525600m".parse().unwrap();
+        let active = ActiveFault::new(fault, Instant::now());
+        assert!(active.until.is_some());
+    }
 
     fn parse(spec: &str) -> Fault {
         spec.parse()

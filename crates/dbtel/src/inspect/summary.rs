@@ -93,7 +93,9 @@ impl Summary {
                 let iterated = i64::from(chunks.total_chunks_iterated.unwrap_or(0));
                 tally.chunks_iterated += iterated;
                 tally.chunks_per_statement.push(iterated);
-                tally.download_ms_total += chunks.sum_chunks_download_time_millis.unwrap_or(0);
+                tally.download_ms_total = tally
+                    .download_ms_total
+                    .saturating_add(chunks.sum_chunks_download_time_millis.unwrap_or(0));
                 tally
                     .initial_chunk_latency_ms
                     .extend(chunks.initial_chunk_latency_millis);

@@ -124,11 +124,14 @@ pub(crate) struct SimulateArgs {
     library: LibraryFlags,
 }
 
+/// The lowest `--rate` other than 0: one event a day.
+const MIN_RATE: f64 = 1.0 / 86_400.0;
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        Ok(rate) if rate == 0.0 || (rate.is_finite() && rate >= MIN_RATE) => Ok(rate),
         _ => Err(format!(
-            "{text:?} is not a number of events per second (0 or more)"
+            "{text:?} is not a number of events per second (0 for unpaced, or at least one a day)"
         )),
     }
 }
@@ -256,6 +259,13 @@ impl SimulateArgs {
                 }
             }
         }
+        if (self.connections as usize) < self.host_count() {
+            return usage(format!(
+                "--connections {} is fewer than the {} hosts; every host needs a connection",
+                self.connections,
+                self.host_count()
+            ));
+        }
         Ok(WorkloadPlan {
             connections: self.connections,
             statements: match (self.statements, self.duration) {
@@ -291,11 +301,12 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         None => None,
     };
 
-    let endpoints: Vec<TelemetryEndpoint> = if embedded {
-        let token = token.clone().unwrap_or_else(Token::generate);
-        targets::start_embedded(args.host_count(), &token, &args.server_flag)?
-    } else {
-        Vec::new()
+    let endpoints: Vec<TelemetryEndpoint> = match (&token, embedded) {
+        // Embedded runs always have a token (given or generated above).
+        (Some(token), true) => {
+            targets::start_embedded(args.host_count(), token, &args.server_flag)?
+        }
+        _ => Vec::new(),
     };
     let urls: Vec<String> = if embedded {
         endpoints.iter().map(TelemetryEndpoint::base_url).collect()
@@ -327,7 +338,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         .transpose()
         .map_err(SimulateError::Spawn)?;
     let goal = match (plan.statements, plan.duration) {
-        (Some(statements), _) => ProgressGoal::Statements(statements * u64::from(plan.connections)),
+        (Some(statements), _) => {
+            ProgressGoal::Statements(statements.saturating_mul(u64::from(plan.connections)))
+        }
         (None, Some(duration)) => ProgressGoal::Duration(duration),
         (None, None) => ProgressGoal::Statements(0),
     };

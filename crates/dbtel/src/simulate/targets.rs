@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{
-    DatabricksExporter, ServiceEndpoint, UserAgent, UserAgentError,
+    ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
 };
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
@@ -83,9 +83,9 @@ pub(crate) fn user_agent() -> Result<UserAgent, UserAgentError> {
     UserAgent::new(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-/// Checks that the host at `url` can be exported to as a driver would (the manager's
+/// Checks that the host at `url` can be exported to (the manager's
 /// [`acquire_databricks`](databricks_telemetry::manager::TelemetryClientManager::acquire_databricks)
-/// builds the same exporter for each new client), and gives the credentials its clients send:
+/// builds each new client's exporter for it), and gives the credentials its clients send:
 /// `token` as [`StaticBearerToken`], or none (to `/telemetry-unauth`).
 ///
 /// # Errors
@@ -97,26 +97,16 @@ pub(crate) fn check_target(
     config: &TelemetryConfig,
     token: Option<&Token>,
 ) -> Result<Option<Arc<dyn CredentialsProvider>>, TargetError> {
-    let fail = |reason: String| TargetError {
+    ServiceEndpoint::parse(url, config).map_err(|error| TargetError {
         url: url.to_owned(),
-        reason,
-    };
-    let is_http = url
-        .trim_start()
-        .get(..7)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-    if is_http && !config.allow_insecure_http() {
-        return Err(fail(
-            "plain http needs --allow-insecure-http (and a loopback host)".to_owned(),
-        ));
-    }
-    let endpoint = ServiceEndpoint::parse(url, config).map_err(|error| fail(error.to_string()))?;
-    let credentials: Option<Arc<dyn CredentialsProvider>> = token.map(|token| {
+        reason: match error {
+            ServiceEndpointError::InsecureHttpNotAllowed { .. } => {
+                "plain http needs --allow-insecure-http (and a loopback host)".to_owned()
+            }
+            other => other.to_string(),
+        },
+    })?;
+    Ok(token.map(|token| {
         Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
-    });
-    let user_agent = user_agent().map_err(|error| fail(error.to_string()))?;
-    DatabricksExporter::builder(endpoint, config, user_agent)
-        .build()
-        .map_err(|error| fail(error.to_string()))?;
-    Ok(credentials)
+    }))
 }
