@@ -265,7 +265,6 @@ impl FeatureFlagCache {
         ));
         let transport = HttpTransport::new(endpoint, &self.user_agent);
         let headers = RequestHeaders {
-            user_agent: &self.user_agent,
             authorization: authorization.as_ref(),
             org_id: None,
         };

@@ -157,7 +157,6 @@ impl DatabricksExporter {
             Err(failure) => return ExportOutcome::Failed(failure),
         };
         let headers = RequestHeaders {
-            user_agent: &self.user_agent,
             authorization: authorization.as_ref(),
             org_id: self.org_id.as_deref(),
         };

@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use ureq::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use ureq::http::{HeaderValue, Response};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Body, Proxy};
@@ -38,11 +38,10 @@ impl fmt::Debug for HttpTransport {
     }
 }
 
-/// The headers of one request besides the fixed ones (`Accept`, and `Content-Type` when there
-/// is a body).
+/// The headers of one request besides those the agent sets on every request (`Accept`,
+/// `User-Agent`), and `Content-Type` when there is a body.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RequestHeaders<'a> {
-    pub(crate) user_agent: &'a str,
     pub(crate) authorization: Option<&'a AuthorizationValue>,
     pub(crate) org_id: Option<&'a str>,
 }
@@ -141,15 +140,11 @@ impl HttpTransport {
     }
 }
 
-/// Adds the headers every request carries: `Accept`, `User-Agent`, and `Authorization` and the
-/// org id when given.
+/// Adds `Authorization` and the org id when given (the agent adds `Accept` and `User-Agent`).
 fn with_headers<B>(
-    request: ureq::RequestBuilder<B>,
+    mut request: ureq::RequestBuilder<B>,
     headers: RequestHeaders<'_>,
 ) -> Result<ureq::RequestBuilder<B>, ExportFailure> {
-    let mut request = request
-        .header(ACCEPT, JSON)
-        .header(USER_AGENT, headers.user_agent);
     if let Some(value) = authorization_header(headers.authorization)? {
         request = request.header(AUTHORIZATION, value);
     }
