@@ -1,6 +1,7 @@
-//! The blocking HTTP client shared by the exporter and the feature-flag cache: one `ureq`
-//! agent per owner (so connections are reused), HTTPS by default, proxies from the
-//! environment, no redirects, bounded response bodies, one timeout per request.
+//! The blocking HTTP client of the exporter and the feature-flag cache: one `ureq` agent per
+//! exporter (so its connections are reused; a flag fetch, once per host and TTL, makes its
+//! own), HTTPS by default, proxies from the environment, no redirects, bounded response
+//! bodies, one timeout per request.
 
 use std::fmt;
 use std::io;
