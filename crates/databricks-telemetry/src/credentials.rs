@@ -112,6 +112,15 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
     ///
     /// A [`CredentialsError`] when no valid credential is available (e.g. a refresh failed).
     fn authorization(&self) -> Result<AuthorizationValue, CredentialsError>;
+
+    /// Whether [`authorization`](Self::authorization) may block (refresh a token over the
+    /// network, wait for a lock). The pipeline calls a provider that may block on a helper
+    /// thread, bounded by `request_timeout`, so a slow refresh cannot stall a host's other
+    /// lanes; one that says it never blocks (a fixed token) is called directly on the export
+    /// worker. The default is `true`.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// A fixed bearer token (a personal access token, or an OAuth token the driver replaces by
@@ -149,5 +158,9 @@ impl fmt::Debug for StaticBearerToken {
 impl CredentialsProvider for StaticBearerToken {
     fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
         Ok(self.value.clone())
+    }
+
+    fn may_block(&self) -> bool {
+        false
     }
 }

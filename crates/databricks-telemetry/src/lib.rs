@@ -95,12 +95,12 @@ pub use context::{
     MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
 
-mod client;
-mod shared;
+mod jitter;
+pub mod pipeline;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod worker;
 
-pub use client::{ClientError, CloseResult, FlushResult, TelemetryClient};
+pub use manager::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
+pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};

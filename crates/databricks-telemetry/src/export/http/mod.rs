@@ -88,6 +88,8 @@ use crate::model::FrontendLog;
 pub struct DatabricksExporter {
     endpoint: ServiceEndpoint,
     url: String,
+    authenticated_url: String,
+    unauthenticated_url: String,
     credentials: Option<Arc<dyn CredentialsProvider>>,
     user_agent: String,
     org_id: Option<String>,
@@ -150,17 +152,30 @@ impl DatabricksExporter {
         self.retry
     }
 
-    /// One request with `timeout`, and what its answer means.
+    /// One request with `timeout` and the exporter's own credentials, and what its answer
+    /// means.
     fn attempt(&self, body: &[u8], sent: usize, timeout: Duration) -> ExportOutcome {
         let authorization = match self.authorization() {
             Ok(value) => value,
             Err(failure) => return ExportOutcome::Failed(failure),
         };
+        self.send(&self.url, authorization.as_ref(), body, sent, timeout)
+    }
+
+    /// `POST url` with `body` (`sent` logs), and what the answer means.
+    fn send(
+        &self,
+        url: &str,
+        authorization: Option<&AuthorizationValue>,
+        body: &[u8],
+        sent: usize,
+        timeout: Duration,
+    ) -> ExportOutcome {
         let headers = RequestHeaders {
-            authorization: authorization.as_ref(),
+            authorization,
             org_id: self.org_id.as_deref(),
         };
-        let answer = match self.transport.post_json(&self.url, headers, body, timeout) {
+        let answer = match self.transport.post_json(url, headers, body, timeout) {
             Ok(answer) => answer,
             Err(failure) => return ExportOutcome::Failed(failure),
         };
@@ -175,7 +190,7 @@ impl DatabricksExporter {
         };
         provider.authorization().map(Some).map_err(|_| {
             tracing::debug!("telemetry credentials provider failed; nothing sent");
-            ExportFailure::new(FailureKind::NotRetryable, "credentials unavailable")
+            ExportFailure::new(FailureKind::Credentials, "credentials unavailable")
         })
     }
 
@@ -192,6 +207,42 @@ impl DatabricksExporter {
 }
 
 impl Exporter for DatabricksExporter {
+    /// One request: to `/telemetry-ext` with `authorization`, or to `/telemetry-unauth` (with
+    /// the private fields stripped) without; the exporter's own credentials and retries are not
+    /// used. This is what the pipeline calls.
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        let authenticated = authorization.is_some();
+        let body = match upload_body(batch, authenticated, SystemTime::now()) {
+            Ok(body) => body,
+            Err(_) => {
+                return ExportOutcome::failed(
+                    FailureKind::NotRetryable,
+                    "the batch could not be serialised",
+                )
+            }
+        };
+        let Some(timeout) = self.attempt_timeout(Some(deadline)) else {
+            return ExportOutcome::failed(
+                FailureKind::Retryable,
+                "the deadline passed before the request was sent",
+            );
+        };
+        let url = if authenticated {
+            &self.authenticated_url
+        } else {
+            &self.unauthenticated_url
+        };
+        let outcome = self.send(url, authorization, &body, batch.len(), timeout);
+        tracing::debug!(url = %url, events = batch.len(), outcome = ?outcome, "telemetry upload");
+        outcome
+    }
+
+    /// Sends with the exporter's own credentials, retrying as its [`RetryPolicy`] says.
     fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
         let body = match upload_body(batch, self.is_authenticated(), SystemTime::now()) {
             Ok(body) => body,
@@ -216,7 +267,7 @@ impl Exporter for DatabricksExporter {
             let outcome = self.attempt(&body, batch.len(), timeout);
             let retry_after = match &outcome {
                 ExportOutcome::Failed(failure) => match failure.kind {
-                    FailureKind::NotRetryable => None,
+                    FailureKind::NotRetryable | FailureKind::Credentials => None,
                     FailureKind::Retryable => Some(None),
                     FailureKind::Throttled { retry_after } => Some(retry_after),
                 },
@@ -347,6 +398,8 @@ impl DatabricksExporterBuilder {
         let user_agent = self.user_agent.to_string();
         Ok(DatabricksExporter {
             url: self.endpoint.url(path),
+            authenticated_url: self.endpoint.url(AUTHENTICATED_PATH),
+            unauthenticated_url: self.endpoint.url(UNAUTHENTICATED_PATH),
             transport: HttpTransport::with_roots(
                 &self.endpoint,
                 &user_agent,

@@ -46,6 +46,7 @@ pub(crate) fn failure_kind(status: u16, retry_after: Option<Duration>) -> Failur
         429 => FailureKind::Throttled { retry_after },
         503 if retry_after.is_some() => FailureKind::Throttled { retry_after },
         408 | 500 | 502 | 503 | 504 => FailureKind::Retryable,
+        401 | 403 => FailureKind::Credentials,
         _ => FailureKind::NotRetryable,
     }
 }

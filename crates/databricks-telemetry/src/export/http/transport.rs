@@ -162,7 +162,7 @@ fn authorization_header(
     let Some(value) = value else { return Ok(None) };
     let mut header = HeaderValue::from_str(value.expose()).map_err(|_| {
         ExportFailure::new(
-            FailureKind::NotRetryable,
+            FailureKind::Credentials,
             "the credentials provider gave an Authorization value that is not a valid header \
              value (a control or non-ASCII character)",
         )
