@@ -337,12 +337,20 @@ impl TelemetryClientManager {
         self.engine.stats()
     }
 
+    /// The accounting of `host`'s lanes (normalised), live and finished, while the manager keeps
+    /// the host (it keeps every host it was asked for, also after shutdown).
+    pub fn host_stats(&self, host: &str) -> Option<TelemetryStats> {
+        let host = HostKey::parse(host).ok()?;
+        self.engine.host_stats(&host)
+    }
+
     /// How many lanes are alive (held by a handle, or draining).
     pub fn lane_count(&self) -> usize {
         self.engine.lane_count()
     }
 
-    /// How many hosts the manager keeps (with lanes, or with a breaker that is not closed).
+    /// How many hosts the manager keeps (every host it was asked for: a host's breaker, flag and
+    /// totals outlive its lanes and its worker).
     pub fn host_count(&self) -> usize {
         self.engine.hosts().len()
     }

@@ -48,18 +48,13 @@ impl EngineShared {
         n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B
     }
 
-    /// Finishes `lane` (counting whatever it still holds as closed before delivery) and adds its
-    /// accounting to the totals.
-    pub(crate) fn retire(&self, lane: &Lane) {
-        lane.finish();
-        let stats = lane.stats();
+    /// Adds a finished lane's accounting to the totals.
+    pub(crate) fn retire(&self, stats: &TelemetryStats) {
         let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
-        retired.stats.add(&stats);
+        retired.stats.add(stats);
         retired.lanes += 1;
         drop(retired);
-        lane.notify();
         self.lane_gone.notify_all();
-        tracing::debug!(exported = stats.exported, dropped = stats.dropped.total(), "telemetry lane finished");
     }
 }
 
@@ -234,29 +229,12 @@ impl Engine {
                 state.cursor -= 1;
             }
             drop(state);
-            self.shared.retire(&entry.lane);
-            self.forget_host_if_unused(&grip.host);
+            grip.host.retire(&entry.lane);
             return;
         }
         let deadline = self.shared.clock.now() + entry.lane.settings.close_timeout;
         entry.drain_deadline = Some(entry.drain_deadline.map_or(deadline, |d| d.min(deadline)));
         grip.host.notify_locked(&mut state);
-    }
-
-    /// Removes `host` from the registry when it has no lanes and its breaker is closed (nothing
-    /// worth remembering); a later acquire starts afresh.
-    fn forget_host_if_unused(&self, host: &Arc<Host>) {
-        let mut registry = self.registry();
-        let unused = host.lock().lanes.is_empty()
-            && host.breaker.snapshot().state == crate::breaker::CircuitState::Closed;
-        if unused
-            && registry
-                .hosts
-                .get(&host.key)
-                .is_some_and(|current| Arc::ptr_eq(current, host))
-        {
-            registry.hosts.remove(&host.key);
-        }
     }
 
     /// Asks the worker to send everything `grip`'s lane holds now, and waits until it is
@@ -327,7 +305,7 @@ impl Engine {
         }
         drop(state);
         tracing::debug!(host = %grip.host.key, "telemetry lane abandoned at its close deadline");
-        self.shared.retire(&entry.lane);
+        grip.host.retire(&entry.lane);
     }
 
     /// Stops taking events and acquires, drains every lane within `timeout`, counts what was not
@@ -366,11 +344,10 @@ impl Engine {
             for host in &hosts {
                 let gone: Vec<LaneEntry> = host.lock().lanes.drain(..).collect();
                 for entry in gone {
-                    self.shared.retire(&entry.lane);
+                    host.retire(&entry.lane);
                 }
             }
         }
-        self.registry().hosts.clear();
         let result = if completed {
             CloseResult::Completed
         } else {
@@ -393,11 +370,7 @@ impl Engine {
             .unwrap_or_else(PoisonError::into_inner)
             .stats;
         for host in self.hosts() {
-            let lanes: Vec<Arc<Lane>> =
-                host.lock().lanes.iter().map(|e| Arc::clone(&e.lane)).collect();
-            for lane in lanes {
-                total.add(&lane.stats());
-            }
+            total.add(&host.live_stats());
         }
         total
     }
@@ -408,6 +381,11 @@ impl Engine {
 
     pub(crate) fn host(&self, key: &HostKey) -> Option<Arc<Host>> {
         self.registry().hosts.get(key).cloned()
+    }
+
+    /// The accounting of `key`'s lanes, live and gone.
+    pub(crate) fn host_stats(&self, key: &HostKey) -> Option<TelemetryStats> {
+        self.host(key).map(|host| host.stats())
     }
 
     /// Live lanes across every host.

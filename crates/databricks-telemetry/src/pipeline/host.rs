@@ -12,6 +12,7 @@ use crate::clock::ClockSleeper;
 use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint};
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::HostKey;
+use crate::stats::TelemetryStats;
 
 /// The name of every export worker thread.
 pub(crate) const WORKER_THREAD_NAME: &str = "dbx-telemetry";
@@ -36,6 +37,8 @@ pub(crate) struct Host {
     /// Seeds the worker's retry jitter.
     pub(crate) seed: u64,
     state: Mutex<HostState>,
+    /// The accounting of the host's lanes that are gone.
+    retired: Mutex<TelemetryStats>,
     /// The worker parks here; enqueues, releases and a moving manual clock wake it.
     wakeup: Condvar,
 }
@@ -104,6 +107,7 @@ impl Host {
                 flag_hold_until: None,
                 closing: false,
             }),
+            retired: Mutex::default(),
             wakeup: Condvar::new(),
             engine,
         });
@@ -116,6 +120,38 @@ impl Host {
     /// so a poisoned lock is used as it is.
     pub(crate) fn lock(&self) -> MutexGuard<'_, HostState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Finishes `lane` (counting whatever it still holds as closed before delivery) and adds its
+    /// accounting to the host's and the manager's totals. Call it once the lane is out of
+    /// the host's list.
+    pub(crate) fn retire(&self, lane: &Lane) {
+        lane.finish();
+        let stats = lane.stats();
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(&stats);
+        self.engine.retire(&stats);
+        lane.notify();
+        tracing::debug!(host = %self.key, exported = stats.exported, dropped = stats.dropped.total(), "telemetry lane finished");
+    }
+
+    /// The accounting of the host's live lanes.
+    pub(crate) fn live_stats(&self) -> TelemetryStats {
+        let lanes: Vec<Arc<Lane>> = self.lock().lanes.iter().map(|e| Arc::clone(&e.lane)).collect();
+        let mut total = TelemetryStats::default();
+        for lane in lanes {
+            total.add(&lane.stats());
+        }
+        total
+    }
+
+    /// The accounting of every lane the host has had.
+    pub(crate) fn stats(&self) -> TelemetryStats {
+        let mut total = *self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        total.add(&self.live_stats());
+        total
     }
 
     /// Tells the worker something changed, starting it when the host has none.

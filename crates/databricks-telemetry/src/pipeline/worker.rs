@@ -174,7 +174,7 @@ fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) 
             if state.cursor > index {
                 state.cursor -= 1;
             }
-            host.engine.retire(&entry.lane);
+            host.retire(&entry.lane);
         } else {
             index += 1;
         }
