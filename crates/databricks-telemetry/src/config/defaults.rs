@@ -24,8 +24,8 @@ pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_millis(2_000);
 /// Default for `request_timeout_ms`: one export request may take at most 10 seconds.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(10_000);
 
-/// Default for `max_retries`: a failed batch is retried at most 3 times in a row (with backoff)
-/// before it waits a flush interval (the breaker usually takes over first).
+/// Default for `max_retries`: a failed batch is retried 3 times with exponential backoff, then
+/// once every `retry_max_delay_ms` (the breaker usually takes over first).
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 
 /// Default for `max_export_attempts`: a batch is sent at most 25 times (retries and breaker

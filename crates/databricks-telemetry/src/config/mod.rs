@@ -23,7 +23,7 @@
 //! | `max_queue_size` | `10000` | 1..=1,000,000 | Most logs waiting for export; more are dropped and counted. |
 //! | `close_timeout_ms` | `2000` | 1..=600,000 | How long closing the client may take. |
 //! | `request_timeout_ms` | `10000` | 1..=300,000 | How long one export request may take. |
-//! | `max_retries` | `3` | 0..=10 | Retries of a failed batch in a row, with backoff, before it waits a flush interval. |
+//! | `max_retries` | `3` | 0..=10 | Retries of a failed batch with exponential backoff; after those, one try per `retry_max_delay_ms`. |
 //! | `max_export_attempts` | `25` | 1..=1,000 | Sends of one batch (retries and probes) before it is dropped as `export_failed`; the default holds about ten minutes of outage. |
 //! | `max_pending_events` | `100000` | 1..=100,000,000 | Most events waiting across every lane of a manager (from its first acquire); more are dropped as `queue_full`. |
 //! | `retry_base_delay_ms` | `100` | 1..=60,000, at most `retry_max_delay_ms` | First retry delay (then doubling, with jitter). |

@@ -189,7 +189,7 @@ fn run(inbox: &Receiver<Job>, busy: &AtomicBool) {
 
 /// Calls `provider`, turning an error or a panic into a short reason (the provider's own text
 /// is not kept: it is not ours to vouch for).
-fn call_guarded(provider: &dyn CredentialsProvider) -> Reply {
+pub(crate) fn call_guarded(provider: &dyn CredentialsProvider) -> Reply {
     match catch_unwind(AssertUnwindSafe(|| provider.authorization())) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(_)) => {

@@ -197,6 +197,15 @@ impl Engine {
         if let Some(provider) = credentials {
             let mut lane_state = lane.lock();
             lane_state.expects_credentials = true;
+            if !provider.may_block() {
+                // Instant by its own word: keep its value from the start, so a connection
+                // released before the worker ever ran still leaves the lane something to send
+                // with. A provider that may block is asked by the worker at the lane's first
+                // event instead, never on this thread.
+                if let Ok(value) = super::authorizer::call_guarded(provider.as_ref()) {
+                    lane_state.kept = Some(value);
+                }
+            }
             lane_state.providers.push((id, provider));
         }
         Ok(Grip { host, lane, id })

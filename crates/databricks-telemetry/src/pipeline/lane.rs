@@ -58,10 +58,9 @@ pub(crate) enum Wake {
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub(crate) logs: Vec<FrontendLog>,
-    /// Requests made with it so far (retries and probes).
+    /// Failed attempts so far (requests, and credentials that could not be had): a delivery
+    /// ends the batch, so every attempt but its last failed.
     pub(crate) attempts: u32,
-    /// Failed attempts since it last waited a flush interval.
-    pub(crate) failures_in_row: u32,
 }
 
 /// The part of a lane only its worker and its handles' slow paths touch, under its lock.
@@ -82,6 +81,8 @@ pub(crate) struct LaneState {
     pub(crate) kept: Option<AuthorizationValue>,
     /// Some acquirer brought credentials: without any, the lane cannot send.
     pub(crate) expects_credentials: bool,
+    /// Getting an authorization ahead of the first send failed; the send will try again.
+    pub(crate) authorize_failed: bool,
     /// Option keys a later acquirer gave other values for (reported, not applied).
     pub(crate) conflicts: Vec<&'static str>,
 }
@@ -133,6 +134,7 @@ impl Lane {
                 providers: Vec::new(),
                 kept: None,
                 expects_credentials: false,
+                authorize_failed: false,
                 conflicts: Vec::new(),
             }),
             settled: Condvar::new(),

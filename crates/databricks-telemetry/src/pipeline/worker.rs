@@ -33,6 +33,9 @@ enum Due {
     At(Instant),
     /// It counts events a producer has not finished queueing: look again in a moment.
     Transient,
+    /// It holds events and has live credentials but no authorization yet: get one now, before
+    /// its connections may go.
+    Authorize,
 }
 
 /// How long to wait before looking again at a lane in [`Due::Transient`].
@@ -44,7 +47,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
     let clock = Arc::clone(&host.engine.clock);
     let mut state = host.lock();
     let mut idle_since: Option<Instant> = None;
-    loop {
+    'scan: loop {
         if state.wake {
             state.wake = false;
             state.worker = WorkerState::Running;
@@ -75,6 +78,13 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
                     busy = true;
                     transient = true;
                     continue;
+                }
+                Due::Authorize => {
+                    let lane = Arc::clone(lane);
+                    drop(state);
+                    authorize_early(host, &lane);
+                    state = host.lock();
+                    continue 'scan;
                 }
             };
             busy = true;
@@ -137,6 +147,9 @@ fn lane_due(lane: &Lane, draining: bool, now: Instant) -> Due {
     if state.ledger.finished {
         return Due::Idle;
     }
+    if state.kept.is_none() && !state.providers.is_empty() && !state.authorize_failed {
+        return Due::Authorize;
+    }
     if state.retry.is_some() {
         return match state.not_before {
             Some(at) if at > now => Due::At(at),
@@ -157,6 +170,18 @@ fn lane_due(lane: &Lane, draining: bool, now: Instant) -> Due {
         Due::Now
     } else {
         Due::At(due)
+    }
+}
+
+/// Gets `lane` an authorization to keep, from a live provider, ahead of its first send. A
+/// failure is remembered so the lane is not asked again until its first send (which retries).
+fn authorize_early(host: &Arc<Host>, lane: &Arc<Lane>) {
+    let result = host
+        .engine
+        .authorizer
+        .authorize(lane, host.settings.request_timeout);
+    if result.is_err() {
+        lane.lock().authorize_failed = true;
     }
 }
 
@@ -203,11 +228,7 @@ fn serve(
                 if logs.is_empty() {
                     return;
                 }
-                Batch {
-                    logs,
-                    attempts: 0,
-                    failures_in_row: 0,
-                }
+                Batch { logs, attempts: 0 }
             }
         };
         state.not_before = None;
@@ -388,7 +409,6 @@ fn retry_or_drop(
     credentials: bool,
 ) {
     batch.attempts += 1;
-    batch.failures_in_row += 1;
     let settings = &host.settings;
     if batch.attempts >= settings.max_export_attempts {
         tracing::debug!(host = %host.key, events = batch.logs.len(), attempts = batch.attempts, %failure, "telemetry batch used its attempts");
@@ -404,14 +424,14 @@ fn retry_or_drop(
         _ => None,
     }
     .map(|asked| asked.min(settings.breaker.max_open_duration));
-    let delay = if batch.failures_in_row > settings.retry.max_retries {
-        // A round of retries is used up: wait a flush interval before the next round.
-        batch.failures_in_row = 0;
-        lane.settings.flush_interval
+    let delay = if batch.attempts > settings.retry.max_retries {
+        // The quick retries are used up: from now on, one try per `retry_max_delay` (the
+        // breaker, when enabled, usually holds the host by then).
+        settings.retry.max_delay
     } else {
         settings
             .retry
-            .backoff(batch.failures_in_row - 1, None, jitter.next_unit())
+            .backoff(batch.attempts - 1, None, jitter.next_unit())
     };
     let delay = retry_after.map_or(delay, |asked| delay.max(asked));
     tracing::trace!(host = %host.key, delay_ms = delay.as_millis() as u64, %failure, "telemetry batch waits for a retry");
