@@ -71,8 +71,7 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKE
 /// longest it stays open), unless configured otherwise.
 pub const DEFAULT_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT;
 /// Consecutive probe successes that close a half-open breaker, unless configured otherwise.
-pub const DEFAULT_SUCCESS_THRESHOLD: u32 =
-    crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD;
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD;
 /// The longest a service's `Retry-After` can hold a breaker open, unless configured otherwise.
 pub const DEFAULT_MAX_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN;
 /// The first open period of a breaker whose open time grows (the pipeline's): 1 second, then
@@ -538,7 +537,10 @@ mod tests {
         let expected = [1, 2, 4, 8, 10, 10, 10];
         for (length, level) in lengths.iter().zip(expected) {
             let level = secs(level);
-            assert!(*length <= level && *length >= level.mul_f64(0.8), "{lengths:?}");
+            assert!(
+                *length <= level && *length >= level.mul_f64(0.8),
+                "{lengths:?}"
+            );
         }
         // A success resets the open time to its first period.
         assert_eq!(breaker.admit(t + secs(10)), Admission::Probe);

@@ -73,7 +73,10 @@ pub struct ManualClock {
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ManualClock")
-            .field("now", &*self.now.lock().unwrap_or_else(PoisonError::into_inner))
+            .field(
+                "now",
+                &*self.now.lock().unwrap_or_else(PoisonError::into_inner),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -263,7 +263,8 @@ impl TelemetryClientManager {
         let shared = Arc::clone(&self.engine.shared);
         self.acquire_parts(host, identity, credentials, config, |_| {
             let exporter =
-                DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone()).build()?;
+                DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone())
+                    .build()?;
             let cache = shared.flags.get_or_init(|| {
                 Arc::new(FeatureFlagCache::with_clock(
                     config,

@@ -146,7 +146,12 @@ impl Ledger {
     }
 
     /// The snapshot, given what producers counted and what is still queued.
-    pub(crate) fn snapshot(&self, queue_full: u64, after_close: u64, queued: u64) -> TelemetryStats {
+    pub(crate) fn snapshot(
+        &self,
+        queue_full: u64,
+        after_close: u64,
+        queued: u64,
+    ) -> TelemetryStats {
         TelemetryStats {
             enqueued: self.received + queued + queue_full + after_close,
             exported: self.exported,

@@ -104,7 +104,9 @@ impl Authorizer {
         match answer.recv_timeout(timeout) {
             Ok(reply) => reply,
             Err(RecvTimeoutError::Timeout) => {
-                tracing::debug!("telemetry credentials provider took longer than the request timeout");
+                tracing::debug!(
+                    "telemetry credentials provider took longer than the request timeout"
+                );
                 Err("the credentials provider timed out")
             }
             Err(RecvTimeoutError::Disconnected) => Err("the credentials provider failed"),

@@ -214,10 +214,7 @@ impl Engine {
     /// Gives up `grip`: its provider is withdrawn at once; the last handle's lane drains in the
     /// background within its close timeout. Never blocks on the worker or the network.
     pub(crate) fn release(&self, grip: &Grip) {
-        grip.lane
-            .lock()
-            .providers
-            .retain(|(id, _)| *id != grip.id);
+        grip.lane.lock().providers.retain(|(id, _)| *id != grip.id);
         let mut state = grip.host.lock();
         let Some(index) = state
             .lanes
@@ -332,15 +329,22 @@ impl Engine {
             state.closing = true;
             for entry in &mut state.lanes {
                 entry.lane.close();
-                entry.drain_deadline =
-                    Some(entry.drain_deadline.map_or(clock_deadline, |d| d.min(clock_deadline)));
+                entry.drain_deadline = Some(
+                    entry
+                        .drain_deadline
+                        .map_or(clock_deadline, |d| d.min(clock_deadline)),
+                );
             }
             host.notify_locked(&mut state);
         }
         let mut completed = true;
         for host in &hosts {
-            let lanes: Vec<Arc<Lane>> =
-                host.lock().lanes.iter().map(|e| Arc::clone(&e.lane)).collect();
+            let lanes: Vec<Arc<Lane>> = host
+                .lock()
+                .lanes
+                .iter()
+                .map(|e| Arc::clone(&e.lane))
+                .collect();
             for lane in lanes {
                 if !lane.wait_finished(deadline) {
                     completed = false;
@@ -399,7 +403,10 @@ impl Engine {
 
     /// Live lanes across every host.
     pub(crate) fn lane_count(&self) -> usize {
-        self.hosts().iter().map(|host| host.lock().lanes.len()).sum()
+        self.hosts()
+            .iter()
+            .map(|host| host.lock().lanes.len())
+            .sum()
     }
 
     /// Waits until every host's worker is parked with nothing due at the clock's current time

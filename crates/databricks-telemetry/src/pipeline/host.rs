@@ -139,7 +139,12 @@ impl Host {
 
     /// The accounting of the host's live lanes.
     pub(crate) fn live_stats(&self) -> TelemetryStats {
-        let lanes: Vec<Arc<Lane>> = self.lock().lanes.iter().map(|e| Arc::clone(&e.lane)).collect();
+        let lanes: Vec<Arc<Lane>> = self
+            .lock()
+            .lanes
+            .iter()
+            .map(|e| Arc::clone(&e.lane))
+            .collect();
         let mut total = TelemetryStats::default();
         for lane in lanes {
             total.add(&lane.stats());

@@ -42,8 +42,14 @@ impl LaneSettings {
             self.flush_interval != other.flush_interval,
             "flush_interval_ms",
         );
-        check(self.max_queue_size != other.max_queue_size, "max_queue_size");
-        check(self.close_timeout != other.close_timeout, "close_timeout_ms");
+        check(
+            self.max_queue_size != other.max_queue_size,
+            "max_queue_size",
+        );
+        check(
+            self.close_timeout != other.close_timeout,
+            "close_timeout_ms",
+        );
         keys
     }
 }

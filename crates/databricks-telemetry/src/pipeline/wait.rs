@@ -75,7 +75,10 @@ impl CloseFuture {
         let wait = Arc::new(Mutex::new(Some(wait)));
         let on_thread = Arc::clone(&wait);
         let started = threads::spawn("dbx-telemetry-close", move || {
-            let wait = on_thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let wait = on_thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
             if let Some(wait) = wait {
                 let outcome = wait();
                 let mut slot = filled.lock().unwrap_or_else(PoisonError::into_inner);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::authorizer::AuthorizationError;
 use super::host::{Host, HostState, WorkerState};
 use super::lane::{Batch, Lane};
-use crate::breaker::Admission;
+use crate::breaker::{Admission, CircuitState};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
 use crate::feature_flags::FlagAnswer;
@@ -56,6 +56,9 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
         retire_finished_lanes(host, &mut state, now);
 
         let breaker_at = host.breaker.retry_at().filter(|&at| at > now);
+        // While the breaker is open or half-open its schedule decides when a failed batch is
+        // tried again, not the batch's own backoff.
+        let breaker_engaged = host.breaker.snapshot().state != CircuitState::Closed;
         let flag_hold = state.flag_hold_until.filter(|&at| at > now);
         let mut next_wake: Option<Instant> = None;
         let mut busy = false;
@@ -70,7 +73,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
             }
             let draining = entry.drain_deadline.is_some();
             let lane = &entry.lane;
-            let due = match lane_due(lane, draining, now) {
+            let due = match lane_due(lane, draining, breaker_engaged, now) {
                 Due::Idle => continue,
                 Due::Now => now,
                 Due::At(at) => at,
@@ -139,7 +142,7 @@ fn needs_flag(host: &Host, lane: &Lane) -> bool {
 }
 
 /// When `lane` wants a turn.
-fn lane_due(lane: &Lane, draining: bool, now: Instant) -> Due {
+fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) -> Due {
     if !lane.has_events() {
         return Due::Idle;
     }
@@ -152,7 +155,7 @@ fn lane_due(lane: &Lane, draining: bool, now: Instant) -> Due {
     }
     if state.retry.is_some() {
         return match state.not_before {
-            Some(at) if at > now => Due::At(at),
+            Some(at) if at > now && !breaker_engaged => Due::At(at),
             _ => Due::Now,
         };
     }
@@ -208,12 +211,7 @@ fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) 
 
 /// One turn of `lane`: take a batch, get its authorization and the flag, ask the breaker,
 /// send once, and account.
-fn serve(
-    host: &Arc<Host>,
-    lane: &Arc<Lane>,
-    drain_deadline: Option<Instant>,
-    jitter: &mut Jitter,
-) {
+fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, jitter: &mut Jitter) {
     let clock = Arc::clone(&host.engine.clock);
     let now = clock.now();
     let batch = {
@@ -290,7 +288,11 @@ fn serve(
 fn send_deadline(host: &Host, drain_deadline: Option<Instant>, now: Instant) -> Instant {
     let mut timeout = host.settings.request_timeout;
     if let Some(drain) = drain_deadline {
-        timeout = timeout.min(drain.saturating_duration_since(now).max(Duration::from_millis(1)));
+        timeout = timeout.min(
+            drain
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        );
     }
     Instant::now() + timeout
 }
@@ -301,9 +303,11 @@ fn flag_answer(host: &Host, authorization: Option<&AuthorizationValue>) -> FlagA
         return FlagAnswer::On;
     };
     let deadline = Instant::now() + host.settings.feature_flag_timeout;
-    flags
-        .cache
-        .lookup(&flags.endpoint, || Ok(authorization.cloned()), Some(deadline))
+    flags.cache.lookup(
+        &flags.endpoint,
+        || Ok(authorization.cloned()),
+        Some(deadline),
+    )
 }
 
 /// The flag could not be had: the batch goes back, and lanes that need the flag wait until the
