@@ -133,7 +133,7 @@ impl Host {
             .unwrap_or_else(PoisonError::into_inner)
             .add(&stats);
         self.engine.retire(&stats);
-        lane.notify();
+        lane.mark_retired();
         tracing::debug!(host = %self.key, exported = stats.exported, dropped = stats.dropped.total(), "telemetry lane finished");
     }
 

@@ -85,6 +85,9 @@ pub(crate) struct LaneState {
     pub(crate) authorize_failed: bool,
     /// Option keys a later acquirer gave other values for (reported, not applied).
     pub(crate) conflicts: Vec<&'static str>,
+    /// The lane finished and its accounting was added to its host's and its manager's totals:
+    /// what waiters for the lane's end wait for.
+    pub(crate) retired: bool,
 }
 
 /// One (host, identity)'s queue, accounting and credentials.
@@ -136,6 +139,7 @@ impl Lane {
                 expects_credentials: false,
                 authorize_failed: false,
                 conflicts: Vec::new(),
+                retired: false,
             }),
             settled: Condvar::new(),
         }
@@ -267,11 +271,18 @@ impl Lane {
         }
     }
 
-    /// Waits until the lane has finished (true) or `deadline` passes (false).
+    /// Marks the finished lane retired (its accounting is in the totals) and wakes its waiters.
+    pub(crate) fn mark_retired(&self) {
+        self.lock().retired = true;
+        self.settled.notify_all();
+    }
+
+    /// Waits until the lane has finished and its accounting is in the totals (true), or
+    /// `deadline` passes (false).
     pub(crate) fn wait_finished(&self, deadline: Instant) -> bool {
         let mut state = self.lock();
         loop {
-            if state.ledger.finished {
+            if state.retired {
                 return true;
             }
             let now = Instant::now();
@@ -286,8 +297,4 @@ impl Lane {
         }
     }
 
-    /// Wakes everyone waiting on the lane.
-    pub(crate) fn notify(&self) {
-        self.settled.notify_all();
-    }
 }
