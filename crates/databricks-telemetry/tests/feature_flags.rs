@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::ServiceEndpoint;
-use databricks_telemetry::manager::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 use databricks_telemetry::feature_flags::{
     FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL, MAX_FLAG_TTL, MIN_FLAG_TTL,
+};
+use databricks_telemetry::manager::{
+    ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
 use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
@@ -450,7 +452,10 @@ fn a_hanging_flag_service_never_delays_the_driver_and_drops_nothing() {
     assert_eq!(stats.dropped.disabled_by_server, 0, "{stats:?}");
     assert_eq!(stats.dropped.closed_before_delivery, 3, "{stats:?}");
     assert!(stats.is_balanced());
-    assert!(fake.requests().iter().all(|r| r.path.contains("feature-flags")));
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| r.path.contains("feature-flags")));
 }
 
 #[test]
@@ -500,7 +505,9 @@ fn unauthenticated_lanes_send_without_asking_the_flag() {
     let outcome = handle.close(WAIT);
     assert_eq!(outcome.stats.exported, 3, "{:?}", outcome.stats);
     assert_eq!(endpoint.stats().feature_flag_requests, 0);
-    assert!(uploads(&endpoint).iter().all(|r| r.path == "/telemetry-unauth"));
+    assert!(uploads(&endpoint)
+        .iter()
+        .all(|r| r.path == "/telemetry-unauth"));
 }
 
 #[test]

@@ -119,7 +119,10 @@ fn run_case(target: Target, expect: Expect, attempts: usize) {
     }
     let held = client.stats();
     let breaker = manager.breaker("127.0.0.1").unwrap();
-    let sent = target.requests().zip(before).map(|(after, before)| after - before);
+    let sent = target
+        .requests()
+        .zip(before)
+        .map(|(after, before)| after - before);
     assert!(held.is_balanced(), "{held:?}");
     match expect {
         Expect::Delivered => {
@@ -414,7 +417,10 @@ fn requests_stay_bounded_under_a_minute_of_429() {
     }
     // Probes at about 1, 3, 7, 15, 31 s (each period up to 20 % shorter), and one more by 60 s.
     let requests = target.requests().unwrap();
-    assert!((6..=8).contains(&requests), "{requests} requests in a minute");
+    assert!(
+        (6..=8).contains(&requests),
+        "{requests} requests in a minute"
+    );
     let stats = client.stats();
     assert_eq!((stats.pending, stats.dropped.total()), (10, 0), "{stats:?}");
     client.close(Duration::from_millis(100));

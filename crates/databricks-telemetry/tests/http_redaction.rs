@@ -10,8 +10,7 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker,
-    ServiceEndpoint,
+    DatabricksExporter, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker, ServiceEndpoint,
 };
 use databricks_telemetry::feature_flags::FeatureFlagCache;
 use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
@@ -164,7 +163,10 @@ fn no_public_type_shows_the_token_in_debug_or_display() {
         )
         .unwrap();
     assert_clean("TelemetryClientHandle", &format!("{handle:?} {handle:#?}"));
-    assert_clean("TelemetryClientManager", &format!("{manager:?} {manager:#?}"));
+    assert_clean(
+        "TelemetryClientManager",
+        &format!("{manager:?} {manager:#?}"),
+    );
     assert_no_secret_logged();
 }
 

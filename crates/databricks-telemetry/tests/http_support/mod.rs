@@ -15,9 +15,9 @@ use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint
 use databricks_telemetry::manager::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
-use databricks_telemetry::{CloseResult, FlushResult, TelemetryStats};
 use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
 use databricks_telemetry::{AuthType, ErrorInfo, TelemetryConfig, TelemetrySessionContext};
+use databricks_telemetry::{CloseResult, FlushResult, TelemetryStats};
 use telemetry_endpoint::{EndpointConfig, RecordedRequest, TelemetryEndpoint};
 
 /// The token the endpoint expects.
@@ -389,7 +389,10 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(config: &TelemetryConfig, exporter: DatabricksExporter) -> Result<Self, AcquireError> {
+    pub(crate) fn new(
+        config: &TelemetryConfig,
+        exporter: DatabricksExporter,
+    ) -> Result<Self, AcquireError> {
         let manager = TelemetryClientManager::new();
         let credentials = exporter
             .is_authenticated()
