@@ -23,12 +23,13 @@
 //!
 //! # Where the flag is resolved
 //!
-//! On the telemetry worker thread, never on the driver's connect path: a
-//! [`FeatureFlagGate`](crate::export::FeatureFlagGate) asks the cache before exporting each
-//! batch (fetching on first use, bounded by `feature_flag_timeout_ms` and the export deadline),
-//! and turns the batch away as [`Disabled`](crate::export::ExportOutcome::Disabled) when
-//! telemetry is off. A driver's connect is therefore never delayed by the flag at all; events
-//! wait in the client's queue until the answer is known.
+//! On the host's export worker, never on the driver's connect path: before sending an
+//! authenticated lane's batch (unless the lane has `force_enabled`), the worker asks the cache,
+//! fetching on first use with the lane's authorization, bounded by `feature_flag_timeout_ms`.
+//! "On" sends; "off" or "missing" drops the batch as `disabled_by_server`; a fetch that failed
+//! holds the host's lanes that need the flag (their events wait) until the failed answer
+//! expires, then asks again. Unauthenticated lanes (`/telemetry-unauth`, connection failures)
+//! never ask: the flag needs credentials. A driver's connect is never delayed by the flag.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -58,10 +58,11 @@ use crate::model::FrontendLog;
 
 /// Exports batches to the Databricks telemetry service; see the [module docs](self).
 ///
-/// Build it with [`DatabricksExporter::builder`]; wrap it in a
-/// [`CircuitBreakerExporter`](crate::export::CircuitBreakerExporter) and a
-/// [`FeatureFlagGate`](crate::export::FeatureFlagGate), and hand it to a
-/// [`TelemetryClient`](crate::TelemetryClient).
+/// [`TelemetryClientManager::acquire_databricks`](crate::TelemetryClientManager::acquire_databricks)
+/// builds one per host and calls [`export_as`](Exporter::export_as): one request per call, with
+/// the lane's authorization (the pipeline retries, holds and probes). Built by hand with
+/// [`DatabricksExporter::builder`], its [`export`](Exporter::export) uses the exporter's own
+/// credentials and retries as its [`RetryPolicy`] says.
 ///
 /// # Example
 ///
