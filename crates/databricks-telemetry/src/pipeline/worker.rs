@@ -84,6 +84,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
                 }
                 Due::Authorize => {
                     let lane = Arc::clone(lane);
+                    state.worker = WorkerState::Running;
                     drop(state);
                     authorize_early(host, &lane);
                     state = host.lock();
