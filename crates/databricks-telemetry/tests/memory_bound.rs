@@ -1,20 +1,33 @@
-//! The library's heap stays bounded through a long outage, measured with a counting global
+//! The pipeline's heap stays bounded through a long outage, measured with a counting global
 //! allocator (this test binary's own).
 //!
-//! Events are offered much faster than they can drain (500,000 of them, as fast as one thread can
-//! build them) while the exporter hangs or fails every batch. The client's live heap never
+//! Events are offered much faster than they can drain (as fast as one thread can build them)
+//! while the exporter hangs or fails every batch, so the lanes hold what they can: each at most
+//! `max_queue_size` (a batch in flight counts against it), all of a manager's together at most
+//! `max_pending_events`. For `N` lanes holding `P` events, the pipeline's live heap never
 //! exceeds
 //!
 //! ```text
-//! bound = max_queue_size × (slot + event_heap)      the queue: preallocated slots, each event's heap
-//!       + batch_size     × (event + event_heap)     the batch the worker holds (in flight)
-//!       + FIXED_OVERHEAD                            channels, shared state, thread, ledger
+//! P = min(N × max_queue_size, max_pending_events)
+//!
+//! bound = P × (slot + event_heap)                           every held event: a queue slot, its heap
+//!       + N × (2 × block + 2 × batch_size × event + LANE)   per lane: the queue's current and next
+//!                                                           block, a batch's Vec (capacity up to
+//!                                                           twice the batch), the lane itself
+//!       + FIXED_OVERHEAD                                    the manager, the host, its worker
 //! ```
 //!
-//! where `event = size_of::<FrontendLog>()`, `slot = event + size_of::<usize>()` (a queue slot is the
-//! event and a sequence stamp), and `event_heap` is the heap one sample event owns (its strings),
-//! counted from the capacities of the strings it owns. The session-constant parts are `Arc`s shared with the
-//! session, so they add nothing per event. `BENCHMARKS.md` states the same formula with figures.
+//! where `event = size_of::<FrontendLog>()`, `slot = event + size_of::<usize>()` (a slot of
+//! crossbeam's unbounded channel is the event and a state word), `block = 31 × slot + 8` (the
+//! channel allocates slots 31 at a time, frees a block once all of it has been read, and
+//! allocates the next block a slot ahead), and `event_heap` is the heap one sample event owns
+//! (its strings; the session-constant parts are `Arc`s shared with the session). Nothing is
+//! reserved per `max_queue_size`: an idle lane costs `LANE` (about 1.2 KiB measured, by
+//! `tests/identities.rs`), and a lane that has carried events keeps one block (13.3 KiB) while it
+//! lives. `BENCHMARKS.md` states the same formula with figures.
+//!
+//! The live heap is `bytes_allocated - bytes_deallocated`: `stats_alloc` counts a realloc's
+//! growth or shrinking in those two already (its `bytes_reallocated` is the same change again).
 
 use std::alloc::System;
 use std::mem::size_of;
@@ -28,23 +41,29 @@ use databricks_telemetry::model::{
 };
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
 use databricks_telemetry::{
-    AuthType, TelemetryClient, TelemetryConfig, TelemetrySessionContext, TelemetryStats,
+    AuthType, ClientIdentity, TelemetryClientHandle, TelemetryClientManager, TelemetryConfig,
+    TelemetrySessionContext, TelemetryStats,
 };
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-/// Events offered during the outage.
-const OFFERED: u64 = 500_000;
-
-/// Queue capacity (the default) and batch size (the default).
+/// A lane's queue capacity (the default) and batch size (the default).
 const MAX_QUEUE_SIZE: usize = 10_000;
 const BATCH_SIZE: usize = 100;
 
-/// Heap the client owns whatever its queue holds: the control channel, the shared state and
-/// ledger, the worker's `Arc`s and thread bookkeeping, the exporter box.
+/// Slots per block of crossbeam's unbounded channel.
+const BLOCK_SLOTS: usize = 31;
+
+/// What a lane costs besides its events and queue blocks (measured: about 1.2 KiB).
+const LANE: usize = 4 * 1024;
+
+/// Heap the pipeline owns whatever its lanes hold: the manager's registry, the host (breaker,
+/// exporter box, state), the worker thread's bookkeeping.
 const FIXED_OVERHEAD: usize = 64 * 1024;
+
+const HOST: &str = "adb-1234567890123456.7.azuredatabricks.net";
 
 /// The tests share one allocator's counters, so they run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -56,7 +75,7 @@ fn serial() -> MutexGuard<'static, ()> {
 /// Bytes live on the heap now, process wide.
 fn live_bytes() -> i64 {
     let stats = GLOBAL.stats();
-    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64 + stats.bytes_reallocated as i64
+    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
 }
 
 fn session() -> Arc<TelemetrySessionContext> {
@@ -97,48 +116,81 @@ fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
         + error.map_or(0, |e| capacity(&e.error_name) + capacity(&e.stack_trace))
 }
 
-/// The bound from the module docs.
-fn bound(event_heap: usize) -> usize {
-    let event = size_of::<FrontendLog>();
-    let slot = event + size_of::<usize>();
-    MAX_QUEUE_SIZE * (slot + event_heap) + BATCH_SIZE * (event + event_heap) + FIXED_OVERHEAD
+fn slot() -> usize {
+    size_of::<FrontendLog>() + size_of::<usize>()
 }
 
-/// What the outage left: the peak of the client's live heap and its accounting.
+fn block() -> usize {
+    BLOCK_SLOTS * slot() + size_of::<usize>()
+}
+
+/// Events `lanes` lanes can hold: each `MAX_QUEUE_SIZE`, all `max_pending_events`.
+fn held(lanes: usize, max_pending_events: usize) -> usize {
+    (lanes * MAX_QUEUE_SIZE).min(max_pending_events)
+}
+
+/// The bound from the module docs.
+fn bound(lanes: usize, max_pending_events: usize, event_heap: usize) -> usize {
+    let per_lane = 2 * block() + 2 * BATCH_SIZE * size_of::<FrontendLog>() + LANE;
+    held(lanes, max_pending_events) * (slot() + event_heap) + lanes * per_lane + FIXED_OVERHEAD
+}
+
+/// What the outage left: the peak of the pipeline's live heap and the manager's accounting.
 #[derive(Debug)]
 struct Outage {
     peak: usize,
     stats: TelemetryStats,
 }
 
-/// Starts a client on `exporter`, offers `OFFERED` events as fast as one thread builds them, and
-/// samples the live heap after every offer. The event being built is the test's, so at most one
-/// event's bytes are attributed to the client unfairly; the bound's fixed overhead covers it.
-fn run_outage(exporter: &InMemoryExporter, session: &Arc<TelemetrySessionContext>) -> Outage {
+/// Acquires `lanes` identities on one host exporting to `exporter`, offers `per_lane` events
+/// to each, round-robin, as fast as one thread builds them, and samples the live heap after
+/// every offer. The event being built is the test's, so at most one event's bytes are
+/// attributed to the pipeline unfairly; the fixed overhead covers it. Ends with `shutdown`.
+fn run_outage(
+    exporter: &InMemoryExporter,
+    session: &Arc<TelemetrySessionContext>,
+    lanes: usize,
+    per_lane: usize,
+    max_pending_events: usize,
+) -> Outage {
     let config = TelemetryConfig::builder()
         .with_max_queue_size(MAX_QUEUE_SIZE)
         .with_batch_size(BATCH_SIZE)
-        // No timer: batches leave only when `BATCH_SIZE` events are queued, so the hung batch
-        // holds exactly `BATCH_SIZE`.
+        .with_max_pending_events(max_pending_events)
+        // No timer: batches leave only when `BATCH_SIZE` events are queued.
         .with_flush_interval(Duration::from_secs(3600))
-        .with_close_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    // The exporter's clone and the config are the test's, made before the baseline.
-    let exporter_for_client = exporter.clone();
+    let identities: Vec<ClientIdentity> = (0..lanes)
+        .map(|i| ClientIdentity::new(format!("user-{i}")))
+        .collect();
+    // The exporter's clone, the identities and the config are the test's, made before the
+    // baseline; the manager, its host, lanes and worker are measured.
+    let exporter_for_host = exporter.clone();
+    let mut handles: Vec<TelemetryClientHandle> = Vec::with_capacity(lanes);
     let baseline = live_bytes();
-    let client = TelemetryClient::new(&config, exporter_for_client).unwrap();
-    let mut peak = 0i64;
-    for _ in 0..OFFERED {
-        client.enqueue(statement_event(session));
-        peak = peak.max(live_bytes() - baseline);
+    let manager = TelemetryClientManager::new();
+    let mut make = Some(exporter_for_host);
+    for identity in &identities {
+        let handle = manager
+            .acquire(HOST, identity, &config, |_| {
+                Box::new(make.take().expect("one host"))
+            })
+            .unwrap();
+        handles.push(handle);
     }
-    let stats = client.stats();
+    let mut peak = 0i64;
+    for _ in 0..per_lane {
+        for handle in &handles {
+            handle.enqueue(statement_event(session));
+            peak = peak.max(live_bytes() - baseline);
+        }
+    }
+    let stats = manager.stats();
     exporter.release();
-    assert_eq!(
-        client.close(Duration::from_secs(5)),
-        databricks_telemetry::CloseResult::Completed
-    );
+    drop(handles);
+    // A hung exporter now delivers; a failing one is cut off at the deadline.
+    let _ = manager.shutdown(Duration::from_millis(500));
     Outage {
         peak: usize::try_from(peak).unwrap_or(0),
         stats,
@@ -146,69 +198,119 @@ fn run_outage(exporter: &InMemoryExporter, session: &Arc<TelemetrySessionContext
 }
 
 #[test]
-fn heap_stays_bounded_while_the_exporter_hangs() {
+fn one_lane_holds_its_queue_while_the_exporter_hangs() {
     let _serial = serial();
     let session = session();
     let event_heap = event_heap(&session);
     let exporter = InMemoryExporter::new();
     exporter.set_behaviour(Behaviour::Hang);
+    let offered = 500_000;
+    let max_pending = 100_000; // the default
 
-    let outage = run_outage(&exporter, &session);
+    let outage = run_outage(&exporter, &session, 1, offered, max_pending);
 
-    let bound = bound(event_heap);
+    let bound = bound(1, max_pending, event_heap);
     eprintln!(
-        "exporter hangs: peak {} bytes, bound {bound} bytes, event heap {event_heap} bytes",
-        outage.peak
+        "one lane, exporter hangs: peak {} bytes, bound {bound} bytes, event {} + heap {event_heap} bytes",
+        outage.peak,
+        size_of::<FrontendLog>()
     );
     assert!(
         outage.peak <= bound,
-        "live heap peaked at {} bytes, over the bound of {bound} bytes (event heap {event_heap})",
+        "live heap peaked at {} bytes, over the bound of {bound} bytes",
         outage.peak
     );
-    // The queue really filled with live events, and the rest was dropped and counted.
-    let full_queue = MAX_QUEUE_SIZE * (size_of::<FrontendLog>() + event_heap);
+    // The lane really filled with live events, and the rest was dropped and counted.
+    let full = MAX_QUEUE_SIZE * (size_of::<FrontendLog>() + event_heap);
     assert!(
-        outage.peak >= full_queue,
-        "the queue never filled: peak {} bytes < {full_queue} bytes",
+        outage.peak >= full,
+        "the lane never filled: peak {} bytes < {full} bytes",
         outage.peak
     );
     let stats = outage.stats;
-    assert_eq!(stats.enqueued, OFFERED);
-    assert_eq!(stats.pending, (MAX_QUEUE_SIZE + BATCH_SIZE) as u64);
-    assert_eq!(stats.dropped.queue_full, OFFERED - stats.pending);
+    assert_eq!(stats.enqueued, offered as u64);
+    // The batch in flight counts against the lane's bound.
+    assert_eq!(stats.pending, MAX_QUEUE_SIZE as u64, "{stats:?}");
+    assert_eq!(stats.dropped.queue_full, offered as u64 - stats.pending);
     assert!(stats.is_balanced(), "{stats:?}");
 }
 
 #[test]
-fn heap_stays_bounded_while_every_export_fails() {
+fn many_lanes_are_held_within_max_pending_events_while_the_exporter_hangs() {
+    let _serial = serial();
+    let session = session();
+    let event_heap = event_heap(&session);
+    let exporter = InMemoryExporter::new();
+    exporter.set_behaviour(Behaviour::Hang);
+    let lanes = 20;
+    let per_lane = 5_000;
+    // 20 lanes could hold 200,000; the manager holds at most 50,000.
+    let max_pending = 50_000;
+
+    let outage = run_outage(&exporter, &session, lanes, per_lane, max_pending);
+
+    let bound = bound(lanes, max_pending, event_heap);
+    eprintln!(
+        "{lanes} lanes, exporter hangs: peak {} bytes, bound {bound} bytes ({} events held)",
+        outage.peak,
+        held(lanes, max_pending)
+    );
+    assert!(
+        outage.peak <= bound,
+        "live heap peaked at {} bytes, over the bound of {bound} bytes",
+        outage.peak
+    );
+    let full = max_pending * (size_of::<FrontendLog>() + event_heap);
+    assert!(
+        outage.peak >= full,
+        "the manager never held max_pending_events: peak {} bytes < {full} bytes",
+        outage.peak
+    );
+    let stats = outage.stats;
+    let offered = (lanes * per_lane) as u64;
+    assert_eq!(stats.enqueued, offered);
+    assert_eq!(stats.pending, max_pending as u64, "{stats:?}");
+    assert_eq!(stats.dropped.queue_full, offered - max_pending as u64);
+    assert!(stats.is_balanced(), "{stats:?}");
+}
+
+#[test]
+fn one_lane_holds_its_queue_while_every_export_fails() {
     let _serial = serial();
     let session = session();
     let event_heap = event_heap(&session);
     let exporter = InMemoryExporter::new();
     exporter.set_behaviour(Behaviour::Fail(FailureKind::Retryable));
+    let offered = 500_000;
+    let max_pending = 100_000;
 
-    let outage = run_outage(&exporter, &session);
+    let outage = run_outage(&exporter, &session, 1, offered, max_pending);
 
-    // The in-memory exporter records each call's size and deadline: test bookkeeping, not the
-    // client's, growing by doubling.
+    // The in-memory exporter records each call's size, deadline and authorization: test
+    // bookkeeping, not the pipeline's, growing by doubling.
     let calls = exporter.call_sizes().len();
-    let bookkeeping = 2 * calls * (size_of::<usize>() + size_of::<Option<std::time::Instant>>());
-    let bound = bound(event_heap) + bookkeeping;
+    let per_call =
+        size_of::<usize>() + size_of::<Option<std::time::Instant>>() + size_of::<Option<String>>();
+    let bookkeeping = 2 * calls * per_call;
+    let bound = bound(1, max_pending, event_heap) + bookkeeping;
     eprintln!(
-        "exports fail: peak {} bytes, bound {bound} bytes, event heap {event_heap} bytes",
+        "one lane, exports fail: peak {} bytes, bound {bound} bytes ({calls} export calls)",
         outage.peak
     );
     assert!(
         outage.peak <= bound,
-        "live heap peaked at {} bytes, over the bound of {bound} bytes (event heap {event_heap}, \
-         {calls} export calls)",
+        "live heap peaked at {} bytes, over the bound of {bound} bytes ({calls} export calls)",
         outage.peak
     );
     let stats = outage.stats;
-    assert_eq!(stats.enqueued, OFFERED);
+    assert_eq!(stats.enqueued, offered as u64);
     assert!(
-        stats.dropped.export_failed > 0,
+        calls > 0 && stats.batches_failed > 0,
         "no export failed: {stats:?}"
     );
+    // Held, not dropped: the failed batch waits at the lane's front, the lane stays full.
+    assert_eq!(stats.pending, MAX_QUEUE_SIZE as u64, "{stats:?}");
+    assert_eq!(stats.dropped.export_failed, 0, "{stats:?}");
+    assert_eq!(stats.dropped.queue_full, offered as u64 - stats.pending);
     assert!(stats.is_balanced(), "{stats:?}");
 }
