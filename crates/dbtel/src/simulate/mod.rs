@@ -3,13 +3,16 @@
 //!
 //! By default it starts one embedded endpoint per simulated host on 127.0.0.1 (each on a port of
 //! its own, so each is a distinct host key), runs `--connections` connections over them through
-//! one [`TelemetryClientManager`], and checks the library's accounting against what the
+//! one [`TelemetryClientManager`] (each connection with a handle of its own on the lane of its
+//! host and identity, `--identities` lanes per host), releases each handle as its connection
+//! closes, shuts the manager down for the final accounting, and checks it against what the
 //! endpoints received. With `--endpoint URL` (once per host) it exports to those instead.
 //!
 //! Exit codes: 0 when every event is accounted for; 1 when one is not, or the run failed; 2 for
 //! bad flags (including settings the library rejects).
 
 mod actions;
+mod monitor;
 mod outage;
 mod progress;
 mod report;
@@ -26,10 +29,12 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use databricks_telemetry::export::UserAgentError;
 use databricks_telemetry::host::HostKey;
-use databricks_telemetry::manager::{AcquireError, Released, TelemetryClientManager};
-use databricks_telemetry::{CloseResult, ConfigError};
+use databricks_telemetry::manager::{AcquireError, TelemetryClientManager};
+use databricks_telemetry::pipeline::thread_stats;
+use databricks_telemetry::ConfigError;
 use telemetry_endpoint::{EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
+use self::monitor::ExportWatch;
 use self::outage::{OutageSpec, ScheduledOutage};
 use self::progress::{ProgressGoal, ProgressView};
 use self::report::{EndpointCounts, HostOutcome, OutageReport, RunOutcome, SimulationReport};
@@ -52,10 +57,17 @@ pub(crate) const DEFAULT_THREADS: u32 = 4;
 /// Arguments of `dbtel simulate`.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
-    /// Simulated connections (driver sessions), spread round-robin over the hosts.
+    /// Simulated connections (driver sessions), spread round-robin over the hosts, then over
+    /// each host's identities.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONNECTIONS,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     connections: u32,
+
+    /// Identities per host (users, each with credentials of its own): each is a lane of its own
+    /// in the library; needs at least this many connections per host, and a token.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    identities: u32,
 
     /// Simulated hosts: embedded endpoints to start [default: 2], or, with --endpoint, the
     /// number of endpoints given (which it must then equal).
@@ -174,8 +186,8 @@ pub(crate) enum SimulateError {
     /// The simulated driver's user agent was refused (a bug: it is a constant).
     #[error("invalid user agent: {0}")]
     UserAgent(#[from] UserAgentError),
-    /// A client could not be acquired.
-    #[error("cannot start a telemetry client: {0}")]
+    /// A telemetry handle could not be acquired.
+    #[error("cannot acquire a telemetry handle: {0}")]
     Acquire(#[from] AcquireError),
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
@@ -266,8 +278,24 @@ impl SimulateArgs {
                 self.host_count()
             ));
         }
+        if self.identities > 1 && !self.endpoints.is_empty() && self.token.is_none() {
+            return usage(format!(
+                "--identities {} needs a token (--token or DATABRICKS_TOKEN): without credentials every connection of a host shares one anonymous lane",
+                self.identities
+            ));
+        }
+        let needed = self.host_count() as u64 * u64::from(self.identities);
+        if u64::from(self.connections) < needed {
+            return usage(format!(
+                "--connections {} is fewer than {needed} ({} hosts x --identities {}); every identity of every host needs a connection",
+                self.connections,
+                self.host_count(),
+                self.identities
+            ));
+        }
         Ok(WorkloadPlan {
             connections: self.connections,
+            identities: self.identities,
             statements: match (self.statements, self.duration) {
                 (None, None) => Some(DEFAULT_STATEMENTS),
                 (statements, _) => statements,
@@ -294,7 +322,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     let embedded = args.endpoints.is_empty();
     let config = args
         .library
-        .to_config(embedded || args.allow_insecure_http)?;
+        .to_config(embedded || args.allow_insecure_http, args.outage.as_ref())?;
     let token = match &args.token {
         Some(token) => Some(Token::new(token.clone())),
         None if embedded => Some(Token::generate()),
@@ -318,10 +346,11 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         .iter()
         .enumerate()
         .map(|(index, url)| {
+            targets::check_target(url, &config)?;
             Ok(SimulatedHost {
                 url: url.clone(),
                 workspace_id: 1_000_000_000 + index as i64,
-                credentials: targets::check_target(url, &config, token.as_ref())?,
+                token: token.clone(),
                 user_agent: user_agent.clone(),
             })
         })
@@ -349,33 +378,35 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         let urls = urls.clone();
         move || breaker_states(&manager, &urls)
     };
+    let watch = ExportWatch::start(manager.clone(), start).map_err(SimulateError::Spawn)?;
     let view = ProgressView::start(goal, Arc::clone(&progress), start, breakers);
-    let ends = workload::run(&plan, &hosts, &config, &manager, &progress, start);
+    let workload = workload::run(&plan, &hosts, &config, &manager, &progress, start);
     let elapsed = start.elapsed();
+    // Every connection has released its handle; the lanes drain in the background. The
+    // shutdown waits for them (each within its own close timeout) and gives the final count.
+    let shutdown_started = Instant::now();
+    let outcome = manager.shutdown(settings::shutdown_timeout(&config));
+    let shutdown_took = shutdown_started.elapsed();
+    let last_export = watch.finish(outcome.stats.exported);
     view.finish();
     let outage_started = outage.map(ScheduledOutage::finish);
-    let ends = ends?;
+    let workload = workload?;
 
+    let lanes_per_host = if token.is_some() {
+        plan.identities as usize
+    } else {
+        1
+    };
     let mut outcomes: Vec<HostOutcome> = hosts
         .iter()
         .map(|host| HostOutcome {
             host: HostKey::parse(&host.url).map_or_else(|_| host.url.clone(), |k| k.to_string()),
-            ..HostOutcome::default()
+            stats: manager.host_stats(&host.url),
+            breaker: manager.breaker(&host.url),
+            lanes: lanes_per_host,
+            endpoint: None,
         })
         .collect();
-    for end in ends {
-        if let Released::Closed {
-            close,
-            stats,
-            breaker,
-        } = end.released
-        {
-            let host = &mut outcomes[end.host];
-            host.clients.push(stats);
-            host.breakers.extend(breaker);
-            host.closes_timed_out += u64::from(close == CloseResult::TimedOut);
-        }
-    }
     for (host, endpoint) in outcomes.iter_mut().zip(&endpoints) {
         let stats = endpoint.stats();
         host.endpoint = Some(EndpointCounts {
@@ -397,8 +428,16 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             .statements
             .load(std::sync::atomic::Ordering::Relaxed),
         connections: plan.connections,
+        identities: plan.identities,
+        total: outcome.stats,
+        shutdown: (outcome.result, shutdown_took.as_secs_f64()),
         hosts: outcomes,
+        lanes: workload.lanes,
         elapsed_s: elapsed.as_secs_f64(),
+        last_export_s: last_export.map(|at| at.as_secs_f64()),
+        telemetry_threads_peak: thread_stats().peak,
+        rss_peak_mib: monitor::peak_rss_mib(),
+        release_max_s: workload.release_max.as_secs_f64(),
         outage: args.outage.map(|spec| OutageReport {
             spec: spec.to_string(),
             kind: spec.kind.to_string(),
@@ -428,7 +467,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     })
 }
 
-/// `breakers: closed, open, ...`, one state per host (`-` while a host has no client).
+/// `breakers: closed, open, ...`, one state per host (`-` while a host has no lane yet).
 fn breaker_states(manager: &TelemetryClientManager, urls: &[String]) -> String {
     let states: Vec<String> = urls
         .iter()

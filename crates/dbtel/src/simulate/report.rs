@@ -1,31 +1,34 @@
 //! The report of a run, the accounting check, and the text form.
 //!
-//! The accounting check holds when, summed over every client the run created:
+//! The accounting check holds when, after the manager's final `shutdown`:
 //!
 //! - `generated == enqueued`: every event the workload made reached the library;
-//! - `enqueued == exported + dropped + pending` for each client, and `pending == 0` after close;
+//! - `enqueued == exported + dropped + pending` over every lane, and per host, with
+//!   `pending == 0` (the shutdown delivered or counted everything);
+//! - the hosts' accountings add up to the manager's;
 //! - with the embedded endpoints, for each host: `exported` equals the distinct events the
-//!   endpoint accepted (`endpoint_received - endpoint_duplicates`).
+//!   endpoint accepted (`endpoint_received - endpoint_duplicates`);
+//! - once every connection was open, the manager had one lane per (host, identity).
 
 use std::fmt::Write as _;
 
 use databricks_telemetry::export::BreakerSnapshot;
-use databricks_telemetry::{DroppedEvents, TelemetryStats};
+use databricks_telemetry::{CloseResult, DroppedEvents, TelemetryStats};
 use serde::Serialize;
 
-/// What one host's clients did, as collected from their final releases.
+/// What one host's lanes did, as the manager kept it after the shutdown.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostOutcome {
     /// The normalised host.
     pub(crate) host: String,
-    /// Final accounting of each client of the host.
-    pub(crate) clients: Vec<TelemetryStats>,
-    /// The breaker as each client left it.
-    pub(crate) breakers: Vec<BreakerSnapshot>,
-    /// Clients whose close hit its timeout.
-    pub(crate) closes_timed_out: u64,
-    /// What the host's embedded endpoint counted: (logs accepted, duplicate event ids, upload
-    /// requests); `None` for an external endpoint.
+    /// The accounting of every lane the host had; `None` when the manager does not know the
+    /// host.
+    pub(crate) stats: Option<TelemetryStats>,
+    /// The host's breaker at the end.
+    pub(crate) breaker: Option<BreakerSnapshot>,
+    /// Lanes (identities) the host was given connections for.
+    pub(crate) lanes: usize,
+    /// What the host's embedded endpoint counted; `None` for an external endpoint.
     pub(crate) endpoint: Option<EndpointCounts>,
 }
 
@@ -40,38 +43,39 @@ pub(crate) struct EndpointCounts {
     pub(crate) upload_requests: u64,
 }
 
-impl HostOutcome {
-    fn total(&self) -> TelemetryStats {
-        self.clients
-            .iter()
-            .fold(TelemetryStats::default(), |sum, s| add(&sum, s))
-    }
-}
-
 /// What `dbtel simulate --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct SimulationReport {
     /// Events the simulated driver made.
     pub(crate) generated: u64,
-    /// Events offered to the library's clients.
+    /// Events offered to the library's lanes.
     pub(crate) enqueued: u64,
     /// Events the endpoints accepted, as the library counted them.
     pub(crate) exported: u64,
     /// Events dropped, by reason.
     pub(crate) dropped: DroppedEvents,
-    /// Events still queued after close (0 when everything is accounted for).
+    /// Events still pending after the shutdown (0 when everything is accounted for).
     pub(crate) pending: u64,
     /// HTTP upload requests: as the embedded endpoints counted them, or batches sent for
     /// external endpoints.
     pub(crate) requests: u64,
-    /// Batches the library handed to its exporters.
+    /// Upload requests the library made (retries and probes each count).
     pub(crate) batches_sent: u64,
-    /// Of which were not wholly delivered.
+    /// Of which did not deliver their whole batch.
     pub(crate) batches_failed: u64,
-    /// From the first event to the last client closed, in seconds.
+    /// From the first event to the last connection closed, in seconds.
     pub(crate) elapsed_s: f64,
-    /// Events exported per second of `elapsed_s`.
+    /// From the first event to the last export the library counted, in seconds (`null` when
+    /// nothing was exported).
+    pub(crate) last_export_s: Option<f64>,
+    /// Events exported per second, until the last export (`last_export_s`).
     pub(crate) events_per_s: f64,
+    /// How the final shutdown ended: `completed`, or `timed_out` (what was left was counted as
+    /// `closed_before_delivery`).
+    pub(crate) shutdown: String,
+    /// How long the final shutdown took (the lanes draining after the last connection closed),
+    /// in seconds.
+    pub(crate) shutdown_s: f64,
     /// Frontend logs the embedded endpoints accepted; `null` with external endpoints.
     pub(crate) endpoint_received: Option<u64>,
     /// Of which repeated an event id already received; `null` with external endpoints.
@@ -80,6 +84,19 @@ pub(crate) struct SimulationReport {
     pub(crate) hosts: Vec<HostReport>,
     /// Connections simulated.
     pub(crate) connections: u32,
+    /// Identities (lanes) per host.
+    pub(crate) identities: u32,
+    /// Lanes the manager had once every connection was open.
+    pub(crate) lanes: usize,
+    /// The most threads the telemetry library had running at once (its own count, taken when
+    /// it starts each).
+    pub(crate) telemetry_threads_peak: usize,
+    /// The whole process's peak resident memory (embedded endpoints included), in MiB; `null`
+    /// where the system does not say.
+    pub(crate) rss_peak_mib: Option<f64>,
+    /// The longest a simulated connection's release of its handle took, on its own thread, in
+    /// milliseconds.
+    pub(crate) release_ms_max: f64,
     /// Statements run over all connections.
     pub(crate) statements: u64,
     /// The outage, if one was asked for.
@@ -103,11 +120,11 @@ pub(crate) struct HostReport {
     pub(crate) breaker_half_opened: u64,
     /// Times it closed again.
     pub(crate) breaker_closed: u64,
-    /// Batches it turned away.
+    /// Times it turned a batch away (the batch waited in its lane).
     pub(crate) breaker_rejected_batches: u64,
-    /// Its state when the host's last client closed (`closed`, `open` or `half-open`).
+    /// Its state at the end (`closed`, `open` or `half-open`).
     pub(crate) breaker_state: Option<String>,
-    /// Events offered to the host's clients.
+    /// Events offered to the host's lanes.
     pub(crate) enqueued: u64,
     /// Events exported to the host.
     pub(crate) exported: u64,
@@ -115,9 +132,13 @@ pub(crate) struct HostReport {
     pub(crate) dropped: u64,
     /// Frontend logs the host's embedded endpoint accepted; `null` for an external endpoint.
     pub(crate) endpoint_received: Option<u64>,
-    /// Clients the host had over the run (normally 1).
+    /// The host's lanes (one per identity); the same as `lanes`, kept from when each was a
+    /// client of its own.
     pub(crate) clients: usize,
-    /// Clients whose close ran out of time.
+    /// The host's lanes (one per identity).
+    pub(crate) lanes: usize,
+    /// 1 when a close deadline passed before the host's lanes delivered everything (their
+    /// events counted as `closed_before_delivery`), else 0.
     pub(crate) closes_timed_out: u64,
 }
 
@@ -153,10 +174,26 @@ pub(crate) struct RunOutcome {
     pub(crate) statements: u64,
     /// Connections simulated.
     pub(crate) connections: u32,
+    /// Identities per host.
+    pub(crate) identities: u32,
+    /// The manager's final accounting, from its shutdown.
+    pub(crate) total: TelemetryStats,
+    /// How the shutdown ended, and how long it took in seconds.
+    pub(crate) shutdown: (CloseResult, f64),
     /// Per host, in host order.
     pub(crate) hosts: Vec<HostOutcome>,
+    /// Lanes the manager had once every connection was open.
+    pub(crate) lanes: usize,
     /// Seconds from the start to the last close.
     pub(crate) elapsed_s: f64,
+    /// Seconds from the start to the last export, if any.
+    pub(crate) last_export_s: Option<f64>,
+    /// The library's peak thread count.
+    pub(crate) telemetry_threads_peak: usize,
+    /// The process's peak resident memory, in MiB.
+    pub(crate) rss_peak_mib: Option<f64>,
+    /// The longest release, in seconds.
+    pub(crate) release_max_s: f64,
     /// The outage, if any.
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if any: its path and how many events it holds.
@@ -167,16 +204,53 @@ impl SimulationReport {
     /// Builds the report and runs the accounting check.
     pub(crate) fn new(outcome: &RunOutcome) -> Self {
         let mut problems = Vec::new();
-        let mut total = TelemetryStats::default();
+        let total = outcome.total;
+        let mut host_sum = TelemetryStats::default();
         let mut hosts = Vec::with_capacity(outcome.hosts.len());
         for host in &outcome.hosts {
             hosts.push(host_report(host, &mut problems));
-            total = add(&total, &host.total());
+            if let Some(stats) = &host.stats {
+                host_sum.add(stats);
+            }
         }
         if outcome.generated != total.enqueued {
             problems.push(format!(
-                "the workload generated {} events but the clients counted {} enqueued",
+                "the workload generated {} events but the library counted {} enqueued",
                 outcome.generated, total.enqueued
+            ));
+        }
+        if !total.is_balanced() {
+            problems.push(format!(
+                "enqueued {} != exported {} + dropped {} + pending {}",
+                total.enqueued,
+                total.exported,
+                total.dropped.total(),
+                total.pending
+            ));
+        }
+        if total.pending != 0 {
+            problems.push(format!(
+                "{} events still pending after the shutdown",
+                total.pending
+            ));
+        }
+        if host_sum != total {
+            problems.push(format!(
+                "the hosts' accountings (enqueued {}, exported {}, dropped {}) do not add up to the manager's (enqueued {}, exported {}, dropped {})",
+                host_sum.enqueued,
+                host_sum.exported,
+                host_sum.dropped.total(),
+                total.enqueued,
+                total.exported,
+                total.dropped.total()
+            ));
+        }
+        let expected_lanes: usize = outcome.hosts.iter().map(|h| h.lanes).sum();
+        if outcome.lanes != expected_lanes {
+            problems.push(format!(
+                "the manager had {} lanes once every connection was open; {} hosts x identities need {expected_lanes}",
+                outcome.lanes,
+                outcome.hosts.len()
             ));
         }
         let embedded: Option<Vec<EndpointCounts>> =
@@ -191,11 +265,16 @@ impl SimulationReport {
             Some(counts) => counts.iter().map(|c| c.upload_requests).sum(),
             None => total.batches_sent,
         };
-        let events_per_s = if outcome.elapsed_s > 0.0 {
-            total.exported as f64 / outcome.elapsed_s
+        let until = outcome
+            .last_export_s
+            .filter(|&s| s > 0.0)
+            .unwrap_or(outcome.elapsed_s);
+        let events_per_s = if until > 0.0 {
+            total.exported as f64 / until
         } else {
             0.0
         };
+        let (shutdown, shutdown_s) = outcome.shutdown;
         SimulationReport {
             generated: outcome.generated,
             enqueued: total.enqueued,
@@ -206,11 +285,23 @@ impl SimulationReport {
             batches_sent: total.batches_sent,
             batches_failed: total.batches_failed,
             elapsed_s: round3(outcome.elapsed_s),
+            last_export_s: outcome.last_export_s.map(round3),
             events_per_s: round3(events_per_s),
+            shutdown: match shutdown {
+                CloseResult::Completed => "completed",
+                CloseResult::TimedOut => "timed_out",
+            }
+            .to_owned(),
+            shutdown_s: round3(shutdown_s),
             endpoint_received,
             endpoint_duplicates,
             hosts,
             connections: outcome.connections,
+            identities: outcome.identities,
+            lanes: outcome.lanes,
+            telemetry_threads_peak: outcome.telemetry_threads_peak,
+            rss_peak_mib: outcome.rss_peak_mib.map(|mib| (mib * 10.0).round() / 10.0),
+            release_ms_max: round3(outcome.release_max_s * 1000.0),
             statements: outcome.statements,
             outage: outcome.outage.clone(),
             capture: outcome
@@ -229,9 +320,15 @@ impl SimulationReport {
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "simulated {} connections on {} hosts, {} statements, in {:.2} s",
+            "simulated {} connections on {} hosts ({} {} per host), {} statements, in {:.2} s",
             self.connections,
             self.hosts.len(),
+            self.identities,
+            if self.identities == 1 {
+                "identity"
+            } else {
+                "identities"
+            },
             self.statements,
             self.elapsed_s
         );
@@ -244,19 +341,19 @@ impl SimulationReport {
             d.total(),
             self.pending
         );
+        let reasons: Vec<String> = d
+            .by_reason()
+            .iter()
+            .map(|(reason, count)| format!("{reason} {count}"))
+            .collect();
+        let _ = writeln!(out, "dropped   {}", reasons.join(", "));
+        let last = self
+            .last_export_s
+            .map(|s| format!(" (until the last export, at {s:.2} s)"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "dropped   queue_full {}, circuit_open {}, export_failed {}, closed_before_delivery {}, after_close {}, disabled_by_server {}",
-            d.queue_full,
-            d.circuit_open,
-            d.export_failed,
-            d.closed_before_delivery,
-            d.after_close,
-            d.disabled_by_server
-        );
-        let _ = writeln!(
-            out,
-            "requests  {} HTTP uploads ({} batches, {} not delivered), {:.0} events/s exported",
+            "requests  {} HTTP uploads ({} batches, {} not delivered), {:.0} events/s exported{last}",
             self.requests, self.batches_sent, self.batches_failed, self.events_per_s
         );
         match (self.endpoint_received, self.endpoint_duplicates) {
@@ -273,6 +370,18 @@ impl SimulationReport {
                 );
             }
         }
+        let rss = self
+            .rss_peak_mib
+            .map_or_else(|| "unknown".to_owned(), |mib| format!("{mib:.1} MiB"));
+        let _ = writeln!(
+            out,
+            "pipeline  {} lanes, at most {} telemetry threads, longest release {:.3} ms, shutdown {} in {:.2} s, peak RSS {rss}",
+            self.lanes,
+            self.telemetry_threads_peak,
+            self.release_ms_max,
+            self.shutdown.replace('_', " "),
+            self.shutdown_s
+        );
         if let Some(outage) = &self.outage {
             match outage.started_at_s {
                 Some(started) => {
@@ -344,30 +453,31 @@ impl SimulationReport {
 }
 
 fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
-    let total = host.total();
-    if host.clients.is_empty() {
+    let total = match host.stats {
+        Some(stats) => stats,
+        None => {
+            problems.push(format!(
+                "host {}: the manager kept no accounting for it",
+                host.host
+            ));
+            TelemetryStats::default()
+        }
+    };
+    if !total.is_balanced() {
         problems.push(format!(
-            "host {}: no client reported a final close",
-            host.host
+            "host {}: enqueued {} != exported {} + dropped {} + pending {}",
+            host.host,
+            total.enqueued,
+            total.exported,
+            total.dropped.total(),
+            total.pending
         ));
     }
-    for (index, stats) in host.clients.iter().enumerate() {
-        if !stats.is_balanced() {
-            problems.push(format!(
-                "host {} client {index}: enqueued {} != exported {} + dropped {} + pending {}",
-                host.host,
-                stats.enqueued,
-                stats.exported,
-                stats.dropped.total(),
-                stats.pending
-            ));
-        }
-        if stats.pending != 0 {
-            problems.push(format!(
-                "host {} client {index}: {} events still pending after close",
-                host.host, stats.pending
-            ));
-        }
+    if total.pending != 0 {
+        problems.push(format!(
+            "host {}: {} events still pending after the shutdown",
+            host.host, total.pending
+        ));
     }
     if let Some(endpoint) = host.endpoint {
         let distinct = endpoint.logs_accepted - endpoint.duplicates.min(endpoint.logs_accepted);
@@ -378,40 +488,22 @@ fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
             ));
         }
     }
-    let sum = |f: fn(&BreakerSnapshot) -> u64| host.breakers.iter().map(f).sum::<u64>();
+    let breaker = host.breaker;
+    let count = |f: fn(&BreakerSnapshot) -> u64| breaker.as_ref().map_or(0, f);
     HostReport {
         host: host.host.clone(),
-        breaker_opened: sum(|b| b.opened),
-        breaker_half_opened: sum(|b| b.half_opened),
-        breaker_closed: sum(|b| b.closed),
-        breaker_rejected_batches: sum(|b| b.rejected_batches),
-        breaker_state: host.breakers.last().map(|b| b.state.to_string()),
+        breaker_opened: count(|b| b.opened),
+        breaker_half_opened: count(|b| b.half_opened),
+        breaker_closed: count(|b| b.closed),
+        breaker_rejected_batches: count(|b| b.rejected_batches),
+        breaker_state: breaker.map(|b| b.state.to_string()),
         enqueued: total.enqueued,
         exported: total.exported,
         dropped: total.dropped.total(),
         endpoint_received: host.endpoint.map(|e| e.logs_accepted),
-        clients: host.clients.len(),
-        closes_timed_out: host.closes_timed_out,
-    }
-}
-
-/// The field-by-field sum of two accountings.
-fn add(a: &TelemetryStats, b: &TelemetryStats) -> TelemetryStats {
-    let (x, y) = (&a.dropped, &b.dropped);
-    TelemetryStats {
-        enqueued: a.enqueued + b.enqueued,
-        exported: a.exported + b.exported,
-        pending: a.pending + b.pending,
-        dropped: DroppedEvents {
-            queue_full: x.queue_full + y.queue_full,
-            circuit_open: x.circuit_open + y.circuit_open,
-            export_failed: x.export_failed + y.export_failed,
-            closed_before_delivery: x.closed_before_delivery + y.closed_before_delivery,
-            after_close: x.after_close + y.after_close,
-            disabled_by_server: x.disabled_by_server + y.disabled_by_server,
-        },
-        batches_sent: a.batches_sent + b.batches_sent,
-        batches_failed: a.batches_failed + b.batches_failed,
+        clients: host.lanes,
+        lanes: host.lanes,
+        closes_timed_out: u64::from(total.dropped.closed_before_delivery > 0),
     }
 }
 
@@ -425,35 +517,41 @@ mod tests {
     use super::*;
 
     fn stats(enqueued: u64, exported: u64, failed: u64, pending: u64) -> TelemetryStats {
-        TelemetryStats {
-            enqueued,
-            exported,
-            pending,
-            dropped: DroppedEvents {
-                export_failed: failed,
-                ..DroppedEvents::default()
-            },
-            ..TelemetryStats::default()
-        }
+        let mut dropped = DroppedEvents::default();
+        dropped.export_failed = failed;
+        let mut stats = TelemetryStats::default();
+        stats.enqueued = enqueued;
+        stats.exported = exported;
+        stats.pending = pending;
+        stats.dropped = dropped;
+        stats
     }
 
-    fn outcome(generated: u64, clients: Vec<TelemetryStats>, received: u64) -> RunOutcome {
+    fn outcome(generated: u64, host: Option<TelemetryStats>, received: u64) -> RunOutcome {
         RunOutcome {
             generated,
             statements: 1,
             connections: 1,
+            identities: 1,
+            total: host.unwrap_or_default(),
+            shutdown: (CloseResult::Completed, 0.1),
             hosts: vec![HostOutcome {
                 host: "127.0.0.1:1".to_owned(),
-                clients,
-                breakers: Vec::new(),
-                closes_timed_out: 0,
+                stats: host,
+                breaker: None,
+                lanes: 1,
                 endpoint: Some(EndpointCounts {
                     logs_accepted: received,
                     duplicates: 0,
                     upload_requests: 2,
                 }),
             }],
-            elapsed_s: 2.0,
+            lanes: 1,
+            elapsed_s: 1.0,
+            last_export_s: Some(2.0),
+            telemetry_threads_peak: 1,
+            rss_peak_mib: Some(12.34),
+            release_max_s: 0.000_02,
             outage: None,
             capture: None,
         }
@@ -461,30 +559,49 @@ mod tests {
 
     #[test]
     fn balanced_run_is_accounted() {
-        let report = SimulationReport::new(&outcome(10, vec![stats(10, 8, 2, 0)], 8));
+        let report = SimulationReport::new(&outcome(10, Some(stats(10, 8, 2, 0)), 8));
         assert!(report.accounted, "{:?}", report.problems);
+        // Counted until the last export, not the workload's second.
         assert_eq!(report.events_per_s, 4.0);
         assert_eq!(report.requests, 2);
-        assert!(report.to_text().contains("every event accounted for"));
+        assert_eq!(report.rss_peak_mib, Some(12.3));
+        assert_eq!(report.release_ms_max, 0.02);
+        assert_eq!(report.shutdown, "completed");
+        let text = report.to_text();
+        assert!(text.contains("every event accounted for"), "{text}");
+        assert!(text.contains("credentials_failed 0"), "{text}");
+        assert!(
+            text.contains("1 lanes, at most 1 telemetry threads"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["dropped"]["credentials_failed"], 0);
+        assert!(json["dropped"].get("circuit_open").is_none());
     }
 
     #[test]
     fn each_mismatch_is_named() {
+        let mut host_disagrees = outcome(10, Some(stats(10, 8, 2, 0)), 8);
+        host_disagrees.total = stats(10, 9, 1, 0);
+        let mut lanes_missing = outcome(10, Some(stats(10, 8, 2, 0)), 8);
+        lanes_missing.lanes = 0;
         for (run, needle) in [
-            (outcome(11, vec![stats(10, 8, 2, 0)], 8), "generated 11"),
+            (outcome(11, Some(stats(10, 8, 2, 0)), 8), "generated 11"),
             (
-                outcome(10, vec![stats(10, 7, 2, 0)], 7),
+                outcome(10, Some(stats(10, 7, 2, 0)), 7),
                 "enqueued 10 != exported 7",
             ),
             (
-                outcome(10, vec![stats(10, 7, 2, 1)], 7),
+                outcome(10, Some(stats(10, 7, 2, 1)), 7),
                 "1 events still pending",
             ),
             (
-                outcome(10, vec![stats(10, 8, 2, 0)], 9),
+                outcome(10, Some(stats(10, 8, 2, 0)), 9),
                 "endpoint accepted 9",
             ),
-            (outcome(0, vec![], 0), "no client reported"),
+            (outcome(0, None, 0), "no accounting"),
+            (host_disagrees, "do not add up"),
+            (lanes_missing, "had 0 lanes"),
         ] {
             let report = SimulationReport::new(&run);
             assert!(!report.accounted);

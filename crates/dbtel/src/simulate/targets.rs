@@ -1,11 +1,9 @@
 //! Where a run's events go: the embedded endpoints (one per simulated host, on 127.0.0.1 with
-//! a port of their own, so each is a distinct host key) or the `--endpoint` URLs; and the
-//! exporter each host's clients use.
+//! a port of their own, so each is a distinct host key) or the `--endpoint` URLs, and the token
+//! the connections send.
 
 use std::fmt;
-use std::sync::Arc;
 
-use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{
     ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
 };
@@ -30,7 +28,7 @@ impl Token {
         Token(format!("dbtel-simulate-{:032x}", rng.u128(..)))
     }
 
-    /// The value, to hand to an endpoint or exporter (never to print).
+    /// The value, to hand to an endpoint or a credentials provider (never to print).
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -85,28 +83,22 @@ pub(crate) fn user_agent() -> Result<UserAgent, UserAgentError> {
 
 /// Checks that the host at `url` can be exported to (the manager's
 /// [`acquire_databricks`](databricks_telemetry::manager::TelemetryClientManager::acquire_databricks)
-/// builds each new client's exporter for it), and gives the credentials its clients send:
-/// `token` as [`StaticBearerToken`], or none (to `/telemetry-unauth`).
+/// builds each new host's exporter for it).
 ///
 /// # Errors
 ///
 /// [`TargetError`] when `url` is not a usable host, or is plain HTTP without
 /// `allow_insecure_http` or to a host that is not loopback.
-pub(crate) fn check_target(
-    url: &str,
-    config: &TelemetryConfig,
-    token: Option<&Token>,
-) -> Result<Option<Arc<dyn CredentialsProvider>>, TargetError> {
-    ServiceEndpoint::parse(url, config).map_err(|error| TargetError {
-        url: url.to_owned(),
-        reason: match error {
-            ServiceEndpointError::InsecureHttpNotAllowed { .. } => {
-                "plain http needs --allow-insecure-http (and a loopback host)".to_owned()
-            }
-            other => other.to_string(),
-        },
-    })?;
-    Ok(token.map(|token| {
-        Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
-    }))
+pub(crate) fn check_target(url: &str, config: &TelemetryConfig) -> Result<(), TargetError> {
+    ServiceEndpoint::parse(url, config)
+        .map(drop)
+        .map_err(|error| TargetError {
+            url: url.to_owned(),
+            reason: match error {
+                ServiceEndpointError::InsecureHttpNotAllowed { .. } => {
+                    "plain http needs --allow-insecure-http (and a loopback host)".to_owned()
+                }
+                other => other.to_string(),
+            },
+        })
 }

@@ -1,30 +1,38 @@
-//! The simulated driver workload: connections spread over hosts and threads, paced, each
-//! recording its session and statements through a shared client of the real
+//! The simulated driver workload: connections spread over hosts, identities and threads,
+//! paced, each recording its session and statements through its own handle of the real
 //! [`TelemetryClientManager`].
+//!
+//! Connection `i` goes to host `i % hosts` with identity `(i / hosts) % identities`, so every
+//! (host, identity) pair has a connection and its own lane. Every thread first opens its
+//! connections; once all are open (a rendezvous), the lanes are counted; then the statements run,
+//! and each connection closes by recording its close and releasing its handle on its own
+//! thread, timed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::credentials::CredentialsProvider;
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::UserAgent;
 use databricks_telemetry::manager::{
-    AcquireError, ClientIdentity, Released, TelemetryClientHandle, TelemetryClientManager,
+    AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
 use databricks_telemetry::TelemetryConfig;
 
 use super::actions::{Action, SimulatedSession};
+use super::targets::Token;
 use super::SimulateError;
 
-/// One simulated host: where its clients export to.
+/// One simulated host: where its lanes export to.
 #[derive(Debug, Clone)]
 pub(crate) struct SimulatedHost {
     /// The host as a driver names it, e.g. `http://127.0.0.1:41234`.
     pub(crate) url: String,
     /// The workspace id its sessions report.
     pub(crate) workspace_id: i64,
-    /// The credentials its clients send; `None` sends to `/telemetry-unauth`.
-    pub(crate) credentials: Option<Arc<dyn CredentialsProvider>>,
+    /// The bearer token every connection sends (each with a provider of its own); `None`
+    /// sends to `/telemetry-unauth`.
+    pub(crate) token: Option<Token>,
     /// The user agent the simulated driver sends.
     pub(crate) user_agent: UserAgent,
 }
@@ -32,8 +40,10 @@ pub(crate) struct SimulatedHost {
 /// The shape of a run.
 #[derive(Debug, Clone)]
 pub(crate) struct WorkloadPlan {
-    /// Connections, spread round-robin over the hosts.
+    /// Connections, spread round-robin over the hosts, then over the identities of a host.
     pub(crate) connections: u32,
+    /// Identities (lanes) per host; 1 without credentials.
+    pub(crate) identities: u32,
     /// Statements per connection; `None` for as many as fit in `duration`.
     pub(crate) statements: Option<u64>,
     /// Events per second over all connections; `None` for as fast as possible.
@@ -55,13 +65,20 @@ pub(crate) struct Progress {
     pub(crate) statements: AtomicU64,
 }
 
-/// How a connection ended: its host and what releasing its client handle did.
-#[derive(Debug)]
-pub(crate) struct ConnectionEnd {
-    /// Index of its host.
-    pub(crate) host: usize,
-    /// What the release did; the last handle of a client reports its final accounting.
-    pub(crate) released: Released,
+/// What the workload observed besides the events.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WorkloadEnd {
+    /// Lanes the manager had once every connection was open (none released yet).
+    pub(crate) lanes: usize,
+    /// The longest a connection's `release` took, on the connection's own thread.
+    pub(crate) release_max: Duration,
+}
+
+/// What the connection threads record as they go.
+#[derive(Debug, Default)]
+struct Observed {
+    lanes: AtomicUsize,
+    release_max_ns: AtomicU64,
 }
 
 /// Paces the workload to a rate and stops it at a deadline; shared by every thread.
@@ -95,15 +112,25 @@ impl Pacer {
     }
 }
 
-/// Runs the workload and returns how every connection ended.
+/// The identity of connection `index`: its host's identity number `(index / hosts) %
+/// identities`, or anonymous without credentials.
+fn identity_of(index: u32, hosts: usize, identities: u32, credentials: bool) -> ClientIdentity {
+    if !credentials {
+        return ClientIdentity::anonymous();
+    }
+    let number = (index as usize / hosts.max(1)) % identities.max(1) as usize;
+    ClientIdentity::new(format!("dbtel-simulate-{number}"))
+}
+
+/// Runs the workload; returns the lanes it made and how long releases took.
 ///
-/// Each thread opens its connections (acquiring a client handle and recording the session's
-/// open), runs their statements interleaved, then closes each (recording the close, releasing the
-/// handle).
+/// Each thread opens its connections (acquiring a handle and recording the session's open);
+/// once every thread has, the lanes are counted; then each thread runs its connections'
+/// statements interleaved, and closes each (recording the close, releasing the handle).
 ///
 /// # Errors
 ///
-/// [`SimulateError::Acquire`] for the first client that could not be acquired (the thread's
+/// [`SimulateError::Acquire`] for the first handle that could not be acquired (the thread's
 /// other connections still close), [`SimulateError::Spawn`] when a thread cannot start.
 pub(crate) fn run(
     plan: &WorkloadPlan,
@@ -112,20 +139,22 @@ pub(crate) fn run(
     manager: &TelemetryClientManager,
     progress: &Progress,
     start: Instant,
-) -> Result<Vec<ConnectionEnd>, SimulateError> {
+) -> Result<WorkloadEnd, SimulateError> {
     let pacer = Pacer {
         start,
         rate: plan.rate,
         deadline: plan.duration.map(|d| start + d),
         tickets: AtomicU64::new(0),
     };
-    // Every simulated connection uses the same credentials (or none), so they share clients.
-    let identity = match hosts.first().and_then(|h| h.credentials.as_ref()) {
-        Some(_) => ClientIdentity::new("dbtel-simulate"),
-        None => ClientIdentity::anonymous(),
-    };
     let threads = plan.threads.clamp(1, plan.connections.max(1));
-    let results: Vec<Result<Vec<ConnectionEnd>, SimulateError>> = std::thread::scope(|scope| {
+    let opened = Rendezvous::new(threads as usize);
+    let observed = Observed::default();
+    let count_lanes = || {
+        observed
+            .lanes
+            .store(manager.lane_count(), Ordering::Release);
+    };
+    let results: Vec<Result<(), SimulateError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
                 let connections: Vec<u32> = (thread..plan.connections)
@@ -136,13 +165,19 @@ pub(crate) fn run(
                     hosts,
                     config,
                     manager,
-                    identity: &identity,
                     pacer: &pacer,
                     progress,
+                    opened: &opened,
+                    observed: &observed,
                 };
-                std::thread::Builder::new()
+                let spawned = std::thread::Builder::new()
                     .name(format!("dbtel-connections-{thread}"))
-                    .spawn_scoped(scope, move || worker.run(&connections))
+                    .spawn_scoped(scope, move || worker.run(&connections));
+                if spawned.is_err() {
+                    // The others must not wait for it.
+                    opened.arrive(false, count_lanes);
+                }
+                spawned
             })
             .collect();
         workers
@@ -156,11 +191,51 @@ pub(crate) fn run(
             })
             .collect()
     });
-    let mut ends = Vec::with_capacity(plan.connections as usize);
     for result in results {
-        ends.extend(result?);
+        result?;
     }
-    Ok(ends)
+    Ok(WorkloadEnd {
+        lanes: observed.lanes.load(Ordering::Acquire),
+        release_max: Duration::from_nanos(observed.release_max_ns.load(Ordering::Acquire)),
+    })
+}
+
+/// Where the connection threads wait until every connection is open: the last to arrive runs
+/// a closure before any goes on. Unlike [`std::sync::Barrier`], a thread that never started
+/// can be counted out.
+#[derive(Debug)]
+struct Rendezvous {
+    /// Threads still to arrive, and whether the last one has finished its closure.
+    state: Mutex<(usize, bool)>,
+    open: Condvar,
+}
+
+impl Rendezvous {
+    fn new(threads: usize) -> Self {
+        Rendezvous {
+            state: Mutex::new((threads, false)),
+            open: Condvar::new(),
+        }
+    }
+
+    /// Arrives (for a thread that did not start: `wait == false`); the last arrival runs
+    /// `last`, then everyone goes on.
+    fn arrive(&self, wait: bool, last: impl FnOnce()) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 = state.0.saturating_sub(1);
+        if state.0 == 0 {
+            last();
+            state.1 = true;
+            self.open.notify_all();
+            return;
+        }
+        while wait && !state.1 {
+            state = self
+                .open
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
 }
 
 /// What one thread needs.
@@ -169,21 +244,23 @@ struct ThreadWork<'a> {
     hosts: &'a [SimulatedHost],
     config: &'a TelemetryConfig,
     manager: &'a TelemetryClientManager,
-    identity: &'a ClientIdentity,
     pacer: &'a Pacer,
     progress: &'a Progress,
+    /// Every thread waits here once its connections are open; the last to arrive counts the
+    /// lanes.
+    opened: &'a Rendezvous,
+    observed: &'a Observed,
 }
 
 /// A connection in progress.
 struct OpenConnection {
-    host: usize,
     session: SimulatedSession,
     handle: TelemetryClientHandle,
     statements_done: u64,
 }
 
 impl ThreadWork<'_> {
-    fn run(&self, connections: &[u32]) -> Result<Vec<ConnectionEnd>, AcquireError> {
+    fn run(&self, connections: &[u32]) -> Result<(), AcquireError> {
         let mut open = Vec::with_capacity(connections.len());
         let mut failure = None;
         for &index in connections {
@@ -195,23 +272,41 @@ impl ThreadWork<'_> {
                 }
             }
         }
+        // Every thread gets here (a failed acquire included), so no thread waits for ever.
+        self.opened.arrive(true, || {
+            self.observed
+                .lanes
+                .store(self.manager.lane_count(), Ordering::Release);
+        });
         if failure.is_none() {
             self.run_statements(&mut open);
         }
-        let ends = open.into_iter().map(|c| self.close(c)).collect();
+        for connection in open {
+            self.close(connection);
+        }
         match failure {
             Some(error) => Err(error),
-            None => Ok(ends),
+            None => Ok(()),
         }
     }
 
     fn open(&self, index: u32) -> Result<OpenConnection, AcquireError> {
         let host_index = index as usize % self.hosts.len();
         let host = &self.hosts[host_index];
+        let identity = identity_of(
+            index,
+            self.hosts.len(),
+            self.plan.identities,
+            host.token.is_some(),
+        );
+        // Each connection brings a credentials provider of its own, as a driver's would.
+        let credentials = host.token.as_ref().map(|token| {
+            Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
+        });
         let handle = self.manager.acquire_databricks(
             &host.url,
-            self.identity,
-            host.credentials.clone(),
+            &identity,
+            credentials,
             self.config,
             &host.user_agent,
         )?;
@@ -221,7 +316,6 @@ impl ThreadWork<'_> {
         self.pacer.wait_turn(events.len() as u64);
         self.emit(&handle, events);
         Ok(OpenConnection {
-            host: host_index,
             session,
             handle,
             statements_done: 0,
@@ -257,13 +351,17 @@ impl ThreadWork<'_> {
         }
     }
 
-    fn close(&self, mut connection: OpenConnection) -> ConnectionEnd {
+    /// Records the close and releases the handle, timing the release (which must not wait for
+    /// the lane to drain).
+    fn close(&self, mut connection: OpenConnection) {
         let event = connection.session.close();
         self.emit(&connection.handle, vec![event]);
-        ConnectionEnd {
-            host: connection.host,
-            released: connection.handle.release(),
-        }
+        let started = Instant::now();
+        connection.handle.release();
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.observed
+            .release_max_ns
+            .fetch_max(took, Ordering::AcqRel);
     }
 
     fn emit(
