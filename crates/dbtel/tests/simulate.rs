@@ -65,7 +65,39 @@ fn u(report: &Value, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("{field} is not a count in {report}"))
 }
 
-/// Checks the fields the issue asks for and that every event is accounted for.
+fn f(report: &Value, field: &str) -> f64 {
+    report[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is not a number in {report}"))
+}
+
+/// Every reason an event can be dropped for, as the report names them.
+const DROP_REASONS: [&str; 6] = [
+    "queue_full",
+    "export_failed",
+    "closed_before_delivery",
+    "after_close",
+    "disabled_by_server",
+    "credentials_failed",
+];
+
+/// All dropped events of a report.
+fn dropped_total(report: &Value) -> u64 {
+    let dropped = &report["dropped"];
+    assert!(
+        dropped.get("circuit_open").is_none(),
+        "an open breaker no longer drops: {dropped}"
+    );
+    assert_eq!(
+        dropped.as_object().unwrap().len(),
+        DROP_REASONS.len(),
+        "{dropped}"
+    );
+    DROP_REASONS.iter().map(|reason| u(dropped, reason)).sum()
+}
+
+/// Checks the fields the issue asks for, that they are sane, and that every event is
+/// accounted for.
 fn assert_accounted(report: &Value) {
     for field in [
         "generated",
@@ -78,21 +110,18 @@ fn assert_accounted(report: &Value) {
         "endpoint_received",
         "hosts",
         "dropped",
+        "lanes",
+        "identities",
+        "telemetry_threads_peak",
+        "rss_peak_mib",
+        "release_ms_max",
+        "last_export_s",
+        "shutdown",
+        "shutdown_s",
     ] {
         assert!(report.get(field).is_some(), "{field} missing from {report}");
     }
-    let dropped = &report["dropped"];
-    let dropped_total: u64 = [
-        "queue_full",
-        "circuit_open",
-        "export_failed",
-        "closed_before_delivery",
-        "after_close",
-        "disabled_by_server",
-    ]
-    .iter()
-    .map(|reason| u(dropped, reason))
-    .sum();
+    let dropped_total = dropped_total(report);
     assert!(u(report, "generated") > 0);
     assert_eq!(u(report, "generated"), u(report, "enqueued"));
     assert_eq!(
@@ -102,9 +131,47 @@ fn assert_accounted(report: &Value) {
     assert_eq!(u(report, "pending"), 0);
     assert_eq!(report["accounted"], true, "{report}");
     assert_eq!(report["problems"], serde_json::json!([]));
+    assert_eq!(report["shutdown"], "completed", "{report}");
     let hosts = report["hosts"].as_array().unwrap();
     let host_exported: u64 = hosts.iter().map(|h| u(h, "exported")).sum();
     assert_eq!(host_exported, u(report, "exported"));
+    // One lane per (host, identity), each host's own.
+    let lanes = u(report, "lanes");
+    assert_eq!(lanes, hosts.len() as u64 * u(report, "identities"));
+    assert_eq!(hosts.iter().map(|h| u(h, "lanes")).sum::<u64>(), lanes);
+    // One export worker per host at most (a static token needs no credentials helper).
+    let threads = u(report, "telemetry_threads_peak");
+    assert!(
+        (1..=hosts.len() as u64).contains(&threads),
+        "{threads} threads"
+    );
+    // The process's peak memory: more than nothing, far less than a gigabyte.
+    let rss = f(report, "rss_peak_mib");
+    assert!(rss > 1.0 && rss < 1024.0, "{rss} MiB");
+    // A release never waits for the lane to drain.
+    let release = f(report, "release_ms_max");
+    assert!(
+        (0.0..100.0).contains(&release),
+        "a release took {release} ms"
+    );
+    // Events per second count until the last export, which comes after the first event and
+    // by the end of the shutdown.
+    if u(report, "exported") > 0 {
+        let last = f(report, "last_export_s");
+        let end = f(report, "elapsed_s") + f(report, "shutdown_s");
+        assert!(
+            last > 0.0 && last <= end + 0.1,
+            "last export {last} s, end {end} s"
+        );
+        // Both rounded to milliseconds' precision in the report.
+        let exported = u(report, "exported") as f64;
+        let (low, high) = (
+            exported / (last + 0.001),
+            exported / (last - 0.001).max(1e-6),
+        );
+        let rate = f(report, "events_per_s");
+        assert!(rate >= low - 0.01 && rate <= high + 0.01, "{report}");
+    }
     for host in hosts {
         for field in [
             "breaker_opened",
@@ -199,7 +266,7 @@ fn external_endpoint_with_a_token_from_the_environment() {
 }
 
 #[test]
-fn outage_opens_the_breaker_and_it_closes_again() {
+fn outage_opens_the_breaker_holds_the_events_and_delivers_them_after() {
     let started = Instant::now();
     let report = simulate_json(
         &[
@@ -217,8 +284,6 @@ fn outage_opens_the_breaker_and_it_closes_again() {
             "10",
             "--flush-interval-ms",
             "20",
-            "--max-retries",
-            "0",
             "--circuit-breaker-threshold",
             "2",
             "--circuit-breaker-timeout-ms",
@@ -229,9 +294,10 @@ fn outage_opens_the_breaker_and_it_closes_again() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_accounted(&report);
     assert!(report["outage"]["started_at_s"].as_f64().unwrap() >= 0.2);
-    let dropped = &report["dropped"];
-    assert!(u(dropped, "export_failed") > 0, "{report}");
-    assert!(u(dropped, "circuit_open") > 0, "{report}");
+    // Uploads failed during the outage, and nothing was lost: the lanes held the events.
+    assert!(u(&report, "batches_failed") > 0, "{report}");
+    assert_eq!(dropped_total(&report), 0, "{report}");
+    assert_eq!(u(&report, "exported"), u(&report, "generated"));
     for host in report["hosts"].as_array().unwrap() {
         assert!(u(host, "breaker_opened") >= 1, "{host}");
         assert!(u(host, "breaker_half_opened") >= 1, "{host}");
@@ -321,6 +387,21 @@ fn bad_flags_exit_2_with_a_clear_message() {
             &["--connections", "1", "--hosts", "2"][..],
             "--connections 1 is fewer than the 2 hosts",
         ),
+        (
+            &["--connections", "5", "--hosts", "2", "--identities", "3"][..],
+            "--connections 5 is fewer than 6 (2 hosts x --identities 3)",
+        ),
+        (&["--identities", "0"][..], "--identities"),
+        (
+            &[
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--allow-insecure-http",
+                "--identities",
+                "2",
+            ][..],
+            "--identities 2 needs a token",
+        ),
         (&["--rate", "1e-30"][..], "at least one a day"),
     ] {
         let output = dbtel(&[&["simulate"], args].concat(), &[]);
@@ -341,4 +422,116 @@ fn the_token_is_never_printed() {
     for printed in [&output.stdout, &output.stderr, &help.stdout, &help.stderr] {
         assert!(!String::from_utf8_lossy(printed).contains(token));
     }
+}
+
+#[test]
+fn the_readme_main_job_drops_nothing() {
+    // `cargo run --release -p dbtel -- simulate --outage 503:2s@1s`: the lanes hold their
+    // events through the outage and deliver them once the breaker lets a probe through.
+    let report = simulate_json(&["--outage", "503:2s@1s"], &[]);
+    assert_accounted(&report);
+    assert_eq!(dropped_total(&report), 0, "{report}");
+    assert_eq!(u(&report, "pending"), 0);
+    assert_eq!(u(&report, "exported"), u(&report, "generated"));
+    assert!(
+        u(&report, "batches_failed") > 0,
+        "the outage happened: {report}"
+    );
+    for host in report["hosts"].as_array().unwrap() {
+        assert!(u(host, "breaker_opened") >= 1, "{host}");
+        assert!(u(host, "breaker_closed") >= 1, "{host}");
+        assert_eq!(host["breaker_state"], "closed", "{host}");
+    }
+}
+
+#[test]
+fn a_release_returns_at_once_while_the_endpoint_hangs() {
+    // Every connection closes while uploads hang; the lanes keep their events, deliver them
+    // after the outage within their close timeout, and no release waited for them.
+    let report = simulate_json(
+        &[
+            "--connections",
+            "4",
+            "--statements",
+            "10",
+            "--rate",
+            "0",
+            "--outage",
+            "hang:2s@0s",
+        ],
+        &[],
+    );
+    assert_accounted(&report);
+    assert_eq!(dropped_total(&report), 0, "{report}");
+    assert!(
+        f(&report, "shutdown_s") > 0.5,
+        "the lanes were still draining when the connections closed: {report}"
+    );
+    assert!(f(&report, "release_ms_max") < 100.0, "{report}");
+}
+
+#[test]
+fn identities_make_a_lane_each_per_host() {
+    let report = simulate_json(
+        &[
+            "--hosts",
+            "2",
+            "--identities",
+            "3",
+            "--connections",
+            "7",
+            "--statements",
+            "5",
+            "--rate",
+            "0",
+        ],
+        &[],
+    );
+    assert_accounted(&report);
+    assert_eq!(u(&report, "identities"), 3);
+    assert_eq!(u(&report, "lanes"), 6);
+    for host in report["hosts"].as_array().unwrap() {
+        assert_eq!(u(host, "lanes"), 3, "{host}");
+    }
+    assert_eq!(u(&report, "exported"), u(&report, "generated"));
+
+    // Without --identities, all connections of a host share its one lane.
+    let shared = simulate_json(SMALL, &[]);
+    assert_eq!(u(&shared, "identities"), 1);
+    assert_eq!(u(&shared, "lanes"), 2);
+}
+
+#[test]
+fn a_thousand_identities_on_one_host_use_few_threads_and_little_memory() {
+    let report = simulate_json(
+        &[
+            "--hosts",
+            "1",
+            "--identities",
+            "1000",
+            "--connections",
+            "1000",
+            "--duration",
+            "3s",
+        ],
+        &[],
+    );
+    assert_accounted(&report);
+    assert_eq!(u(&report, "lanes"), 1000);
+    let threads = u(&report, "telemetry_threads_peak");
+    assert!(threads <= 2, "{threads} telemetry threads");
+    let rss = f(&report, "rss_peak_mib");
+    assert!(rss <= 96.0, "peak RSS {rss} MiB");
+}
+
+#[test]
+fn library_defaults_are_a_flag_and_a_run() {
+    let help = dbtel(&["simulate", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--library-defaults"), "{help}");
+    assert!(help.contains("library: 5000"), "{help}");
+    // With the library's 5 s flush interval, the lanes deliver when their connections close.
+    let report = simulate_json(&[SMALL, &["--library-defaults"]].concat(), &[]);
+    assert_accounted(&report);
+    assert_eq!(u(&report, "exported"), u(&report, "generated"));
 }

@@ -6,17 +6,18 @@
 //! - **library**: in this process, three threads open and close connections through one
 //!   [`TelemetryClientManager`] with the real [`DatabricksExporter`], against local endpoints
 //!   whose faults rotate (healthy, 503, 429 with `Retry-After`, hang, reset, redirect); every few
-//!   rotations a host is retired and a new one takes its place, so clients and breakers come and
-//!   go. At the end: every event is accounted for (`generated = enqueued = exported + dropped`,
-//!   nothing pending, `exported` = what the endpoints accepted, no duplicates), no
-//!   `dbx-telemetry` thread is left, and resident memory grew by at most [`RSS_GROWTH_BOUND`]
-//!   from the warmed-up start.
+//!   rotations a host is retired and a new one takes its place, so lanes, workers and breakers
+//!   come and go. At the end, after the manager's shutdown: every event is accounted for
+//!   (`generated = enqueued = exported + dropped`, nothing pending, `exported` = what the
+//!   endpoints accepted, no duplicates), no lane and no `dbx-telemetry` thread is left, and
+//!   resident memory grew by at most [`RSS_GROWTH_BOUND`] from the warmed-up start.
 //! - **simulate**: `dbtel simulate` as a child process against endpoints in this process whose
 //!   faults rotate the same way. At the end: exit code 0, the report's accounting balances, what
 //!   it says was exported is exactly what the endpoints accepted, the child never ran more
 //!   `dbx-telemetry` threads than one worker and one short-lived name lookup (ureq's resolver
-//!   thread, which inherits the worker's name) per host, and its resident memory grew by at
-//!   most [`RSS_GROWTH_BOUND`] from its warmed-up start.
+//!   thread, which inherits the worker's name) per host, its own count of the library's threads
+//!   (`telemetry_threads_peak`) stays within one worker per host, and its resident memory grew
+//!   by at most [`RSS_GROWTH_BOUND`] from its warmed-up start.
 //!
 //! The short versions run in CI (`cargo test --workspace`); the long ones, about a minute each:
 //!
@@ -32,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint, UserAgent};
-use databricks_telemetry::manager::{ClientIdentity, Released, TelemetryClientManager};
+use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::model::OperationType;
 use databricks_telemetry::{AuthType, TelemetryConfig, TelemetrySessionContext, TelemetryStats};
 use telemetry_endpoint::{EndpointConfig, EndpointStats, Fault, TelemetryEndpoint};
@@ -178,8 +179,11 @@ struct Hosts {
 struct Tally {
     generated: AtomicU64,
     connections: AtomicU64,
-    closed: Mutex<Vec<TelemetryStats>>,
 }
+
+/// How long the library soak's final shutdown may take: the lanes' close timeout (1 s) and a
+/// request cut short at it, with room to spare.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn library_soak(duration: Duration, rotation: Duration) {
     let pid = "self";
@@ -231,9 +235,15 @@ fn library_soak(duration: Duration, rotation: Duration) {
         stop.store(true, Ordering::Release);
     });
 
-    // Every connection has closed: every client is gone.
-    assert_eq!(manager.client_count(), 0);
-    assert_eq!(manager.breaker_count(), 0);
+    // Every connection has released its handle; the shutdown waits for the lanes to drain and
+    // gives the final accounting.
+    let outcome = manager.shutdown(SHUTDOWN_TIMEOUT);
+    let stats: TelemetryStats = outcome.stats;
+    assert_eq!(
+        manager.lane_count(),
+        0,
+        "no lane is left after the shutdown"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while worker_threads(pid) > threads_before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -252,31 +262,29 @@ fn library_soak(duration: Duration, rotation: Duration) {
     }
     let end_rss = resident_bytes(pid).unwrap_or(0);
 
-    let closed = tally.closed.into_inner().unwrap();
     let generated = tally.generated.load(Ordering::Acquire);
-    let sum = |f: fn(&TelemetryStats) -> u64| closed.iter().map(f).sum::<u64>();
-    let (enqueued, exported, pending) =
-        (sum(|s| s.enqueued), sum(|s| s.exported), sum(|s| s.pending));
-    let dropped = sum(|s| s.dropped.total());
+    let (enqueued, exported, pending) = (stats.enqueued, stats.exported, stats.pending);
+    let dropped = stats.dropped.total();
     let (accepted, duplicates) = accepted_and_duplicates(&endpoint_stats);
     let faults: u64 = endpoint_stats.iter().map(|s| s.faults_injected).sum();
     let warm_rss = warm_rss.unwrap_or(end_rss);
     println!(
         "library soak: {:.1} s, {rotations} rotations, {host_count} hosts, {} connections, \
-         {} clients; events generated {generated}, enqueued {enqueued}, exported {exported}, \
-         dropped {dropped}, pending {pending}; endpoints accepted {accepted} \
+         shutdown {:?}; events generated {generated}, enqueued {enqueued}, exported {exported}, \
+         dropped {dropped} {:?}, pending {pending}; endpoints accepted {accepted} \
          ({duplicates} duplicates), {faults} faults injected; dbx-telemetry threads left \
          {threads_left}; RSS warm {:.1} MiB, peak {:.1} MiB, end {:.1} MiB",
         started.elapsed().as_secs_f64(),
         tally.connections.load(Ordering::Acquire),
-        closed.len(),
+        outcome.result,
+        stats.dropped.by_reason(),
         mib(warm_rss),
         mib(peak_rss),
         mib(end_rss),
     );
 
     assert!(generated > 0 && faults > 0, "the soak did something");
-    assert!(closed.iter().all(TelemetryStats::is_balanced), "{closed:?}");
+    assert!(stats.is_balanced(), "{stats:?}");
     assert_eq!(enqueued, generated, "every event reached a client");
     assert_eq!(pending, 0, "nothing pending after close");
     assert_eq!(
@@ -329,17 +337,18 @@ fn connections(
             hosts.active[next(hosts.active.len() as u64) as usize].base_url()
         };
         let identity = &identities[next(2) as usize];
+        // Each connection brings its own credentials provider; the exporter has none.
+        let credentials = Arc::new(StaticBearerToken::new(TOKEN));
         let handle = manager
-            .acquire(&url, identity, config, |_| {
+            .acquire_with_credentials(&url, identity, Some(credentials), config, |_| {
                 let endpoint = ServiceEndpoint::parse(&url, config).expect("a loopback endpoint");
                 Box::new(
                     DatabricksExporter::builder(endpoint, config, user_agent.clone())
-                        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
                         .build()
                         .expect("an exporter"),
                 ) as Box<dyn Exporter>
             })
-            .expect("a client");
+            .expect("a handle");
         tally.connections.fetch_add(1, Ordering::AcqRel);
         let session = TelemetrySessionContext::builder("Databricks Soak", "0.1.0")
             .session_id(format!("soak-{worker}-{iteration}"))
@@ -361,9 +370,8 @@ fn connections(
         handle.enqueue(session.connection_closed(Duration::from_millis(next(10))));
         events += 1;
         tally.generated.fetch_add(events, Ordering::AcqRel);
-        if let Released::Closed { stats, .. } = handle.release() {
-            tally.closed.lock().unwrap().push(stats);
-        }
+        // Returns at once; the lane drains in the background.
+        handle.release();
         std::thread::sleep(Duration::from_millis(next(5)));
     }
 }
@@ -517,11 +525,18 @@ fn simulate_soak(duration: Duration, rotation: Duration) {
         "exported is exactly what the endpoints accepted"
     );
     assert_eq!(duplicates, 0, "no event was delivered twice");
-    // One client, so one worker, per host; while it resolves a host name, ureq runs the lookup
-    // on a short-lived unnamed thread, which inherits the name `dbx-telemetry`.
+    // One worker per host; while it resolves a host name, ureq runs the lookup on a
+    // short-lived unnamed thread, which inherits the name `dbx-telemetry`.
     assert!(
         max_workers <= 2 * 3,
         "one worker (and at most one name lookup) per host: {max_workers}"
+    );
+    // The library's own count (taken as it starts each thread; a static token needs no
+    // credentials helper): never more than one worker per host at once.
+    let threads_peak = number("telemetry_threads_peak");
+    assert!(
+        (1..=3).contains(&threads_peak),
+        "one worker per host: {threads_peak}"
     );
     assert!(
         peak_rss <= warm_rss + RSS_GROWTH_BOUND,
