@@ -212,7 +212,7 @@ fn a_wrong_token_is_not_retried() {
             .build()
             .unwrap();
     let outcome = exporter.export(&logs(2), None);
-    assert_eq!(outcome.failure().unwrap().kind, FailureKind::NotRetryable);
+    assert_eq!(outcome.failure().unwrap().kind, FailureKind::Credentials);
     assert_eq!(uploads(&endpoint).len(), 1);
     assert_eq!(endpoint.stats().uploads_unauthorized, 1);
 }

@@ -168,7 +168,7 @@ fn credentials_errors_never_carry_the_providers_text() {
     let exporter = exporter_with(endpoint.addr(), Arc::new(LeakyFailingProvider));
     let outcome = exporter.export(&logs(2), None);
     assert_outcome_clean(&outcome);
-    assert_eq!(outcome.failure().unwrap().kind, FailureKind::NotRetryable);
+    assert_eq!(outcome.failure().unwrap().kind, FailureKind::Credentials);
     assert!(
         uploads(&endpoint).is_empty(),
         "nothing is sent without credentials"
@@ -186,7 +186,7 @@ fn an_authorization_value_that_is_not_a_header_fails_without_showing_it() {
     let exporter = exporter_with(endpoint.addr(), Arc::new(BrokenHeaderProvider));
     let outcome = exporter.export(&logs(1), None);
     assert_outcome_clean(&outcome);
-    assert_eq!(outcome.failure().unwrap().kind, FailureKind::NotRetryable);
+    assert_eq!(outcome.failure().unwrap().kind, FailureKind::Credentials);
     assert!(uploads(&endpoint).is_empty());
     assert_no_secret_logged();
 }

@@ -67,9 +67,12 @@ impl HostCircuitBreaker {
 
     /// Reports what became of an admitted batch.
     ///
-    /// `Delivered` and `PartiallyDelivered` are successes; `Failed` of any kind is a failure (a
-    /// timed-out export comes back as `Failed(Retryable)`, so a hanging endpoint opens the
-    /// breaker); a `Throttled` failure passes its `retry_after` on; `CircuitOpen` reports nothing.
+    /// `Delivered` and `PartiallyDelivered` are successes; `Failed` of any other kind is a failure
+    /// (a timed-out export comes back as `Failed(Retryable)`, so a hanging endpoint opens the
+    /// breaker); a `Throttled` failure passes its `retry_after` on. `Failed(Credentials)` reports
+    /// nothing: bad or missing credentials say nothing about the host's health, so they neither
+    /// open nor close the breaker (a half-open probe that ends so stays unanswered until the
+    /// next admission). `CircuitOpen` and `Disabled` report nothing.
     pub fn record(&self, outcome: &ExportOutcome) {
         match outcome {
             ExportOutcome::Delivered | ExportOutcome::PartiallyDelivered { .. } => {
@@ -77,10 +80,13 @@ impl HostCircuitBreaker {
                 let now = self.clock.now();
                 guarded.breaker.on_success(now);
             }
+            ExportOutcome::Failed(failure) if failure.kind == FailureKind::Credentials => {}
             ExportOutcome::Failed(failure) => {
                 let retry_after = match failure.kind {
                     FailureKind::Throttled { retry_after } => retry_after,
-                    FailureKind::Retryable | FailureKind::NotRetryable => None,
+                    FailureKind::Retryable
+                    | FailureKind::NotRetryable
+                    | FailureKind::Credentials => None,
                 };
                 let mut guarded = self.lock();
                 let now = self.clock.now();
