@@ -61,9 +61,10 @@ pub(crate) struct SimulationReport {
     pub(crate) dropped: DroppedEvents,
     /// Events still queued after close (0 when everything is accounted for).
     pub(crate) pending: u64,
-    /// HTTP upload requests: as the embedded endpoints counted them, or batches sent for
-    /// external endpoints.
-    pub(crate) requests: u64,
+    /// HTTP upload requests (retries included) as the embedded endpoints counted them; `null`
+    /// with external endpoints, whose requests `simulate` cannot see (`batches_sent` counts
+    /// batches, each of which may take several requests).
+    pub(crate) requests: Option<u64>,
     /// Batches the library handed to its exporters.
     pub(crate) batches_sent: u64,
     /// Of which were not wholly delivered.
@@ -86,6 +87,9 @@ pub(crate) struct SimulationReport {
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if one was asked for.
     pub(crate) capture: Option<CaptureReport>,
+    /// When fewer than half of the enqueued events were exported: the drop reason that took
+    /// the most events, how many, and what usually causes it; `null` otherwise.
+    pub(crate) main_failure: Option<String>,
     /// Whether every event is accounted for.
     pub(crate) accounted: bool,
     /// What does not add up, one sentence each (empty when `accounted`).
@@ -187,10 +191,9 @@ impl SimulationReport {
         let endpoint_duplicates = embedded
             .as_ref()
             .map(|counts| counts.iter().map(|c| c.duplicates).sum());
-        let requests = match &embedded {
-            Some(counts) => counts.iter().map(|c| c.upload_requests).sum(),
-            None => total.batches_sent,
-        };
+        let requests = embedded
+            .as_ref()
+            .map(|counts| counts.iter().map(|c| c.upload_requests).sum());
         let events_per_s = if outcome.elapsed_s > 0.0 {
             total.exported as f64 / outcome.elapsed_s
         } else {
@@ -217,6 +220,7 @@ impl SimulationReport {
                 .capture
                 .clone()
                 .map(|(path, events)| CaptureReport { path, events }),
+            main_failure: main_failure(&total),
             accounted: problems.is_empty(),
             problems,
         }
@@ -254,11 +258,25 @@ impl SimulationReport {
             d.after_close,
             d.disabled_by_server
         );
-        let _ = writeln!(
-            out,
-            "requests  {} HTTP uploads ({} batches, {} not delivered), {:.0} events/s exported",
-            self.requests, self.batches_sent, self.batches_failed, self.events_per_s
-        );
+        match self.requests {
+            Some(requests) => {
+                let _ = writeln!(
+                    out,
+                    "requests  {requests} HTTP uploads ({} batches, {} not delivered), {:.0} events/s exported",
+                    self.batches_sent, self.batches_failed, self.events_per_s
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "requests  {} batches sent ({} not delivered; HTTP requests, retries included, are not counted with external endpoints), {:.0} events/s exported",
+                    self.batches_sent, self.batches_failed, self.events_per_s
+                );
+            }
+        }
+        if let Some(failure) = &self.main_failure {
+            let _ = writeln!(out, "failure   {failure}");
+        }
         match (self.endpoint_received, self.endpoint_duplicates) {
             (Some(received), Some(duplicates)) => {
                 let _ = writeln!(
@@ -341,6 +359,33 @@ impl SimulationReport {
         }
         out
     }
+}
+
+/// The main reason events were lost, when fewer than half of the enqueued ones were exported.
+fn main_failure(total: &TelemetryStats) -> Option<String> {
+    if total.enqueued == 0 || total.exported.saturating_mul(2) >= total.enqueued {
+        return None;
+    }
+    let d = &total.dropped;
+    let reasons = [
+        ("export_failed", d.export_failed, "uploads failed or were refused: a wrong, expired or unsendable token (HTTP 401/403, or a value with control or non-ASCII characters), another 4xx, or an endpoint that cannot be reached; RUST_LOG=databricks_telemetry=debug shows each upload's reason"),
+        ("circuit_open", d.circuit_open, "the host's circuit breaker stayed open: the endpoint kept failing"),
+        ("queue_full", d.queue_full, "events came faster than the endpoint took them"),
+        ("closed_before_delivery", d.closed_before_delivery, "close's deadline passed before the queue drained"),
+        ("disabled_by_server", d.disabled_by_server, "the server's feature flag said off, or could not be fetched (a wrong, expired or unsendable token, an endpoint that cannot be reached), which keeps telemetry off; RUST_LOG=databricks_telemetry=debug shows the fetch's reason"),
+        ("after_close", d.after_close, "events were recorded after their client closed"),
+    ];
+    let (name, count, cause) = reasons.into_iter().max_by_key(|(_, count, _)| *count)?;
+    if count == 0 {
+        return Some(format!(
+            "only {} of {} events exported, with {} still pending",
+            total.exported, total.enqueued, total.pending
+        ));
+    }
+    Some(format!(
+        "only {} of {} events exported; most lost to {name} ({count}): {cause}",
+        total.exported, total.enqueued
+    ))
 }
 
 fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
@@ -464,7 +509,7 @@ mod tests {
         let report = SimulationReport::new(&outcome(10, vec![stats(10, 8, 2, 0)], 8));
         assert!(report.accounted, "{:?}", report.problems);
         assert_eq!(report.events_per_s, 4.0);
-        assert_eq!(report.requests, 2);
+        assert_eq!(report.requests, Some(2));
         assert!(report.to_text().contains("every event accounted for"));
     }
 
