@@ -24,6 +24,18 @@ pub const OTHER_PATHS: &str = "(other paths)";
 /// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
 pub const MAX_RECORDED_REQUESTS: usize = 100_000;
 
+/// The most bytes of accepted logs kept in memory (besides the count limit of
+/// [`EndpointConfig::with_max_stored_logs`]); the oldest are evicted first.
+pub const MAX_STORED_LOG_BYTES: usize = 96 * 1024 * 1024;
+
+/// The most bytes the request log keeps (each request's method, path and recorded headers);
+/// the oldest requests are dropped first.
+pub const MAX_RECORDED_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most distinct event ids remembered for duplicate detection; later new ids are counted in
+/// `event_ids_untracked`.
+pub const MAX_TRACKED_EVENT_IDS: usize = 500_000;
+
 /// A cheap, cloneable handle on a running endpoint's state: what it has received, and its
 /// fault and feature-flag settings.
 ///
@@ -61,7 +73,9 @@ struct Inner {
     stats: EndpointStats,
     event_ids: HashSet<String>,
     logs: VecDeque<String>,
+    log_bytes: usize,
     requests: VecDeque<RecordedRequest>,
+    request_bytes: usize,
     fault: Option<ActiveFault>,
     feature_flags: FeatureFlagAnswer,
 }
@@ -83,7 +97,9 @@ impl EndpointHandle {
                     stats,
                     event_ids: HashSet::new(),
                     logs: VecDeque::new(),
+                    log_bytes: 0,
                     requests: VecDeque::new(),
+                    request_bytes: 0,
                     fault,
                     feature_flags: config.feature_flags.clone(),
                 }),
@@ -183,14 +199,21 @@ impl EndpointHandle {
         inner.stats.uploads_accepted += 1;
         for log in logs {
             inner.stats.logs_accepted += 1;
-            if inner.event_ids.insert(log.event_id) {
+            if inner.event_ids.contains(&log.event_id) {
+                inner.stats.duplicate_event_ids += 1;
+            } else if inner.event_ids.len() < MAX_TRACKED_EVENT_IDS {
+                inner.event_ids.insert(log.event_id);
                 inner.stats.distinct_event_ids += 1;
             } else {
-                inner.stats.duplicate_event_ids += 1;
+                inner.stats.event_ids_untracked += 1;
             }
+            inner.log_bytes += log.json.len();
             inner.logs.push_back(log.json);
-            while inner.logs.len() > max {
-                inner.logs.pop_front();
+            while inner.logs.len() > max || inner.log_bytes > MAX_STORED_LOG_BYTES {
+                let Some(evicted) = inner.logs.pop_front() else {
+                    break;
+                };
+                inner.log_bytes -= evicted.len();
                 inner.stats.logs_evicted += 1;
             }
         }
@@ -205,6 +228,10 @@ impl EndpointHandle {
     }
 
     /// Counts an upload answered 401.
+    pub(crate) fn connection_refused(&self) {
+        self.lock().stats.connections_refused += 1;
+    }
+
     pub(crate) fn unauthorized(&self) {
         self.lock().stats.uploads_unauthorized += 1;
     }
@@ -225,11 +252,30 @@ impl EndpointHandle {
             Some(status) => *path_stats.by_status.entry(status).or_default() += 1,
             None => path_stats.unanswered += 1,
         }
-        if inner.requests.len() == MAX_RECORDED_REQUESTS {
-            inner.requests.pop_front();
-        }
+        inner.request_bytes += recorded_size(&request);
         inner.requests.push_back(request);
+        while inner.requests.len() > MAX_RECORDED_REQUESTS
+            || inner.request_bytes > MAX_RECORDED_REQUEST_BYTES
+        {
+            let Some(dropped) = inner.requests.pop_front() else {
+                break;
+            };
+            inner.request_bytes -= recorded_size(&dropped);
+        }
     }
+}
+
+/// About how many bytes a recorded request holds.
+fn recorded_size(request: &RecordedRequest) -> usize {
+    std::mem::size_of::<RecordedRequest>()
+        + request.method.len()
+        + request.path.len()
+        + request.fault.as_ref().map_or(0, String::len)
+        + request
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 2 * std::mem::size_of::<String>())
+            .sum::<usize>()
 }
 
 impl Inner {

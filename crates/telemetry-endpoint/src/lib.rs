@@ -110,9 +110,15 @@ pub use fault::{Fault, FaultKind, FaultParseError, FaultScope, DEFAULT_REDIRECT_
 pub use feature_flags::{
     FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_PREFIX,
 };
-pub use handle::{EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, OTHER_PATHS};
+pub use handle::{
+    EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, MAX_RECORDED_REQUEST_BYTES,
+    MAX_STORED_LOG_BYTES, MAX_TRACKED_EVENT_IDS, OTHER_PATHS,
+};
 pub use recorded::RecordedRequest;
-pub use server::{serve_on, MAX_REQUEST_BODY_BYTES};
+pub use server::{
+    serve_on, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS,
+    MAX_REQUEST_BODY_BYTES,
+};
 pub use stats::{EndpointStats, PathStats};
 pub use validate::{
     validate_frontend_log, validate_message, validate_unauth_upload, validate_upload,

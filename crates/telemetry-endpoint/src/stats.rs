@@ -15,7 +15,8 @@ pub struct EndpointStats {
     pub requests: BTreeMap<String, PathStats>,
     /// Upload requests answered 200 after validation.
     pub uploads_accepted: u64,
-    /// Upload requests answered 400 by validation.
+    /// Upload requests refused for their body: 400 by validation, 413 (too large), 408 (too
+    /// slow) or a body that could not be read.
     pub uploads_rejected: u64,
     /// Upload requests answered 401.
     pub uploads_unauthorized: u64,
@@ -37,6 +38,13 @@ pub struct EndpointStats {
     pub faults_injected: u64,
     /// The installed fault in spec syntax, if one is active; a `*N` scope shows what is left.
     pub active_fault: Option<String>,
+    /// Connections closed at once because [`MAX_CONNECTIONS`](crate::MAX_CONNECTIONS) were open.
+    #[serde(default)]
+    pub connections_refused: u64,
+    /// Accepted logs whose event id was not remembered (the id set was full), so neither
+    /// counted distinct nor checked for duplicates.
+    #[serde(default)]
+    pub event_ids_untracked: u64,
 }
 
 /// Requests on one path.

@@ -1,5 +1,6 @@
 //! Tests of the endpoint over real HTTP on 127.0.0.1.
 
+mod abuse;
 mod auth;
 mod client;
 mod faults;
