@@ -318,6 +318,16 @@ async fn upload(
             tokio::time::sleep(delay).await;
             validated_upload(&body, &headers, route, handle, log_count)
         }
+        Some(FaultKind::Reset) => {
+            // A 200 status line means accepted: the upload is taken as a 200 would take it,
+            // then the answer is cut off (a refusal is answered whole).
+            let validated = validated_upload(&body, &headers, route, handle, log_count);
+            if validated.response.status() == StatusCode::OK {
+                fault_answer(FaultKind::Reset, switch)
+            } else {
+                validated
+            }
+        }
         Some(kind) => fault_answer(kind, switch),
         None => validated_upload(&body, &headers, route, handle, log_count),
     };
