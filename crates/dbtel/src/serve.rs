@@ -28,7 +28,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     capture: Option<PathBuf>,
 
-    /// Require `Authorization: Bearer T` on /telemetry-ext and the feature-flag route.
+    /// Require `Authorization: Bearer T` on /telemetry-ext, the feature-flag route and the fault routes (/admin/fault).
     #[arg(long, value_name = "T", env = "DBTEL_TOKEN", hide_env_values = true)]
     token: Option<String>,
 
