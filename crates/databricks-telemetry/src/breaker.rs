@@ -61,16 +61,22 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-/// Whether a breaker is used unless configured otherwise.
-pub const DEFAULT_ENABLED: bool = true;
+use crate::jitter::Jitter;
+
+/// Whether a breaker is used unless configured otherwise (the configuration's default).
+pub const DEFAULT_ENABLED: bool = crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED;
 /// Consecutive failures that open a closed breaker, unless configured otherwise.
-pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
-/// How long a breaker stays open before it lets a probe through, unless configured otherwise.
-pub const DEFAULT_OPEN_DURATION: Duration = Duration::from_secs(60);
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_THRESHOLD;
+/// How long a breaker stays open before it lets a probe through (with a growing open time: the
+/// longest it stays open), unless configured otherwise.
+pub const DEFAULT_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT;
 /// Consecutive probe successes that close a half-open breaker, unless configured otherwise.
-pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD;
 /// The longest a service's `Retry-After` can hold a breaker open, unless configured otherwise.
-pub const DEFAULT_MAX_OPEN_DURATION: Duration = Duration::from_secs(600);
+pub const DEFAULT_MAX_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN;
+/// The first open period of a breaker whose open time grows (the pipeline's): 1 second, then
+/// doubling with each failed probe up to `open_duration`.
+pub const DEFAULT_INITIAL_OPEN_DURATION: Duration = Duration::from_secs(1);
 
 /// How a [`CircuitBreaker`] behaves. Every field is honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +97,12 @@ pub struct CircuitBreakerSettings {
     /// The cap on how long a `retry_after` from the service can hold the breaker open. It never
     /// shortens `open_duration`. Default: [`DEFAULT_MAX_OPEN_DURATION`] (600 s).
     pub max_open_duration: Duration,
+    /// `None` (the default here): every open period lasts `open_duration`. `Some(initial)`: the
+    /// first open period lasts `initial`, and each failed probe doubles it up to
+    /// `open_duration`, each period shortened by a random 0-20 % (jitter) so that many clients
+    /// do not probe in step. A success resets it. The pipeline uses
+    /// `Some(`[`DEFAULT_INITIAL_OPEN_DURATION`]`)` (see [`from_config`](Self::from_config)).
+    pub initial_open_duration: Option<Duration>,
 }
 
 impl Default for CircuitBreakerSettings {
@@ -101,12 +113,14 @@ impl Default for CircuitBreakerSettings {
             open_duration: DEFAULT_OPEN_DURATION,
             success_threshold: DEFAULT_SUCCESS_THRESHOLD,
             max_open_duration: DEFAULT_MAX_OPEN_DURATION,
+            initial_open_duration: None,
         }
     }
 }
 
 impl CircuitBreakerSettings {
-    /// The breaker settings of a client configuration (`circuit_breaker_*`).
+    /// The breaker settings of a configuration (`circuit_breaker_*`), with an open time that
+    /// starts at [`DEFAULT_INITIAL_OPEN_DURATION`] and grows to `circuit_breaker_timeout_ms`.
     pub fn from_config(config: &crate::TelemetryConfig) -> Self {
         CircuitBreakerSettings {
             enabled: config.circuit_breaker_enabled(),
@@ -114,6 +128,7 @@ impl CircuitBreakerSettings {
             open_duration: config.circuit_breaker_timeout(),
             success_threshold: config.circuit_breaker_success_threshold(),
             max_open_duration: config.circuit_breaker_max_open(),
+            initial_open_duration: Some(DEFAULT_INITIAL_OPEN_DURATION),
         }
     }
 
@@ -235,17 +250,64 @@ pub struct CircuitBreaker {
     settings: CircuitBreakerSettings,
     phase: Phase,
     transitions: BreakerTransitions,
+    /// The current open period before jitter, when the open time grows.
+    level: Duration,
+    jitter: Jitter,
 }
 
 impl CircuitBreaker {
-    /// A closed breaker with `settings`.
+    /// A closed breaker with `settings`, its jitter seeded from the process's randomness.
     pub fn new(settings: CircuitBreakerSettings) -> Self {
+        Self::with_seed(settings, Jitter::random_seed())
+    }
+
+    /// A closed breaker with `settings` whose jitter follows `seed`: the same seed and the same
+    /// calls give the same open periods (for tests).
+    pub fn with_seed(settings: CircuitBreakerSettings, seed: u64) -> Self {
         CircuitBreaker {
             settings,
             phase: Phase::Closed {
                 consecutive_failures: 0,
             },
             transitions: BreakerTransitions::default(),
+            level: Duration::ZERO,
+            jitter: Jitter::new(seed),
+        }
+    }
+
+    /// When an [`admit`](Self::admit) can next succeed, while the breaker rejects: the end of
+    /// the open period, or when an outstanding probe counts as abandoned. `None` when it would
+    /// admit now (closed, disabled, or half-open with no probe outstanding).
+    pub fn retry_at(&self) -> Option<Instant> {
+        if !self.settings.enabled {
+            return None;
+        }
+        match self.phase {
+            Phase::Closed { .. } => None,
+            Phase::Open { since, length } => Some(since.checked_add(length).unwrap_or(since)),
+            Phase::HalfOpen {
+                probe_granted_at, ..
+            } => probe_granted_at.map(|granted| {
+                granted
+                    .checked_add(self.settings.open_duration)
+                    .unwrap_or(granted)
+            }),
+        }
+    }
+
+    /// Gives back a probe that was granted but never sent (its caller failed before reaching
+    /// the service): the next [`admit`](Self::admit) may grant another at once. Nothing else
+    /// changes.
+    pub fn release_probe(&mut self) {
+        if let Phase::HalfOpen {
+            consecutive_successes,
+            probe_granted_at: Some(_),
+        } = self.phase
+        {
+            self.phase = Phase::HalfOpen {
+                probe_granted_at: None,
+                consecutive_successes,
+            };
         }
     }
 
@@ -360,8 +422,14 @@ impl CircuitBreaker {
                 }
             }
             Phase::Open { since, length } => {
-                if retry_after.is_some() {
-                    let asked = self.settings.open_duration_for(retry_after);
+                if let Some(retry_after) = retry_after {
+                    let floor = match self.settings.initial_open_duration {
+                        Some(_) => Duration::ZERO,
+                        None => self.settings.open_duration,
+                    };
+                    let asked = retry_after
+                        .max(floor)
+                        .min(self.settings.max_open_duration.max(floor));
                     let extended = now.saturating_duration_since(since).saturating_add(asked);
                     if extended > length {
                         self.phase = Phase::Open {
@@ -401,7 +469,25 @@ impl CircuitBreaker {
         from: CircuitState,
         failures: u32,
     ) {
-        let length = self.settings.open_duration_for(retry_after);
+        let base = match self.settings.initial_open_duration {
+            None => self.settings.open_duration,
+            Some(initial) => {
+                let cap = self.settings.open_duration;
+                let first = initial.min(cap);
+                self.level = if from == CircuitState::Closed {
+                    first
+                } else {
+                    self.level.saturating_mul(2).clamp(first, cap)
+                };
+                self.jittered(self.level)
+            }
+        };
+        let length = match retry_after {
+            None => base,
+            Some(asked) => asked
+                .max(base)
+                .min(self.settings.max_open_duration.max(base)),
+        };
         self.phase = Phase::Open { since: now, length };
         self.transitions.opened += 1;
         tracing::debug!(
@@ -418,9 +504,84 @@ impl CircuitBreaker {
     }
 }
 
+impl CircuitBreaker {
+    /// `period` shortened by a random 0-20 %.
+    fn jittered(&mut self, period: Duration) -> Duration {
+        period.mul_f64(1.0 - 0.2 * self.jitter.next_unit())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_growing_open_time_starts_small_doubles_and_is_capped() {
+        let settings = CircuitBreakerSettings {
+            failure_threshold: 1,
+            open_duration: secs(10),
+            initial_open_duration: Some(secs(1)),
+            ..Default::default()
+        };
+        let mut breaker = CircuitBreaker::with_seed(settings, 7);
+        let mut t = Instant::now();
+        breaker.on_failure(t, None);
+        let mut lengths = Vec::new();
+        for _ in 0..7 {
+            let until = breaker.retry_at().expect("open");
+            lengths.push(until - t);
+            t = until;
+            assert_eq!(breaker.admit(t), Admission::Probe);
+            breaker.on_failure(t, None);
+        }
+        let expected = [1, 2, 4, 8, 10, 10, 10];
+        for (length, level) in lengths.iter().zip(expected) {
+            let level = secs(level);
+            assert!(
+                *length <= level && *length >= level.mul_f64(0.8),
+                "{lengths:?}"
+            );
+        }
+        // A success resets the open time to its first period.
+        assert_eq!(breaker.admit(t + secs(10)), Admission::Probe);
+        breaker.on_success(t + secs(10));
+        breaker.on_failure(t + secs(10), None);
+        assert!(breaker.retry_at().unwrap() - (t + secs(10)) <= secs(1));
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_open_periods() {
+        let settings = CircuitBreakerSettings {
+            failure_threshold: 1,
+            initial_open_duration: Some(secs(1)),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let periods = |seed| {
+            let mut breaker = CircuitBreaker::with_seed(settings, seed);
+            breaker.on_failure(t, None);
+            breaker.retry_at()
+        };
+        assert_eq!(periods(3), periods(3));
+        assert_ne!(periods(3), periods(4));
+    }
+
+    #[test]
+    fn a_released_probe_can_be_granted_again_at_once() {
+        let settings = CircuitBreakerSettings {
+            failure_threshold: 1,
+            ..Default::default()
+        };
+        let mut breaker = CircuitBreaker::new(settings);
+        let t = Instant::now();
+        breaker.on_failure(t, None);
+        let end = breaker.retry_at().unwrap();
+        assert_eq!(breaker.admit(end), Admission::Probe);
+        assert_eq!(breaker.admit(end), Admission::Rejected);
+        breaker.release_probe();
+        assert_eq!(breaker.retry_at(), None);
+        assert_eq!(breaker.admit(end), Admission::Probe);
+    }
 
     fn secs(n: u64) -> Duration {
         Duration::from_secs(n)

@@ -1,17 +1,39 @@
 //! Where the pipeline gets the time from.
 //!
-//! Everything that waits or expires (the circuit breaker, flush timers) asks a [`Clock`] instead
-//! of calling [`Instant::now`] directly, so tests can move time forward with a [`ManualClock`]
-//! instead of sleeping.
+//! Everything that waits or expires (the circuit breaker, flush timers, retry and probe waits,
+//! drain deadlines, feature-flag expiry) asks a [`Clock`] instead of calling [`Instant::now`]
+//! directly, so tests can move time forward with a [`ManualClock`] instead of sleeping.
+//!
+//! A thread that waits for an instant on a clock (a host's export worker) asks
+//! [`Clock::real_wait`] how long to block, and [`subscribes`](Clock::subscribe) so that a
+//! manual clock wakes it when it moves.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// A source of monotonic time.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant. Never goes backwards.
     fn now(&self) -> Instant;
+
+    /// How long, in real time, a thread waiting for `deadline` on this clock should block before
+    /// it looks at the clock again. The default (the real clock): the time left until `deadline`.
+    fn real_wait(&self, deadline: Instant) -> Duration {
+        deadline.saturating_duration_since(self.now())
+    }
+
+    /// Asks the clock to call [`ClockSleeper::clock_moved`] on `sleeper` whenever its time moves.
+    /// The real clock moves continuously and never calls it (the default does nothing).
+    fn subscribe(&self, sleeper: Weak<dyn ClockSleeper>) {
+        let _ = sleeper;
+    }
+}
+
+/// Something that waits for instants on a [`Clock`] and wants to hear when a manual clock moves.
+pub trait ClockSleeper: Send + Sync {
+    /// The clock's time moved: look at it again.
+    fn clock_moved(&self);
 }
 
 /// The real clock: [`Instant::now`].
@@ -42,10 +64,26 @@ impl Clock for SystemClock {
 /// shared.advance(Duration::from_secs(5));
 /// assert_eq!(clock.now() - start, Duration::from_secs(5));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ManualClock {
     now: Arc<Mutex<Instant>>,
+    sleepers: Arc<Mutex<Vec<Weak<dyn ClockSleeper>>>>,
 }
+
+impl fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManualClock")
+            .field(
+                "now",
+                &*self.now.lock().unwrap_or_else(PoisonError::into_inner),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a thread waiting on a [`ManualClock`] blocks before it looks again, in case a wake-up
+/// raced its going to sleep. Short enough to keep tests quick, long enough to cost nothing.
+const MANUAL_CLOCK_POLL: Duration = Duration::from_millis(20);
 
 impl ManualClock {
     /// A clock stopped at the current real instant.
@@ -57,16 +95,29 @@ impl ManualClock {
     pub fn starting_at(start: Instant) -> Self {
         ManualClock {
             now: Arc::new(Mutex::new(start)),
+            sleepers: Arc::default(),
         }
     }
 
     /// Moves the clock (and every clone of it) forward by `by`.
     ///
-    /// An advance that would overflow [`Instant`] leaves the clock where it is.
+    /// An advance that would overflow [`Instant`] leaves the clock where it is. Every thread
+    /// waiting on the clock (a subscribed [`ClockSleeper`]) is told that it moved.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(later) = now.checked_add(by) {
-            *now = later;
+        {
+            let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+            match now.checked_add(by) {
+                Some(later) => *now = later,
+                None => return,
+            }
+        }
+        let sleepers: Vec<Arc<dyn ClockSleeper>> = {
+            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+            sleepers.retain(|sleeper| sleeper.strong_count() > 0);
+            sleepers.iter().filter_map(Weak::upgrade).collect()
+        };
+        for sleeper in sleepers {
+            sleeper.clock_moved();
         }
     }
 }
@@ -80,6 +131,22 @@ impl Default for ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Time stands still until [`advance`](ManualClock::advance), which wakes subscribers; a
+    /// waiter still looks again after a short real poll.
+    fn real_wait(&self, deadline: Instant) -> Duration {
+        if deadline <= self.now() {
+            Duration::ZERO
+        } else {
+            MANUAL_CLOCK_POLL
+        }
+    }
+
+    fn subscribe(&self, sleeper: Weak<dyn ClockSleeper>) {
+        let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+        sleepers.retain(|sleeper| sleeper.strong_count() > 0);
+        sleepers.push(sleeper);
     }
 }
 

@@ -1,8 +1,14 @@
 //! Credentials for the telemetry service: the driver says what `Authorization` header to send.
 //!
-//! The exporter asks a [`CredentialsProvider`] for the current header value before every HTTP
-//! request, on the worker thread, so a provider may refresh an expired OAuth token inside
-//! [`authorization`](CredentialsProvider::authorization). A secret never leaves this module in
+//! Each connection brings its [`CredentialsProvider`] when it acquires its handle. A lane (one
+//! per host and identity) asks the newest provider of its live connections for the current
+//! header value before each batch, on the host's export worker (a provider that may block runs
+//! on a helper thread, bounded by `request_timeout_ms`), never on a driver's thread, so a
+//! provider may refresh an expired OAuth token inside
+//! [`authorization`](CredentialsProvider::authorization). The lane keeps the latest value: once
+//! its last connection is released, it sends what it still holds with that value, and never
+//! calls a released connection's provider again. A provider's error or panic, or a 401/403
+//! answer, is counted as that lane's `credentials_failed`, never against the host's breaker. A secret never leaves this module in
 //! printable form: [`AuthorizationValue`] and [`StaticBearerToken`] show `<redacted>` in `Debug`
 //! and `Display`, and [`CredentialsError`] carries only what the provider chose to say.
 
@@ -81,9 +87,10 @@ impl CredentialsError {
 
 /// Gives the current `Authorization` header value for requests to the telemetry service.
 ///
-/// Called on the telemetry worker thread before every request (each retry included), never on
-/// the driver's threads, so it may block briefly to refresh a token. An error makes that export
-/// fail without sending anything.
+/// Called by the pipeline before each batch (each retry included), never on the driver's
+/// threads, so it may block briefly to refresh a token (say so with
+/// [`may_block`](Self::may_block), the default). An error makes that attempt fail without
+/// sending anything.
 ///
 /// Its `Debug` output must not show a secret.
 ///
@@ -112,10 +119,19 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
     ///
     /// A [`CredentialsError`] when no valid credential is available (e.g. a refresh failed).
     fn authorization(&self) -> Result<AuthorizationValue, CredentialsError>;
+
+    /// Whether [`authorization`](Self::authorization) may block (refresh a token over the
+    /// network, wait for a lock). The pipeline calls a provider that may block on a helper
+    /// thread, bounded by `request_timeout`, so a slow refresh cannot stall a host's other
+    /// lanes; one that says it never blocks (a fixed token) is called directly on the export
+    /// worker. The default is `true`.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
-/// A fixed bearer token (a personal access token, or an OAuth token the driver replaces by
-/// building a new exporter).
+/// A fixed bearer token: a personal access token, or a token a connection received (a newer
+/// connection brings its own). It never blocks, so the pipeline calls it directly.
 ///
 /// # Example
 ///
@@ -149,5 +165,9 @@ impl fmt::Debug for StaticBearerToken {
 impl CredentialsProvider for StaticBearerToken {
     fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
         Ok(self.value.clone())
+    }
+
+    fn may_block(&self) -> bool {
+        false
     }
 }

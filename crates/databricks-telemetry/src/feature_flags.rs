@@ -23,12 +23,13 @@
 //!
 //! # Where the flag is resolved
 //!
-//! On the telemetry worker thread, never on the driver's connect path: a
-//! [`FeatureFlagGate`](crate::export::FeatureFlagGate) asks the cache before exporting each
-//! batch (fetching on first use, bounded by `feature_flag_timeout_ms` and the export deadline),
-//! and turns the batch away as [`Disabled`](crate::export::ExportOutcome::Disabled) when
-//! telemetry is off. A driver's connect is therefore never delayed by the flag at all; events
-//! wait in the client's queue until the answer is known.
+//! On the host's export worker, never on the driver's connect path: before sending an
+//! authenticated lane's batch (unless the lane has `force_enabled`), the worker asks the cache,
+//! fetching on first use with the lane's authorization, bounded by `feature_flag_timeout_ms`.
+//! "On" sends; "off" or "missing" drops the batch as `disabled_by_server`; a fetch that failed
+//! holds the host's lanes that need the flag (their events wait) until the failed answer
+//! expires, then asks again. Unauthenticated lanes (`/telemetry-unauth`, connection failures)
+//! never ask: the flag needs credentials. A driver's connect is never delayed by the flag.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -39,7 +40,7 @@ use serde::Deserialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::TelemetryConfig;
-use crate::credentials::CredentialsProvider;
+use crate::credentials::{AuthorizationValue, CredentialsProvider};
 use crate::export::http::transport::{HttpTransport, RequestHeaders};
 use crate::export::http::SuccessBody;
 use crate::export::{ServiceEndpoint, UserAgent};
@@ -190,6 +191,24 @@ impl FeatureFlagCache {
         if self.force_enabled {
             return true;
         }
+        let authorize = || match credentials.map(|provider| provider.authorization()) {
+            None => Ok(None),
+            Some(Ok(value)) => Ok(Some(value)),
+            Some(Err(_)) => Err(()),
+        };
+        self.lookup(endpoint, authorize, deadline).is_enabled()
+    }
+
+    /// The answer for `endpoint`'s host: the cached one, or a fresh fetch (with the
+    /// authorization `authorize` gives, called only when a fetch is needed) as
+    /// [`is_enabled`](Self::is_enabled) describes. [`FlagAnswer::Failed`] when it could not be
+    /// had in time. Ignores `force_enabled`.
+    pub(crate) fn lookup(
+        &self,
+        endpoint: &ServiceEndpoint,
+        authorize: impl FnOnce() -> Result<Option<AuthorizationValue>, ()>,
+        deadline: Option<Instant>,
+    ) -> FlagAnswer {
         let started = Instant::now();
         let wait_until = deadline.map_or(started + self.timeout, |deadline| {
             deadline.min(started + self.timeout)
@@ -199,13 +218,13 @@ impl FeatureFlagCache {
         loop {
             match entries.get(host) {
                 Some(Entry::Known(flag)) if self.clock.now() < flag.expires_at => {
-                    return flag.answer.is_enabled();
+                    return flag.answer;
                 }
                 Some(Entry::Fetching) => {
                     let now = Instant::now();
                     if now >= wait_until {
                         tracing::debug!(%host, "gave up waiting for another feature-flag fetch");
-                        return false;
+                        return FlagAnswer::Failed;
                     }
                     entries = self
                         .fetched
@@ -218,7 +237,7 @@ impl FeatureFlagCache {
         }
         let timeout = wait_until.saturating_duration_since(Instant::now());
         if timeout.is_zero() {
-            return false;
+            return FlagAnswer::Failed;
         }
         entries.insert(host.clone(), Entry::Fetching);
         drop(entries);
@@ -229,8 +248,14 @@ impl FeatureFlagCache {
             ttl: FAILED_FLAG_TTL,
             cut_short: deadline.is_some_and(|deadline| deadline < started + self.timeout),
         };
-        (pending.answer, pending.ttl) = self.fetch(endpoint, credentials, timeout);
-        pending.answer.is_enabled()
+        (pending.answer, pending.ttl) = match authorize() {
+            Ok(authorization) => self.fetch(endpoint, authorization.as_ref(), timeout),
+            Err(()) => {
+                tracing::debug!(host = %endpoint.host(), "no credentials for the feature flag");
+                (FlagAnswer::Failed, FAILED_FLAG_TTL)
+            }
+        };
+        pending.answer
         // Dropping `pending` stores the answer and wakes the waiters.
     }
 
@@ -246,18 +271,10 @@ impl FeatureFlagCache {
     fn fetch(
         &self,
         endpoint: &ServiceEndpoint,
-        credentials: Option<&dyn CredentialsProvider>,
+        authorization: Option<&AuthorizationValue>,
         timeout: Duration,
     ) -> (FlagAnswer, Duration) {
         let failed = (FlagAnswer::Failed, FAILED_FLAG_TTL);
-        let authorization = match credentials.map(|provider| provider.authorization()) {
-            None => None,
-            Some(Ok(value)) => Some(value),
-            Some(Err(_)) => {
-                tracing::debug!(host = %endpoint.host(), "no credentials for the feature flag");
-                return failed;
-            }
-        };
         let url = endpoint.url(&format!(
             "{FEATURE_FLAGS_PATH}/{}/{}",
             encode_path_segment(&self.driver),
@@ -265,7 +282,7 @@ impl FeatureFlagCache {
         ));
         let transport = HttpTransport::new(endpoint, &self.user_agent);
         let headers = RequestHeaders {
-            authorization: authorization.as_ref(),
+            authorization,
             org_id: None,
         };
         let answer = match transport.get(&url, headers, timeout) {

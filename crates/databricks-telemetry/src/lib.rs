@@ -12,14 +12,22 @@
 //! - [`TelemetrySessionContext`] and [`StatementTelemetryContext`] turn what a driver records into
 //!   frontend logs ([`model`]) that carry only what was recorded and nothing private
 //!   ([`ErrorInfo`] keeps an error's class name and redacts stack traces).
-//! - [`TelemetryClient`] takes them: [`enqueue`](TelemetryClient::enqueue) is a flag check and a
-//!   `try_send` into a bounded queue; one background thread batches and exports; `flush` and
-//!   `close` are bounded by their deadlines; [`TelemetryStats`] balances exactly.
-//! - [`manager::TelemetryClientManager`] shares one client per (host, identity) and one
-//!   [circuit breaker](breaker) per host, and closes a client when its last connection lets go.
+//! - [`TelemetryClientManager`] (one per process: [`global`](TelemetryClientManager::global))
+//!   hands each connection a [`TelemetryClientHandle`].
+//!   [`enqueue`](TelemetryClientHandle::enqueue) is two counters and a push onto the lane of the
+//!   connection's (host, identity); one export worker per host with work batches the host's
+//!   lanes round-robin and sends each batch with a live connection's credentials.
+//! - A [circuit breaker](breaker) per host protects the service; while it is open, events wait
+//!   in their lanes and are delivered after recovery. Only a full lane, an answer the service
+//!   will never take, the server's flag, a credentials failure or a deadline drops events, and
+//!   [`TelemetryStats`] counts each by reason.
+//! - Releasing a handle never blocks; the lane drains in the background within its close
+//!   timeout. [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
+//!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop)) waits for everything, within
+//!   a deadline. [`pipeline`] describes the protocol.
 //! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
-//!   [`DatabricksExporter`](export::DatabricksExporter) (retries with backoff, `Retry-After`,
-//!   no redirects, bounded bodies), behind the server's [feature flag](feature_flags).
+//!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
+//!   server's [feature flag](feature_flags) is fetched by the worker, never on connect.
 //! - [`config`] reads `adbc.databricks.telemetry.*` driver options and the environment.
 //!
 //! The crate needs no async runtime (it works the same inside and outside tokio) and contains
@@ -32,11 +40,16 @@
 //! use std::time::Duration;
 //! use databricks_telemetry::credentials::StaticBearerToken;
 //! use databricks_telemetry::export::UserAgent;
-//! use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
 //! use databricks_telemetry::model::OperationType;
-//! use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
+//! use databricks_telemetry::{
+//!     ClientIdentity, TelemetryClientManager, TelemetryConfig, TelemetrySessionContext,
+//! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In main: deliver what is still queued when the program ends (at most 5 s).
+//! let _telemetry = TelemetryClientManager::global().shutdown_on_drop(Duration::from_secs(5));
+//!
+//! // Per connection:
 //! let config = TelemetryConfig::from_options([("adbc.databricks.telemetry.batch_size", "200")])?;
 //! let telemetry = TelemetryClientManager::global().acquire_databricks(
 //!     "adb-123.4.azuredatabricks.net",
@@ -53,19 +66,26 @@
 //! let mut statement = session.begin(OperationType::ListTables);
 //! statement.set_statement_id("01f0-...");
 //! telemetry.enqueue(statement.finish());
-//! telemetry.release(); // the last handle of the host flushes and closes the client
+//! telemetry.release(); // returns at once; the lane drains in the background
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! For tests, the `testing` feature adds `testing::InMemoryExporter`, an exporter
-//! that can be told to fail, hang or panic; and [`clock::ManualClock`] drives breakers and
-//! flag caches without sleeping.
+//! For tests, the `testing` feature adds `testing::InMemoryExporter`, an exporter that can be
+//! told to fail, hang or panic; [`clock::ManualClock`] drives every wait of the pipeline without
+//! sleeping, and [`TelemetryClientManager::settle`] waits until the workers have caught up.
+//!
+//! ## Logging
+//!
+//! Through `tracing`, at `debug` and `trace` only, never a credential or a payload. Targets
+//! start with `databricks_telemetry` (e.g. `databricks_telemetry::pipeline::worker`,
+//! `databricks_telemetry::export::http`), so a driver can include them in its filter:
+//! `RUST_LOG=databricks_telemetry=debug`.
 //!
 //! ## Performance
 //!
 //! `enqueue` costs a few tens of nanoseconds and never blocks; serialisation and I/O happen on
-//! the worker thread. Figures, and how to reproduce them, are in `BENCHMARKS.md`.
+//! the host's worker thread. Figures, and how to reproduce them, are in `BENCHMARKS.md`.
 
 #![forbid(unsafe_code)]
 #![warn(
@@ -95,12 +115,12 @@ pub use context::{
     MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
 
-mod client;
-mod shared;
+mod jitter;
+pub mod pipeline;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod worker;
 
-pub use client::{ClientError, CloseResult, FlushResult, TelemetryClient};
+pub use manager::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
+pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};

@@ -1,28 +1,67 @@
-//! Shared, reference-counted clients: one per (host, identity), one circuit breaker per host.
+//! The driver's entry point: [`TelemetryClientManager`] hands out
+//! [`TelemetryClientHandle`]s, one per connection, onto the shared pipeline.
+//!
+//! # Settings: where each one lives
+//!
+//! A handle's configuration decides what it can: some settings belong to its lane (one per
+//! host and identity), some to its host, one to the manager. Each is taken from the first
+//! acquirer of that lane, host or manager; a later acquirer with another value is reported (a
+//! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
+//! settings), never applied and never silently ignored.
+//!
+//! | setting | lives in | taken from |
+//! |---|---|---|
+//! | `enabled` | the handle | each acquirer (a disabled handle records nothing and touches no lane) |
+//! | `force_enabled`, `batch_size`, `flush_interval_ms`, `max_queue_size`, `close_timeout_ms` | the lane | the lane's first acquirer |
+//! | `circuit_breaker_*`, `request_timeout_ms`, `max_retries`, `retry_*_delay_ms`, `max_export_attempts`, `feature_flag_*`, `allow_insecure_http` | the host | the host's first acquirer |
+//! | `max_pending_events` | the manager | its first acquirer |
+//!
+//! # A short-lived program
+//!
+//! Releasing a handle never waits: the lane drains in the background. A program that exits
+//! right after its last query must wait for that, or what is still queued is lost (and not even
+//! counted, since the process is gone). Hold a [`ShutdownGuard`] in `main`:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use databricks_telemetry::manager::TelemetryClientManager;
+//!
+//! fn main() {
+//!     // Dropped last, at the end of main: delivers what is queued, for at most 5 s.
+//!     let _telemetry = TelemetryClientManager::global().shutdown_on_drop(Duration::from_secs(5));
+//!     // ... open a connection, run a query, close it ...
+//! }
+//! ```
+//!
+//! or call [`TelemetryClientHandle::close`] (or `close_async` inside an async runtime) on the
+//! connection's handle before returning.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::breaker::CircuitBreakerSettings;
-use crate::client::{ClientError, CloseResult, FlushResult, TelemetryClient};
 use crate::clock::{Clock, SystemClock};
 use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::{
-    BreakerSnapshot, CircuitBreakerExporter, DatabricksExporter, DatabricksExporterError, Exporter,
-    FeatureFlagGate, HostCircuitBreaker, ServiceEndpoint, ServiceEndpointError, UserAgent,
+    BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
+    ServiceEndpointError, UserAgent,
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
+use crate::jitter::Jitter;
 use crate::model::FrontendLog;
+use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
+use crate::pipeline::host::FlagSource;
+use crate::pipeline::lane::Wake;
+use crate::pipeline::{CloseFuture, CloseOutcome, FlushResult};
 use crate::stats::TelemetryStats;
 
-/// Whose credentials a client's events are sent with.
+/// Whose credentials a lane's events are sent with.
 ///
-/// Connections with equal identities share a client; a different identity gets its own, so no
-/// event is ever sent with the credentials of a connection that does not share its identity.
+/// Connections with equal identities (on one host) share a lane; a different identity gets its
+/// own, so no event is ever sent with the credentials of a connection that does not share its
+/// identity.
 /// Use something stable that names the principal (a user or service principal id), or a digest
 /// of the credential; never the credential itself. `Debug` does not print it.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -54,8 +93,9 @@ impl fmt::Debug for ClientIdentity {
     }
 }
 
-/// Why a client could not be acquired.
+/// Why a handle could not be acquired.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AcquireError {
     /// The host string is not a usable host.
     #[error(transparent)]
@@ -63,60 +103,32 @@ pub enum AcquireError {
     /// The endpoint is not usable (not a host, or plain HTTP where it is not allowed).
     #[error(transparent)]
     Endpoint(#[from] ServiceEndpointError),
-    /// The exporter could not be built.
+    /// The host's exporter could not be built.
     #[error(transparent)]
     Exporter(#[from] DatabricksExporterError),
-    /// The client could not be started.
-    #[error(transparent)]
-    Client(#[from] ClientError),
+    /// The manager has been shut down; it hands out nothing more.
+    #[error("the telemetry manager has been shut down")]
+    ShutDown,
 }
 
-type ClientKey = (HostKey, ClientIdentity);
-
-#[derive(Debug)]
-struct ClientEntry {
-    client: Arc<TelemetryClient>,
-    handles: usize,
-}
-
-#[derive(Debug)]
-struct BreakerEntry {
-    breaker: Arc<HostCircuitBreaker>,
-    clients: usize,
-}
-
-#[derive(Debug, Default)]
-struct Registry {
-    clients: HashMap<ClientKey, ClientEntry>,
-    breakers: HashMap<HostKey, BreakerEntry>,
-}
-
-#[derive(Debug)]
-struct ManagerInner {
-    registry: Mutex<Registry>,
-    clock: Arc<dyn Clock>,
-    /// The server feature flags, cached per host for every client of this manager; made by
-    /// the first [`TelemetryClientManager::acquire_databricks`].
-    feature_flags: OnceLock<Arc<FeatureFlagCache>>,
-}
-
-/// Hands out shared telemetry clients.
+/// Hands out telemetry handles onto one shared pipeline (see the [module docs](self) and
+/// [`pipeline`](crate::pipeline) for how it works).
 ///
-/// - One client per (normalised host, [`ClientIdentity`]); every connection with that pair
-///   shares it through a [`TelemetryClientHandle`].
-/// - One circuit breaker per host, shared by every identity's client for that host; its
-///   settings come from the configuration of the host's first client.
-/// - Dropping (or [`release`](TelemetryClientHandle::release)-ing) the last handle of a client
-///   removes it, then closes it within its close timeout outside any lock; the host's breaker
-///   goes with the host's last client. A released client is never handed out again.
+/// - One lane per (normalised host, [`ClientIdentity`]); every connection with that pair shares
+///   it through a [`TelemetryClientHandle`], and each brings its own credentials.
+/// - One export worker thread per host with work, one circuit breaker and one HTTP connection
+///   pool per host; no thread per identity.
+/// - Releasing a handle never blocks; the last one's lane drains in the background within its
+///   close timeout. [`shutdown`](Self::shutdown) waits for everything, within a deadline.
 ///
 /// Use [`global`](Self::global) in a driver; tests make independent managers with
 /// [`new`](Self::new) or [`with_clock`](Self::with_clock).
 ///
 /// ```
+/// use std::time::Duration;
 /// use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
 /// use databricks_telemetry::testing::InMemoryExporter;
-/// use databricks_telemetry::TelemetryConfig;
+/// use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
 ///
 /// let manager = TelemetryClientManager::new();
 /// let exporter = InMemoryExporter::new();
@@ -126,16 +138,18 @@ struct ManagerInner {
 ///
 /// let a = manager.acquire("HTTPS://Adb-1.Azuredatabricks.net/", &user, &config, make).unwrap();
 /// let b = manager.acquire("adb-1.azuredatabricks.net:443", &user, &config, make).unwrap();
-/// assert!(a.shares_client_with(&b));
+/// assert!(a.shares_lane_with(&b));
+/// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
+/// a.enqueue(session.connection_opened(Duration::from_millis(80)));
 /// drop(a);
-/// assert_eq!(manager.client_count(), 1);
-/// b.release(); // the last handle: closes and flushes the client
-/// assert_eq!(manager.client_count(), 0);
-/// assert_eq!(manager.breaker_count(), 0);
+/// b.release(); // returns at once; the lane drains in the background
+/// let outcome = manager.shutdown(Duration::from_secs(5));
+/// assert_eq!(outcome.stats.exported, 1);
+/// assert_eq!(exporter.exported_count(), 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct TelemetryClientManager {
-    inner: Arc<ManagerInner>,
+    engine: Arc<Engine>,
 }
 
 impl Default for TelemetryClientManager {
@@ -145,19 +159,21 @@ impl Default for TelemetryClientManager {
 }
 
 impl TelemetryClientManager {
-    /// An independent manager using the system clock.
+    /// An independent manager on the system clock.
     pub fn new() -> Self {
         Self::with_clock(Arc::new(SystemClock))
     }
 
-    /// An independent manager whose breakers and feature-flag cache read `clock`.
+    /// An independent manager whose timing (flush intervals, retry waits, breakers, close
+    /// deadlines, flag expiry) reads `clock`, with random jitter.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::with_clock_and_seed(clock, Jitter::random_seed())
+    }
+
+    /// [`with_clock`](Self::with_clock) with jitter that follows `seed`, for repeatable tests.
+    pub fn with_clock_and_seed(clock: Arc<dyn Clock>, seed: u64) -> Self {
         TelemetryClientManager {
-            inner: Arc::new(ManagerInner {
-                registry: Mutex::default(),
-                clock,
-                feature_flags: OnceLock::new(),
-            }),
+            engine: Arc::new(Engine::new(clock, seed)),
         }
     }
 
@@ -167,16 +183,15 @@ impl TelemetryClientManager {
         GLOBAL.get_or_init(TelemetryClientManager::new)
     }
 
-    /// A handle on the client for (`host`, `identity`), creating it when there is none.
-    ///
-    /// `make_exporter` is called only when a new client is created, with the normalised host;
-    /// the manager wraps what it returns in the host's circuit breaker. It runs under the
-    /// manager's lock, so it must be quick, do no network I/O, and not call this manager.
+    /// A handle on the lane of (`host`, `identity`), exporting through the exporter
+    /// `make_exporter` builds for the host (called only when the host is new, with the
+    /// normalised host; it must be quick, do no network I/O, and not call this manager). The
+    /// lane sends without credentials (`export_as` gets `None`).
     ///
     /// # Errors
     ///
-    /// [`AcquireError::Host`] for a host string that is not a host, and
-    /// [`AcquireError::Client`] when the client's worker cannot start.
+    /// [`AcquireError::Host`] for a host string that is not a host; [`AcquireError::ShutDown`]
+    /// after [`shutdown`](Self::shutdown).
     pub fn acquire<F>(
         &self,
         host: &str,
@@ -187,24 +202,45 @@ impl TelemetryClientManager {
     where
         F: FnOnce(&HostKey) -> Box<dyn Exporter>,
     {
+        self.acquire_with_credentials(host, identity, None, config, make_exporter)
+    }
+
+    /// [`acquire`](Self::acquire), the connection bringing `credentials`: the lane's batches are
+    /// sent with the `Authorization` of a live connection's provider (see
+    /// [`credentials`](crate::credentials)).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    pub fn acquire_with_credentials<F>(
+        &self,
+        host: &str,
+        identity: &ClientIdentity,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+        config: &TelemetryConfig,
+        make_exporter: F,
+    ) -> Result<TelemetryClientHandle, AcquireError>
+    where
+        F: FnOnce(&HostKey) -> Box<dyn Exporter>,
+    {
         let host = HostKey::parse(host)?;
-        self.acquire_with(host, identity, config, |host, breaker| {
-            Ok(Box::new(CircuitBreakerExporter::new(
-                make_exporter(host),
-                breaker,
-            )))
+        self.acquire_parts(host, identity, credentials, config, |host| {
+            Ok(HostParts {
+                exporter: make_exporter(host),
+                flags: None,
+            })
         })
     }
 
-    /// A handle on the client that sends to the Databricks telemetry service at `endpoint` (a
-    /// host such as `adb-123.4.azuredatabricks.net`, or a URL), creating it when there is none.
+    /// A handle that sends to the Databricks telemetry service at `endpoint` (a host such as
+    /// `adb-123.4.azuredatabricks.net`, or a URL).
     ///
-    /// A new client exports through the whole stack: a [`FeatureFlagGate`] (outermost, so a
-    /// server flag that turns telemetry off never counts against the host), the host's circuit
-    /// breaker, and a [`DatabricksExporter`] with `credentials` (`/telemetry-ext`), or without
-    /// them (`/telemetry-unauth`, for the anonymous identity). The feature flags are cached per
-    /// host for every client of this manager, fetched with the `feature_flag_*` settings and
-    /// user agent of the first call that needs them; with `force_enabled` there is no gate.
+    /// With `credentials`, batches go to `/telemetry-ext` with the `Authorization` of a live
+    /// connection's provider, once the server's feature flag for the host says telemetry is on
+    /// (skipped with `force_enabled`); the flag is fetched by the host's worker, never on the
+    /// caller's thread, and cached per host for this manager. Without credentials (a failed
+    /// login, or [`ClientIdentity::anonymous`]), batches go to `/telemetry-unauth` without the
+    /// flag, which needs credentials: only `enabled` decides.
     ///
     /// The identity decides sharing: give connections with the same credentials the same
     /// identity, and never pass credentials with [`ClientIdentity::anonymous`].
@@ -212,8 +248,8 @@ impl TelemetryClientManager {
     /// # Errors
     ///
     /// [`AcquireError::Endpoint`] for an endpoint that is not a host or is plain HTTP where
-    /// that is not allowed; [`AcquireError::Exporter`] and [`AcquireError::Client`] when the
-    /// exporter or the client cannot be built.
+    /// that is not allowed; [`AcquireError::Exporter`] when the exporter cannot be built;
+    /// [`AcquireError::ShutDown`] after [`shutdown`](Self::shutdown).
     pub fn acquire_databricks(
         &self,
         endpoint: &str,
@@ -223,188 +259,161 @@ impl TelemetryClientManager {
         user_agent: &UserAgent,
     ) -> Result<TelemetryClientHandle, AcquireError> {
         let endpoint = ServiceEndpoint::parse(endpoint, config)?;
-        // Only made (and only consulted) without `force_enabled`, so the shared cache never
-        // carries one connection's force onto another's.
-        let flags = (!config.force_enabled()).then(|| {
-            Arc::clone(self.inner.feature_flags.get_or_init(|| {
-                let clock = Arc::clone(&self.inner.clock);
-                Arc::new(FeatureFlagCache::with_clock(config, user_agent, clock))
-            }))
-        });
         let host = endpoint.host().clone();
-        self.acquire_with(host, identity, config, move |_, breaker| {
-            let mut builder =
-                DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone());
-            if let Some(credentials) = &credentials {
-                builder = builder.credentials(Arc::clone(credentials));
-            }
-            let guarded = CircuitBreakerExporter::new(builder.build()?, breaker);
-            Ok(match flags {
-                Some(flags) => {
-                    Box::new(FeatureFlagGate::new(guarded, flags, endpoint, credentials))
-                }
-                None => Box::new(guarded),
+        let shared = Arc::clone(&self.engine.shared);
+        self.acquire_parts(host, identity, credentials, config, |_| {
+            let exporter =
+                DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone())
+                    .build()?;
+            let cache = shared.flags.get_or_init(|| {
+                Arc::new(FeatureFlagCache::with_clock(
+                    config,
+                    user_agent,
+                    Arc::clone(&shared.clock),
+                ))
+            });
+            Ok(HostParts {
+                exporter: Box::new(exporter),
+                flags: Some(FlagSource {
+                    cache: Arc::clone(cache),
+                    endpoint,
+                }),
             })
         })
     }
 
-    /// Shares or creates the client for (`host`, `identity`); `make_exporter` builds a new
-    /// client's exporter around the host's breaker.
-    fn acquire_with<F>(
+    fn acquire_parts(
         &self,
         host: HostKey,
         identity: &ClientIdentity,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
         config: &TelemetryConfig,
-        make_exporter: F,
-    ) -> Result<TelemetryClientHandle, AcquireError>
-    where
-        F: FnOnce(&HostKey, Arc<HostCircuitBreaker>) -> Result<Box<dyn Exporter>, AcquireError>,
-    {
-        let key = (host.clone(), identity.clone());
-        let mut registry = self.registry();
-        if let Some(entry) = registry.clients.get_mut(&key) {
-            entry.handles += 1;
-            let client = Arc::clone(&entry.client);
-            drop(registry);
-            return Ok(self.handle(key, client));
+        make_host: impl FnOnce(&HostKey) -> Result<HostParts, AcquireError>,
+    ) -> Result<TelemetryClientHandle, AcquireError> {
+        if !config.enabled() {
+            if self.engine.is_shut_down() {
+                return Err(AcquireError::ShutDown);
+            }
+            return Ok(TelemetryClientHandle {
+                manager: self.clone(),
+                host,
+                grip: None,
+            });
         }
-
-        let breaker = match registry.breakers.get(&host) {
-            Some(entry) => Arc::clone(&entry.breaker),
-            None => Arc::new(HostCircuitBreaker::new(
-                CircuitBreakerSettings::from_config(config),
-                Arc::clone(&self.inner.clock),
-            )),
-        };
-        // Starting a client spawns its thread; no network I/O happens here.
-        let exporter = make_exporter(&host, Arc::clone(&breaker))?;
-        let client = Arc::new(TelemetryClient::new(config, exporter)?);
-        registry
-            .breakers
-            .entry(host.clone())
-            .or_insert(BreakerEntry {
-                breaker,
-                clients: 0,
-            })
-            .clients += 1;
-        registry.clients.insert(
-            key.clone(),
-            ClientEntry {
-                client: Arc::clone(&client),
-                handles: 1,
-            },
-        );
-        drop(registry);
-        tracing::debug!(host = %host, "telemetry client created");
-        Ok(self.handle(key, client))
-    }
-
-    fn handle(&self, key: ClientKey, client: Arc<TelemetryClient>) -> TelemetryClientHandle {
-        TelemetryClientHandle {
+        let grip = self
+            .engine
+            .acquire(host.clone(), identity, credentials, config, make_host)
+            .map_err(|failure| match failure {
+                AcquireFailure::ShutDown => AcquireError::ShutDown,
+                AcquireFailure::Exporter(error) => error,
+            })?;
+        Ok(TelemetryClientHandle {
             manager: self.clone(),
-            key,
-            client: Some(client),
+            host,
+            grip: Some(grip),
+        })
+    }
+
+    /// Stops handing out handles and taking events, delivers what every lane holds within
+    /// `timeout`, and returns the final accounting of every lane this manager ever had (with
+    /// `pending == 0`). A hanging host does not delay the others; what it still holds at the
+    /// deadline is counted as `closed_before_delivery`. Idempotent; handles still held keep
+    /// working but count what they are given as `after_close`.
+    pub fn shutdown(&self, timeout: Duration) -> CloseOutcome {
+        let (result, stats) = self.engine.shutdown(timeout);
+        CloseOutcome { result, stats }
+    }
+
+    /// A guard that [shuts the manager down](Self::shutdown) with `timeout` when dropped: hold
+    /// it in `main` so a short-lived program delivers its events before it exits.
+    pub fn shutdown_on_drop(&self, timeout: Duration) -> ShutdownGuard {
+        ShutdownGuard {
+            manager: self.clone(),
+            timeout,
         }
     }
 
-    fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.inner
-            .registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The accounting of every lane, live and finished.
+    pub fn stats(&self) -> TelemetryStats {
+        self.engine.stats()
     }
 
-    /// How many clients are alive.
-    pub fn client_count(&self) -> usize {
-        self.registry().clients.len()
+    /// The accounting of `host`'s lanes (normalised), live and finished, while the manager keeps
+    /// the host (it keeps every host it was asked for, also after shutdown).
+    pub fn host_stats(&self, host: &str) -> Option<TelemetryStats> {
+        let host = HostKey::parse(host).ok()?;
+        self.engine.host_stats(&host)
     }
 
-    /// How many hosts have a breaker.
-    pub fn breaker_count(&self) -> usize {
-        self.registry().breakers.len()
+    /// How many lanes are alive (held by a handle, or draining).
+    pub fn lane_count(&self) -> usize {
+        self.engine.lane_count()
     }
 
-    /// The breaker of `host` (normalised), while the host has a client.
+    /// How many hosts the manager keeps (every host it was asked for: a host's breaker, flag and
+    /// totals outlive its lanes and its worker).
+    pub fn host_count(&self) -> usize {
+        self.engine.hosts().len()
+    }
+
+    /// The breaker of `host` (normalised), while the manager keeps the host.
     pub fn breaker(&self, host: &str) -> Option<BreakerSnapshot> {
         let host = HostKey::parse(host).ok()?;
-        self.registry()
-            .breakers
-            .get(&host)
-            .map(|e| e.breaker.snapshot())
+        self.engine.host(&host).map(|host| host.breaker.snapshot())
     }
 
-    /// Drops one handle's share; when it was the last, removes the client (and the host's breaker
-    /// when no other identity uses the host) and says what to close.
-    fn release_share(&self, key: &ClientKey) -> Option<LastRelease> {
-        let mut registry = self.registry();
-        let entry = registry.clients.get_mut(key)?;
-        entry.handles -= 1;
-        if entry.handles > 0 {
-            return None;
-        }
-        registry.clients.remove(key)?;
-        let host = &key.0;
-        let breaker = registry.breakers.get_mut(host).map(|b| {
-            b.clients -= 1;
-            Arc::clone(&b.breaker)
-        });
-        if registry.breakers.get(host).is_some_and(|b| b.clients == 0) {
-            registry.breakers.remove(host);
-        }
-        Some(LastRelease { breaker })
+    /// A testing aid: waits until every host's worker has nothing to do at the clock's current
+    /// time (parked or stopped, nothing due, no notification pending), or `timeout` of real
+    /// time passes; says which. With a [`ManualClock`](crate::clock::ManualClock), call it after
+    /// enqueueing or advancing the clock, before looking at the results.
+    pub fn settle(&self, timeout: Duration) -> bool {
+        self.engine.settle(timeout)
     }
 }
 
-struct LastRelease {
-    breaker: Option<Arc<HostCircuitBreaker>>,
+/// Shuts its manager down when dropped; from [`TelemetryClientManager::shutdown_on_drop`].
+#[derive(Debug)]
+#[must_use = "the guard shuts the manager down when dropped: hold it until the program ends"]
+pub struct ShutdownGuard {
+    manager: TelemetryClientManager,
+    timeout: Duration,
 }
 
-/// What releasing a handle did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Released {
-    /// Other handles still share the client.
-    Shared,
-    /// This was the last handle: the client was closed.
-    Closed {
-        /// How close ended.
-        close: CloseResult,
-        /// The client's final accounting.
-        stats: TelemetryStats,
-        /// The host's breaker as the client left it.
-        breaker: Option<BreakerSnapshot>,
-    },
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        let outcome = self.manager.shutdown(self.timeout);
+        tracing::debug!(result = ?outcome.result, exported = outcome.stats.exported, dropped = outcome.stats.dropped.total(), "telemetry shut down");
+    }
 }
 
-/// A connection's share of a client. Drop it (or call [`release`](Self::release)) when the
-/// connection closes; the last one closes the client.
-///
-/// It offers what a connection needs (enqueue, flush, stats) but not close: the client belongs
-/// to every connection that shares it.
-#[must_use = "dropping the handle releases the client at once"]
+/// A connection's share of a lane. Drop it (or call [`release`](Self::release)) when the
+/// connection closes: that returns at once, and the lane delivers what it holds in the
+/// background. [`close`](Self::close) and [`close_async`](Self::close_async) do the same and
+/// wait.
+#[must_use = "dropping the handle releases it at once"]
 #[derive(Debug)]
 pub struct TelemetryClientHandle {
     manager: TelemetryClientManager,
-    key: ClientKey,
-    /// `None` once released.
-    client: Option<Arc<TelemetryClient>>,
+    host: HostKey,
+    /// `None` for a disabled handle, and once released.
+    grip: Option<Grip>,
 }
 
 impl TelemetryClientHandle {
-    fn client(&self) -> &TelemetryClient {
-        // Only `release` takes it, and it consumes the handle.
-        self.client
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("handle used after release"))
-    }
-
-    /// Hands an event to the shared client; never blocks.
+    /// Hands an event to the lane; never blocks. A few tens of nanoseconds: two counters and a
+    /// push onto a lock-free queue; the lane's first event (and each whole batch) also wakes the
+    /// host's worker.
     #[inline]
     pub fn enqueue(&self, log: FrontendLog) {
-        self.client().enqueue(log);
+        let Some(grip) = &self.grip else { return };
+        match grip.lane.enqueue(log) {
+            Wake::Nothing => {}
+            wake => wake_worker(grip, wake),
+        }
     }
 
-    /// Whether the shared client exports anything (its configuration enables telemetry). A
-    /// driver can skip building events when it does not:
+    /// Whether the handle records anything (its configuration enables telemetry). A driver can
+    /// skip building events when it does not:
     ///
     /// ```
     /// # use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
@@ -423,57 +432,115 @@ impl TelemetryClientHandle {
     /// ```
     #[inline]
     pub fn is_enabled(&self) -> bool {
-        self.client().is_enabled()
+        self.grip.is_some()
     }
 
-    /// Flushes the shared client (see [`TelemetryClient::flush`]).
+    /// Asks for everything the lane holds to be sent now, and waits until it is exported or
+    /// dropped (and counted), or `timeout` passes. While the host's breaker is open the events
+    /// wait, so a flush then times out.
     pub fn flush(&self, timeout: Duration) -> FlushResult {
-        self.client().flush(timeout)
+        match &self.grip {
+            Some(grip) => self.manager.engine.flush(grip, timeout),
+            None => FlushResult::Completed,
+        }
     }
 
-    /// The shared client's accounting.
+    /// The lane's accounting (shared with every handle of the lane).
     pub fn stats(&self) -> TelemetryStats {
-        self.client().stats()
+        self.grip
+            .as_ref()
+            .map_or_else(TelemetryStats::default, |grip| grip.lane.stats())
     }
 
     /// The normalised host.
     pub fn host(&self) -> &HostKey {
-        &self.key.0
+        &self.host
     }
 
-    /// Whether two handles share one client.
-    pub fn shares_client_with(&self, other: &TelemetryClientHandle) -> bool {
-        match (&self.client, &other.client) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+    /// Whether two handles share one lane.
+    pub fn shares_lane_with(&self, other: &TelemetryClientHandle) -> bool {
+        match (&self.grip, &other.grip) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.lane, &b.lane),
             _ => false,
         }
     }
 
-    /// Gives up this share; the last one closes the client (outside any lock, within the
-    /// client's close timeout) and reports how it ended.
-    pub fn release(mut self) -> Released {
-        self.release_inner()
+    /// The lane's option keys for which a later acquirer gave another value than the lane's
+    /// first acquirer (whose values apply).
+    pub fn settings_conflicts(&self) -> Vec<&'static str> {
+        self.grip
+            .as_ref()
+            .map_or_else(Vec::new, |grip| grip.lane.lock().conflicts.clone())
     }
 
-    fn release_inner(&mut self) -> Released {
-        let Some(client) = self.client.take() else {
-            return Released::Shared;
+    /// Gives up this share at once, withdrawing its credentials provider (never called again).
+    /// When it was the lane's last, the lane delivers what it holds in the background within
+    /// its close timeout. Never blocks. Dropping the handle does the same.
+    pub fn release(mut self) {
+        self.release_inner();
+    }
+
+    /// [`release`](Self::release), then waits at most `timeout` for the lane: until it has
+    /// delivered and counted everything (the last handle), or everything enqueued before the
+    /// call (when others share it).
+    ///
+    /// Blocks the calling thread: inside an async runtime use
+    /// [`close_async`](Self::close_async) (a blocking close on a current-thread runtime would
+    /// also starve an async credentials provider that runs on it).
+    pub fn close(mut self, timeout: Duration) -> CloseOutcome {
+        let Some(grip) = self.grip.take() else {
+            return CloseOutcome {
+                result: crate::pipeline::CloseResult::Completed,
+                stats: TelemetryStats::default(),
+            };
         };
-        match self.manager.release_share(&self.key) {
-            None => Released::Shared,
-            Some(last) => {
-                let close = client.close(client.close_timeout());
-                let stats = client.stats();
-                let breaker = last.breaker.map(|b| b.snapshot());
-                tracing::debug!(host = %self.key.0, ?close, "telemetry client released");
-                Released::Closed {
-                    close,
-                    stats,
-                    breaker,
-                }
-            }
+        let result = self.manager.engine.close(&grip, timeout);
+        CloseOutcome {
+            result,
+            stats: grip.lane.stats(),
         }
     }
+
+    /// [`close`](Self::close) as a future that needs no particular async runtime (the wait runs
+    /// on a short-lived helper thread) and never blocks the task that polls it.
+    pub fn close_async(mut self, timeout: Duration) -> CloseFuture {
+        let grip = self.grip.take();
+        let manager = self.manager.clone();
+        CloseFuture::spawn(move || match grip {
+            None => CloseOutcome {
+                result: crate::pipeline::CloseResult::Completed,
+                stats: TelemetryStats::default(),
+            },
+            Some(grip) => {
+                let result = manager.engine.close(&grip, timeout);
+                CloseOutcome {
+                    result,
+                    stats: grip.lane.stats(),
+                }
+            }
+        })
+    }
+
+    fn release_inner(&mut self) {
+        if let Some(grip) = self.grip.take() {
+            self.manager.engine.release(&grip);
+        }
+    }
+}
+
+/// The slow path of enqueue: start the lane's flush timer on its first event, and wake (or
+/// start) the host's worker.
+#[cold]
+#[inline(never)]
+fn wake_worker(grip: &Grip, wake: Wake) {
+    if wake == Wake::FirstEvent {
+        let due = grip.host.engine.clock.now() + grip.lane.settings.flush_interval;
+        let mut state = grip.lane.lock();
+        if state.flush_due.is_none() {
+            state.flush_due = Some(due);
+        }
+    }
+    grip.host.notify();
 }
 
 impl Drop for TelemetryClientHandle {

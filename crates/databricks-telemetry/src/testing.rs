@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::credentials::AuthorizationValue;
 use crate::export::{ExportOutcome, Exporter, FailureKind};
 use crate::model::FrontendLog;
 
@@ -17,10 +18,6 @@ pub enum Behaviour {
     Fail(FailureKind),
     /// Record the first `n` logs and report the rest failed.
     Partial(usize),
-    /// Refuse the batch as an open circuit would.
-    CircuitOpen,
-    /// Refuse the batch as a server flag that turned telemetry off would.
-    Disabled,
     /// Wait this long, then deliver.
     Slow(Duration),
     /// Block until [`InMemoryExporter::release`] is called, ignoring any deadline (a hung
@@ -60,6 +57,7 @@ struct State {
     calls: Vec<usize>,
     delivered: Vec<Vec<FrontendLog>>,
     deadlines: Vec<Option<Instant>>,
+    authorizations: Vec<Option<String>>,
 }
 
 impl InMemoryExporter {
@@ -111,6 +109,12 @@ impl InMemoryExporter {
         self.state().calls.clone()
     }
 
+    /// The `Authorization` value the pipeline passed with each call (`None` for an
+    /// unauthenticated lane), in the clear: test credentials only.
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.state().authorizations.clone()
+    }
+
     /// The deadline passed with each call.
     pub fn deadlines(&self) -> Vec<Option<Instant>> {
         self.state().deadlines.clone()
@@ -138,6 +142,18 @@ impl InMemoryExporter {
 }
 
 impl Exporter for InMemoryExporter {
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        self.state()
+            .authorizations
+            .push(authorization.map(|value| value.expose().to_owned()));
+        self.export(batch, Some(deadline))
+    }
+
     fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
         let behaviour = {
             let mut state = self.state();
@@ -152,8 +168,6 @@ impl Exporter for InMemoryExporter {
             Behaviour::Deliver => batch.len(),
             Behaviour::Fail(kind) => return ExportOutcome::failed(kind, "scripted failure"),
             Behaviour::Partial(n) => n.min(batch.len()),
-            Behaviour::CircuitOpen => return ExportOutcome::CircuitOpen,
-            Behaviour::Disabled => return ExportOutcome::Disabled,
             Behaviour::Slow(delay) => {
                 std::thread::sleep(delay);
                 batch.len()

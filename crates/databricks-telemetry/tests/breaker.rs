@@ -1,18 +1,14 @@
-//! The circuit breaker: checked against a reference model, setting by setting, and wrapped
-//! around an exporter.
+//! The circuit breaker: checked against a reference model, setting by setting, and shared by a
+//! host (what the pipeline reports to it).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::breaker::{
     Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
 };
 use databricks_telemetry::clock::{Clock, ManualClock};
-use databricks_telemetry::export::{
-    CircuitBreakerExporter, ExportFailure, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker,
-};
-use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::export::{ExportFailure, ExportOutcome, FailureKind, HostCircuitBreaker};
 use proptest::prelude::*;
 
 fn secs(n: u64) -> Duration {
@@ -44,6 +40,7 @@ impl ModelSettings {
             open_duration: ms(self.open_ms),
             success_threshold: self.success_threshold,
             max_open_duration: ms(self.max_open_ms),
+            initial_open_duration: None,
         }
     }
 }
@@ -119,6 +116,13 @@ impl Model {
                     Admission::Probe
                 }
             },
+        }
+    }
+
+    /// A probe that was never answered by the service (a credentials failure) is given back.
+    fn release_probe(&mut self) {
+        if self.state == CircuitState::HalfOpen {
+            self.probe_granted_at = None;
         }
     }
 
@@ -241,14 +245,15 @@ proptest! {
         }
     }
 
-    /// The shared breaker, the exporter around it and the clock agree with the model too,
-    /// including which batches reach the inner exporter and how many are rejected.
+    /// The shared breaker and its clock agree with the model too, fed the outcomes the
+    /// pipeline reports (a panicking exporter comes back as a retryable failure; a credentials
+    /// failure only gives back a probe), including how many batches it turns away.
     #[test]
-    fn breaker_exporter_follows_the_model(
+    fn host_breaker_follows_the_model(
         settings in model_settings(),
         steps in prop::collection::vec(
             prop_oneof![
-                3 => behaviour().prop_map(Some),
+                3 => outcome().prop_map(Some),
                 1 => Just(None),
             ],
             0..120,
@@ -256,39 +261,30 @@ proptest! {
         advances in prop::collection::vec(0u64..1_500, 120),
     ) {
         let clock = ManualClock::new();
-        let breaker = Arc::new(HostCircuitBreaker::new(settings.real(), Arc::new(clock.clone())));
-        let inner = Arc::new(ScriptedExporter::default());
-        let exporter = CircuitBreakerExporter::new(Arc::clone(&inner), Arc::clone(&breaker));
+        let breaker = HostCircuitBreaker::new(settings.real(), Arc::new(clock.clone()));
         let mut model = Model::new(settings);
         let mut now = 0u64;
-        let batch = [FrontendLog::default()];
-        for (step, scripted) in steps.iter().enumerate() {
-            match scripted {
+        for (step, reported) in steps.iter().enumerate() {
+            match reported {
                 None => {
                     clock.advance(ms(advances[step]));
                     now += advances[step];
                 }
-                Some(scripted) => {
-                    inner.next(scripted.clone());
-                    let calls_before = inner.calls();
-                    let outcome = exporter.export(&batch, None);
-                    let admitted = model.admit(now).is_admitted();
-                    prop_assert_eq!(inner.calls() - calls_before, usize::from(admitted));
+                Some(outcome) => {
+                    let admitted = breaker.admit().is_admitted();
+                    prop_assert_eq!(admitted, model.admit(now).is_admitted(), "step {}", step);
                     if admitted {
-                        let expected = scripted.outcome();
-                        prop_assert_eq!(&outcome, &expected);
-                        match expected {
-                            ExportOutcome::Delivered | ExportOutcome::PartiallyDelivered { .. } => {
-                                model.success();
-                            }
+                        breaker.record(outcome);
+                        match outcome {
                             ExportOutcome::Failed(ExportFailure {
                                 kind: FailureKind::Throttled { retry_after }, ..
                             }) => model.failure(now, retry_after.map(|d| d.as_millis() as u64)),
+                            ExportOutcome::Failed(ExportFailure {
+                                kind: FailureKind::Credentials, ..
+                            }) => model.release_probe(),
                             ExportOutcome::Failed(_) => model.failure(now, None),
-                            ExportOutcome::CircuitOpen | ExportOutcome::Disabled => {}
+                            _ => model.success(),
                         }
-                    } else {
-                        prop_assert_eq!(&outcome, &ExportOutcome::CircuitOpen);
                     }
                 }
             }
@@ -303,98 +299,29 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Test exporters.
+// Helpers.
 // ---------------------------------------------------------------------------------------------
 
-/// What the scripted exporter does on its next call.
-#[derive(Debug, Clone)]
-enum Behaviour {
-    Return(ExportOutcome),
-    Panic,
-}
-
-impl Behaviour {
-    /// What the breaker exporter should hand back for it.
-    fn outcome(&self) -> ExportOutcome {
-        match self {
-            Behaviour::Return(outcome) => outcome.clone(),
-            Behaviour::Panic => ExportOutcome::failed(FailureKind::Retryable, "exporter panicked"),
-        }
-    }
-}
-
-fn behaviour() -> impl Strategy<Value = Behaviour> {
+fn outcome() -> impl Strategy<Value = ExportOutcome> {
     prop_oneof![
-        3 => Just(Behaviour::Return(ExportOutcome::Delivered)),
-        1 => Just(Behaviour::Return(ExportOutcome::PartiallyDelivered {
+        3 => Just(ExportOutcome::Delivered),
+        1 => Just(ExportOutcome::PartiallyDelivered {
             delivered: 0,
             failure: ExportFailure::new(FailureKind::Retryable, "HTTP 500"),
-        })),
-        3 => Just(Behaviour::Return(ExportOutcome::failed(FailureKind::Retryable, "timed out"))),
-        1 => Just(Behaviour::Return(ExportOutcome::failed(FailureKind::NotRetryable, "HTTP 403"))),
-        1 => Just(Behaviour::Return(ExportOutcome::failed(
+        }),
+        3 => Just(ExportOutcome::failed(FailureKind::Retryable, "timed out")),
+        1 => Just(ExportOutcome::failed(FailureKind::NotRetryable, "HTTP 400")),
+        1 => Just(ExportOutcome::failed(FailureKind::Credentials, "HTTP 403")),
+        1 => Just(ExportOutcome::failed(
             FailureKind::Throttled { retry_after: None },
             "HTTP 429",
-        ))),
-        1 => (0u64..3_000).prop_map(|asked| Behaviour::Return(ExportOutcome::failed(
+        )),
+        1 => (0u64..3_000).prop_map(|asked| ExportOutcome::failed(
             FailureKind::Throttled { retry_after: Some(ms(asked)) },
             "HTTP 503",
-        ))),
-        1 => Just(Behaviour::Panic),
+        )),
+        1 => Just(ExportOutcome::failed(FailureKind::Retryable, "exporter panicked")),
     ]
-}
-
-/// Counts its calls and behaves as it was last told (delivers when told nothing).
-#[derive(Debug, Default)]
-struct ScriptedExporter {
-    calls: AtomicUsize,
-    next: Mutex<Option<Behaviour>>,
-}
-
-impl ScriptedExporter {
-    fn next(&self, behaviour: Behaviour) {
-        *self.next.lock().expect("script lock") = Some(behaviour);
-    }
-
-    fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-}
-
-impl Exporter for ScriptedExporter {
-    fn export(&self, _batch: &[FrontendLog], _deadline: Option<Instant>) -> ExportOutcome {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let behaviour = self.next.lock().expect("script lock").clone();
-        match behaviour {
-            None => ExportOutcome::Delivered,
-            Some(Behaviour::Return(outcome)) => outcome,
-            Some(Behaviour::Panic) => {
-                quiet_scripted_panics();
-                panic!("{SCRIPTED_PANIC}")
-            }
-        }
-    }
-}
-
-const SCRIPTED_PANIC: &str = "scripted exporter panic";
-
-/// Keeps the expected panics of the scripted exporter out of the test output; every other panic
-/// still reaches the default hook.
-fn quiet_scripted_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info
-                .payload()
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| info.payload().downcast_ref::<&str>().copied());
-            if message != Some(SCRIPTED_PANIC) {
-                default_hook(info);
-            }
-        }));
-    });
 }
 
 /// A breaker with `settings` on a manual clock, and that clock.
@@ -698,116 +625,6 @@ fn snapshot_counts_transitions_and_rejections() {
             "state": "closed", "opened": 2, "half_opened": 2, "closed": 1, "rejected_batches": 4
         })
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// The exporter wrapper.
-// ---------------------------------------------------------------------------------------------
-
-fn wrapped(
-    settings: CircuitBreakerSettings,
-) -> (
-    CircuitBreakerExporter<Arc<ScriptedExporter>>,
-    Arc<ScriptedExporter>,
-    ManualClock,
-) {
-    let (breaker, clock) = host_breaker(settings);
-    let inner = Arc::new(ScriptedExporter::default());
-    (
-        CircuitBreakerExporter::new(Arc::clone(&inner), breaker),
-        inner,
-        clock,
-    )
-}
-
-#[test]
-fn the_inner_exporter_is_not_called_while_open() {
-    let settings = CircuitBreakerSettings {
-        failure_threshold: 3,
-        ..Default::default()
-    };
-    let (exporter, inner, clock) = wrapped(settings);
-    let batch = [FrontendLog::default()];
-    inner.next(Behaviour::Return(ExportOutcome::failed(
-        FailureKind::Retryable,
-        "timed out",
-    )));
-    for _ in 0..3 {
-        assert!(matches!(
-            exporter.export(&batch, None),
-            ExportOutcome::Failed(_)
-        ));
-    }
-    assert_eq!(inner.calls(), 3);
-    for _ in 0..20 {
-        assert_eq!(exporter.export(&batch, None), ExportOutcome::CircuitOpen);
-    }
-    assert_eq!(inner.calls(), 3);
-    assert_eq!(exporter.breaker().snapshot().rejected_batches, 20);
-
-    clock.advance(secs(60));
-    inner.next(Behaviour::Return(ExportOutcome::Delivered));
-    assert_eq!(exporter.export(&batch, None), ExportOutcome::Delivered);
-    assert_eq!(inner.calls(), 4);
-    assert_eq!(exporter.breaker().snapshot().state, CircuitState::Closed);
-}
-
-#[test]
-fn partial_delivery_counts_as_success() {
-    let settings = CircuitBreakerSettings {
-        failure_threshold: 2,
-        ..Default::default()
-    };
-    let (exporter, inner, _) = wrapped(settings);
-    let batch = [FrontendLog::default(), FrontendLog::default()];
-    let failed = Behaviour::Return(ExportOutcome::failed(FailureKind::NotRetryable, "HTTP 400"));
-    let partial = ExportOutcome::PartiallyDelivered {
-        delivered: 1,
-        failure: ExportFailure::new(FailureKind::Retryable, "HTTP 500"),
-    };
-    inner.next(failed.clone());
-    exporter.export(&batch, None);
-    inner.next(Behaviour::Return(partial.clone()));
-    assert_eq!(exporter.export(&batch, None), partial);
-    inner.next(failed);
-    exporter.export(&batch, None);
-    assert_eq!(exporter.breaker().snapshot().state, CircuitState::Closed);
-    exporter.export(&batch, None);
-    assert_eq!(exporter.breaker().snapshot().state, CircuitState::Open);
-}
-
-#[test]
-fn a_circuit_open_outcome_from_the_inner_exporter_records_nothing() {
-    let settings = CircuitBreakerSettings {
-        failure_threshold: 1,
-        ..Default::default()
-    };
-    let (exporter, inner, _) = wrapped(settings);
-    inner.next(Behaviour::Return(ExportOutcome::CircuitOpen));
-    let batch = [FrontendLog::default()];
-    for _ in 0..5 {
-        assert_eq!(exporter.export(&batch, None), ExportOutcome::CircuitOpen);
-    }
-    assert_eq!(inner.calls(), 5);
-    assert_eq!(exporter.breaker().snapshot().state, CircuitState::Closed);
-}
-
-#[test]
-fn a_panicking_exporter_is_caught_and_counted_as_a_failure() {
-    let settings = CircuitBreakerSettings {
-        failure_threshold: 2,
-        ..Default::default()
-    };
-    let (exporter, inner, _) = wrapped(settings);
-    inner.next(Behaviour::Panic);
-    let batch = [FrontendLog::default()];
-    let expected = ExportOutcome::failed(FailureKind::Retryable, "exporter panicked");
-    assert_eq!(exporter.export(&batch, None), expected);
-    assert_eq!(exporter.breaker().snapshot().state, CircuitState::Closed);
-    assert_eq!(exporter.export(&batch, None), expected);
-    assert_eq!(exporter.breaker().snapshot().state, CircuitState::Open);
-    assert_eq!(exporter.export(&batch, None), ExportOutcome::CircuitOpen);
-    assert_eq!(inner.calls(), 2);
 }
 
 #[test]

@@ -8,15 +8,14 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::export::{
-    CircuitBreakerExporter, ExportOutcome, Exporter, FeatureFlagGate, HostCircuitBreaker,
-    ServiceEndpoint,
-};
+use databricks_telemetry::export::ServiceEndpoint;
 use databricks_telemetry::feature_flags::{
     FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
-use databricks_telemetry::testing::InMemoryExporter;
-use databricks_telemetry::{CloseResult, TelemetryClient, TelemetryConfig};
+use databricks_telemetry::manager::{
+    ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
+};
+use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
 use telemetry_endpoint::{FeatureFlagAnswer, TelemetryEndpoint};
 
@@ -368,61 +367,56 @@ fn force_enabled_skips_the_fetch() {
     assert!(setup.endpoint.requests().is_empty());
 }
 
-#[test]
-fn the_gate_returns_disabled_without_calling_the_exporter_when_off() {
-    let setup = Setup::new(FeatureFlagAnswer::Off { ttl_seconds: None });
-    let inner = InMemoryExporter::new();
-    let cache = Arc::new(setup.cache);
-    let gate = FeatureFlagGate::new(inner.clone(), cache.clone(), setup.service.clone(), None);
-    assert_eq!(gate.export(&logs(3), None), ExportOutcome::Disabled);
-    assert!(inner.call_sizes().is_empty());
+/// A handle sending to `endpoint` through the whole pipeline, with [`TOKEN`].
+fn acquire(
+    manager: &TelemetryClientManager,
+    addr: std::net::SocketAddr,
+    config: &TelemetryConfig,
+) -> TelemetryClientHandle {
+    let credentials: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(TOKEN));
+    manager
+        .acquire_databricks(
+            &format!("http://{addr}"),
+            &ClientIdentity::new("user"),
+            Some(credentials),
+            config,
+            &user_agent(),
+        )
+        .unwrap()
+}
 
-    // Through a client: every event is counted as disabled by the server.
+#[test]
+fn a_flag_that_is_off_drops_the_lanes_events_as_disabled_by_server() {
+    let endpoint = start_endpoint();
+    endpoint.set_feature_flags(FeatureFlagAnswer::Off { ttl_seconds: None });
     let config = fast_builder().with_batch_size(4).build().unwrap();
-    let client = TelemetryClient::new(&config, gate).unwrap();
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, endpoint.addr(), &config);
     for log in logs(10) {
-        client.enqueue(log);
+        handle.enqueue(log);
     }
-    assert_eq!(client.close(WAIT), CloseResult::Completed);
-    let stats = client.stats();
+    let outcome = handle.close(WAIT);
+    assert_eq!(outcome.result, CloseResult::Completed);
+    let stats = outcome.stats;
     assert_eq!(stats.dropped.disabled_by_server, 10, "{stats:?}");
     assert_eq!(stats.exported, 0);
     assert!(stats.is_balanced());
-    assert!(inner.call_sizes().is_empty());
-    assert_eq!(setup.endpoint.stats().feature_flag_requests, 1);
+    assert!(uploads(&endpoint).is_empty());
+    assert_eq!(endpoint.stats().feature_flag_requests, 1);
 }
 
 #[test]
 fn the_full_stack_delivers_when_on() {
     let endpoint = start_endpoint();
     let config = fast_builder().with_batch_size(5).build().unwrap();
-    let credentials: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(TOKEN));
-    let service = endpoint_at(endpoint.addr(), &config);
-    let exporter = databricks_telemetry::export::DatabricksExporter::builder(
-        service.clone(),
-        &config,
-        user_agent(),
-    )
-    .credentials(credentials.clone())
-    .build()
-    .unwrap();
-    let breaker = Arc::new(HostCircuitBreaker::new(
-        Default::default(),
-        Arc::new(databricks_telemetry::clock::SystemClock),
-    ));
-    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
-    let stack = FeatureFlagGate::new(
-        CircuitBreakerExporter::new(exporter, breaker),
-        cache,
-        service,
-        Some(credentials),
-    );
-    let client = TelemetryClient::new(&config, stack).unwrap();
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, endpoint.addr(), &config);
     for log in logs(12) {
-        client.enqueue(log);
+        handle.enqueue(log);
     }
-    assert_eq!(client.close(WAIT), CloseResult::Completed);
-    assert_eq!(client.stats().exported, 12);
+    let outcome = handle.close(WAIT);
+    assert_eq!(outcome.result, CloseResult::Completed);
+    assert_eq!(outcome.stats.exported, 12);
     let stats = endpoint.stats();
     assert_eq!(stats.logs_accepted, 12);
     assert_eq!(
@@ -432,40 +426,88 @@ fn the_full_stack_delivers_when_on() {
 }
 
 #[test]
-fn a_hanging_flag_service_never_delays_the_driver() {
-    // The flag is resolved on the worker: creating the client and enqueueing return at once.
+fn a_hanging_flag_service_never_delays_the_driver_and_drops_nothing() {
+    // The flag is resolved on the worker: acquiring and enqueueing return at once. An unknown
+    // flag holds the events (it is not "off"): they wait until the lane's close deadline.
     let fake = FakeServer::start(FakeBehaviour::Hang);
     let config = fast_builder()
-        .with_feature_flag_timeout(Duration::from_secs(2))
+        .with_feature_flag_timeout(Duration::from_millis(300))
+        .with_close_timeout(Duration::from_millis(600))
         .build()
         .unwrap();
-    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
-    let inner = InMemoryExporter::new();
-    let gate = FeatureFlagGate::new(
-        inner.clone(),
-        cache,
-        endpoint_at(fake.addr(), &config),
-        None,
-    );
+    let manager = TelemetryClientManager::new();
     let started = Instant::now();
-    let client = TelemetryClient::new(&config, gate).unwrap();
+    let handle = acquire(&manager, fake.addr(), &config);
     for log in logs(3) {
-        client.enqueue(log);
+        handle.enqueue(log);
     }
-    // Well under the 2 s flag timeout: nothing on this path waited for the flag.
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_millis(250),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(client.close(WAIT), CloseResult::Completed);
-    let stats = client.stats();
-    assert_eq!(
-        stats.dropped.disabled_by_server, 3,
-        "unknown is off: {stats:?}"
-    );
+    let outcome = handle.close(WAIT);
+    assert_eq!(outcome.result, CloseResult::Completed);
+    let stats = outcome.stats;
+    assert_eq!(stats.dropped.disabled_by_server, 0, "{stats:?}");
+    assert_eq!(stats.dropped.closed_before_delivery, 3, "{stats:?}");
     assert!(stats.is_balanced());
-    assert!(inner.call_sizes().is_empty());
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| r.path.contains("feature-flags")));
+}
+
+#[test]
+fn an_unavailable_flag_holds_events_until_it_can_be_had() {
+    let endpoint = start_endpoint();
+    endpoint.set_feature_flags(FeatureFlagAnswer::Error(503));
+    let clock = ManualClock::new();
+    let manager = TelemetryClientManager::with_clock_and_seed(Arc::new(clock.clone()), 1);
+    let config = fast_builder().with_batch_size(5).build().unwrap();
+    let handle = acquire(&manager, endpoint.addr(), &config);
+    for log in logs(5) {
+        handle.enqueue(log);
+    }
+    assert!(manager.settle(WAIT));
+    assert_eq!(endpoint.stats().feature_flag_requests, 1);
+    let stats = handle.stats();
+    assert_eq!((stats.pending, stats.dropped.total()), (5, 0), "{stats:?}");
+
+    // The failure is cached for a minute; then the flag is asked again, and is on.
+    endpoint.set_feature_flags(FeatureFlagAnswer::On { ttl_seconds: None });
+    clock.advance(FAILED_FLAG_TTL);
+    assert!(manager.settle(WAIT));
+    assert_eq!(endpoint.stats().feature_flag_requests, 2);
+    assert_eq!(endpoint.stats().logs_accepted, 5);
+    assert_eq!(handle.stats().exported, 5);
+}
+
+#[test]
+fn unauthenticated_lanes_send_without_asking_the_flag() {
+    // The flag needs credentials; connection failures (no credentials yet) are sent anyway.
+    let endpoint = TelemetryEndpoint::start(telemetry_endpoint::EndpointConfig::default()).unwrap();
+    endpoint.set_feature_flags(FeatureFlagAnswer::Error(401));
+    let config = fast_config();
+    let manager = TelemetryClientManager::new();
+    let handle = manager
+        .acquire_databricks(
+            &format!("http://{}", endpoint.addr()),
+            &ClientIdentity::anonymous(),
+            None,
+            &config,
+            &user_agent(),
+        )
+        .unwrap();
+    for log in logs(3) {
+        handle.enqueue(log);
+    }
+    let outcome = handle.close(WAIT);
+    assert_eq!(outcome.stats.exported, 3, "{:?}", outcome.stats);
+    assert_eq!(endpoint.stats().feature_flag_requests, 0);
+    assert!(uploads(&endpoint)
+        .iter()
+        .all(|r| r.path == "/telemetry-unauth"));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use databricks_telemetry::export::{
 };
 use databricks_telemetry::host::HostKey;
 use databricks_telemetry::model::FrontendLog;
-use databricks_telemetry::{CloseResult, TelemetryClient, TelemetryConfig};
+use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
 
 fn event_ids(logs: &[FrontendLog]) -> BTreeSet<String> {
@@ -38,7 +38,7 @@ fn stored_ids(endpoint: &telemetry_endpoint::TelemetryEndpoint) -> Vec<String> {
 fn every_event_arrives_exactly_once_in_batches_of_at_most_batch_size() {
     let endpoint = start_endpoint();
     let config = fast_builder().with_batch_size(7).build().unwrap();
-    let client = TelemetryClient::new(&config, exporter(endpoint.addr(), &config, true)).unwrap();
+    let client = Client::new(&config, exporter(endpoint.addr(), &config, true)).unwrap();
     let sent = logs(100);
     for log in sent.clone() {
         client.enqueue(log);
@@ -135,7 +135,7 @@ fn without_credentials_uploads_go_unauthenticated_and_stripped() {
         "{}",
         exporter.url()
     );
-    let client = TelemetryClient::new(&config, exporter).unwrap();
+    let client = Client::new(&config, exporter).unwrap();
     let sent = logs(10);
     assert!(sent.iter().any(|l| l
         .entry
@@ -413,7 +413,7 @@ fn close_with_a_hanging_endpoint_returns_by_its_deadline_and_counts_everything()
         .with_batch_size(5)
         .build()
         .unwrap();
-    let client = TelemetryClient::new(&config, exporter(endpoint.addr(), &config, true)).unwrap();
+    let client = Client::new(&config, exporter(endpoint.addr(), &config, true)).unwrap();
     for log in logs(12) {
         client.enqueue(log);
     }

@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::breaker::{CircuitBreakerSettings, CircuitState};
+use databricks_telemetry::breaker::CircuitState;
 use databricks_telemetry::clock::ManualClock;
-use databricks_telemetry::export::{
-    CircuitBreakerExporter, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker,
-};
-use databricks_telemetry::{CloseResult, FlushResult, TelemetryClient};
+use databricks_telemetry::credentials::StaticBearerToken;
+use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
+use databricks_telemetry::manager::TelemetryClientManager;
+use databricks_telemetry::CloseResult;
 use http_support::*;
 use telemetry_endpoint::TelemetryEndpoint;
 
@@ -91,50 +91,63 @@ fn run_case(target: Target, expect: Expect, attempts: usize) {
         assert_eq!(requests, attempts, "requests for one export");
     }
 
-    // 2. Through a client with a breaker: accounting and breaker state.
-    let settings = CircuitBreakerSettings {
-        failure_threshold: 2,
-        ..CircuitBreakerSettings::default()
-    };
-    let breaker = Arc::new(HostCircuitBreaker::new(
-        settings,
-        Arc::new(ManualClock::new()),
-    ));
-    let gated =
-        CircuitBreakerExporter::new(exporter(target.addr(), &config, true), breaker.clone());
-    let client = TelemetryClient::new(&config, gated).unwrap();
-    for batch in logs(6).chunks(2) {
-        for log in batch {
-            client.enqueue(log.clone());
-        }
-        assert_eq!(client.flush(WAIT), FlushResult::Completed);
+    // 2. Through the pipeline, on a manual clock, with a breaker that opens after two
+    //    failures: three batches, the accounting and the breaker.
+    let config = fast_builder()
+        .with_batch_size(2)
+        .with_circuit_breaker_threshold(2)
+        .build()
+        .unwrap();
+    let clock = ManualClock::new();
+    let manager = TelemetryClientManager::with_clock_and_seed(Arc::new(clock.clone()), 7);
+    let before = target.requests();
+    let client = Client::with(
+        manager.clone(),
+        &config,
+        Box::new(exporter(target.addr(), &config, true)),
+        Some(Arc::new(StaticBearerToken::new(TOKEN))),
+    )
+    .unwrap();
+    for log in logs(6) {
+        client.enqueue(log);
     }
-    assert_eq!(client.close(WAIT), CloseResult::Completed);
-    let stats = client.stats();
-    assert_eq!(stats.enqueued, 6, "{stats:?}");
-    assert_eq!(stats.pending, 0, "{stats:?}");
-    assert!(stats.is_balanced(), "{stats:?}");
-    let snapshot = breaker.snapshot();
+    assert!(manager.settle(WAIT));
+    // A retry waits its backoff (at most a few ms) on the manual clock.
+    for _ in 0..3 {
+        clock.advance(Duration::from_millis(10));
+        assert!(manager.settle(WAIT));
+    }
+    let held = client.stats();
+    let breaker = manager.breaker("127.0.0.1").unwrap();
+    let sent = target
+        .requests()
+        .zip(before)
+        .map(|(after, before)| after - before);
+    assert!(held.is_balanced(), "{held:?}");
     match expect {
         Expect::Delivered => {
-            assert_eq!(stats.exported, 6, "{stats:?}");
-            assert_eq!(snapshot.state, CircuitState::Closed, "{snapshot:?}");
-            if let Some(requests) = target.requests() {
-                assert_eq!(requests, attempts + 3 * attempts);
-            }
+            assert_eq!(held.exported, 6, "{held:?}");
+            assert_eq!(breaker.state, CircuitState::Closed, "{breaker:?}");
+            assert!(sent.is_none_or(|sent| sent == 3), "{sent:?}");
         }
         Expect::Partial(delivered) => {
-            assert_eq!(stats.exported, 3 * delivered as u64, "{stats:?}");
-            assert_eq!(
-                stats.dropped.export_failed,
-                3 * (2 - delivered) as u64,
-                "{stats:?}"
-            );
-            assert_eq!(
-                snapshot.state,
-                CircuitState::Closed,
-                "the service answered: {snapshot:?}"
-            );
+            assert_eq!(held.exported, 3 * delivered as u64, "{held:?}");
+            assert_eq!(held.dropped.export_failed, 3 * (2 - delivered) as u64);
+            assert_eq!(breaker.state, CircuitState::Closed, "the service answered");
+        }
+        Expect::Failed(FailureKind::Credentials, _) => {
+            // Refused credentials are the lane's problem, not the host's.
+            assert_eq!(held.dropped.credentials_failed, 6, "{held:?}");
+            assert_eq!(breaker.state, CircuitState::Closed, "{breaker:?}");
+            assert_eq!(breaker.opened, 0);
+            assert!(sent.is_none_or(|sent| sent == 3), "{sent:?}");
+        }
+        Expect::Failed(FailureKind::NotRetryable, _) => {
+            // Two refused batches open the breaker; the third waits.
+            assert_eq!(held.dropped.export_failed, 4, "{held:?}");
+            assert_eq!(held.pending, 2, "{held:?}");
+            assert_eq!(breaker.state, CircuitState::Open, "{breaker:?}");
+            assert!(sent.is_none_or(|sent| sent == 2), "{sent:?}");
         }
         Expect::Failed(FailureKind::Credentials, _) => {
             // Refused credentials say nothing about the host: every batch is tried, the breaker
@@ -149,33 +162,31 @@ fn run_case(target: Target, expect: Expect, attempts: usize) {
             }
         }
         Expect::Failed(kind, _) => {
-            // A Retry-After opens the breaker at once; other failures after the threshold (2).
-            let failed_batches = match kind {
+            // Retryable: nothing is dropped; the first batch is tried until the breaker opens
+            // (at once for a Retry-After, else after two failures), and everything waits.
+            let requests = match kind {
                 FailureKind::Throttled {
                     retry_after: Some(_),
                 } => 1,
                 _ => 2,
             };
-            assert_eq!(stats.exported, 0, "{stats:?}");
-            assert_eq!(stats.dropped.export_failed, 2 * failed_batches, "{stats:?}");
-            assert_eq!(
-                stats.dropped.circuit_open,
-                6 - 2 * failed_batches,
-                "{stats:?}"
-            );
-            assert_eq!(stats.batches_sent, failed_batches, "{stats:?}");
-            assert_eq!(snapshot.state, CircuitState::Open, "{snapshot:?}");
-            assert_eq!(snapshot.opened, 1);
-            assert_eq!(snapshot.rejected_batches, 3 - failed_batches);
-            if let Some(requests) = target.requests() {
-                assert_eq!(
-                    requests as u64,
-                    (1 + failed_batches) * attempts as u64,
-                    "the open breaker sent nothing"
-                );
-            }
+            assert_eq!(held.exported, 0, "{held:?}");
+            assert_eq!(held.dropped.total(), 0, "held, not dropped: {held:?}");
+            assert_eq!(held.pending, 6, "{held:?}");
+            assert_eq!(breaker.state, CircuitState::Open, "{breaker:?}");
+            assert_eq!(breaker.opened, 1);
+            assert!(sent.is_none_or(|sent| sent == requests), "{sent:?}");
         }
     }
+    // Shutting down while the breaker holds: the deadline counts what waits.
+    assert_eq!(
+        client.close(Duration::from_millis(200)) == CloseResult::Completed,
+        held.pending == 0
+    );
+    let end = client.stats();
+    assert_eq!(end.pending, 0, "{end:?}");
+    assert_eq!(end.dropped.closed_before_delivery, held.pending, "{end:?}");
+    assert!(end.is_balanced(), "{end:?}");
 }
 
 fn retryable(reason: &'static str) -> Expect {
@@ -184,6 +195,10 @@ fn retryable(reason: &'static str) -> Expect {
 
 fn not_retryable(reason: &'static str) -> Expect {
     Expect::Failed(FailureKind::NotRetryable, reason)
+}
+
+fn refused(reason: &'static str) -> Expect {
+    Expect::Failed(FailureKind::Credentials, reason)
 }
 
 fn throttled(retry_after: Option<u64>) -> Expect {
@@ -251,21 +266,13 @@ fn status_429_with_an_http_date_or_junk_is_throttled() {
 }
 
 #[test]
-fn status_401_is_not_retried() {
-    run_case(
-        Target::endpoint("401"),
-        Expect::Failed(FailureKind::Credentials, "HTTP 401"),
-        1,
-    );
+fn status_401_is_a_credentials_failure_and_not_retried() {
+    run_case(Target::endpoint("401"), refused("HTTP 401"), 1);
 }
 
 #[test]
-fn status_403_is_not_retried() {
-    run_case(
-        Target::endpoint("403"),
-        Expect::Failed(FailureKind::Credentials, "HTTP 403"),
-        1,
-    );
+fn status_403_is_a_credentials_failure_and_not_retried() {
+    run_case(Target::endpoint("403"), refused("HTTP 403"), 1);
 }
 
 #[test]
@@ -283,9 +290,10 @@ fn statuses_404_and_501_are_not_retried() {
 fn a_hang_times_out_is_retried_and_opens_the_breaker() {
     let started = Instant::now();
     run_case(Target::endpoint("hang"), retryable("timed out"), ATTEMPTS);
-    // One export and two through the client, each of three attempts of one request timeout.
+    // One export of three attempts, then two requests through the pipeline, each one request
+    // timeout.
     assert!(
-        started.elapsed() >= REQUEST_TIMEOUT * 9,
+        started.elapsed() >= REQUEST_TIMEOUT * 5,
         "{:?}",
         started.elapsed()
     );
@@ -392,18 +400,40 @@ fn no_redirect_status_is_followed() {
 }
 
 #[test]
-fn requests_per_batch_stay_bounded_under_429() {
+fn requests_stay_bounded_under_a_minute_of_429() {
+    // Ten batches ready at once, and a service that answers 429 for a whole (simulated) minute:
+    // the first answer opens the breaker, whose open time then doubles from 1 s; one probe at a
+    // time. No stacked retries, nothing dropped.
     let target = Target::endpoint("429:retry-after=0");
     let config = fast_builder().with_batch_size(1).build().unwrap();
-    let client = TelemetryClient::new(&config, exporter(target.addr(), &config, true)).unwrap();
+    let clock = ManualClock::new();
+    let manager = TelemetryClientManager::with_clock_and_seed(Arc::new(clock.clone()), 3);
+    let client = Client::with(
+        manager.clone(),
+        &config,
+        Box::new(exporter(target.addr(), &config, true)),
+        Some(Arc::new(StaticBearerToken::new(TOKEN))),
+    )
+    .unwrap();
     for log in logs(10) {
         client.enqueue(log);
     }
-    assert_eq!(client.close(WAIT), CloseResult::Completed);
+    assert!(manager.settle(WAIT));
+    assert_eq!(target.requests(), Some(1));
+    for _ in 0..600 {
+        clock.advance(Duration::from_millis(100));
+        assert!(manager.settle(WAIT));
+    }
+    // Probes at about 1, 3, 7, 15, 31 s (each period up to 20 % shorter), and one more by 60 s.
+    let requests = target.requests().unwrap();
+    assert!(
+        (6..=8).contains(&requests),
+        "{requests} requests in a minute"
+    );
     let stats = client.stats();
-    assert_eq!(stats.dropped.export_failed, 10, "{stats:?}");
-    assert!(stats.is_balanced());
-    assert_eq!(target.requests(), Some(10 * ATTEMPTS));
+    assert_eq!((stats.pending, stats.dropped.total()), (10, 0), "{stats:?}");
+    client.close(Duration::from_millis(100));
+    assert_eq!(client.stats().dropped.closed_before_delivery, 10);
 }
 
 #[test]

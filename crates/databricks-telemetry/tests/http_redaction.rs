@@ -10,11 +10,11 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{
-    CircuitBreakerExporter, DatabricksExporter, ExportOutcome, Exporter, FailureKind,
-    FeatureFlagGate, HostCircuitBreaker, ServiceEndpoint,
+    DatabricksExporter, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker, ServiceEndpoint,
 };
 use databricks_telemetry::feature_flags::FeatureFlagCache;
-use databricks_telemetry::{CloseResult, TelemetryClient};
+use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
+use databricks_telemetry::CloseResult;
 use http_support::*;
 use tracing::field::{Field, Visit};
 use tracing::span;
@@ -151,13 +151,22 @@ fn no_public_type_shows_the_token_in_debug_or_display() {
         Default::default(),
         Arc::new(databricks_telemetry::clock::SystemClock),
     ));
-    let stack = FeatureFlagGate::new(
-        CircuitBreakerExporter::new(exporter, breaker),
-        cache,
-        endpoint,
-        Some(provider),
+    assert_clean("HostCircuitBreaker", &format!("{breaker:?}"));
+    let manager = TelemetryClientManager::new();
+    let handle = manager
+        .acquire_with_credentials(
+            "adb-1.azuredatabricks.net",
+            &ClientIdentity::new("user"),
+            Some(provider),
+            &config,
+            |_| Box::new(exporter),
+        )
+        .unwrap();
+    assert_clean("TelemetryClientHandle", &format!("{handle:?} {handle:#?}"));
+    assert_clean(
+        "TelemetryClientManager",
+        &format!("{manager:?} {manager:#?}"),
     );
-    assert_clean("the whole stack", &format!("{stack:?} {stack:#?}"));
     assert_no_secret_logged();
 }
 
@@ -234,8 +243,13 @@ fn the_worker_and_the_flag_fetch_log_no_token() {
     endpoint.set_feature_flags(telemetry_endpoint::FeatureFlagAnswer::Error(500));
     let config = fast_config();
     let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(SECRET));
-    let client =
-        TelemetryClient::new(&config, exporter_with(endpoint.addr(), provider.clone())).unwrap();
+    let client = Client::with(
+        TelemetryClientManager::new(),
+        &config,
+        Box::new(exporter_with(endpoint.addr(), provider.clone())),
+        Some(provider.clone()),
+    )
+    .unwrap();
     for log in logs(5) {
         client.enqueue(log);
     }
@@ -250,10 +264,10 @@ fn the_worker_and_the_flag_fetch_log_no_token() {
         Some(&LeakyFailingProvider),
         None
     ));
-    // The worker was joined by close and the flag checks ran here: every line is captured.
+    // The capture is global: the worker's lines and the flag checks' are in it.
     let log = captured().lock().unwrap().clone();
     assert!(
-        log.contains("telemetry upload attempt"),
+        log.contains("telemetry upload"),
         "logs were captured: {log}"
     );
     assert!(

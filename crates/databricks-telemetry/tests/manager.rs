@@ -1,14 +1,13 @@
-//! Shared clients: one per (host, identity), one breaker per host, released by the last handle.
+//! Lanes: one per (host, identity), one breaker per host; release, close, shutdown.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use databricks_telemetry::clock::ManualClock;
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{Exporter, FailureKind};
 use databricks_telemetry::host::HostKey;
-use databricks_telemetry::manager::{
-    AcquireError, ClientIdentity, Released, TelemetryClientManager,
-};
+use databricks_telemetry::manager::{AcquireError, ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryConfig};
@@ -35,7 +34,7 @@ fn boxed(exporter: &InMemoryExporter) -> impl Fn(&HostKey) -> Box<dyn Exporter> 
 }
 
 #[test]
-fn connections_with_one_identity_share_a_client() {
+fn connections_with_one_identity_share_a_lane() {
     let manager = TelemetryClientManager::new();
     let exporter = InMemoryExporter::new();
     let alice = ClientIdentity::new("alice");
@@ -53,136 +52,151 @@ fn connections_with_one_identity_share_a_client() {
                 .unwrap()
         })
         .collect();
-    assert!(handles.iter().all(|h| h.shares_client_with(&handles[0])));
-    assert_eq!(manager.client_count(), 1);
+    assert!(handles.iter().all(|h| h.shares_lane_with(&handles[0])));
+    assert_eq!(manager.lane_count(), 1);
+    assert_eq!(manager.host_count(), 1);
     assert_eq!(handles[0].host().as_str(), "adb-1.azuredatabricks.net");
     for (i, h) in handles.iter().enumerate() {
         h.enqueue(log(&format!("e{i}")));
     }
     let mut handles = handles.into_iter();
     for h in handles.by_ref().take(3) {
-        assert_eq!(h.release(), Released::Shared);
+        h.release();
     }
-    // Nothing was closed or exported by the first three releases.
+    // Nothing was exported by the first three releases: the lane still has a connection.
     assert_eq!(exporter.exported_count(), 0);
-    match handles.next().unwrap().release() {
-        Released::Closed {
-            close,
-            stats,
-            breaker,
-        } => {
-            assert_eq!(close, CloseResult::Completed);
-            assert_eq!(stats.exported, 4);
-            assert!(breaker.is_some());
-        }
-        other => panic!("last release did not close: {other:?}"),
-    }
+    assert_eq!(manager.lane_count(), 1);
+    let outcome = handles.next().unwrap().close(WAIT);
+    assert_eq!(outcome.result, CloseResult::Completed);
+    assert_eq!(outcome.stats.exported, 4);
     assert_eq!(exporter.exported_count(), 4);
-    assert_eq!(manager.client_count(), 0);
-    assert_eq!(manager.breaker_count(), 0);
+    assert_eq!(manager.lane_count(), 0);
 }
 
 #[test]
-fn another_identity_gets_its_own_client_but_the_host_keeps_one_breaker() {
+fn another_identity_gets_its_own_lane_but_the_host_keeps_one_breaker() {
     let manager = TelemetryClientManager::new();
-    let (for_alice, for_bob) = (InMemoryExporter::new(), InMemoryExporter::new());
+    let exporter = InMemoryExporter::new();
     let host = "adb-2.azuredatabricks.net";
-    let alice = manager
-        .acquire(
-            host,
-            &ClientIdentity::new("alice"),
-            &config(),
-            boxed(&for_alice),
-        )
-        .unwrap();
-    let bob = manager
-        .acquire(
-            host,
-            &ClientIdentity::new("bob"),
-            &config(),
-            boxed(&for_bob),
-        )
-        .unwrap();
-    let anonymous = manager
-        .acquire(
-            host,
-            &ClientIdentity::anonymous(),
-            &config(),
-            boxed(&for_bob),
-        )
-        .unwrap();
-    assert!(!alice.shares_client_with(&bob));
-    assert!(!bob.shares_client_with(&anonymous));
-    assert_eq!(manager.client_count(), 3);
-    assert_eq!(manager.breaker_count(), 1);
+    let token = |t: &str| Some(Arc::new(StaticBearerToken::new(t)) as Arc<dyn CredentialsProvider>);
+    let acquire = |id: ClientIdentity, credentials| {
+        manager
+            .acquire_with_credentials(host, &id, credentials, &config(), boxed(&exporter))
+            .unwrap()
+    };
+    let alice = acquire(ClientIdentity::new("alice"), token("alice-token"));
+    let bob = acquire(ClientIdentity::new("bob"), token("bob-token"));
+    let anonymous = acquire(ClientIdentity::anonymous(), None);
+    assert!(!alice.shares_lane_with(&bob));
+    assert!(!bob.shares_lane_with(&anonymous));
+    assert_eq!(manager.lane_count(), 3);
+    assert_eq!(manager.host_count(), 1);
 
     alice.enqueue(log("from-alice"));
-    bob.enqueue(log("from-bob"));
     assert_eq!(alice.flush(WAIT), FlushResult::Completed);
+    bob.enqueue(log("from-bob"));
     assert_eq!(bob.flush(WAIT), FlushResult::Completed);
-    // Each event went only through its own identity's exporter (its own credentials).
-    let ids = |e: &InMemoryExporter| -> Vec<String> {
-        e.logs()
-            .into_iter()
-            .map(|l| l.frontend_log_event_id)
-            .collect()
-    };
-    assert_eq!(ids(&for_alice), ["from-alice"]);
-    assert_eq!(ids(&for_bob), ["from-bob"]);
-
-    // Failures through alice's client open the breaker bob's client uses too.
-    for_alice.set_behaviour(Behaviour::Fail(FailureKind::Retryable));
-    for i in 0..2 {
-        alice.enqueue(log(&format!("a{i}")));
-        assert_eq!(alice.flush(WAIT), FlushResult::Completed);
-    }
-    assert_eq!(manager.breaker(host).unwrap().opened, 1);
-    bob.enqueue(log("held-back"));
-    assert_eq!(bob.flush(WAIT), FlushResult::Completed);
-    assert_eq!(bob.stats().dropped.circuit_open, 1);
-    assert_eq!(ids(&for_bob), ["from-bob"]);
-
-    drop(alice);
-    drop(bob);
+    anonymous.enqueue(log("from-nobody"));
+    assert_eq!(anonymous.flush(WAIT), FlushResult::Completed);
+    // Each batch went with its own lane's credentials, through the host's one exporter.
     assert_eq!(
-        manager.breaker_count(),
-        1,
-        "the anonymous client still uses the host"
+        exporter.authorizations(),
+        [
+            Some("Bearer alice-token".to_owned()),
+            Some("Bearer bob-token".to_owned()),
+            None
+        ]
     );
-    drop(anonymous);
-    assert_eq!(manager.breaker_count(), 0);
-    assert!(manager.breaker(host).is_none());
+
+    // Failures of alice's batches open the breaker bob's lane waits on too.
+    exporter.set_behaviour(Behaviour::Fail(FailureKind::Retryable));
+    alice.enqueue(log("a"));
+    assert_eq!(
+        alice.flush(Duration::from_millis(300)),
+        FlushResult::TimedOut
+    );
+    assert_eq!(manager.breaker(host).unwrap().opened, 1);
+    exporter.set_behaviour(Behaviour::Deliver);
+    bob.enqueue(log("held-back"));
+    assert_eq!(bob.flush(Duration::from_millis(100)), FlushResult::TimedOut);
+    let held = bob.stats();
+    assert_eq!((held.pending, held.dropped.total()), (1, 0), "{held:?}");
+    // Once the breaker lets a probe through (about a second), everything is delivered.
+    assert_eq!(bob.flush(WAIT), FlushResult::Completed);
+    assert_eq!(alice.flush(WAIT), FlushResult::Completed);
+    assert_eq!(manager.breaker(host).unwrap().closed, 1);
+    let outcome = manager.shutdown(WAIT);
+    assert_eq!(outcome.stats.exported, 5, "{:?}", outcome.stats);
+    assert_eq!(outcome.stats.dropped.total(), 0);
 }
 
 #[test]
-fn a_released_client_is_never_resurrected() {
+fn a_finished_lane_is_never_resurrected() {
     let manager = TelemetryClientManager::new();
-    let (first, second) = (InMemoryExporter::new(), InMemoryExporter::new());
+    let exporter = InMemoryExporter::new();
     let id = ClientIdentity::new("alice");
     let host = "adb-3.azuredatabricks.net";
     let a = manager
-        .acquire(host, &id, &config(), boxed(&first))
+        .acquire(host, &id, &config(), boxed(&exporter))
         .unwrap();
     a.enqueue(log("before"));
-    drop(a);
+    let first = a.close(WAIT);
+    assert_eq!(first.stats.exported, 1);
     let b = manager
-        .acquire(host, &id, &config(), boxed(&second))
+        .acquire(host, &id, &config(), boxed(&exporter))
         .unwrap();
     b.enqueue(log("after"));
-    drop(b);
-    assert_eq!(first.logs().len(), 1);
-    assert_eq!(second.logs()[0].frontend_log_event_id, "after");
-    // A new breaker, too: the old one went with the host's last client.
-    assert_eq!(manager.breaker_count(), 0);
+    let second = b.close(WAIT);
+    // A new lane with its own accounting: the closed one was not brought back.
+    assert_eq!(second.stats.enqueued, 1);
+    assert_eq!(first.stats.enqueued, 1);
+    let ids: Vec<String> = exporter
+        .logs()
+        .into_iter()
+        .map(|l| l.frontend_log_event_id)
+        .collect();
+    assert_eq!(ids, ["before", "after"]);
 }
 
 #[test]
-fn the_breaker_is_removed_even_when_close_times_out() {
-    let manager = TelemetryClientManager::with_clock(Arc::new(ManualClock::new()));
+fn a_draining_lane_is_taken_back_by_a_new_acquire() {
+    let clock = ManualClock::new();
+    let manager = TelemetryClientManager::with_clock_and_seed(Arc::new(clock.clone()), 5);
+    let exporter = InMemoryExporter::new();
+    exporter.set_behaviour(Behaviour::Fail(FailureKind::Retryable));
+    let id = ClientIdentity::new("alice");
+    let host = "adb-5.azuredatabricks.net";
+    let a = manager
+        .acquire(host, &id, &config(), boxed(&exporter))
+        .unwrap();
+    a.enqueue(log("waiting"));
+    a.release();
+    assert!(manager.settle(WAIT));
+    assert_eq!(
+        manager.lane_count(),
+        1,
+        "draining, within its close timeout"
+    );
+    let b = manager
+        .acquire(host, &id, &config(), boxed(&exporter))
+        .unwrap();
+    exporter.set_behaviour(Behaviour::Deliver);
+    clock.advance(Duration::from_secs(60));
+    assert!(manager.settle(WAIT));
+    // Long past the first release's close timeout: the lane lived on with the new handle.
+    assert_eq!(b.stats().exported, 1, "{:?}", b.stats());
+    b.enqueue(log("more"));
+    assert_eq!(b.close(WAIT).stats.exported, 2);
+}
+
+#[test]
+fn release_returns_at_once_and_the_lane_counts_everything_at_its_close_deadline() {
+    let clock = ManualClock::new();
+    let manager = TelemetryClientManager::with_clock_and_seed(Arc::new(clock.clone()), 9);
     let exporter = InMemoryExporter::new();
     exporter.set_behaviour(Behaviour::Hang);
     let config = TelemetryConfig::builder()
-        .with_close_timeout(Duration::from_millis(50))
+        .with_close_timeout(Duration::from_secs(2))
         .with_batch_size(1)
         .build()
         .unwrap();
@@ -195,18 +209,71 @@ fn the_breaker_is_removed_even_when_close_times_out() {
         )
         .unwrap();
     handle.enqueue(log("stuck"));
+    handle.enqueue(log("queued"));
     assert!(exporter.wait_for_calls(1, WAIT));
-    match handle.release() {
-        Released::Closed { close, stats, .. } => {
-            assert_eq!(close, CloseResult::TimedOut);
-            assert_eq!(stats.dropped.closed_before_delivery, 1);
-            assert_eq!(stats.pending, 0);
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(manager.client_count(), 0);
-    assert_eq!(manager.breaker_count(), 0);
+    // The export is blocked in the exporter; release does not wait for it.
+    let lane = manager.clone();
+    let started = Instant::now();
+    handle.release();
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(lane.lane_count(), 1);
+    // The shutdown deadline counts what a hanging exporter holds, and returns by it.
+    let started = Instant::now();
+    let outcome = manager.shutdown(Duration::from_millis(200));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcome.result, CloseResult::TimedOut);
+    assert_eq!(
+        outcome.stats.dropped.closed_before_delivery, 2,
+        "{:?}",
+        outcome.stats
+    );
+    assert_eq!(outcome.stats.pending, 0);
+    // The export returns late, delivered: it is not counted again.
     exporter.release();
+    assert!(exporter.wait_for_calls(1, WAIT));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(manager.stats(), outcome.stats);
+    assert_eq!(manager.lane_count(), 0);
+}
+
+#[test]
+fn acquiring_after_shutdown_is_an_error() {
+    let manager = TelemetryClientManager::new();
+    let exporter = InMemoryExporter::new();
+    let handle = manager
+        .acquire(
+            "adb-6.azuredatabricks.net",
+            &ClientIdentity::anonymous(),
+            &config(),
+            boxed(&exporter),
+        )
+        .unwrap();
+    let _ = manager.shutdown(WAIT);
+    let error = manager
+        .acquire(
+            "adb-6.azuredatabricks.net",
+            &ClientIdentity::anonymous(),
+            &config(),
+            boxed(&exporter),
+        )
+        .unwrap_err();
+    assert!(matches!(error, AcquireError::ShutDown), "{error}");
+    // A handle still held counts what it is given as dropped after close.
+    handle.enqueue(log("late"));
+    assert_eq!(handle.stats().dropped.after_close, 1);
+    assert_eq!(
+        manager.stats().dropped.after_close,
+        0,
+        "counted on the lane it was given to"
+    );
 }
 
 #[test]
@@ -223,7 +290,7 @@ fn a_bad_host_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(err, AcquireError::Host(_)));
     assert!(!err.to_string().contains("hunter2"), "{err}");
-    assert_eq!(manager.client_count(), 0);
+    assert_eq!(manager.lane_count(), 0);
 }
 
 #[test]

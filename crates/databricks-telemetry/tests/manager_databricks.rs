@@ -1,4 +1,4 @@
-//! `acquire_databricks`: the whole stack (feature-flag gate, breaker, HTTPS exporter) through the
+//! `acquire_databricks`: the whole stack (feature flag, breaker, HTTPS exporter) through the
 //! manager, against the local endpoint over real loopback HTTP.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::UserAgent;
 use databricks_telemetry::manager::{
-    AcquireError, ClientIdentity, Released, TelemetryClientHandle, TelemetryClientManager,
+    AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
 use databricks_telemetry::{FlushResult, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, FeatureFlagAnswer, TelemetryEndpoint};
@@ -85,10 +85,8 @@ fn with_the_flag_on_every_event_arrives_with_the_connections_credentials() {
     assert_eq!(stats.logs_accepted, 5);
     assert_eq!(stats.feature_flag_requests, 1);
     assert_eq!(stats.uploads_unauthorized, 0, "the token was sent");
-    match handle.release() {
-        Released::Closed { stats, .. } => assert_eq!(stats.exported, 5),
-        other => panic!("{other:?}"),
-    }
+    let outcome = handle.close(WAIT);
+    assert_eq!(outcome.stats.exported, 5);
 }
 
 #[test]
@@ -128,7 +126,7 @@ fn force_enabled_skips_the_flag() {
 }
 
 #[test]
-fn failures_open_the_hosts_breaker_behind_the_gate() {
+fn failures_open_the_hosts_breaker_behind_the_flag_and_events_wait() {
     let service = endpoint(FeatureFlagAnswer::On {
         ttl_seconds: Some(900),
     });
@@ -137,12 +135,21 @@ fn failures_open_the_hosts_breaker_behind_the_gate() {
     let handle = acquire(&manager, &service, false);
     for event in events(2) {
         handle.enqueue(event);
-        assert_eq!(handle.flush(WAIT), FlushResult::Completed);
     }
+    // The first failure opens the breaker (threshold 1), which holds the host: the flush
+    // times out, and nothing is dropped.
+    assert_eq!(
+        handle.flush(Duration::from_millis(500)),
+        FlushResult::TimedOut
+    );
     let stats = handle.stats();
-    assert_eq!(stats.dropped.export_failed, 1, "{stats:?}");
-    assert_eq!(stats.dropped.circuit_open, 1, "{stats:?}");
+    assert_eq!((stats.pending, stats.dropped.total()), (2, 0), "{stats:?}");
     assert_eq!(manager.breaker(&service.base_url()).unwrap().opened, 1);
+    // The service recovers: the next probe (about a second later) delivers the backlog.
+    service.clear_fault();
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    assert_eq!(handle.stats().exported, 2);
+    assert_eq!(service.stats().logs_accepted, 2);
 }
 
 #[test]
@@ -197,5 +204,5 @@ fn plain_http_needs_allow_insecure_http() {
         )
         .unwrap_err();
     assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
-    assert_eq!(manager.client_count(), 0);
+    assert_eq!(manager.lane_count(), 0);
 }

@@ -169,8 +169,8 @@ fn the_manager_refuses_hostile_hosts_before_making_anything() {
         assert!(!error.to_string().contains(PASSWORD), "{error}");
     }
     assert_eq!(made.load(Ordering::Relaxed), 0, "no exporter was made");
-    assert_eq!(manager.client_count(), 0);
-    assert_eq!(manager.breaker_count(), 0);
+    assert_eq!(manager.lane_count(), 0);
+    assert_eq!(manager.host_count(), 0);
 }
 
 #[test]

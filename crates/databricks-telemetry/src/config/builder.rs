@@ -71,6 +71,12 @@ impl TelemetryConfigBuilder {
         with_request_timeout(request_timeout: Duration);
         /// Sets `max_retries`: retries of one failed export (0..=10).
         with_max_retries(max_retries: u32);
+        /// Sets `max_export_attempts`: sends of one batch, retries and probes together, before
+        /// it is dropped (1..=1,000).
+        with_max_export_attempts(max_export_attempts: u32);
+        /// Sets `max_pending_events`: the most events waiting across every lane of one manager
+        /// (1..=100,000,000).
+        with_max_pending_events(max_pending_events: usize);
         /// Sets `retry_base_delay_ms`: the first retry's delay (1 ms..=1 min).
         with_retry_base_delay(retry_base_delay: Duration);
         /// Sets `retry_max_delay_ms`: the cap on any retry delay, `Retry-After` included
@@ -126,6 +132,8 @@ impl TelemetryConfigBuilder {
         check_duration(sources, Key::CloseTimeout, config.close_timeout)?;
         check_duration(sources, Key::RequestTimeout, config.request_timeout)?;
         check_count(sources, Key::MaxRetries, config.max_retries)?;
+        check_count(sources, Key::MaxExportAttempts, config.max_export_attempts)?;
+        check_count(sources, Key::MaxPendingEvents, config.max_pending_events)?;
         check_duration(sources, Key::RetryBaseDelay, config.retry_base_delay)?;
         check_duration(sources, Key::RetryMaxDelay, config.retry_max_delay)?;
         check_count(

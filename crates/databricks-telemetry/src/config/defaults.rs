@@ -24,8 +24,20 @@ pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_millis(2_000);
 /// Default for `request_timeout_ms`: one export request may take at most 10 seconds.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(10_000);
 
-/// Default for `max_retries`: a failed export is retried at most 3 times.
+/// Default for `max_retries`: a failed batch is retried 3 times with exponential backoff, then
+/// once every `retry_max_delay_ms` (the breaker usually takes over first).
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
+
+/// Default for `max_export_attempts`: a batch is sent at most 25 times (retries and breaker
+/// probes together) before it is dropped as `export_failed`. With the default breaker settings
+/// that holds a batch through an outage of about ten minutes: 5 failures open the breaker, whose
+/// open time then grows from 1 s to 60 s (with jitter), one probe each time.
+pub const DEFAULT_MAX_EXPORT_ATTEMPTS: u32 = 25;
+
+/// Default for `max_pending_events`: at most 100,000 events wait for export across every lane of
+/// one manager (the process, for [`TelemetryClientManager::global`](crate::TelemetryClientManager::global));
+/// more are dropped and counted as `queue_full`.
+pub const DEFAULT_MAX_PENDING_EVENTS: usize = 100_000;
 
 /// Default for `retry_base_delay_ms`: the first retry waits about 100 ms (then doubling, with
 /// jitter).

@@ -14,6 +14,8 @@ pub(super) enum Key {
     CloseTimeout,
     RequestTimeout,
     MaxRetries,
+    MaxExportAttempts,
+    MaxPendingEvents,
     RetryBaseDelay,
     RetryMaxDelay,
     CircuitBreakerEnabled,
@@ -44,7 +46,7 @@ pub(super) const MAX_DRIVER_NAME_LEN: usize = 64;
 
 impl Key {
     /// Every key, in the order the module documentation lists them.
-    pub(super) const ALL: [Key; 18] = [
+    pub(super) const ALL: [Key; 20] = [
         Key::Enabled,
         Key::ForceEnabled,
         Key::BatchSize,
@@ -53,6 +55,8 @@ impl Key {
         Key::CloseTimeout,
         Key::RequestTimeout,
         Key::MaxRetries,
+        Key::MaxExportAttempts,
+        Key::MaxPendingEvents,
         Key::RetryBaseDelay,
         Key::RetryMaxDelay,
         Key::CircuitBreakerEnabled,
@@ -76,6 +80,8 @@ impl Key {
             Key::CloseTimeout => "close_timeout_ms",
             Key::RequestTimeout => "request_timeout_ms",
             Key::MaxRetries => "max_retries",
+            Key::MaxExportAttempts => "max_export_attempts",
+            Key::MaxPendingEvents => "max_pending_events",
             Key::RetryBaseDelay => "retry_base_delay_ms",
             Key::RetryMaxDelay => "retry_max_delay_ms",
             Key::CircuitBreakerEnabled => "circuit_breaker_enabled",
@@ -110,6 +116,11 @@ impl Key {
                 max: 1_000_000,
             },
             Key::MaxRetries => Kind::Count { min: 0, max: 10 },
+            Key::MaxExportAttempts => Kind::Count { min: 1, max: 1_000 },
+            Key::MaxPendingEvents => Kind::Count {
+                min: 1,
+                max: 100_000_000,
+            },
             Key::CircuitBreakerThreshold => Kind::Count { min: 1, max: 1_000 },
             Key::CircuitBreakerSuccessThreshold => Kind::Count { min: 1, max: 100 },
             Key::FlushInterval => Kind::Millis {

@@ -23,7 +23,9 @@
 //! | `max_queue_size` | `10000` | 1..=1,000,000 | Most logs waiting for export; more are dropped and counted. |
 //! | `close_timeout_ms` | `2000` | 1..=600,000 | How long closing the client may take. |
 //! | `request_timeout_ms` | `10000` | 1..=300,000 | How long one export request may take. |
-//! | `max_retries` | `3` | 0..=10 | Retries of one failed export. |
+//! | `max_retries` | `3` | 0..=10 | Retries of a failed batch with exponential backoff; after those, one try per `retry_max_delay_ms`. |
+//! | `max_export_attempts` | `25` | 1..=1,000 | Sends of one batch (retries and probes) before it is dropped as `export_failed`; the default holds about ten minutes of outage. |
+//! | `max_pending_events` | `100000` | 1..=100,000,000 | Most events waiting across every lane of a manager (from its first acquire); more are dropped as `queue_full`. |
 //! | `retry_base_delay_ms` | `100` | 1..=60,000, at most `retry_max_delay_ms` | First retry delay (then doubling, with jitter). |
 //! | `retry_max_delay_ms` | `10000` | 1..=600,000 | Cap on any retry delay, including an honoured `Retry-After`. |
 //! | `circuit_breaker_enabled` | `true` | bool | Whether the per-host circuit breaker is used. |
@@ -91,6 +93,8 @@ pub struct TelemetryConfig {
     close_timeout: Duration,
     request_timeout: Duration,
     max_retries: u32,
+    max_export_attempts: u32,
+    max_pending_events: usize,
     retry_base_delay: Duration,
     retry_max_delay: Duration,
     circuit_breaker_enabled: bool,
@@ -114,6 +118,8 @@ impl Default for TelemetryConfig {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
+            max_export_attempts: DEFAULT_MAX_EXPORT_ATTEMPTS,
+            max_pending_events: DEFAULT_MAX_PENDING_EVENTS,
             retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
             retry_max_delay: DEFAULT_RETRY_MAX_DELAY,
             circuit_breaker_enabled: DEFAULT_CIRCUIT_BREAKER_ENABLED,
@@ -249,6 +255,18 @@ impl TelemetryConfig {
     /// Retries of one failed export (`max_retries`).
     pub fn max_retries(&self) -> u32 {
         self.max_retries
+    }
+
+    /// `max_export_attempts`: how many times one batch is sent (retries and breaker probes)
+    /// before it is dropped as `export_failed`.
+    pub fn max_export_attempts(&self) -> u32 {
+        self.max_export_attempts
+    }
+
+    /// `max_pending_events`: the most events waiting for export across every lane of one
+    /// manager.
+    pub fn max_pending_events(&self) -> usize {
+        self.max_pending_events
     }
 
     /// The first retry's delay (`retry_base_delay_ms`).

@@ -112,6 +112,8 @@ fn apply(
         Key::CloseTimeout => config.close_timeout = millis()?,
         Key::RequestTimeout => config.request_timeout = millis()?,
         Key::MaxRetries => config.max_retries = integer(setting, label, text)?,
+        Key::MaxExportAttempts => config.max_export_attempts = integer(setting, label, text)?,
+        Key::MaxPendingEvents => config.max_pending_events = integer(setting, label, text)?,
         Key::RetryBaseDelay => config.retry_base_delay = millis()?,
         Key::RetryMaxDelay => config.retry_max_delay = millis()?,
         Key::CircuitBreakerEnabled => config.circuit_breaker_enabled = boolean()?,

@@ -1,21 +1,22 @@
 //! Exporters: where batches of frontend logs go.
 //!
-//! The worker hands each batch to an [`Exporter`] and accounts for the [`ExportOutcome`]. An
-//! exporter is called only from the worker thread, so it may block; it must not panic (the worker
-//! catches a panic anyway and counts the batch as failed).
+//! A host's export worker hands each batch to the host's [`Exporter`] through
+//! [`export_as`](Exporter::export_as), with the authorization of the lane the batch comes from,
+//! and accounts for the [`ExportOutcome`]. An exporter is called only from a worker thread, so
+//! it may block (within the deadline it is given); it must not panic (the worker catches a panic
+//! anyway and counts the attempt as failed).
 
 mod circuit;
-mod gate;
 pub mod http;
 mod outcome;
 
 use std::fmt;
 use std::time::Instant;
 
+use crate::credentials::AuthorizationValue;
 use crate::model::FrontendLog;
 
-pub use circuit::{BreakerSnapshot, CircuitBreakerExporter, HostCircuitBreaker};
-pub use gate::FeatureFlagGate;
+pub use circuit::{BreakerSnapshot, HostCircuitBreaker};
 pub use http::{
     DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, RetryPolicy, Scheme,
     ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
@@ -48,16 +49,51 @@ pub use outcome::{ExportFailure, ExportOutcome, FailureKind};
 pub trait Exporter: Send + Sync + fmt::Debug {
     /// Exports `batch` (never empty) and says what became of it.
     fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome;
+
+    /// Sends `batch` once on behalf of a lane: with `authorization` (the lane's current
+    /// `Authorization` value; `None` for an anonymous lane), finishing by `deadline`. The
+    /// pipeline calls this, never [`export`](Self::export), and does its own retrying, so an
+    /// implementation should make a single attempt.
+    ///
+    /// The default ignores `authorization` and calls `export` (for exporters that carry their
+    /// own credentials, or need none).
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        let _ = authorization;
+        self.export(batch, Some(deadline))
+    }
 }
 
 impl<E: Exporter + ?Sized> Exporter for std::sync::Arc<E> {
     fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
         (**self).export(batch, deadline)
     }
+
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        (**self).export_as(batch, authorization, deadline)
+    }
 }
 
 impl<E: Exporter + ?Sized> Exporter for Box<E> {
     fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
         (**self).export(batch, deadline)
+    }
+
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        (**self).export_as(batch, authorization, deadline)
     }
 }

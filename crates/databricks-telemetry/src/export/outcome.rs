@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// What became of one batch handed to an [`Exporter`](super::Exporter).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExportOutcome {
     /// Every log in the batch was accepted.
     Delivered,
@@ -17,10 +18,6 @@ pub enum ExportOutcome {
     },
     /// Nothing was delivered.
     Failed(ExportFailure),
-    /// The host's circuit breaker is open: the batch was not sent at all.
-    CircuitOpen,
-    /// The server's feature flag turned telemetry off for this host: the batch was not sent.
-    Disabled,
 }
 
 impl ExportOutcome {
@@ -34,7 +31,7 @@ impl ExportOutcome {
         match self {
             ExportOutcome::Delivered => batch_len,
             ExportOutcome::PartiallyDelivered { delivered, .. } => (*delivered).min(batch_len),
-            ExportOutcome::Failed(_) | ExportOutcome::CircuitOpen | ExportOutcome::Disabled => 0,
+            ExportOutcome::Failed(_) => 0,
         }
     }
 
@@ -44,7 +41,7 @@ impl ExportOutcome {
             ExportOutcome::PartiallyDelivered { failure, .. } | ExportOutcome::Failed(failure) => {
                 Some(failure)
             }
-            ExportOutcome::Delivered | ExportOutcome::CircuitOpen | ExportOutcome::Disabled => None,
+            ExportOutcome::Delivered => None,
         }
     }
 }
@@ -89,6 +86,10 @@ pub enum FailureKind {
         /// How long the service asked the client to wait, when it said.
         retry_after: Option<Duration>,
     },
+    /// The credentials could not be had or used: a provider error, a value the HTTP layer
+    /// cannot send, or a 401/403 answer. Never retried with the same credentials, and never a
+    /// failure of the host (one identity's bad token must not open the host's breaker).
+    Credentials,
 }
 
 impl fmt::Display for FailureKind {
@@ -103,6 +104,7 @@ impl fmt::Display for FailureKind {
                 write!(f, "throttled, retry after {} ms", d.as_millis())
             }
             FailureKind::Throttled { retry_after: None } => f.write_str("throttled"),
+            FailureKind::Credentials => f.write_str("credentials"),
         }
     }
 }

@@ -191,9 +191,7 @@ pub(crate) fn check_response(
                 failure.reason
             );
         }
-        ExportOutcome::CircuitOpen | ExportOutcome::Disabled => {
-            panic!("an answer cannot mean {outcome:?}")
-        }
+        _ => panic!("an answer cannot mean {outcome:?}"),
     }
     if let Some(failure) = outcome.failure() {
         if body.len() >= 8 {

@@ -10,10 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::credentials::StaticBearerToken;
-use databricks_telemetry::export::{DatabricksExporter, ServiceEndpoint, UserAgent};
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint, UserAgent};
+use databricks_telemetry::manager::{
+    AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
+};
 use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
 use databricks_telemetry::{AuthType, ErrorInfo, TelemetryConfig, TelemetrySessionContext};
+use databricks_telemetry::{CloseResult, FlushResult, TelemetryStats};
 use telemetry_endpoint::{EndpointConfig, RecordedRequest, TelemetryEndpoint};
 
 /// The token the endpoint expects.
@@ -372,5 +376,74 @@ pub(crate) fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool)
             return false;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// One lane of its own manager around a given exporter: the pipeline as a single client, for
+/// the HTTP tests. An authenticated exporter's lane brings [`TOKEN`] as its connection's
+/// credentials (the pipeline sends each batch with the lane's authorization); `close` shuts the
+/// manager down, so what it could not deliver by then is counted.
+pub(crate) struct Client {
+    manager: TelemetryClientManager,
+    handle: Mutex<Option<TelemetryClientHandle>>,
+}
+
+impl Client {
+    pub(crate) fn new(
+        config: &TelemetryConfig,
+        exporter: DatabricksExporter,
+    ) -> Result<Self, AcquireError> {
+        let manager = TelemetryClientManager::new();
+        let credentials = exporter
+            .is_authenticated()
+            .then(|| Arc::new(StaticBearerToken::new(TOKEN)) as Arc<dyn CredentialsProvider>);
+        Self::with(manager, config, Box::new(exporter), credentials)
+    }
+
+    pub(crate) fn with(
+        manager: TelemetryClientManager,
+        config: &TelemetryConfig,
+        exporter: Box<dyn Exporter>,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+    ) -> Result<Self, AcquireError> {
+        let handle = manager.acquire_with_credentials(
+            "127.0.0.1",
+            &ClientIdentity::new("test-user"),
+            credentials,
+            config,
+            move |_| exporter,
+        )?;
+        Ok(Client {
+            manager,
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    pub(crate) fn enqueue(&self, log: FrontendLog) {
+        if let Some(handle) = &*self.handle.lock().unwrap() {
+            handle.enqueue(log);
+        }
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> FlushResult {
+        match &*self.handle.lock().unwrap() {
+            Some(handle) => handle.flush(timeout),
+            None => FlushResult::Completed,
+        }
+    }
+
+    pub(crate) fn close(&self, timeout: Duration) -> CloseResult {
+        if let Some(handle) = self.handle.lock().unwrap().take() {
+            handle.release();
+        }
+        self.manager.shutdown(timeout).result
+    }
+
+    pub(crate) fn stats(&self) -> TelemetryStats {
+        self.manager.stats()
+    }
+
+    pub(crate) fn manager(&self) -> &TelemetryClientManager {
+        &self.manager
     }
 }

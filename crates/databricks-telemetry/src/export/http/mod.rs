@@ -61,10 +61,11 @@ use crate::model::FrontendLog;
 
 /// Exports batches to the Databricks telemetry service; see the [module docs](self).
 ///
-/// Build it with [`DatabricksExporter::builder`]; wrap it in a
-/// [`CircuitBreakerExporter`](crate::export::CircuitBreakerExporter) and a
-/// [`FeatureFlagGate`](crate::export::FeatureFlagGate), and hand it to a
-/// [`TelemetryClient`](crate::TelemetryClient).
+/// [`TelemetryClientManager::acquire_databricks`](crate::TelemetryClientManager::acquire_databricks)
+/// builds one per host and calls [`export_as`](Exporter::export_as): one request per call, with
+/// the lane's authorization (the pipeline retries, holds and probes). Built by hand with
+/// [`DatabricksExporter::builder`], its [`export`](Exporter::export) uses the exporter's own
+/// credentials and retries as its [`RetryPolicy`] says.
 ///
 /// # Example
 ///
@@ -91,6 +92,8 @@ use crate::model::FrontendLog;
 pub struct DatabricksExporter {
     endpoint: ServiceEndpoint,
     url: String,
+    authenticated_url: String,
+    unauthenticated_url: String,
     credentials: Option<Arc<dyn CredentialsProvider>>,
     user_agent: String,
     org_id: Option<String>,
@@ -153,17 +156,30 @@ impl DatabricksExporter {
         self.retry
     }
 
-    /// One request with `timeout`, and what its answer means.
+    /// One request with `timeout` and the exporter's own credentials, and what its answer
+    /// means.
     fn attempt(&self, body: &[u8], sent: usize, timeout: Duration) -> ExportOutcome {
         let authorization = match self.authorization() {
             Ok(value) => value,
             Err(failure) => return ExportOutcome::Failed(failure),
         };
+        self.send(&self.url, authorization.as_ref(), body, sent, timeout)
+    }
+
+    /// `POST url` with `body` (`sent` logs), and what the answer means.
+    fn send(
+        &self,
+        url: &str,
+        authorization: Option<&AuthorizationValue>,
+        body: &[u8],
+        sent: usize,
+        timeout: Duration,
+    ) -> ExportOutcome {
         let headers = RequestHeaders {
-            authorization: authorization.as_ref(),
+            authorization,
             org_id: self.org_id.as_deref(),
         };
-        let answer = match self.transport.post_json(&self.url, headers, body, timeout) {
+        let answer = match self.transport.post_json(url, headers, body, timeout) {
             Ok(answer) => answer,
             Err(failure) => return ExportOutcome::Failed(failure),
         };
@@ -195,6 +211,42 @@ impl DatabricksExporter {
 }
 
 impl Exporter for DatabricksExporter {
+    /// One request: to `/telemetry-ext` with `authorization`, or to `/telemetry-unauth` (with
+    /// the private fields stripped) without; the exporter's own credentials and retries are not
+    /// used. This is what the pipeline calls.
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        let authenticated = authorization.is_some();
+        let body = match upload_body(batch, authenticated, SystemTime::now()) {
+            Ok(body) => body,
+            Err(_) => {
+                return ExportOutcome::failed(
+                    FailureKind::NotRetryable,
+                    "the batch could not be serialised",
+                )
+            }
+        };
+        let Some(timeout) = self.attempt_timeout(Some(deadline)) else {
+            return ExportOutcome::failed(
+                FailureKind::Retryable,
+                "the deadline passed before the request was sent",
+            );
+        };
+        let url = if authenticated {
+            &self.authenticated_url
+        } else {
+            &self.unauthenticated_url
+        };
+        let outcome = self.send(url, authorization, &body, batch.len(), timeout);
+        tracing::debug!(url = %url, events = batch.len(), outcome = ?outcome, "telemetry upload");
+        outcome
+    }
+
+    /// Sends with the exporter's own credentials, retrying as its [`RetryPolicy`] says.
     fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
         let body = match upload_body(batch, self.is_authenticated(), SystemTime::now()) {
             Ok(body) => body,
@@ -350,6 +402,8 @@ impl DatabricksExporterBuilder {
         let user_agent = self.user_agent.to_string();
         Ok(DatabricksExporter {
             url: self.endpoint.url(path),
+            authenticated_url: self.endpoint.url(AUTHENTICATED_PATH),
+            unauthenticated_url: self.endpoint.url(UNAUTHENTICATED_PATH),
             transport: HttpTransport::with_roots(
                 &self.endpoint,
                 &user_agent,

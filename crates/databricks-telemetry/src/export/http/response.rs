@@ -39,7 +39,7 @@ pub(crate) enum SuccessBody {
 /// - 429: throttled (with the service's delay when it gave a valid one);
 /// - 503 with a valid `Retry-After`: throttled; without one, retryable;
 /// - 408, 500, 502, 504: retryable;
-/// - 401, 403: credentials (the token was refused; never retried, never a failure of the host);
+/// - 401, 403: the credentials were refused (the lane's problem, not the host's);
 /// - anything else (3xx, other 4xx, 501, 1xx): not retryable. Redirects are never followed,
 ///   so a 3xx is a configuration problem, not something a retry fixes.
 pub(crate) fn failure_kind(status: u16, retry_after: Option<Duration>) -> FailureKind {

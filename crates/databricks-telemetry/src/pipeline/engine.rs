@@ -1,0 +1,438 @@
+//! The engine of one manager: the hosts and their lanes, acquire and release, flush, close and
+//! shutdown, and the totals of lanes already gone.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::authorizer::Authorizer;
+use super::host::{FlagSource, Host, LaneEntry};
+use super::lane::{Lane, PendingBudget};
+use super::settings::{HostSettings, LaneSettings};
+use super::wait::{deadline_after, CloseResult, FlushResult};
+use crate::clock::Clock;
+use crate::config::TelemetryConfig;
+use crate::credentials::CredentialsProvider;
+use crate::export::Exporter;
+use crate::feature_flags::FeatureFlagCache;
+use crate::host::HostKey;
+use crate::manager::ClientIdentity;
+use crate::stats::TelemetryStats;
+
+/// What every host of one engine shares.
+#[derive(Debug)]
+pub(crate) struct EngineShared {
+    pub(crate) clock: Arc<dyn Clock>,
+    seeds: AtomicU64,
+    pub(crate) authorizer: Authorizer,
+    /// Totals of lanes that are gone; signalled whenever a lane goes.
+    retired: Mutex<Retired>,
+    lane_gone: Condvar,
+    /// The manager-wide bound on pending events, from the first acquire's configuration.
+    pub(crate) budget: OnceLock<Arc<PendingBudget>>,
+    /// The server feature flags, cached per host, from the first Databricks acquire.
+    pub(crate) flags: OnceLock<Arc<FeatureFlagCache>>,
+}
+
+#[derive(Debug, Default)]
+struct Retired {
+    stats: TelemetryStats,
+    lanes: u64,
+}
+
+impl EngineShared {
+    /// A new seed for a host's jitter.
+    pub(crate) fn next_seed(&self) -> u64 {
+        let n = self.seeds.fetch_add(1, Ordering::Relaxed);
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B
+    }
+
+    /// Adds a finished lane's accounting to the totals.
+    pub(crate) fn retire(&self, stats: &TelemetryStats) {
+        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        retired.stats.add(stats);
+        retired.lanes += 1;
+        drop(retired);
+        self.lane_gone.notify_all();
+    }
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    hosts: HashMap<HostKey, Arc<Host>>,
+    shut_down: bool,
+}
+
+/// Why a lane could not be acquired.
+#[derive(Debug)]
+pub(crate) enum AcquireFailure<E> {
+    /// The manager has shut down.
+    ShutDown,
+    /// Making the host's exporter failed.
+    Exporter(E),
+}
+
+/// One manager's pipeline.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub(crate) shared: Arc<EngineShared>,
+    registry: Mutex<Registry>,
+    handle_ids: AtomicU64,
+}
+
+/// A handle's grip on its lane, as the engine hands it out.
+#[derive(Debug)]
+pub(crate) struct Grip {
+    pub(crate) host: Arc<Host>,
+    pub(crate) lane: Arc<Lane>,
+    pub(crate) id: u64,
+}
+
+/// What a new host needs, made only when the host is new.
+pub(crate) struct HostParts {
+    pub(crate) exporter: Box<dyn Exporter>,
+    pub(crate) flags: Option<FlagSource>,
+}
+
+impl Engine {
+    pub(crate) fn new(clock: Arc<dyn Clock>, seed: u64) -> Self {
+        Engine {
+            shared: Arc::new(EngineShared {
+                clock,
+                seeds: AtomicU64::new(seed),
+                authorizer: Authorizer::default(),
+                retired: Mutex::default(),
+                lane_gone: Condvar::new(),
+                budget: OnceLock::new(),
+                flags: OnceLock::new(),
+            }),
+            registry: Mutex::default(),
+            handle_ids: AtomicU64::new(1),
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A grip on the lane of (`host`, `identity`), creating the host (with `make_host`) and the
+    /// lane as needed; a lane still draining is taken back. Never does I/O.
+    pub(crate) fn acquire<E>(
+        &self,
+        host: HostKey,
+        identity: &ClientIdentity,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+        config: &TelemetryConfig,
+        make_host: impl FnOnce(&HostKey) -> Result<HostParts, E>,
+    ) -> Result<Grip, AcquireFailure<E>> {
+        let budget = Arc::clone(
+            self.shared
+                .budget
+                .get_or_init(|| Arc::new(PendingBudget::new(config.max_pending_events()))),
+        );
+        let mut registry = self.registry();
+        if registry.shut_down {
+            return Err(AcquireFailure::ShutDown);
+        }
+        let host_settings = HostSettings::from_config(config);
+        let host = match registry.hosts.get(&host) {
+            Some(existing) => {
+                let differences = existing.settings.differences(&host_settings);
+                if !differences.is_empty() {
+                    tracing::debug!(host = %existing.key, ?differences, "telemetry host settings differ from the host's first acquirer; the first acquirer's apply");
+                }
+                Arc::clone(existing)
+            }
+            None => {
+                let parts = make_host(&host).map_err(AcquireFailure::Exporter)?;
+                let new = Host::new(
+                    host.clone(),
+                    host_settings,
+                    parts.exporter,
+                    parts.flags,
+                    Arc::clone(&self.shared),
+                );
+                registry.hosts.insert(host, Arc::clone(&new));
+                new
+            }
+        };
+        let lane_settings = LaneSettings::from_config(config);
+        let id = self.handle_ids.fetch_add(1, Ordering::Relaxed);
+        let mut state = host.lock();
+        let lane = match state
+            .lanes
+            .iter_mut()
+            .find(|entry| entry.lane.identity == *identity)
+        {
+            Some(entry) => {
+                entry.handles += 1;
+                entry.drain_deadline = None;
+                let lane = Arc::clone(&entry.lane);
+                let differences = lane.settings.differences(&lane_settings);
+                if !differences.is_empty() {
+                    tracing::debug!(host = %host.key, ?differences, "telemetry lane settings differ from the lane's first acquirer; the first acquirer's apply");
+                    let mut lane_state = lane.lock();
+                    for key in differences {
+                        if !lane_state.conflicts.contains(&key) {
+                            lane_state.conflicts.push(key);
+                        }
+                    }
+                }
+                lane
+            }
+            None => {
+                let lane = Arc::new(Lane::new(identity.clone(), lane_settings, budget));
+                state.lanes.push(LaneEntry {
+                    lane: Arc::clone(&lane),
+                    handles: 1,
+                    drain_deadline: None,
+                });
+                tracing::debug!(host = %host.key, "telemetry lane created");
+                lane
+            }
+        };
+        drop(state);
+        drop(registry);
+        if let Some(provider) = credentials {
+            let mut lane_state = lane.lock();
+            lane_state.expects_credentials = true;
+            if !provider.may_block() {
+                // Instant by its own word: keep its value from the start, so a connection
+                // released before the worker ever ran still leaves the lane something to send
+                // with. A provider that may block is asked by the worker at the lane's first
+                // event instead, never on this thread.
+                if let Ok(value) = super::authorizer::call_guarded(provider.as_ref()) {
+                    lane_state.kept = Some(value);
+                }
+            }
+            lane_state.providers.push((id, provider));
+        }
+        Ok(Grip { host, lane, id })
+    }
+
+    /// Gives up `grip`: its provider is withdrawn at once; the last handle's lane drains in the
+    /// background within its close timeout. Never blocks on the worker or the network.
+    pub(crate) fn release(&self, grip: &Grip) {
+        grip.lane.lock().providers.retain(|(id, _)| *id != grip.id);
+        let mut state = grip.host.lock();
+        let Some(index) = state
+            .lanes
+            .iter()
+            .position(|entry| Arc::ptr_eq(&entry.lane, &grip.lane))
+        else {
+            return; // Already finished by a shutdown.
+        };
+        let entry = &mut state.lanes[index];
+        entry.handles -= 1;
+        if entry.handles > 0 {
+            return;
+        }
+        if !entry.lane.has_events() {
+            // Nothing to deliver: done now, no worker needed.
+            let entry = state.lanes.remove(index);
+            if state.cursor > index {
+                state.cursor -= 1;
+            }
+            drop(state);
+            grip.host.retire(&entry.lane);
+            return;
+        }
+        let deadline = self.shared.clock.now() + entry.lane.settings.close_timeout;
+        entry.drain_deadline = Some(entry.drain_deadline.map_or(deadline, |d| d.min(deadline)));
+        grip.host.notify_locked(&mut state);
+    }
+
+    /// Asks the worker to send everything `grip`'s lane holds now, and waits until it is
+    /// exported or dropped, or `timeout` passes.
+    pub(crate) fn flush(&self, grip: &Grip, timeout: Duration) -> FlushResult {
+        let deadline = deadline_after(timeout);
+        let target = {
+            let mut state = grip.lane.lock();
+            state.flushes += 1;
+            grip.lane.settle_target(&state)
+        };
+        grip.host.notify();
+        let state = grip.lane.lock();
+        let done = grip.lane.wait_settled(state, target, deadline);
+        grip.lane.lock().flushes -= 1;
+        if done {
+            FlushResult::Completed
+        } else {
+            FlushResult::TimedOut
+        }
+    }
+
+    /// Releases `grip` and waits for its lane: until it finished (the last handle) or until
+    /// what was enqueued before is settled (others still share it), or `timeout` passes.
+    pub(crate) fn close(&self, grip: &Grip, timeout: Duration) -> CloseResult {
+        let deadline = deadline_after(timeout);
+        let last = {
+            let state = grip.host.lock();
+            state
+                .lanes
+                .iter()
+                .find(|entry| Arc::ptr_eq(&entry.lane, &grip.lane))
+                .is_none_or(|entry| entry.handles == 1)
+        };
+        if last {
+            self.release(grip);
+            if grip.lane.wait_finished(deadline) {
+                return CloseResult::Completed;
+            }
+            self.abandon_if_overdue(grip);
+            CloseResult::TimedOut
+        } else {
+            let flushed = self.flush(grip, timeout);
+            self.release(grip);
+            match flushed {
+                FlushResult::Completed => CloseResult::Completed,
+                FlushResult::TimedOut => CloseResult::TimedOut,
+            }
+        }
+    }
+
+    /// Finishes `grip`'s lane when its drain deadline has passed but its worker is stuck in an
+    /// export that ignores deadlines: what it holds is counted now, and the export's late result
+    /// is ignored.
+    fn abandon_if_overdue(&self, grip: &Grip) {
+        let now = self.shared.clock.now();
+        let mut state = grip.host.lock();
+        let Some(index) = state.lanes.iter().position(|entry| {
+            Arc::ptr_eq(&entry.lane, &grip.lane)
+                && entry.handles == 0
+                && entry.drain_deadline.is_some_and(|deadline| now >= deadline)
+        }) else {
+            return;
+        };
+        let entry = state.lanes.remove(index);
+        if state.cursor > index {
+            state.cursor -= 1;
+        }
+        drop(state);
+        tracing::debug!(host = %grip.host.key, "telemetry lane abandoned at its close deadline");
+        grip.host.retire(&entry.lane);
+    }
+
+    /// Stops taking events and acquires, drains every lane within `timeout`, counts what was not
+    /// delivered by then as closed before delivery, and returns the final accounting.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> (CloseResult, TelemetryStats) {
+        let deadline = deadline_after(timeout);
+        let hosts: Vec<Arc<Host>> = {
+            let mut registry = self.registry();
+            registry.shut_down = true;
+            registry.hosts.values().cloned().collect()
+        };
+        let clock_deadline = self.shared.clock.now() + timeout.min(Duration::from_secs(86_400));
+        for host in &hosts {
+            let mut state = host.lock();
+            state.closing = true;
+            for entry in &mut state.lanes {
+                entry.lane.close();
+                entry.drain_deadline = Some(
+                    entry
+                        .drain_deadline
+                        .map_or(clock_deadline, |d| d.min(clock_deadline)),
+                );
+            }
+            host.notify_locked(&mut state);
+        }
+        let mut completed = true;
+        for host in &hosts {
+            let lanes: Vec<Arc<Lane>> = host
+                .lock()
+                .lanes
+                .iter()
+                .map(|e| Arc::clone(&e.lane))
+                .collect();
+            for lane in lanes {
+                if !lane.wait_finished(deadline) {
+                    completed = false;
+                }
+            }
+        }
+        if !completed {
+            // The deadline passed (a hanging host): count what is left now. An export still
+            // running is not counted again when it returns.
+            for host in &hosts {
+                let gone: Vec<LaneEntry> = host.lock().lanes.drain(..).collect();
+                for entry in gone {
+                    host.retire(&entry.lane);
+                }
+            }
+        }
+        let result = if completed {
+            CloseResult::Completed
+        } else {
+            CloseResult::TimedOut
+        };
+        (result, self.stats())
+    }
+
+    /// Whether `shutdown` has begun.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.registry().shut_down
+    }
+
+    /// The accounting of every lane, live and gone.
+    pub(crate) fn stats(&self) -> TelemetryStats {
+        let mut total = self
+            .shared
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stats;
+        for host in self.hosts() {
+            total.add(&host.live_stats());
+        }
+        total
+    }
+
+    pub(crate) fn hosts(&self) -> Vec<Arc<Host>> {
+        self.registry().hosts.values().cloned().collect()
+    }
+
+    pub(crate) fn host(&self, key: &HostKey) -> Option<Arc<Host>> {
+        self.registry().hosts.get(key).cloned()
+    }
+
+    /// The accounting of `key`'s lanes, live and gone.
+    pub(crate) fn host_stats(&self, key: &HostKey) -> Option<TelemetryStats> {
+        self.host(key).map(|host| host.stats())
+    }
+
+    /// Live lanes across every host.
+    pub(crate) fn lane_count(&self) -> usize {
+        self.hosts()
+            .iter()
+            .map(|host| host.lock().lanes.len())
+            .sum()
+    }
+
+    /// Waits until every host's worker is parked with nothing due at the clock's current time
+    /// (or stopped), or `timeout` passes; says which.
+    pub(crate) fn settle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Quiet twice in a row, so a worker between two looks is not mistaken for quiet.
+            if self.hosts().iter().all(|host| host.is_quiet()) {
+                std::thread::yield_now();
+                if self.hosts().iter().all(|host| host.is_quiet()) {
+                    return true;
+                }
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            let retired = self
+                .shared
+                .retired
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let _ = self
+                .shared
+                .lane_gone
+                .wait_timeout(retired, Duration::from_millis(1));
+        }
+    }
+}

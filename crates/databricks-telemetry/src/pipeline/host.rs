@@ -1,0 +1,213 @@
+//! A host: its lanes, its circuit breaker, its exporter (one connection pool), and the export
+//! worker it starts while it has work.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use super::engine::EngineShared;
+use super::lane::Lane;
+use super::settings::HostSettings;
+use super::{threads, worker};
+use crate::clock::ClockSleeper;
+use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint};
+use crate::feature_flags::FeatureFlagCache;
+use crate::host::HostKey;
+use crate::stats::TelemetryStats;
+
+/// The name of every export worker thread.
+pub(crate) const WORKER_THREAD_NAME: &str = "dbx-telemetry";
+
+/// Where a Databricks host's feature flag is asked.
+#[derive(Debug)]
+pub(crate) struct FlagSource {
+    pub(crate) cache: Arc<FeatureFlagCache>,
+    pub(crate) endpoint: ServiceEndpoint,
+}
+
+/// One host's share of the pipeline.
+#[derive(Debug)]
+pub(crate) struct Host {
+    pub(crate) key: HostKey,
+    pub(crate) settings: HostSettings,
+    pub(crate) exporter: Box<dyn Exporter>,
+    /// `None` for hosts whose exporter is not the Databricks service's (no flag to ask).
+    pub(crate) flags: Option<FlagSource>,
+    pub(crate) breaker: HostCircuitBreaker,
+    pub(crate) engine: Arc<EngineShared>,
+    /// Seeds the worker's retry jitter.
+    pub(crate) seed: u64,
+    state: Mutex<HostState>,
+    /// The accounting of the host's lanes that are gone.
+    retired: Mutex<TelemetryStats>,
+    /// The worker parks here; enqueues, releases and a moving manual clock wake it.
+    wakeup: Condvar,
+}
+
+/// A lane as its host sees it: who holds it and when it must be done.
+#[derive(Debug)]
+pub(crate) struct LaneEntry {
+    pub(crate) lane: Arc<Lane>,
+    pub(crate) handles: usize,
+    /// Set when the last handle went (or shutdown began): by then (clock time) the lane is
+    /// finished, whatever it still holds.
+    pub(crate) drain_deadline: Option<Instant>,
+}
+
+/// What the worker is doing, for wake-ups and for tests that wait for quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WorkerState {
+    /// No thread: the next notification starts one.
+    Stopped,
+    /// Looking for work or exporting.
+    Running,
+    /// Waiting for the clock or a notification, having seen nothing to do at `observed`.
+    Parked { observed: Instant },
+}
+
+#[derive(Debug)]
+pub(crate) struct HostState {
+    pub(crate) lanes: Vec<LaneEntry>,
+    pub(crate) worker: WorkerState,
+    /// Something changed since the worker last looked (an event, a release, a flush).
+    pub(crate) wake: bool,
+    /// Where the next round-robin scan starts.
+    pub(crate) cursor: usize,
+    /// Lanes that need the server's flag wait until then (clock time): its fetch failed.
+    pub(crate) flag_hold_until: Option<Instant>,
+    /// The manager is shutting down: every lane finishes, handles or not.
+    pub(crate) closing: bool,
+}
+
+impl Host {
+    pub(crate) fn new(
+        key: HostKey,
+        settings: HostSettings,
+        exporter: Box<dyn Exporter>,
+        flags: Option<FlagSource>,
+        engine: Arc<EngineShared>,
+    ) -> Arc<Self> {
+        let seed = engine.next_seed();
+        let breaker = HostCircuitBreaker::with_seed(
+            settings.breaker,
+            Arc::clone(&engine.clock),
+            engine.next_seed(),
+        );
+        let host = Arc::new(Host {
+            key,
+            settings,
+            exporter,
+            flags,
+            breaker,
+            seed,
+            state: Mutex::new(HostState {
+                lanes: Vec::new(),
+                worker: WorkerState::Stopped,
+                wake: false,
+                cursor: 0,
+                flag_hold_until: None,
+                closing: false,
+            }),
+            retired: Mutex::default(),
+            wakeup: Condvar::new(),
+            engine,
+        });
+        let sleeper: Arc<dyn ClockSleeper> = Arc::clone(&host) as Arc<dyn ClockSleeper>;
+        host.engine.clock.subscribe(Arc::downgrade(&sleeper));
+        host
+    }
+
+    /// The host's state. Updates under the lock are a few assignments and never panic halfway,
+    /// so a poisoned lock is used as it is.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HostState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Finishes `lane` (counting whatever it still holds as closed before delivery) and adds its
+    /// accounting to the host's and the manager's totals. Call it once the lane is out of
+    /// the host's list.
+    pub(crate) fn retire(&self, lane: &Lane) {
+        lane.finish();
+        let stats = lane.stats();
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(&stats);
+        self.engine.retire(&stats);
+        lane.mark_retired();
+        tracing::debug!(host = %self.key, exported = stats.exported, dropped = stats.dropped.total(), "telemetry lane finished");
+    }
+
+    /// The accounting of the host's live lanes.
+    pub(crate) fn live_stats(&self) -> TelemetryStats {
+        let lanes: Vec<Arc<Lane>> = self
+            .lock()
+            .lanes
+            .iter()
+            .map(|e| Arc::clone(&e.lane))
+            .collect();
+        let mut total = TelemetryStats::default();
+        for lane in lanes {
+            total.add(&lane.stats());
+        }
+        total
+    }
+
+    /// The accounting of every lane the host has had.
+    pub(crate) fn stats(&self) -> TelemetryStats {
+        let mut total = *self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        total.add(&self.live_stats());
+        total
+    }
+
+    /// Tells the worker something changed, starting it when the host has none.
+    pub(crate) fn notify(self: &Arc<Self>) {
+        let mut state = self.lock();
+        self.notify_locked(&mut state);
+    }
+
+    pub(crate) fn notify_locked(self: &Arc<Self>, state: &mut HostState) {
+        state.wake = true;
+        if state.worker == WorkerState::Stopped {
+            let host = Arc::clone(self);
+            match threads::spawn(WORKER_THREAD_NAME, move || worker::run(host)) {
+                Ok(()) => state.worker = WorkerState::Running,
+                // Nothing is lost: the events wait, and the next notification tries again.
+                Err(error) => tracing::debug!(%error, "could not start a telemetry worker"),
+            }
+        } else {
+            self.wakeup.notify_all();
+        }
+    }
+
+    /// Parks the worker for at most `timeout` of real time (or until notified).
+    pub(crate) fn park<'a>(
+        &'a self,
+        state: MutexGuard<'a, HostState>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, HostState> {
+        self.wakeup
+            .wait_timeout(state, timeout)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
+
+    /// Whether the worker is parked with nothing to do at the clock's current time, or stopped,
+    /// with no notification pending.
+    pub(crate) fn is_quiet(&self) -> bool {
+        let now = self.engine.clock.now();
+        let state = self.lock();
+        !state.wake
+            && match state.worker {
+                WorkerState::Stopped => true,
+                WorkerState::Running => false,
+                WorkerState::Parked { observed } => observed == now,
+            }
+    }
+}
+
+impl ClockSleeper for Host {
+    fn clock_moved(&self) {
+        let _state = self.lock();
+        self.wakeup.notify_all();
+    }
+}

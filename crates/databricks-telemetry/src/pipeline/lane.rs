@@ -1,0 +1,300 @@
+//! A lane: the queue and the accounting of one (host, identity), with the credentials of its
+//! live connections.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::settings::LaneSettings;
+use crate::credentials::{AuthorizationValue, CredentialsProvider};
+use crate::manager::ClientIdentity;
+use crate::model::FrontendLog;
+use crate::stats::{Ledger, TelemetryStats};
+
+/// The manager-wide bound on events waiting in any lane.
+#[derive(Debug)]
+pub(crate) struct PendingBudget {
+    pending: AtomicUsize,
+    limit: usize,
+}
+
+impl PendingBudget {
+    pub(crate) fn new(limit: usize) -> Self {
+        PendingBudget {
+            pending: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes room for one event; false when the manager already holds `limit`.
+    #[inline]
+    fn try_take(&self) -> bool {
+        if self.pending.fetch_add(1, Ordering::Relaxed) >= self.limit {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    fn give_back(&self, events: usize) {
+        self.pending.fetch_sub(events, Ordering::Relaxed);
+    }
+}
+
+/// What an enqueue asks of the worker, decided without a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Nothing: the worker already knows the lane has events.
+    Nothing,
+    /// The lane was empty: start its flush timer and make sure the host has a worker.
+    FirstEvent,
+    /// The lane now holds a whole batch.
+    BatchReady,
+}
+
+/// A batch taken off a lane: sent, or waiting at the lane's front for its next attempt.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) logs: Vec<FrontendLog>,
+    /// Failed attempts so far (requests, and credentials that could not be had): a delivery
+    /// ends the batch, so every attempt but its last failed.
+    pub(crate) attempts: u32,
+}
+
+/// The part of a lane only its worker and its handles' slow paths touch, under its lock.
+#[derive(Debug)]
+pub(crate) struct LaneState {
+    pub(crate) ledger: Ledger,
+    /// The batch that failed and waits to be sent again, ahead of everything queued.
+    pub(crate) retry: Option<Batch>,
+    /// When (by the clock) the retry batch may be sent.
+    pub(crate) not_before: Option<Instant>,
+    /// When (by the clock) queued events are due even if there is less than a batch.
+    pub(crate) flush_due: Option<Instant>,
+    /// Callers waiting in `flush`: while any wait, the lane sends whatever it holds.
+    pub(crate) flushes: usize,
+    /// The credentials providers of the lane's live handles, oldest first.
+    pub(crate) providers: Vec<(u64, Arc<dyn CredentialsProvider>)>,
+    /// The latest authorization a provider gave; used once no live provider is left.
+    pub(crate) kept: Option<AuthorizationValue>,
+    /// Some acquirer brought credentials: without any, the lane cannot send.
+    pub(crate) expects_credentials: bool,
+    /// Getting an authorization ahead of the first send failed; the send will try again.
+    pub(crate) authorize_failed: bool,
+    /// Option keys a later acquirer gave other values for (reported, not applied).
+    pub(crate) conflicts: Vec<&'static str>,
+    /// The lane finished and its accounting was added to its host's and its manager's totals:
+    /// what waiters for the lane's end wait for.
+    pub(crate) retired: bool,
+}
+
+/// One (host, identity)'s queue, accounting and credentials.
+#[derive(Debug)]
+pub(crate) struct Lane {
+    pub(crate) identity: ClientIdentity,
+    pub(crate) settings: LaneSettings,
+    tx: Sender<FrontendLog>,
+    rx: Receiver<FrontendLog>,
+    /// Events queued, waiting for a retry or being exported; checked against `max_queue_size`.
+    pending: AtomicUsize,
+    /// No more events are accepted: the lane finished, or the manager is shutting down.
+    closed: AtomicBool,
+    queue_full: AtomicU64,
+    after_close: AtomicU64,
+    budget: Arc<PendingBudget>,
+    state: Mutex<LaneState>,
+    /// Signalled when events are settled or the lane finishes.
+    settled: Condvar,
+}
+
+impl Lane {
+    pub(crate) fn new(
+        identity: ClientIdentity,
+        settings: LaneSettings,
+        budget: Arc<PendingBudget>,
+    ) -> Self {
+        // Unbounded: memory grows with what is queued, nothing is reserved per capacity; the
+        // bound is `pending`, checked before the send.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Lane {
+            identity,
+            settings,
+            tx,
+            rx,
+            pending: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            queue_full: AtomicU64::new(0),
+            after_close: AtomicU64::new(0),
+            budget,
+            state: Mutex::new(LaneState {
+                ledger: Ledger::default(),
+                retry: None,
+                not_before: None,
+                flush_due: None,
+                flushes: 0,
+                providers: Vec::new(),
+                kept: None,
+                expects_credentials: false,
+                authorize_failed: false,
+                conflicts: Vec::new(),
+                retired: false,
+            }),
+            settled: Condvar::new(),
+        }
+    }
+
+    /// Queues `log`, or counts it as dropped; never blocks. Says what the worker needs to hear.
+    #[inline]
+    pub(crate) fn enqueue(&self, log: FrontendLog) -> Wake {
+        if self.closed.load(Ordering::Acquire) {
+            self.after_close.fetch_add(1, Ordering::Relaxed);
+            return Wake::Nothing;
+        }
+        let before = self.pending.fetch_add(1, Ordering::AcqRel);
+        if before >= self.settings.max_queue_size || !self.budget.try_take() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            self.queue_full.fetch_add(1, Ordering::Relaxed);
+            return Wake::Nothing;
+        }
+        // The lane owns the receiver, so the send cannot fail.
+        let _ = self.tx.send(log);
+        if before == 0 {
+            Wake::FirstEvent
+        } else if before + 1 == self.settings.batch_size {
+            Wake::BatchReady
+        } else {
+            Wake::Nothing
+        }
+    }
+
+    /// The lane's state. Every update under the lock is a few assignments, so a panic cannot
+    /// leave it torn and a poisoned lock is used as it is.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LaneState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the lane holds events (queued, waiting for a retry, or being exported).
+    pub(crate) fn has_events(&self) -> bool {
+        self.pending.load(Ordering::Acquire) > 0
+    }
+
+    /// Events in the queue (not counting a batch taken off it).
+    pub(crate) fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Stops accepting events: later ones count as `after_close`.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Takes up to `max` queued events and counts them as received.
+    pub(crate) fn take(&self, state: &mut LaneState, max: usize) -> Vec<FrontendLog> {
+        let logs: Vec<FrontendLog> = self.rx.try_iter().take(max).collect();
+        state.ledger.received += logs.len() as u64;
+        logs
+    }
+
+    /// `events` received events have been counted as exported or dropped.
+    pub(crate) fn settle(&self, events: usize) {
+        self.pending.fetch_sub(events, Ordering::AcqRel);
+        self.budget.give_back(events);
+        self.settled.notify_all();
+    }
+
+    /// Marks the lane finished: it takes no more events, and whatever it still holds (queued,
+    /// waiting for a retry, or in an export that has not returned) is counted as
+    /// `closed_before_delivery`. A late export result is then ignored. Idempotent.
+    pub(crate) fn finish(&self) {
+        self.close();
+        let mut state = self.lock();
+        if state.ledger.finished {
+            return;
+        }
+        state.retry = None;
+        let queued = self.take(&mut state, usize::MAX).len() as u64;
+        let ledger = &mut state.ledger;
+        let undelivered = ledger.in_flight();
+        ledger.closed_before_delivery += undelivered;
+        ledger.finished = true;
+        drop(state);
+        debug_assert!(undelivered >= queued);
+        self.settle(undelivered as usize);
+    }
+
+    /// The accounting. Once the lane has finished, events a producer slipped in while it closed
+    /// are first counted as dropped after close.
+    pub(crate) fn stats(&self) -> TelemetryStats {
+        let mut state = self.lock();
+        if state.ledger.finished {
+            let late = self.take(&mut state, usize::MAX).len();
+            if late > 0 {
+                state.ledger.after_close += late as u64;
+                self.settle(late);
+            }
+        }
+        state.ledger.snapshot(
+            self.queue_full.load(Ordering::Relaxed),
+            self.after_close.load(Ordering::Relaxed),
+            self.rx.len() as u64,
+        )
+    }
+
+    /// How many events must be settled for everything offered so far to be accounted for.
+    pub(crate) fn settle_target(&self, state: &LaneState) -> u64 {
+        state.ledger.received + self.rx.len() as u64
+    }
+
+    /// Waits until `target` events are settled or the lane finished (true), or `deadline`
+    /// passes (false).
+    pub(crate) fn wait_settled(
+        &self,
+        mut state: MutexGuard<'_, LaneState>,
+        target: u64,
+        deadline: Instant,
+    ) -> bool {
+        loop {
+            if state.ledger.finished || state.ledger.settled() >= target {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .settled
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Marks the finished lane retired (its accounting is in the totals) and wakes its waiters.
+    pub(crate) fn mark_retired(&self) {
+        self.lock().retired = true;
+        self.settled.notify_all();
+    }
+
+    /// Waits until the lane has finished and its accounting is in the totals (true), or
+    /// `deadline` passes (false).
+    pub(crate) fn wait_finished(&self, deadline: Instant) -> bool {
+        let mut state = self.lock();
+        loop {
+            if state.retired {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .settled
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+}

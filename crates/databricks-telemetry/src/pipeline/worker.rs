@@ -1,0 +1,445 @@
+//! A host's export worker: serves the host's lanes round-robin, one batch per lane per turn,
+//! holds them while the breaker is open, and finishes lanes whose handles are gone.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::authorizer::AuthorizationError;
+use super::host::{Host, HostState, WorkerState};
+use super::lane::{Batch, Lane};
+use crate::breaker::{Admission, CircuitState};
+use crate::credentials::AuthorizationValue;
+use crate::export::{ExportFailure, ExportOutcome, FailureKind};
+use crate::feature_flags::FlagAnswer;
+use crate::jitter::Jitter;
+
+/// How long (clock time) a worker with nothing to do waits before its thread ends.
+pub(crate) const IDLE_LINGER: Duration = Duration::from_secs(1);
+
+/// Runs until the host has had nothing to do for [`IDLE_LINGER`].
+pub(crate) fn run(host: Arc<Host>) {
+    let mut jitter = Jitter::new(host.seed);
+    while let Some((lane, drain_deadline)) = next_lane(&host) {
+        serve(&host, &lane, drain_deadline, &mut jitter);
+    }
+}
+
+/// When a lane wants its next turn.
+enum Due {
+    /// It holds nothing.
+    Idle,
+    Now,
+    At(Instant),
+    /// It counts events a producer has not finished queueing: look again in a moment.
+    Transient,
+    /// It holds events and has live credentials but no authorization yet: get one now, before
+    /// its connections may go.
+    Authorize,
+}
+
+/// How long to wait before looking again at a lane in [`Due::Transient`].
+const TRANSIENT_WAIT: Duration = Duration::from_millis(1);
+
+/// Finds the next lane to serve (with its drain deadline), finishing lanes that are done and
+/// parking while none is due. `None` when the worker should end.
+fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
+    let clock = Arc::clone(&host.engine.clock);
+    let mut state = host.lock();
+    let mut idle_since: Option<Instant> = None;
+    'scan: loop {
+        if state.wake {
+            state.wake = false;
+            state.worker = WorkerState::Running;
+        }
+        let now = clock.now();
+        retire_finished_lanes(host, &mut state, now);
+
+        let breaker_at = host.breaker.retry_at().filter(|&at| at > now);
+        // While the breaker is open or half-open its schedule decides when a failed batch is
+        // tried again, not the batch's own backoff.
+        let breaker_engaged = host.breaker.snapshot().state != CircuitState::Closed;
+        let flag_hold = state.flag_hold_until.filter(|&at| at > now);
+        let mut next_wake: Option<Instant> = None;
+        let mut busy = false;
+        let mut transient = false;
+        let count = state.lanes.len();
+        for offset in 0..count {
+            let index = (state.cursor + offset) % count;
+            let entry = &state.lanes[index];
+            if let Some(deadline) = entry.drain_deadline {
+                busy = true;
+                next_wake = earliest(next_wake, deadline);
+            }
+            let draining = entry.drain_deadline.is_some();
+            let lane = &entry.lane;
+            let due = match lane_due(lane, draining, breaker_engaged, now) {
+                Due::Idle => continue,
+                Due::Now => now,
+                Due::At(at) => at,
+                Due::Transient => {
+                    busy = true;
+                    transient = true;
+                    continue;
+                }
+                Due::Authorize => {
+                    let lane = Arc::clone(lane);
+                    state.worker = WorkerState::Running;
+                    drop(state);
+                    authorize_early(host, &lane);
+                    state = host.lock();
+                    continue 'scan;
+                }
+            };
+            busy = true;
+            let mut due = due;
+            if let Some(at) = breaker_at {
+                due = due.max(at);
+            }
+            if let (Some(at), true) = (flag_hold, needs_flag(host, lane)) {
+                due = due.max(at);
+            }
+            if due <= now {
+                let found = (Arc::clone(lane), entry.drain_deadline);
+                state.cursor = index + 1;
+                state.worker = WorkerState::Running;
+                return Some(found);
+            }
+            next_wake = earliest(next_wake, due);
+        }
+
+        if !busy {
+            let since = *idle_since.get_or_insert(now);
+            let end = since + IDLE_LINGER;
+            if now >= end {
+                state.worker = WorkerState::Stopped;
+                return None;
+            }
+            next_wake = Some(end);
+        } else {
+            idle_since = None;
+        }
+        let mut wait = next_wake.map_or(IDLE_LINGER, |at| clock.real_wait(at));
+        if transient {
+            wait = wait.min(TRANSIENT_WAIT);
+        }
+        if wait.is_zero() {
+            continue;
+        }
+        // Stays "parked" through wake-ups that change nothing (a manual clock's poll), so tests
+        // waiting for quiet see it; a notification or a moved clock ends it.
+        state.worker = WorkerState::Parked { observed: now };
+        state = host.park(state, wait);
+    }
+}
+
+fn earliest(current: Option<Instant>, candidate: Instant) -> Option<Instant> {
+    Some(current.map_or(candidate, |current| current.min(candidate)))
+}
+
+/// Whether the lane's batches wait for the server's feature flag.
+fn needs_flag(host: &Host, lane: &Lane) -> bool {
+    host.flags.is_some() && !lane.settings.force_enabled && lane.lock().expects_credentials
+}
+
+/// When `lane` wants a turn.
+fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) -> Due {
+    if !lane.has_events() {
+        return Due::Idle;
+    }
+    let mut state = lane.lock();
+    if state.ledger.finished {
+        return Due::Idle;
+    }
+    if state.kept.is_none() && !state.providers.is_empty() && !state.authorize_failed {
+        return Due::Authorize;
+    }
+    if state.retry.is_some() {
+        return match state.not_before {
+            Some(at) if at > now && !breaker_engaged => Due::At(at),
+            _ => Due::Now,
+        };
+    }
+    if lane.queued() == 0 {
+        // Counted by a producer that has not sent it yet (between the two steps of enqueue).
+        return Due::Transient;
+    }
+    if draining || state.flushes > 0 || lane.queued() >= lane.settings.batch_size {
+        return Due::Now;
+    }
+    let due = *state
+        .flush_due
+        .get_or_insert(now + lane.settings.flush_interval);
+    if due <= now {
+        Due::Now
+    } else {
+        Due::At(due)
+    }
+}
+
+/// Gets `lane` an authorization to keep, from a live provider, ahead of its first send. A
+/// failure is remembered so the lane is not asked again until its first send (which retries).
+fn authorize_early(host: &Arc<Host>, lane: &Arc<Lane>) {
+    let result = host
+        .engine
+        .authorizer
+        .authorize(lane, host.settings.request_timeout);
+    if result.is_err() {
+        lane.lock().authorize_failed = true;
+    }
+}
+
+/// Finishes the lanes without handles that are drained or past their deadline.
+fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) {
+    let mut index = 0;
+    while index < state.lanes.len() {
+        let entry = &state.lanes[index];
+        let done = (entry.handles == 0 || state.closing)
+            && entry
+                .drain_deadline
+                .is_some_and(|deadline| !entry.lane.has_events() || now >= deadline);
+        if done {
+            let entry = state.lanes.remove(index);
+            if state.cursor > index {
+                state.cursor -= 1;
+            }
+            host.retire(&entry.lane);
+        } else {
+            index += 1;
+        }
+    }
+}
+
+/// One turn of `lane`: take a batch, get its authorization and the flag, ask the breaker,
+/// send once, and account.
+fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, jitter: &mut Jitter) {
+    let clock = Arc::clone(&host.engine.clock);
+    let now = clock.now();
+    let batch = {
+        let mut state = lane.lock();
+        if state.ledger.finished {
+            return;
+        }
+        let batch = match state.retry.take() {
+            Some(batch) => batch,
+            None => {
+                let logs = lane.take(&mut state, lane.settings.batch_size);
+                if logs.is_empty() {
+                    return;
+                }
+                Batch { logs, attempts: 0 }
+            }
+        };
+        state.not_before = None;
+        state.flush_due = (lane.queued() > 0).then(|| now + lane.settings.flush_interval);
+        batch
+    };
+
+    let authorization = match host
+        .engine
+        .authorizer
+        .authorize(lane, host.settings.request_timeout)
+    {
+        Ok(authorization) => authorization,
+        Err(AuthorizationError::NoCredentials) => {
+            settle_dropped(lane, batch, |ledger| &mut ledger.credentials_failed);
+            return;
+        }
+        Err(AuthorizationError::ProviderFailed(reason)) => {
+            let failure = ExportFailure::new(FailureKind::Credentials, reason);
+            retry_or_drop(host, lane, batch, &failure, jitter, true);
+            return;
+        }
+    };
+
+    if host.flags.is_some() && !lane.settings.force_enabled && authorization.is_some() {
+        match flag_answer(host, authorization.as_ref()) {
+            FlagAnswer::On => {}
+            FlagAnswer::Off | FlagAnswer::Missing => {
+                settle_dropped(lane, batch, |ledger| &mut ledger.disabled_by_server);
+                return;
+            }
+            FlagAnswer::Failed => {
+                hold_for_flag(host, lane, batch);
+                return;
+            }
+        }
+    }
+
+    if host.breaker.admit() == Admission::Rejected {
+        put_back(lane, batch, None);
+        return;
+    }
+
+    let deadline = send_deadline(host, drain_deadline, clock.now());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        host.exporter
+            .export_as(&batch.logs, authorization.as_ref(), deadline)
+    }))
+    .unwrap_or_else(|_| {
+        tracing::debug!(host = %host.key, "telemetry exporter panicked");
+        ExportOutcome::failed(FailureKind::Retryable, "exporter panicked")
+    });
+    host.breaker.record(&outcome);
+    account(host, lane, batch, outcome, jitter);
+}
+
+/// The real-time deadline of one request: the request timeout, and no later than the lane's
+/// drain deadline (clock time) allows.
+fn send_deadline(host: &Host, drain_deadline: Option<Instant>, now: Instant) -> Instant {
+    let mut timeout = host.settings.request_timeout;
+    if let Some(drain) = drain_deadline {
+        timeout = timeout.min(
+            drain
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        );
+    }
+    Instant::now() + timeout
+}
+
+/// The host's flag, fetched with `authorization` when not cached.
+fn flag_answer(host: &Host, authorization: Option<&AuthorizationValue>) -> FlagAnswer {
+    let Some(flags) = &host.flags else {
+        return FlagAnswer::On;
+    };
+    let deadline = Instant::now() + host.settings.feature_flag_timeout;
+    flags.cache.lookup(
+        &flags.endpoint,
+        || Ok(authorization.cloned()),
+        Some(deadline),
+    )
+}
+
+/// The flag could not be had: the batch goes back, and lanes that need the flag wait until the
+/// failed answer expires.
+fn hold_for_flag(host: &Arc<Host>, lane: &Lane, batch: Batch) {
+    let now = host.engine.clock.now();
+    let until = host
+        .flags
+        .as_ref()
+        .and_then(|flags| flags.cache.cached(&host.key))
+        .map(|cached| cached.expires_at)
+        .filter(|&at| at > now)
+        .unwrap_or(now + host.settings.feature_flag_timeout);
+    put_back(lane, batch, None);
+    host.lock().flag_hold_until = Some(until);
+    tracing::debug!(host = %host.key, "telemetry feature flag unavailable; events wait");
+}
+
+/// Puts `batch` back at the lane's front, to be sent again no earlier than `not_before`.
+fn put_back(lane: &Lane, batch: Batch, not_before: Option<Instant>) {
+    let mut state = lane.lock();
+    if state.ledger.finished {
+        return;
+    }
+    state.retry = Some(batch);
+    state.not_before = not_before;
+}
+
+/// Counts the whole batch as dropped for `reason`.
+fn settle_dropped(lane: &Lane, batch: Batch, reason: fn(&mut crate::stats::Ledger) -> &mut u64) {
+    let mut state = lane.lock();
+    if state.ledger.finished {
+        return;
+    }
+    *reason(&mut state.ledger) += batch.logs.len() as u64;
+    drop(state);
+    lane.settle(batch.logs.len());
+}
+
+/// Counts what became of one request.
+fn account(
+    host: &Arc<Host>,
+    lane: &Arc<Lane>,
+    batch: Batch,
+    outcome: ExportOutcome,
+    jitter: &mut Jitter,
+) {
+    let len = batch.logs.len();
+    let mut state = lane.lock();
+    if state.ledger.finished {
+        // A deadline already counted this batch as closed before delivery.
+        return;
+    }
+    state.ledger.batches_sent += 1;
+    match outcome {
+        ExportOutcome::Delivered => {
+            state.ledger.exported += len as u64;
+        }
+        ExportOutcome::PartiallyDelivered { delivered, failure } => {
+            let delivered = delivered.min(len);
+            state.ledger.batches_failed += 1;
+            state.ledger.exported += delivered as u64;
+            state.ledger.export_failed += (len - delivered) as u64;
+            tracing::debug!(host = %host.key, delivered, of = len, %failure, "telemetry batch partly delivered");
+        }
+        ExportOutcome::Failed(failure) => {
+            state.ledger.batches_failed += 1;
+            match failure.kind {
+                FailureKind::Credentials => {
+                    state.ledger.credentials_failed += len as u64;
+                    if state.providers.is_empty() {
+                        // The kept authorization was refused; without a live connection there
+                        // is nothing better to send with.
+                        state.kept = None;
+                    }
+                    tracing::debug!(host = %host.key, events = len, %failure, "telemetry credentials refused");
+                }
+                FailureKind::NotRetryable => {
+                    state.ledger.export_failed += len as u64;
+                    tracing::debug!(host = %host.key, events = len, %failure, "telemetry batch refused");
+                }
+                FailureKind::Retryable | FailureKind::Throttled { .. } => {
+                    drop(state);
+                    retry_or_drop(host, lane, batch, &failure, jitter, false);
+                    return;
+                }
+            }
+        }
+    }
+    drop(state);
+    lane.settle(len);
+}
+
+/// A retryable failure: the batch goes back to the front of its lane after a backoff, unless it
+/// used its attempts (then it is dropped as `export_failed`, or `credentials_failed` when the
+/// provider was what failed).
+fn retry_or_drop(
+    host: &Arc<Host>,
+    lane: &Arc<Lane>,
+    mut batch: Batch,
+    failure: &ExportFailure,
+    jitter: &mut Jitter,
+    credentials: bool,
+) {
+    batch.attempts += 1;
+    let settings = &host.settings;
+    if batch.attempts >= settings.max_export_attempts {
+        tracing::debug!(host = %host.key, events = batch.logs.len(), attempts = batch.attempts, %failure, "telemetry batch used its attempts");
+        if credentials {
+            settle_dropped(lane, batch, |ledger| &mut ledger.credentials_failed);
+        } else {
+            settle_dropped(lane, batch, |ledger| &mut ledger.export_failed);
+        }
+        return;
+    }
+    let retry_after = match failure.kind {
+        FailureKind::Throttled { retry_after } => retry_after,
+        _ => None,
+    }
+    .map(|asked| asked.min(settings.breaker.max_open_duration));
+    let delay = if batch.attempts > settings.retry.max_retries {
+        // The quick retries are used up: from now on, one try per `retry_max_delay` (the
+        // breaker, when enabled, usually holds the host by then).
+        settings.retry.max_delay
+    } else {
+        settings
+            .retry
+            .backoff(batch.attempts - 1, None, jitter.next_unit())
+    };
+    let delay = retry_after.map_or(delay, |asked| delay.max(asked));
+    tracing::trace!(host = %host.key, delay_ms = delay.as_millis() as u64, %failure, "telemetry batch waits for a retry");
+    let not_before = host.engine.clock.now() + delay;
+    put_back(lane, batch, Some(not_before));
+}
