@@ -78,9 +78,6 @@ pub enum FailureKind {
     Retryable,
     /// Trying again will not help: a 4xx other than 408 and 429, or 501.
     NotRetryable,
-    /// The credentials could not be had or used: a provider error, a value the HTTP layer cannot
-    /// send, or a 401/403 answer; never retried, never a failure of the host.
-    Credentials,
     /// The service asked the client to slow down (429, or 503 with `Retry-After`).
     Throttled {
         /// How long the service asked the client to wait, when it said.
@@ -97,7 +94,6 @@ impl fmt::Display for FailureKind {
         match self {
             FailureKind::Retryable => f.write_str("retryable"),
             FailureKind::NotRetryable => f.write_str("not retryable"),
-            FailureKind::Credentials => f.write_str("credentials"),
             FailureKind::Throttled {
                 retry_after: Some(d),
             } => {
