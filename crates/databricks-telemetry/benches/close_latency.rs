@@ -1,11 +1,13 @@
-//! `close_latency`: how long `close` takes with 10,000 events pending and a healthy server on
+//! `close_latency`: how long `close` (release, then wait until the lane has delivered
+//! everything) takes with 10,000 events pending and a healthy server on
 //! loopback, at the default batch size of 100: `telemetry_endpoint` (the strict local endpoint,
 //! which validates every log on the same two cores) and `loopback_sink` (a bare HTTP sink that
 //! answers `200`, so the time is the client's own).
 //!
-//! Each iteration starts a client whose exporter is held at a gate, enqueues 10,000 distinct
-//! statement events (the worker holds the first batch at the gate, the rest wait in the queue),
-//! then times opening the gate and `close` until it returns with every event delivered.
+//! Each iteration starts a manager whose host's exporter (the HTTP exporter, sending with the
+//! lane's authorization) is held at a gate, enqueues 10,000 distinct statement events into one
+//! handle (the worker holds the first batch at the gate, the rest wait in the lane), then times
+//! opening the gate and `close` until it returns with every event delivered.
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -18,9 +20,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
+use databricks_telemetry::credentials::AuthorizationValue;
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
 use databricks_telemetry::model::FrontendLog;
-use databricks_telemetry::{CloseResult, TelemetryClient, TelemetrySessionContext};
+use databricks_telemetry::{
+    ClientIdentity, CloseResult, TelemetryClientManager, TelemetrySessionContext,
+};
 
 /// Events pending when close begins: the default queue size.
 const PENDING: usize = 10_000;
@@ -48,14 +53,29 @@ impl Gate {
     }
 }
 
-impl Exporter for Held {
-    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
+impl Held {
+    fn wait(&self) {
         let mut open = self.gate.open.lock().unwrap();
         while !*open {
             open = self.gate.opened.wait(open).unwrap();
         }
-        drop(open);
+    }
+}
+
+impl Exporter for Held {
+    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
+        self.wait();
         self.inner.export(batch, deadline)
+    }
+
+    fn export_as(
+        &self,
+        batch: &[FrontendLog],
+        authorization: Option<&AuthorizationValue>,
+        deadline: Instant,
+    ) -> ExportOutcome {
+        self.wait();
+        self.inner.export_as(batch, authorization, deadline)
     }
 }
 
@@ -70,17 +90,28 @@ fn run(session: &Arc<TelemetrySessionContext>, addr: SocketAddr, b: &mut criteri
                 inner: common::http_exporter(addr, &config),
                 gate: Arc::clone(&gate),
             };
-            let client = TelemetryClient::new(&config, exporter).unwrap();
+            let manager = TelemetryClientManager::new();
+            let client = manager
+                .acquire_with_credentials(
+                    &format!("http://{addr}"),
+                    &ClientIdentity::new("bench-user"),
+                    Some(common::endpoint_credentials()),
+                    &config,
+                    |_| Box::new(exporter),
+                )
+                .unwrap();
             for event in common::distinct_events(session, PENDING) {
                 client.enqueue(event);
             }
             assert_eq!(client.stats().pending, PENDING as u64);
             let start = Instant::now();
             gate.open();
-            assert_eq!(client.close(CLOSE_TIMEOUT), CloseResult::Completed);
+            let outcome = client.close(CLOSE_TIMEOUT);
             total += start.elapsed();
-            let stats = client.stats();
+            assert_eq!(outcome.result, CloseResult::Completed);
+            let stats = outcome.stats;
             assert_eq!(stats.exported, PENDING as u64, "{stats:?}");
+            let _ = manager.shutdown(CLOSE_TIMEOUT);
         }
         total
     });

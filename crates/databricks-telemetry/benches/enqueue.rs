@@ -1,14 +1,20 @@
 //! `enqueue`: what a driver thread pays to hand over one event, side by side with the floor and
 //! the alternatives a Rust developer would otherwise use, with 1, 2 and 4 producers:
 //!
-//! - `raw_sync_channel`: a bare `std::sync::mpsc::sync_channel` `try_send` of the event (the floor);
-//! - `telemetry_client`: [`TelemetryClient::enqueue`];
+//! - `crossbeam_unbounded`: a bare `crossbeam_channel::unbounded` `send` of the event (the floor:
+//!   the queue a lane is built on, with nothing around it);
+//! - `raw_sync_channel`: a bare `std::sync::mpsc::sync_channel` `try_send` of the event (the
+//!   floor of the earlier, per-client design, kept for comparison);
+//! - `telemetry_handle`: [`TelemetryClientHandle::enqueue`] into its lane (a closed check, two
+//!   atomic counters, the crossbeam send);
 //! - `opentelemetry_batch_log_processor`: `opentelemetry_sdk`'s `BatchLogProcessor::emit` of a log
 //!   record carrying the same per-event fields (the session-constant parts would be the OTel
 //!   resource, set once per provider);
 //! - `tracing_appender_non_blocking`: a lossy `tracing_appender::non_blocking` writer's `write` of
 //!   the event serialised to JSON;
-//! - `disabled_client`: a disabled client's `enqueue`, which drops the event on the caller's thread.
+//! - `disabled_handle`: a disabled handle's `enqueue`, which drops the event on the caller's thread.
+//!
+//! [`TelemetryClientHandle::enqueue`]: databricks_telemetry::TelemetryClientHandle::enqueue
 //!
 //! Method, the same for every alternative: each measurement sends chunks of events into a queue
 //! large enough to hold a whole chunk, and empties the queue between chunks outside the timed
@@ -30,7 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 use common::{timed_chunks, CHUNK, DRAIN_TIMEOUT};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use databricks_telemetry::model::FrontendLog;
-use databricks_telemetry::{TelemetryClient, TelemetrySessionContext};
+use databricks_telemetry::{TelemetryClientManager, TelemetrySessionContext};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::{InstrumentationScope, Key, StringValue};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -202,6 +208,27 @@ fn enqueue(c: &mut Criterion) {
     let mut group = c.benchmark_group("enqueue");
     for producers in [1u64, 2, 4] {
         group.bench_with_input(
+            BenchmarkId::new("crossbeam_unbounded", producers),
+            &producers,
+            |b, &producers| {
+                let (tx, rx) = crossbeam_channel::unbounded::<FrontendLog>();
+                b.iter_custom(|iters| {
+                    timed_chunks(
+                        iters,
+                        producers,
+                        &|n| events(&event, n),
+                        &|prepared, _| {
+                            send_each(prepared, |e| {
+                                let _ = tx.send(e);
+                            })
+                        },
+                        &mut || while rx.try_recv().is_ok() {},
+                    )
+                });
+            },
+        );
+
+        group.bench_with_input(
             BenchmarkId::new("raw_sync_channel", producers),
             &producers,
             |b, &producers| {
@@ -223,10 +250,11 @@ fn enqueue(c: &mut Criterion) {
         );
 
         group.bench_with_input(
-            BenchmarkId::new("telemetry_client", producers),
+            BenchmarkId::new("telemetry_handle", producers),
             &producers,
             |b, &producers| {
-                let client = common::idle_client();
+                let manager = TelemetryClientManager::new();
+                let client = common::idle_handle(&manager);
                 b.iter_custom(|iters| {
                     timed_chunks(
                         iters,
@@ -234,7 +262,7 @@ fn enqueue(c: &mut Criterion) {
                         &|n| events(&event, n),
                         &|prepared, _| send_each(prepared, |e| client.enqueue(e)),
                         &mut || {
-                            client.flush(DRAIN_TIMEOUT);
+                            let _ = client.flush(DRAIN_TIMEOUT);
                         },
                     )
                 });
@@ -243,6 +271,8 @@ fn enqueue(c: &mut Criterion) {
                     stats.dropped.queue_full, 0,
                     "the bench measured drops: {stats:?}"
                 );
+                client.release();
+                let _ = manager.shutdown(DRAIN_TIMEOUT);
             },
         );
 
@@ -311,10 +341,11 @@ fn enqueue(c: &mut Criterion) {
         );
 
         group.bench_with_input(
-            BenchmarkId::new("disabled_client", producers),
+            BenchmarkId::new("disabled_handle", producers),
             &producers,
             |b, &producers| {
-                let client = TelemetryClient::disabled();
+                let manager = TelemetryClientManager::new();
+                let client = common::disabled_handle(&manager);
                 b.iter_custom(|iters| {
                     timed_chunks(
                         iters,

@@ -1,8 +1,9 @@
 //! `export_profile`: a fixed workload for profiling the export path, not a timing.
 //!
-//! Enqueues `EXPORT_PROFILE_EVENTS` (default 2,000) distinct statement events into a client that
-//! exports through the HTTP exporter to the local endpoint in batches of 100, then closes it, and
-//! prints what it did. Run it under callgrind to count the worker thread's instructions (see
+//! Enqueues `EXPORT_PROFILE_EVENTS` (default 2,000) distinct statement events into a handle
+//! (from `acquire_databricks`, `force_enabled`) that exports through the host's worker and the
+//! HTTP exporter to the local endpoint in batches of 100, then closes it, and prints what it did.
+//! The worker is the thread named `dbx-telemetry`. Run it under callgrind to count the worker thread's instructions (see
 //! `BENCHMARKS.md`):
 //!
 //! ```text
@@ -15,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
-use databricks_telemetry::{CloseResult, TelemetryClient};
+use databricks_telemetry::{ClientIdentity, CloseResult, TelemetryClientManager};
 
 mod common;
 
@@ -30,8 +31,13 @@ fn main() {
     let session = common::session();
     let endpoint = common::start_endpoint();
     let config = common::export_config(DEFAULT_BATCH_SIZE, events.max(DEFAULT_BATCH_SIZE));
-    let client = TelemetryClient::new(&config, common::http_exporter(endpoint.addr(), &config))
-        .expect("the client starts");
+    let manager = TelemetryClientManager::new();
+    let client = common::http_handle(
+        &manager,
+        endpoint.addr(),
+        &ClientIdentity::new("profile-user"),
+        &config,
+    );
     let logs = common::distinct_events(&session, events);
     let start = Instant::now();
     for log in logs {
@@ -39,12 +45,13 @@ fn main() {
     }
     let closed = client.close(Duration::from_secs(120));
     let elapsed = start.elapsed();
-    let stats = client.stats();
-    assert_eq!(closed, CloseResult::Completed);
+    let stats = closed.stats;
+    assert_eq!(closed.result, CloseResult::Completed);
     assert_eq!(stats.exported, events as u64, "{stats:?}");
     println!(
         "export_profile: {events} events in {} batches of {DEFAULT_BATCH_SIZE} in {elapsed:?}",
         stats.batches_sent
     );
+    let _ = manager.shutdown(Duration::from_secs(10));
     endpoint.shutdown();
 }

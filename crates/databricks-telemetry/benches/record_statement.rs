@@ -3,13 +3,15 @@
 //! format, compression, a status poll, result ready, two CloudFetch chunks, results consumed),
 //! `finish`, and `enqueue`.
 //!
-//! - `telemetry_client`: into an enabled client;
-//! - `disabled_client`: the same into a disabled client (the event is built, then dropped);
-//! - `disabled_skip_build`: a driver that asks [`TelemetryClient::is_enabled`] first and builds
-//!   nothing when telemetry is off.
+//! - `telemetry_handle`: into an enabled handle's lane;
+//! - `disabled_handle`: the same into a disabled handle (the event is built, then dropped);
+//! - `disabled_skip_build`: a driver that asks [`TelemetryClientHandle::is_enabled`] first and
+//!   builds nothing when telemetry is off.
 //!
-//! Timed in chunks as in `enqueue`: the enabled client's queue holds a whole chunk and is flushed
+//! Timed in chunks as in `enqueue`: the enabled handle's lane holds a whole chunk and is flushed
 //! between chunks outside the timed part.
+//!
+//! [`TelemetryClientHandle::is_enabled`]: databricks_telemetry::TelemetryClientHandle::is_enabled
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -18,14 +20,15 @@ mod common;
 
 use common::{timed_chunks, DRAIN_TIMEOUT};
 use criterion::{criterion_group, criterion_main, Criterion};
-use databricks_telemetry::TelemetryClient;
+use databricks_telemetry::TelemetryClientManager;
 
 fn record_statement(c: &mut Criterion) {
     let session = common::session();
     let mut group = c.benchmark_group("record_statement");
 
-    group.bench_function("telemetry_client", |b| {
-        let client = common::idle_client();
+    let manager = TelemetryClientManager::new();
+    group.bench_function("telemetry_handle", |b| {
+        let client = common::idle_handle(&manager);
         b.iter_custom(|iters| {
             timed_chunks(
                 iters,
@@ -37,7 +40,7 @@ fn record_statement(c: &mut Criterion) {
                     }
                 },
                 &mut || {
-                    client.flush(DRAIN_TIMEOUT);
+                    let _ = client.flush(DRAIN_TIMEOUT);
                 },
             )
         });
@@ -46,10 +49,11 @@ fn record_statement(c: &mut Criterion) {
             stats.dropped.queue_full, 0,
             "the bench measured drops: {stats:?}"
         );
+        client.release();
     });
 
-    group.bench_function("disabled_client", |b| {
-        let client = TelemetryClient::disabled();
+    group.bench_function("disabled_handle", |b| {
+        let client = common::disabled_handle(&manager);
         b.iter_custom(|iters| {
             timed_chunks(
                 iters,
@@ -66,7 +70,7 @@ fn record_statement(c: &mut Criterion) {
     });
 
     group.bench_function("disabled_skip_build", |b| {
-        let client = TelemetryClient::disabled();
+        let client = common::disabled_handle(&manager);
         b.iter_custom(|iters| {
             timed_chunks(
                 iters,
@@ -85,6 +89,7 @@ fn record_statement(c: &mut Criterion) {
     });
 
     group.finish();
+    let _ = manager.shutdown(DRAIN_TIMEOUT);
 }
 
 criterion_group!(benches, record_statement);

@@ -187,6 +187,8 @@ fn every_key_is_parsed_into_its_accessor() {
         ("close_timeout_ms", "3000"),
         ("request_timeout_ms", "7000"),
         ("max_retries", "0"),
+        ("max_export_attempts", "40"),
+        ("max_pending_events", "2000"),
         ("retry_base_delay_ms", "50"),
         ("retry_max_delay_ms", "2000"),
         ("circuit_breaker_enabled", "false"),
@@ -207,6 +209,8 @@ fn every_key_is_parsed_into_its_accessor() {
     assert_eq!(config.close_timeout(), Duration::from_millis(3000));
     assert_eq!(config.request_timeout(), Duration::from_millis(7000));
     assert_eq!(config.max_retries(), 0);
+    assert_eq!(config.max_export_attempts(), 40);
+    assert_eq!(config.max_pending_events(), 2000);
     assert_eq!(config.retry_base_delay(), Duration::from_millis(50));
     assert_eq!(config.retry_max_delay(), Duration::from_millis(2000));
     assert!(!config.circuit_breaker_enabled());
@@ -284,6 +288,18 @@ struct NumericRange {
 
 /// Every numeric key, with the range the specification gives it.
 const NUMERIC_RANGES: &[NumericRange] = &[
+    NumericRange {
+        name: "max_export_attempts",
+        min: 1,
+        max: 1_000,
+        neighbours: &[],
+    },
+    NumericRange {
+        name: "max_pending_events",
+        min: 1,
+        max: 100_000_000,
+        neighbours: &[],
+    },
     NumericRange {
         name: "batch_size",
         min: 1,
@@ -374,6 +390,8 @@ fn numeric_setting(config: &TelemetryConfig, name: &str) -> u64 {
         "close_timeout_ms" => millis(config.close_timeout()),
         "request_timeout_ms" => millis(config.request_timeout()),
         "max_retries" => u64::from(config.max_retries()),
+        "max_export_attempts" => u64::from(config.max_export_attempts()),
+        "max_pending_events" => config.max_pending_events() as u64,
         "retry_base_delay_ms" => millis(config.retry_base_delay()),
         "retry_max_delay_ms" => millis(config.retry_max_delay()),
         "circuit_breaker_threshold" => u64::from(config.circuit_breaker_threshold()),
@@ -784,7 +802,8 @@ fn an_unknown_key_lists_the_known_ones() {
         error,
         "unknown option adbc.databricks.telemetry.colour (value \"red\"): expected one of: \
          enabled, force_enabled, batch_size, flush_interval_ms, max_queue_size, \
-         close_timeout_ms, request_timeout_ms, max_retries, retry_base_delay_ms, \
+         close_timeout_ms, request_timeout_ms, max_retries, max_export_attempts, \
+         max_pending_events, retry_base_delay_ms, \
          retry_max_delay_ms, circuit_breaker_enabled, circuit_breaker_threshold, \
          circuit_breaker_timeout_ms, circuit_breaker_success_threshold, \
          circuit_breaker_max_open_ms, feature_flag_driver, feature_flag_timeout_ms, \

@@ -14,15 +14,18 @@ use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
 };
+use databricks_telemetry::manager::{
+    ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
+};
 use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
-use databricks_telemetry::{AuthType, TelemetryClient, TelemetryConfig, TelemetrySessionContext};
+use databricks_telemetry::{AuthType, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
 
-#[allow(unused_imports)] // Only the throughput bench uses the sink.
-pub(crate) use sink::LoopbackSink;
+#[allow(unused_imports)] // Only some benches use the sinks.
+pub(crate) use sink::{HangingHost, LoopbackSink};
 
 /// A session as a driver builds it once per connection: ids, auth type, the detected system
 /// configuration and a typical set of connection parameters.
@@ -133,12 +136,60 @@ impl Exporter for Discard {
     }
 }
 
-/// A client that discards what it exports and stays idle while a chunk is timed: batch size and
-/// queue capacity are one chunk, and there is no periodic flush (the bench flushes between
-/// chunks).
-pub(crate) fn idle_client() -> TelemetryClient {
+/// A handle that discards what it exports and whose lane stays idle while a chunk is timed:
+/// batch size and queue capacity are one chunk, and there is no periodic flush (the bench
+/// flushes between chunks). `manager` is the bench's own, so nothing else shares its host.
+pub(crate) fn idle_handle(manager: &TelemetryClientManager) -> TelemetryClientHandle {
     let chunk = CHUNK as usize;
-    TelemetryClient::new(&export_config(chunk, chunk), Discard).expect("the client starts")
+    manager
+        .acquire(
+            BENCH_HOST,
+            &ClientIdentity::new("bench-user"),
+            &export_config(chunk, chunk),
+            |_| Box::new(Discard),
+        )
+        .expect("the handle is acquired")
+}
+
+/// A handle whose configuration disables telemetry: it records nothing and touches no lane.
+pub(crate) fn disabled_handle(manager: &TelemetryClientManager) -> TelemetryClientHandle {
+    let off = TelemetryConfig::builder()
+        .with_enabled(false)
+        .build()
+        .expect("a valid configuration");
+    manager
+        .acquire(BENCH_HOST, &ClientIdentity::new("bench-user"), &off, |_| {
+            Box::new(Discard)
+        })
+        .expect("the handle is acquired")
+}
+
+/// The host of the benches that export nowhere.
+pub(crate) const BENCH_HOST: &str = "adb-1234567890123456.7.azuredatabricks.net";
+
+/// The user agent every HTTP bench sends.
+pub(crate) fn user_agent() -> UserAgent {
+    UserAgent::new("DatabricksAdbcRust", "0.1.0").expect("a valid user agent")
+}
+
+/// A handle exporting through the Databricks HTTP exporter to `addr` (plain HTTP on loopback),
+/// with the endpoint's token as the connection's credentials. `force_enabled` skips the
+/// server's feature flag, so every request is an upload.
+pub(crate) fn http_handle(
+    manager: &TelemetryClientManager,
+    addr: SocketAddr,
+    identity: &ClientIdentity,
+    config: &TelemetryConfig,
+) -> TelemetryClientHandle {
+    manager
+        .acquire_databricks(
+            &format!("http://{addr}"),
+            identity,
+            Some(Arc::new(StaticBearerToken::new(ENDPOINT_TOKEN))),
+            config,
+            &user_agent(),
+        )
+        .expect("a handle on the loopback endpoint")
 }
 
 /// A local telemetry endpoint (loopback, plain HTTP) that requires [`ENDPOINT_TOKEN`] and keeps
@@ -157,10 +208,11 @@ pub(crate) const ENDPOINT_TOKEN: &str = "dapi-bench-token-0123456789abcdef";
 
 /// A configuration for exporting to the local endpoint: plain HTTP to loopback allowed,
 /// `batch_size` and `max_queue_size` as given, no periodic flush (batches leave when full, on
-/// flush and on close).
+/// flush and on close), and no feature flag (`force_enabled`: every request is an upload).
 pub(crate) fn export_config(batch_size: usize, max_queue_size: usize) -> TelemetryConfig {
     TelemetryConfig::builder()
         .with_allow_insecure_http(true)
+        .with_force_enabled(true)
         .with_batch_size(batch_size)
         .with_max_queue_size(max_queue_size)
         .with_flush_interval(Duration::from_secs(3600))
@@ -168,18 +220,20 @@ pub(crate) fn export_config(batch_size: usize, max_queue_size: usize) -> Telemet
         .expect("a valid bench configuration")
 }
 
-/// The HTTP exporter to a loopback address (the local endpoint or a sink), authenticated.
+/// The HTTP exporter to a loopback address (the local endpoint or a sink), without credentials
+/// of its own: the pipeline passes each request the lane's authorization.
 pub(crate) fn http_exporter(addr: SocketAddr, config: &TelemetryConfig) -> DatabricksExporter {
     let service = ServiceEndpoint::parse(&format!("http://{addr}"), config)
         .expect("the loopback endpoint is a valid service endpoint");
-    DatabricksExporter::builder(
-        service,
-        config,
-        UserAgent::new("DatabricksAdbcRust", "0.1.0").expect("a valid user agent"),
-    )
-    .credentials(Arc::new(StaticBearerToken::new(ENDPOINT_TOKEN)))
-    .build()
-    .expect("an exporter to the loopback endpoint")
+    DatabricksExporter::builder(service, config, user_agent())
+        .build()
+        .expect("an exporter to the loopback endpoint")
+}
+
+/// The endpoint's token, as a connection's credentials provider.
+pub(crate) fn endpoint_credentials(
+) -> Arc<dyn databricks_telemetry::credentials::CredentialsProvider> {
+    Arc::new(StaticBearerToken::new(ENDPOINT_TOKEN))
 }
 
 /// `n` distinct statement events (each with its own event id), built before timing.

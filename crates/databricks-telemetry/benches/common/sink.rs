@@ -103,3 +103,95 @@ fn serve(stream: TcpStream, requests: &AtomicU64) {
         requests.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+/// A host that hangs: a loopback listener that accepts every connection, reads what it is sent
+/// and never answers, until [`hang_up`](Self::hang_up) closes the connections it holds.
+#[derive(Debug)]
+pub(crate) struct HangingHost {
+    addr: SocketAddr,
+    state: Arc<HangState>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct HangState {
+    stop: AtomicBool,
+    /// Requests begun: connections that sent their first bytes.
+    requests: AtomicU64,
+    /// The connections held open, unanswered.
+    held: std::sync::Mutex<Vec<TcpStream>>,
+}
+
+impl HangingHost {
+    pub(crate) fn start() -> HangingHost {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().expect("the host's address");
+        let state = Arc::new(HangState::default());
+        let acceptor = {
+            let state = Arc::clone(&state);
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if state.stop.load(Ordering::Acquire) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let Ok(reader) = stream.try_clone() else {
+                        continue;
+                    };
+                    state.held.lock().unwrap().push(stream);
+                    let state = Arc::clone(&state);
+                    std::thread::spawn(move || swallow(reader, &state));
+                }
+            })
+        };
+        HangingHost {
+            addr,
+            state,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests begun so far (connections that sent bytes).
+    pub(crate) fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Acquire)
+    }
+
+    /// Closes every connection held so far: a client waiting for an answer sees it fail.
+    pub(crate) fn hang_up(&self) {
+        for stream in self.state.held.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for HangingHost {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::Release);
+        self.hang_up();
+        let _ = TcpStream::connect(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// Reads and discards what one connection sends, never answering; counts its first bytes as a
+/// request begun.
+fn swallow(mut stream: TcpStream, state: &HangState) {
+    let mut buf = [0u8; 16 * 1024];
+    let mut counted = false;
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if !counted => {
+                counted = true;
+                state.requests.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(_) => {}
+        }
+    }
+}
