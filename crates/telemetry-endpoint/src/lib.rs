@@ -108,7 +108,8 @@ pub use endpoint::TelemetryEndpoint;
 pub use error::EndpointError;
 pub use fault::{Fault, FaultKind, FaultParseError, FaultScope, DEFAULT_REDIRECT_CODE};
 pub use feature_flags::{
-    FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_PREFIX,
+    FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_NAMES,
+    TELEMETRY_FLAG_PREFIX,
 };
 pub use handle::{EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, OTHER_PATHS};
 pub use recorded::RecordedRequest;

@@ -124,12 +124,14 @@ impl HttpTransport {
         read_answer(response)
     }
 
-    /// `GET url`, taking at most `timeout`.
+    /// `GET url`, taking at most `timeout`, reading at most `body_limit` bytes of a 2xx body
+    /// (a feature-flag answer can be far longer than an upload's answer).
     pub(crate) fn get(
         &self,
         url: &str,
         headers: RequestHeaders<'_>,
         timeout: Duration,
+        body_limit: u64,
     ) -> Result<Answer, ExportFailure> {
         let response = with_headers(self.agent.get(url), headers)?
             .config()
@@ -137,7 +139,7 @@ impl HttpTransport {
             .build()
             .call()
             .map_err(|error| failure_from(&error))?;
-        read_answer(response)
+        read_answer_limited(response, body_limit)
     }
 }
 
@@ -173,7 +175,15 @@ fn authorization_header(
 
 /// Reads the status and `Retry-After`, and for a 2xx at most [`MAX_RESPONSE_BODY_BYTES`] of the
 /// body. A 2xx body cut short by the network is a failure (the answer never fully arrived).
-pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, ExportFailure> {
+pub(crate) fn read_answer(response: Response<Body>) -> Result<Answer, ExportFailure> {
+    read_answer_limited(response, MAX_RESPONSE_BODY_BYTES)
+}
+
+/// [`read_answer`] with at most `body_limit` bytes of a 2xx body read.
+fn read_answer_limited(
+    mut response: Response<Body>,
+    body_limit: u64,
+) -> Result<Answer, ExportFailure> {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -184,7 +194,7 @@ pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, Export
         let read = response
             .body_mut()
             .with_config()
-            .limit(MAX_RESPONSE_BODY_BYTES)
+            .limit(body_limit)
             .read_to_vec();
         Some(match read {
             Ok(bytes) => SuccessBody::Complete(bytes),
