@@ -55,7 +55,7 @@ fn valid_unauthenticated_upload_is_accepted() {
     let endpoint = start();
     let log = frontend_log(
         "u1",
-        json!({"auth_type": "oauth-m2m", "error_info": {"error_name": "AuthError", "stack_trace": ""},
+        json!({"auth_type": "oauth-client_credentials", "error_info": {"error_name": "AuthError", "stack_trace": ""},
                "sql_operation": {"operation_detail": {"operation_type": "CREATE_SESSION"}}}),
     );
     let response = post(endpoint.addr(), "/telemetry-unauth", &upload_of(&[log]));
