@@ -111,11 +111,14 @@ pub use feature_flags::{
     FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_NAMES,
     TELEMETRY_FLAG_PREFIX,
 };
-pub use handle::{EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, OTHER_PATHS};
+pub use handle::{
+    EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, MAX_WARNING_PATHS, OTHER_PATHS,
+};
 pub use recorded::RecordedRequest;
 pub use server::{serve_on, MAX_REQUEST_BODY_BYTES};
 pub use stats::{EndpointStats, PathStats};
 pub use validate::{
-    validate_frontend_log, validate_message, validate_unauth_upload, validate_upload,
-    validate_upload_for, UploadRoute, ValidLog, ValidUpload, ValidationError,
+    check_upload, validate_frontend_log, validate_message, validate_unauth_upload, validate_upload,
+    validate_upload_for, Deviation, DeviationKind, Mode, RejectedLog, UploadReport, UploadRoute,
+    ValidLog, ValidUpload, ValidationError,
 };
