@@ -787,8 +787,14 @@ impl<'de> Visitor<'de> for MessageSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let MessageSeed { checker, schema } = self;
         let mut seen: u64 = 0;
+        // Writers emit fields in declaration order: try the one after the last field first.
+        let mut next = 0usize;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let Some(index) = schema.fields.iter().position(|field| field.name == key) else {
+            let found = match schema.fields.get(next) {
+                Some(field) if field.name == key => Some(next),
+                _ => schema.fields.iter().position(|field| field.name == key),
+            };
+            let Some(index) = found else {
                 if std::ptr::eq(schema, &FRONTEND_LOG_CONTEXT) && key == "timestamp_millis" {
                     checker.report(
                         DeviationKind::TimestampUnderContext,
@@ -814,6 +820,7 @@ impl<'de> Visitor<'de> for MessageSeed<'_, '_> {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
+            next = index + 1;
             let field = &schema.fields[index];
             let bit = 1u64 << (index % 64);
             if seen & bit != 0 {
