@@ -9,18 +9,26 @@
 //!
 //! | route | what it does |
 //! |---|---|
-//! | `POST /telemetry-ext` | validates an upload strictly (bearer token when configured) and stores its logs |
+//! | `POST /telemetry-ext` | validates an upload (bearer token when configured) and stores its logs |
 //! | `POST /telemetry-unauth` | the same, plus the rules for unauthenticated uploads; no token check |
 //! | `GET /api/2.0/connector-service/feature-flags/{driver}/{version}` | the configured [`FeatureFlagAnswer`] |
 //! | `GET /stats` | [`EndpointStats`] as JSON |
 //! | `POST /admin/fault` | installs the fault spec in the body (see below) |
 //! | `DELETE /admin/fault` | removes the fault |
 //!
-//! Anything else gets 404. A valid upload gets
-//! `200 {"errors":[],"numSuccess":N,"numProtoSuccess":N,"numRealtimeSuccess":0}`; an invalid one
-//! gets `400 {"error": "<what is wrong>", "path": "$.protoLogs[3].entry..."}` and none of its
-//! logs are kept. Validation follows the [`schema`] table, written independently of the driver
-//! library's model.
+//! Anything else gets 404. Validation follows the [`schema`] table, written independently of the
+//! driver library's model, in one of two [`Mode`]s:
+//!
+//! - [`Mode::Strict`] (the default of [`EndpointConfig`]): the exact contract. A valid upload
+//!   gets `200 {"errors":[],"numSuccess":N,"numProtoSuccess":N,"numRealtimeSuccess":0}`; any
+//!   [`Deviation`] gets `400 {"error": "<what is wrong>", "path": "$.protoLogs[3].entry..."}`
+//!   (plus `"problems"` listing every deviation when there are several) and none of its logs are
+//!   kept.
+//! - [`Mode::Tolerant`]: what the real service accepts. Deviations a protobuf JSON reader
+//!   tolerates (unknown fields and enum values, `context.timestamp_millis`, no `items`, session
+//!   fields on `/telemetry-unauth`, ...) are counted as warnings per kind and path in `/stats`; a
+//!   log of the wrong shape is rejected alone (listed in `errors`, not counted in
+//!   `numProtoSuccess`). Only a body that cannot be read as an upload gets `400`.
 //!
 //! ## Usage
 //!
