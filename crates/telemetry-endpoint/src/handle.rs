@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use crate::auth::BearerToken;
 use crate::fault::ActiveFault;
-use crate::validate::ValidLog;
+use crate::validate::{Deviation, ValidLog};
 use crate::{EndpointConfig, EndpointStats, FaultKind, FeatureFlagAnswer, RecordedRequest};
-use crate::{Fault, PathStats};
+use crate::{Fault, Mode, PathStats};
 
 /// How many distinct paths the request counts keep; requests on further paths are counted
 /// together under [`OTHER_PATHS`], so random paths cannot grow the stats without bound.
@@ -20,6 +20,10 @@ pub const MAX_DISTINCT_PATHS: usize = 64;
 
 /// The stats key for requests on paths beyond [`MAX_DISTINCT_PATHS`].
 pub const OTHER_PATHS: &str = "(other paths)";
+
+/// How many distinct (kind, path) pairs the warning counts keep; further paths of a kind are
+/// counted under [`OTHER_PATHS`], so unknown field names cannot grow the stats without bound.
+pub const MAX_WARNING_PATHS: usize = 256;
 
 /// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
 pub const MAX_RECORDED_REQUESTS: usize = 100_000;
@@ -65,6 +69,7 @@ impl fmt::Debug for EndpointHandle {
 struct Shared {
     token: Option<BearerToken>,
     max_stored_logs: usize,
+    mode: Mode,
     inner: Mutex<Inner>,
 }
 
@@ -93,6 +98,7 @@ impl EndpointHandle {
             shared: Arc::new(Shared {
                 token: config.token.clone().map(BearerToken::new),
                 max_stored_logs: config.max_stored_logs,
+                mode: config.mode,
                 inner: Mutex::new(Inner {
                     stats,
                     event_ids: HashSet::new(),
@@ -220,6 +226,34 @@ impl EndpointHandle {
         inner.stats.logs_stored = inner.logs.len() as u64;
     }
 
+    /// How uploads are checked.
+    pub(crate) fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+
+    /// Counts the deviations of an upload a tolerant check accepted (logs it rejected alone
+    /// included), by kind and by path with the log indexes written `[*]`.
+    pub(crate) fn warn(&self, deviations: &[Deviation], rejected_logs: usize) {
+        let mut inner = self.lock();
+        inner.stats.logs_rejected += rejected_logs as u64;
+        for deviation in deviations {
+            let path = star_indexes(&deviation.path);
+            let paths_kept: usize = inner.stats.warnings.values().map(|paths| paths.len()).sum();
+            let kind = inner
+                .stats
+                .warnings
+                .entry(deviation.kind.as_str().to_owned())
+                .or_default();
+            let key = if kind.contains_key(&path) || paths_kept < MAX_WARNING_PATHS {
+                path
+            } else {
+                OTHER_PATHS.to_owned()
+            };
+            *kind.entry(key).or_default() += 1;
+            inner.stats.warnings_total += 1;
+        }
+    }
+
     /// Counts an upload rejected by validation.
     pub(crate) fn reject(&self, log_count: usize) {
         let mut inner = self.lock();
@@ -285,5 +319,37 @@ impl Inner {
             self.fault = None;
             self.stats.active_fault = None;
         }
+    }
+}
+
+/// `path` with every array index written `[*]`, so one field's warnings share a key.
+fn star_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        match rest.find(']') {
+            Some(close) if rest[..close].bytes().all(|b| b.is_ascii_digit()) => {
+                out.push('*');
+                rest = &rest[close..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn indexes_are_starred() {
+        assert_eq!(
+            super::star_indexes("$.protoLogs[12].a.b[3]"),
+            "$.protoLogs[*].a.b[*]"
+        );
+        assert_eq!(super::star_indexes("$.x[y]"), "$.x[y]");
+        assert_eq!(super::star_indexes("$"), "$");
     }
 }

@@ -19,7 +19,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::huge_body::HugeBody;
 use crate::reset::{PartialBody, ResetSwitch, ResettableStream};
-use crate::validate::{validate_upload_for, UploadRoute};
+use crate::validate::{check_upload, UploadRoute};
 use crate::{EndpointHandle, Fault, FaultKind, RecordedRequest};
 
 /// The largest request body read; larger ones get 413.
@@ -350,14 +350,32 @@ fn validated_upload(
             return unauthorized_upload(reason, handle);
         }
     }
-    match validate_upload_for(body, route) {
-        Ok(upload) => {
-            let accepted = upload.logs.len();
-            handle.accept(upload.logs);
+    match check_upload(body, route, handle.mode()) {
+        Ok(report) => {
+            let accepted = report.logs.len();
+            let errors: Vec<serde_json::Value> = report
+                .rejected
+                .iter()
+                .map(|rejected| {
+                    json!({
+                        "index": rejected.index,
+                        "error": rejected.error.message,
+                        "path": rejected.error.path
+                    })
+                })
+                .collect();
+            if !report.deviations.is_empty() {
+                tracing::debug!(
+                    deviations = report.deviations.len(),
+                    "upload accepted with warnings"
+                );
+                handle.warn(&report.deviations, report.rejected.len());
+            }
+            handle.accept(report.logs);
             Answer::new(json_response(
                 StatusCode::OK,
                 &json!({
-                    "errors": [],
+                    "errors": errors,
                     "numSuccess": accepted,
                     "numProtoSuccess": accepted,
                     "numRealtimeSuccess": 0

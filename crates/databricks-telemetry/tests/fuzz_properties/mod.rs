@@ -16,7 +16,7 @@ use databricks_telemetry::host::{shown, HostKey, MAX_SHOWN_CHARS};
 use databricks_telemetry::TelemetryConfig;
 
 /// Every option name after `adbc.databricks.telemetry.`, so generated inputs hit real keys often.
-pub(crate) const OPTION_NAMES: [&str; 18] = [
+pub(crate) const OPTION_NAMES: [&str; 19] = [
     "enabled",
     "force_enabled",
     "batch_size",
@@ -33,6 +33,7 @@ pub(crate) const OPTION_NAMES: [&str; 18] = [
     "circuit_breaker_success_threshold",
     "circuit_breaker_max_open_ms",
     "feature_flag_driver",
+    "feature_flag_name",
     "feature_flag_timeout_ms",
     "allow_insecure_http",
 ];

@@ -5,5 +5,6 @@ mod auth;
 mod client;
 mod faults;
 mod flags;
+mod shapes;
 mod stats_capture;
 mod uploads;

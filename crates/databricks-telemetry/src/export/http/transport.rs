@@ -136,12 +136,14 @@ impl HttpTransport {
         read_answer(response)
     }
 
-    /// `GET url`, taking at most `timeout`.
+    /// `GET url`, taking at most `timeout`, reading at most `body_limit` bytes of a 2xx body
+    /// (a feature-flag answer can be far longer than an upload's answer).
     pub(crate) fn get(
         &self,
         url: &str,
         headers: RequestHeaders<'_>,
         timeout: Duration,
+        body_limit: u64,
     ) -> Result<Answer, ExportFailure> {
         let (request, _substitution) = with_headers(self.agent.get(url), headers, &self.secrets)?;
         let response = request
@@ -150,7 +152,7 @@ impl HttpTransport {
             .build()
             .call()
             .map_err(|error| failure_from(&error))?;
-        read_answer(response)
+        read_answer_limited(response, body_limit)
     }
 }
 
@@ -198,8 +200,17 @@ pub(crate) fn checked(value: &AuthorizationValue) -> Result<&AuthorizationValue,
 /// Once the status line says 2xx the batch is delivered, whatever the body does: a body that
 /// declares more than the limit is not read at all ([`SuccessBody::TooLarge`]), and one that
 /// cannot be read (cut short, stalled, timed out, broken) is also [`SuccessBody::TooLarge`]
-/// (not had in full), with a debug log; neither is ever a failure, so a delivered batch is never sent again.
-pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, ExportFailure> {
+/// (not had in full), with a debug log; neither is ever a failure, so a delivered batch is
+/// never sent again.
+pub(crate) fn read_answer(response: Response<Body>) -> Result<Answer, ExportFailure> {
+    read_answer_limited(response, MAX_RESPONSE_BODY_BYTES)
+}
+
+/// [`read_answer`] with at most `body_limit` bytes of a 2xx body read.
+fn read_answer_limited(
+    mut response: Response<Body>,
+    body_limit: u64,
+) -> Result<Answer, ExportFailure> {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -207,7 +218,7 @@ pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, Export
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let body = if response.status().is_success() {
-        Some(read_success_body(&mut response))
+        Some(read_success_body(&mut response, body_limit))
     } else {
         None
     };
@@ -220,20 +231,20 @@ pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, Export
 }
 
 /// The body of a 2xx answer, as far as it can be had; never an error.
-fn read_success_body(response: &mut Response<Body>) -> SuccessBody {
+fn read_success_body(response: &mut Response<Body>, body_limit: u64) -> SuccessBody {
     let declared = response
         .headers()
         .get(ureq::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_RESPONSE_BODY_BYTES) {
+    if declared.is_some_and(|length| length > body_limit) {
         tracing::debug!("2xx answer declares a body over the limit; not read, batch delivered");
         return SuccessBody::TooLarge;
     }
     let read = response
         .body_mut()
         .with_config()
-        .limit(MAX_RESPONSE_BODY_BYTES)
+        .limit(body_limit)
         .read_to_vec();
     match read {
         Ok(bytes) => SuccessBody::Complete(bytes),
