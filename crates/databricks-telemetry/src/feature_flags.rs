@@ -4,18 +4,25 @@
 //!
 //! `GET {endpoint}/api/2.0/connector-service/feature-flags/{driver}/{version}` answers
 //! `{"flags":[{"name":"...","value":"true"}],"ttl_seconds":900}`. Telemetry is on for the host
-//! only when the flag `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryFor<driver>`
-//! (`<driver>` is the `feature_flag_driver` setting, `ADBC` by default) has the value `"true"`
-//! (any case), or when `force_enabled` is set, in which case nothing is fetched at all.
+//! only when one of the flags named by the `feature_flag_name` setting has the value `"true"`
+//! (any case), or when `force_enabled` is set, in which case nothing is fetched at all. By
+//! default those are `adbc.databricks.telemetry.enabled` (what the C# ADBC driver reads) and
+//! `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` (what its design
+//! document names). The names are not derived from `feature_flag_driver`, which only names the
+//! URL's `{driver}` segment: no official driver builds its flag name from that segment.
+//!
+//! The answer can be long (a workspace may return thousands of flags): up to
+//! [`MAX_FLAG_ANSWER_BYTES`] of it is read, far more than the limit on an upload's answer.
 //!
 //! # Caching
 //!
 //! | answer | cached as | for |
 //! |---|---|---|
-//! | 2xx, flag `"true"` | [`FlagAnswer::On`] | the server's `ttl_seconds` clamped to 60..=3600 s, 900 s without one |
-//! | 2xx, flag with any other value | [`FlagAnswer::Off`] | the same |
-//! | 2xx, valid flag list without the flag | [`FlagAnswer::Missing`] (off) | the same: it is an answer, not a failure |
-//! | anything else: transport error, timeout, non-2xx, a body that is not a flag list, credentials error | [`FlagAnswer::Failed`] (off) | 60 s |
+//! | 2xx, a named flag `"true"` | [`FlagAnswer::On`] | the server's `ttl_seconds` clamped to 60..=3600 s, 900 s without one |
+//! | 2xx, named flags present, none `"true"` | [`FlagAnswer::Off`] | the same |
+//! | 2xx, valid flag list without any named flag | [`FlagAnswer::Missing`] (off) | the same: it is an answer, not a failure |
+//! | 401 or 403; credentials the provider could not give or the HTTP layer cannot send | [`FlagAnswer::Refused`] (off for that caller) | not cached: the caller's credentials, not the host |
+//! | anything else: transport error, timeout, other non-2xx, a body that is not a flag list | [`FlagAnswer::Failed`] (off) | 60 s |
 //!
 //! Concurrent first fetches for a host are de-duplicated: one caller fetches, the others wait for
 //! its answer (at most the flag timeout, or their deadline). Time comes from a [`Clock`], so
@@ -31,6 +38,7 @@
 //! expires, then asks again. Unauthenticated lanes (`/telemetry-unauth`, connection failures)
 //! never ask: the flag needs credentials. A driver's connect is never delayed by the flag.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -43,12 +51,18 @@ use crate::config::TelemetryConfig;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
 use crate::export::http::transport::{HttpTransport, RequestHeaders};
 use crate::export::http::SuccessBody;
-use crate::export::{ServiceEndpoint, UserAgent};
+use crate::export::{FailureKind, ServiceEndpoint, UserAgent};
 use crate::host::HostKey;
 
-/// The telemetry flag's name without the driver segment.
+/// The common prefix of the official drivers' telemetry flags (JDBC's ends in `Jdbc`, Python's
+/// in `PythonDriver`, the ADBC design document's in `Adbc`). The cache no longer builds a name
+/// from it: the names come from the `feature_flag_name` setting.
 pub const TELEMETRY_FLAG_PREFIX: &str =
     "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryFor";
+
+/// The most bytes of a feature-flag answer read (at least 1 MiB must be accepted; a
+/// 5,000-flag answer is several hundred KiB). A longer answer counts as a failed fetch.
+pub const MAX_FLAG_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 
 /// How long an answer is cached when the server sends no `ttl_seconds`.
 pub const DEFAULT_FLAG_TTL: Duration = Duration::from_secs(900);
@@ -68,14 +82,17 @@ const FEATURE_FLAGS_PATH: &str = "/api/2.0/connector-service/feature-flags";
 /// What the server said about a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagAnswer {
-    /// The telemetry flag is `"true"`: telemetry is on.
+    /// One of the telemetry flags is `"true"`: telemetry is on.
     On,
-    /// The telemetry flag has another value: telemetry is off.
+    /// Telemetry flags are present but none is `"true"`: telemetry is off.
     Off,
-    /// The flag list lacks the telemetry flag: telemetry is off.
+    /// The flag list lacks every telemetry flag: telemetry is off.
     Missing,
     /// The flag could not be fetched or read: telemetry is off for [`FAILED_FLAG_TTL`].
     Failed,
+    /// The service refused the caller's credentials (401 or 403), or they could not be sent.
+    /// That says nothing about the host, so it is not cached: another identity asks afresh.
+    Refused,
 }
 
 impl FlagAnswer {
@@ -117,6 +134,7 @@ pub struct FeatureFlagCache {
     clock: Arc<dyn Clock>,
     force_enabled: bool,
     driver: String,
+    flag_names: Vec<String>,
     driver_version: String,
     user_agent: String,
     timeout: Duration,
@@ -136,6 +154,7 @@ impl fmt::Debug for FeatureFlagCache {
         f.debug_struct("FeatureFlagCache")
             .field("force_enabled", &self.force_enabled)
             .field("driver", &self.driver)
+            .field("flag_names", &self.flag_names)
             .field("driver_version", &self.driver_version)
             .field("timeout", &self.timeout)
             .field("hosts", &self.lock().len())
@@ -144,7 +163,7 @@ impl fmt::Debug for FeatureFlagCache {
 }
 
 impl FeatureFlagCache {
-    /// A cache for `config`'s `feature_flag_driver`, `feature_flag_timeout_ms` and
+    /// A cache for `config`'s `feature_flag_driver`, `feature_flag_name`, `feature_flag_timeout_ms` and
     /// `force_enabled`, asking for `user_agent`'s driver version, on the system clock.
     pub fn new(config: &TelemetryConfig, user_agent: &UserAgent) -> Self {
         Self::with_clock(config, user_agent, Arc::new(SystemClock))
@@ -160,6 +179,7 @@ impl FeatureFlagCache {
             clock,
             force_enabled: config.force_enabled(),
             driver: config.feature_flag_driver().to_owned(),
+            flag_names: config.feature_flag_names().to_vec(),
             driver_version: user_agent.driver_version().to_owned(),
             user_agent: user_agent.to_string(),
             timeout: config.feature_flag_timeout(),
@@ -168,10 +188,11 @@ impl FeatureFlagCache {
         }
     }
 
-    /// The full name of the telemetry flag, e.g.
-    /// `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC`.
+    /// The telemetry flags' names (the `feature_flag_name` setting), comma separated as in the
+    /// option, e.g. `adbc.databricks.telemetry.enabled,databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc`.
+    /// Telemetry is on when any of them is `"true"`.
     pub fn flag_name(&self) -> String {
-        format!("{TELEMETRY_FLAG_PREFIX}{}", self.driver)
+        self.flag_names.join(",")
     }
 
     /// Whether telemetry is on for `endpoint`'s host: `true` with `force_enabled`; otherwise
@@ -252,7 +273,7 @@ impl FeatureFlagCache {
             Ok(authorization) => self.fetch(endpoint, authorization.as_ref(), timeout),
             Err(()) => {
                 tracing::debug!(host = %endpoint.host(), "no credentials for the feature flag");
-                (FlagAnswer::Failed, FAILED_FLAG_TTL)
+                (FlagAnswer::Refused, Duration::ZERO)
             }
         };
         pending.answer
@@ -285,15 +306,23 @@ impl FeatureFlagCache {
             authorization,
             org_id: None,
         };
-        let answer = match transport.get(&url, headers, timeout) {
+        let answer = match transport.get(&url, headers, timeout, MAX_FLAG_ANSWER_BYTES) {
+            Ok(answer) if matches!(answer.status, 401 | 403) => {
+                tracing::debug!(host = %endpoint.host(), status = answer.status, "feature-flag fetch: credentials refused");
+                return (FlagAnswer::Refused, Duration::ZERO);
+            }
             Ok(answer) => answer,
+            Err(failure) if failure.kind == FailureKind::Credentials => {
+                tracing::debug!(host = %endpoint.host(), %failure, "feature-flag fetch: credentials cannot be sent");
+                return (FlagAnswer::Refused, Duration::ZERO);
+            }
             Err(failure) => {
                 tracing::debug!(host = %endpoint.host(), %failure, "feature-flag fetch failed");
                 return failed;
             }
         };
         let parsed = match &answer.body {
-            Some(SuccessBody::Complete(body)) => parse_flags(body, &self.flag_name()),
+            Some(SuccessBody::Complete(body)) => parse_flags(body, &self.flag_names),
             Some(SuccessBody::TooLarge) => None,
             None => None,
         };
@@ -334,7 +363,9 @@ struct PendingFetch<'a> {
 impl Drop for PendingFetch<'_> {
     fn drop(&mut self) {
         let mut entries = self.cache.lock();
-        if self.cut_short && matches!(self.answer, FlagAnswer::Failed) {
+        if self.answer == FlagAnswer::Refused
+            || (self.cut_short && self.answer == FlagAnswer::Failed)
+        {
             entries.remove(self.host);
         } else {
             let expires_at = self.cache.clock.now() + self.ttl;
@@ -351,39 +382,103 @@ impl Drop for PendingFetch<'_> {
     }
 }
 
-/// The flag list, as far as it matters here.
+/// The flag list, as far as it matters here. Names and values borrow from the body when they
+/// hold no escapes; a value of any other JSON type is read and ignored.
 #[derive(Deserialize)]
-struct FlagList {
-    flags: Vec<Flag>,
+struct FlagList<'a> {
+    #[serde(borrow)]
+    flags: Vec<Flag<'a>>,
     #[serde(default)]
     ttl_seconds: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
-struct Flag {
-    name: String,
+struct Flag<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
     #[serde(default)]
-    value: serde_json::Value,
+    value: FlagValue,
 }
 
-/// Reads a 2xx body: the answer for `flag_name` and the clamped TTL, or `None` when the body is
-/// not a flag list (`{"flags": [...]}`).
+/// A flag's value, reduced to whether it means "true": the string `"true"` in any case (spaces
+/// around ignored) or a JSON `true`. Any other value, of any JSON type, is read and means no.
+#[derive(Default)]
+struct FlagValue(bool);
+
+impl<'de> Deserialize<'de> for FlagValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FlagValueVisitor)
+    }
+}
+
+struct FlagValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FlagValueVisitor {
+    type Value = FlagValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FlagValue, E> {
+        Ok(FlagValue(v.trim().eq_ignore_ascii_case("true")))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<FlagValue, E> {
+        Ok(FlagValue(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<FlagValue, E> {
+        Ok(FlagValue(false))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<FlagValue, E> {
+        Ok(FlagValue(false))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<FlagValue, E> {
+        Ok(FlagValue(false))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<FlagValue, E> {
+        Ok(FlagValue(false))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<FlagValue, A::Error> {
+        serde::de::IgnoredAny
+            .visit_seq(seq)
+            .map(|_| FlagValue(false))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FlagValue, A::Error> {
+        serde::de::IgnoredAny
+            .visit_map(map)
+            .map(|_| FlagValue(false))
+    }
+}
+
+/// Reads a 2xx body: the answer for the telemetry flags `flag_names` and the clamped TTL, or
+/// `None` when the body is not a flag list (`{"flags": [...]}`).
 ///
-/// The value `"true"` in any case (or a JSON `true`) is on; any other value is off. A TTL that
-/// is a number or a decimal string is clamped to [`MIN_FLAG_TTL`]..=[`MAX_FLAG_TTL`]; one that
-/// is absent or unreadable gives [`DEFAULT_FLAG_TTL`].
-pub(crate) fn parse_flags(body: &[u8], flag_name: &str) -> Option<(FlagAnswer, Duration)> {
-    let list: FlagList = serde_json::from_slice(body).ok()?;
-    let answer = match list.flags.iter().find(|flag| flag.name == flag_name) {
-        None => FlagAnswer::Missing,
-        Some(flag) => match &flag.value {
-            serde_json::Value::String(text) if text.trim().eq_ignore_ascii_case("true") => {
-                FlagAnswer::On
-            }
-            serde_json::Value::Bool(true) => FlagAnswer::On,
-            _ => FlagAnswer::Off,
-        },
-    };
+/// On when any flag with one of the names (exact, case-sensitive match) has the value `"true"`
+/// in any case (or a JSON `true`); off when such flags are present but none is true; missing
+/// when none is present. A TTL that is a number or a decimal string is clamped to
+/// [`MIN_FLAG_TTL`]..=[`MAX_FLAG_TTL`]; one that is absent or unreadable gives
+/// [`DEFAULT_FLAG_TTL`].
+pub(crate) fn parse_flags(body: &[u8], flag_names: &[String]) -> Option<(FlagAnswer, Duration)> {
+    let list: FlagList<'_> = serde_json::from_slice(body).ok()?;
+    let mut answer = FlagAnswer::Missing;
+    for flag in list
+        .flags
+        .iter()
+        .filter(|flag| flag_names.iter().any(|name| *name == flag.name))
+    {
+        if flag.value.0 {
+            answer = FlagAnswer::On;
+            break;
+        }
+        answer = FlagAnswer::Off;
+    }
     let ttl_seconds = match &list.ttl_seconds {
         Some(serde_json::Value::Number(number)) => number.as_u64(),
         Some(serde_json::Value::String(text)) => text.trim().parse::<u64>().ok(),
@@ -413,10 +508,58 @@ mod tests {
     use super::*;
 
     const NAME: &str =
-        "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC";
+        "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc";
 
     fn parse(body: &str) -> Option<(FlagAnswer, Duration)> {
-        parse_flags(body.as_bytes(), NAME)
+        parse_flags(body.as_bytes(), &[NAME.to_owned()])
+    }
+
+    fn parse_for(body: &str, names: &[&str]) -> FlagAnswer {
+        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        parse_flags(body.as_bytes(), &names).unwrap().0
+    }
+
+    #[test]
+    fn any_named_flag_that_is_true_turns_telemetry_on() {
+        let names = ["a.enabled", "b.enabled"];
+        let body = |a: &str, b: &str| {
+            format!(
+                r#"{{"flags":[{{"name":"a.enabled","value":{a}}},{{"name":"b.enabled","value":{b}}}]}}"#
+            )
+        };
+        assert_eq!(
+            parse_for(&body(r#""true""#, r#""false""#), &names),
+            FlagAnswer::On
+        );
+        assert_eq!(
+            parse_for(&body(r#""false""#, r#""true""#), &names),
+            FlagAnswer::On
+        );
+        assert_eq!(
+            parse_for(&body(r#""false""#, "{}"), &names),
+            FlagAnswer::Off
+        );
+        assert_eq!(
+            parse_for(&body(r#""true""#, "[1]"), &["b.enabled"]),
+            FlagAnswer::Off
+        );
+        assert_eq!(
+            parse_for(&body(r#""true""#, r#""true""#), &["c"]),
+            FlagAnswer::Missing
+        );
+        // Names match exactly: case and prefixes count.
+        assert_eq!(
+            parse_for(&body(r#""true""#, r#""true""#), &["A.enabled", "a"]),
+            FlagAnswer::Missing
+        );
+        // An escaped name is read like any other.
+        assert_eq!(
+            parse_for(
+                r#"{"flags":[{"name":"a\u002eenabled","value":"true"}]}"#,
+                &names
+            ),
+            FlagAnswer::On
+        );
     }
 
     fn flags(value: &str, ttl: &str) -> String {

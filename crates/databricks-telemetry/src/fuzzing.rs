@@ -53,8 +53,9 @@ pub fn response_outcome(
     })
 }
 
-/// How a 2xx body of the feature-flag route is read: the answer for `flag_name` and how long it
-/// is kept, or `None` when the body is not a flag list.
+/// How a 2xx body of the feature-flag route is read: the answer for `flag_name` (the only name
+/// of the `feature_flag_name` setting) and how long it is kept, or `None` when the body is not
+/// a flag list.
 pub fn feature_flag_answer(body: &[u8], flag_name: &str) -> Option<(FlagAnswer, Duration)> {
-    parse_flags(body, flag_name)
+    parse_flags(body, &[flag_name.to_owned()])
 }

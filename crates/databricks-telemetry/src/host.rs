@@ -373,6 +373,34 @@ fn canonical_name(host: &str) -> Result<String, HostErrorKind> {
     Ok(name.to_owned())
 }
 
+/// The longest [`shown`] text, in characters (an ellipsis included).
+pub const MAX_SHOWN_CHARS: usize = 200;
+
+/// `input` (a URL or host as a user gave it) as it may be printed: the user information, query
+/// and fragment replaced by `***`, control characters escaped, and cut to
+/// [`MAX_SHOWN_CHARS`] characters (ending in `…` when cut).
+///
+/// # Example
+///
+/// ```
+/// use databricks_telemetry::host::shown;
+///
+/// assert_eq!(shown("http://user:PASSWORD@127.0.0.1:8089/x?token=abc#f"), "http://***@127.0.0.1:8089/x?***");
+/// assert_eq!(shown(&"a".repeat(100_000)).chars().count(), 200);
+/// ```
+pub fn shown(input: &str) -> String {
+    let escaped: String = redact(input.trim())
+        .chars()
+        .flat_map(char::escape_debug)
+        .collect();
+    if escaped.chars().count() <= MAX_SHOWN_CHARS {
+        return escaped;
+    }
+    let mut cut: String = escaped.chars().take(MAX_SHOWN_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// The input with everything that could be a credential replaced by `***`: the user information
 /// (everything between the scheme and the last `@`), and anything after a `?` or `#`.
 fn redact(input: &str) -> String {

@@ -9,9 +9,10 @@ use databricks_telemetry::config::{
     DEFAULT_ALLOW_INSECURE_HTTP, DEFAULT_BATCH_SIZE, DEFAULT_CIRCUIT_BREAKER_ENABLED,
     DEFAULT_CIRCUIT_BREAKER_MAX_OPEN, DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD,
     DEFAULT_CIRCUIT_BREAKER_THRESHOLD, DEFAULT_CIRCUIT_BREAKER_TIMEOUT, DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_ENABLED, DEFAULT_FEATURE_FLAG_DRIVER, DEFAULT_FEATURE_FLAG_TIMEOUT,
-    DEFAULT_FLUSH_INTERVAL, DEFAULT_FORCE_ENABLED, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_RETRIES,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_BASE_DELAY, DEFAULT_RETRY_MAX_DELAY,
+    DEFAULT_ENABLED, DEFAULT_FEATURE_FLAG_DRIVER, DEFAULT_FEATURE_FLAG_NAMES,
+    DEFAULT_FEATURE_FLAG_TIMEOUT, DEFAULT_FLUSH_INTERVAL, DEFAULT_FORCE_ENABLED,
+    DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_BASE_DELAY,
+    DEFAULT_RETRY_MAX_DELAY,
 };
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
@@ -197,6 +198,7 @@ fn every_key_is_parsed_into_its_accessor() {
         ("circuit_breaker_success_threshold", "3"),
         ("circuit_breaker_max_open_ms", "120000"),
         ("feature_flag_driver", "Rust_Kernel-2"),
+        ("feature_flag_name", " a.flag , b.flag"),
         ("feature_flag_timeout_ms", "750"),
         ("allow_insecure_http", "true"),
     ])
@@ -225,6 +227,7 @@ fn every_key_is_parsed_into_its_accessor() {
         Duration::from_millis(120_000)
     );
     assert_eq!(config.feature_flag_driver(), "Rust_Kernel-2");
+    assert_eq!(config.feature_flag_names(), ["a.flag", "b.flag"]);
     assert_eq!(config.feature_flag_timeout(), Duration::from_millis(750));
     assert!(config.allow_insecure_http());
 }
@@ -248,6 +251,7 @@ fn the_builder_sets_every_field() {
         .with_circuit_breaker_success_threshold(3)
         .with_circuit_breaker_max_open(Duration::from_millis(120_000))
         .with_feature_flag_driver("Rust_Kernel-2")
+        .with_feature_flag_names(["a.flag", "b.flag"])
         .with_feature_flag_timeout(Duration::from_millis(750))
         .with_allow_insecure_http(true)
         .build()
@@ -269,6 +273,7 @@ fn the_builder_sets_every_field() {
         ("circuit_breaker_success_threshold", "3"),
         ("circuit_breaker_max_open_ms", "120000"),
         ("feature_flag_driver", "Rust_Kernel-2"),
+        ("feature_flag_name", " a.flag , b.flag"),
         ("feature_flag_timeout_ms", "750"),
         ("allow_insecure_http", "true"),
     ])
@@ -482,6 +487,65 @@ fn integers_ignore_surrounding_whitespace_and_leading_zeros() {
     let config = parse(&[("batch_size", " 0050 "), ("flush_interval_ms", "\t20\n")]).unwrap();
     assert_eq!(config.batch_size(), 50);
     assert_eq!(config.flush_interval(), Duration::from_millis(20));
+}
+
+#[test]
+fn feature_flag_name_defaults_to_both_adbc_names_and_takes_a_list() {
+    let config = TelemetryConfig::default();
+    assert_eq!(
+        config.feature_flag_names(),
+        [
+            "adbc.databricks.telemetry.enabled",
+            "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc"
+        ]
+    );
+    assert_eq!(config.feature_flag_names(), DEFAULT_FEATURE_FLAG_NAMES);
+    // The flag names do not follow the URL's driver segment.
+    let config = parse(&[("feature_flag_driver", "OSS_JDBC")]).unwrap();
+    assert_eq!(config.feature_flag_names(), DEFAULT_FEATURE_FLAG_NAMES);
+
+    let one = "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForJdbc";
+    assert_eq!(
+        parse(&[("feature_flag_name", one)])
+            .unwrap()
+            .feature_flag_names(),
+        [one]
+    );
+    assert_eq!(
+        parse(&[("feature_flag_name", "x,y,z")])
+            .unwrap()
+            .feature_flag_names(),
+        ["x", "y", "z"]
+    );
+    let expected = "one or more flag names, comma separated, each 1 to 256 printable ASCII characters without spaces";
+    for value in [
+        "",
+        " ",
+        "a,,b",
+        "a,",
+        "has space",
+        "tab\tname",
+        "é",
+        &"x".repeat(257),
+    ] {
+        assert_eq!(
+            error_text(&[("feature_flag_name", value)]),
+            format!(
+                "invalid value {value:?} for adbc.databricks.telemetry.feature_flag_name: expected {expected}"
+            ),
+            "{value:?}"
+        );
+    }
+    let error = TelemetryConfig::builder()
+        .with_feature_flag_names(Vec::<String>::new())
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("feature_flag_name"), "{error}");
+    let error = TelemetryConfig::builder()
+        .with_feature_flag_names(["ok", "a,b"])
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("\"ok,a,b\""), "{error}");
 }
 
 #[test]
@@ -806,7 +870,8 @@ fn an_unknown_key_lists_the_known_ones() {
          max_pending_events, retry_base_delay_ms, \
          retry_max_delay_ms, circuit_breaker_enabled, circuit_breaker_threshold, \
          circuit_breaker_timeout_ms, circuit_breaker_success_threshold, \
-         circuit_breaker_max_open_ms, feature_flag_driver, feature_flag_timeout_ms, \
+         circuit_breaker_max_open_ms, feature_flag_driver, feature_flag_name, \
+         feature_flag_timeout_ms, \
          allow_insecure_http"
     );
 }

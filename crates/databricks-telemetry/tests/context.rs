@@ -47,7 +47,7 @@ fn session_events_carry_the_session_constants() {
         let event = &log.entry.sql_driver_log;
         assert_eq!(detail(&log).operation_type, Some(op));
         assert_eq!(event.session_id.as_deref(), Some("01f0-session"));
-        assert_eq!(event.auth_type.as_deref(), Some("oauth-m2m"));
+        assert_eq!(event.auth_type.as_deref(), Some("oauth-client_credentials"));
         assert!(Arc::ptr_eq(
             event.system_configuration.as_ref().unwrap(),
             session.system_configuration()
@@ -269,4 +269,86 @@ proptest! {
         // The harmless frames survive redaction.
         prop_assert!(text.contains(&format!("at {frame}")), "{}", text);
     }
+}
+
+/// `auth_type` in the C# ADBC spellings, and the `auth_mech`/`auth_flow` each implies.
+#[test]
+fn auth_types_use_the_csharp_adbc_spellings() {
+    let expected = [
+        (AuthType::Pat, "pat", DriverAuthMech::Pat, None),
+        (
+            AuthType::OAuthM2m,
+            "oauth-client_credentials",
+            DriverAuthMech::Oauth,
+            Some(DriverAuthFlow::ClientCredentials),
+        ),
+        (
+            AuthType::OAuthU2m,
+            "oauth-authorization_code",
+            DriverAuthMech::Oauth,
+            Some(DriverAuthFlow::BrowserBasedAuthentication),
+        ),
+        (
+            AuthType::OAuthAccessToken,
+            "oauth-access_token",
+            DriverAuthMech::Oauth,
+            Some(DriverAuthFlow::TokenPassthrough),
+        ),
+        (AuthType::Other, "other", DriverAuthMech::Other, None),
+    ];
+    assert_eq!(expected.len(), AuthType::ALL.len());
+    for ((auth, name, mech, flow), listed) in expected.into_iter().zip(AuthType::ALL) {
+        assert_eq!(auth, listed);
+        assert_eq!(auth.as_str(), name);
+        assert_ne!(name, "oauth-u2m", "no driver sends it");
+
+        let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
+            .auth_type(auth)
+            .connection_parameters(DriverConnectionParameters::default())
+            .build();
+        let log = session.connection_opened(Duration::from_millis(1));
+        let event = &log.entry.sql_driver_log;
+        assert_eq!(event.auth_type.as_deref(), Some(name));
+        let params = event.driver_connection_params.as_ref().unwrap();
+        assert_eq!(params.auth_mech, Some(mech), "{name}");
+        assert_eq!(params.auth_flow, flow, "{name}");
+    }
+}
+
+/// The builder fills only what the library knows and the driver left unset; it never
+/// overrides the driver, never invents the rest, and adds no parameters the driver did not give.
+#[test]
+fn the_builder_fills_known_connection_parameters_and_nothing_else() {
+    let given = DriverConnectionParameters {
+        auth_mech: Some(DriverAuthMech::Other),
+        async_poll_interval_millis: Some(100),
+        ..Default::default()
+    };
+    let session = TelemetrySessionContext::builder("d", "1")
+        .auth_type(AuthType::OAuthM2m)
+        .connection_parameters(given.clone())
+        .build();
+    let params = session.connection_parameters().unwrap();
+    assert_eq!(
+        **params,
+        DriverConnectionParameters {
+            auth_flow: Some(DriverAuthFlow::ClientCredentials),
+            ..given
+        },
+        "auth_mech kept as the driver gave it; only auth_flow filled"
+    );
+
+    let session = TelemetrySessionContext::builder("d", "1")
+        .auth_type(AuthType::Pat)
+        .build();
+    assert!(session.connection_parameters().is_none());
+
+    let session = TelemetrySessionContext::builder("d", "1")
+        .connection_parameters(DriverConnectionParameters::default())
+        .build();
+    assert_eq!(
+        **session.connection_parameters().unwrap(),
+        DriverConnectionParameters::default(),
+        "without an auth type nothing is known, nothing is filled"
+    );
 }

@@ -19,7 +19,8 @@ use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
 use telemetry_endpoint::{FeatureFlagAnswer, TelemetryEndpoint};
 
-const FLAG: &str = "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC";
+/// The default `feature_flag_name`, as [`FeatureFlagCache::flag_name`] shows it.
+const FLAGS: &str = "adbc.databricks.telemetry.enabled,databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc";
 
 struct Setup {
     endpoint: TelemetryEndpoint,
@@ -72,7 +73,7 @@ fn on_enables_telemetry_and_is_fetched_once() {
     let setup = Setup::new(FeatureFlagAnswer::On {
         ttl_seconds: Some(900),
     });
-    assert_eq!(setup.cache.flag_name(), FLAG);
+    assert_eq!(setup.cache.flag_name(), FLAGS);
     assert!(setup.enabled());
     assert!(setup.enabled());
     assert_eq!(setup.fetches(), 1);
@@ -130,12 +131,136 @@ fn the_driver_segment_follows_the_configuration() {
     let setup = Setup::with_config(FeatureFlagAnswer::On { ttl_seconds: None }, config);
     assert!(
         setup.enabled(),
-        "the endpoint names the flag after the path's driver"
+        "the endpoint answers every driver's flags, whatever the path's driver"
     );
     assert_eq!(
         setup.endpoint.requests()[0].path,
         "/api/2.0/connector-service/feature-flags/OSS_JDBC/0.1.0"
     );
+}
+
+/// An answer holding exactly `flags` (`name`, `value`), each `"true"` unless given.
+fn only(flags: &[(&str, &str)]) -> FeatureFlagAnswer {
+    FeatureFlagAnswer::Flags {
+        flags: flags
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+        ttl_seconds: None,
+    }
+}
+
+#[test]
+fn each_default_name_alone_turns_telemetry_on() {
+    for name in databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES {
+        let setup = Setup::new(only(&[("some.other.flag", "true"), (name, "true")]));
+        assert!(setup.enabled(), "{name}");
+        assert_eq!(setup.answer(), FlagAnswer::On, "{name}");
+
+        let setup = Setup::new(only(&[(name, "false")]));
+        assert!(!setup.enabled(), "{name}");
+        assert_eq!(setup.answer(), FlagAnswer::Off, "{name}");
+    }
+    // Either default name being true is enough, even when the other is false.
+    let [first, second] = databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES;
+    let setup = Setup::new(only(&[(first, "false"), (second, "TRUE")]));
+    assert!(setup.enabled());
+}
+
+#[test]
+fn the_old_name_built_from_the_driver_segment_is_not_the_flag() {
+    let setup = Setup::new(only(&[(
+        "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC",
+        "true",
+    )]));
+    assert!(!setup.enabled());
+    assert_eq!(setup.answer(), FlagAnswer::Missing);
+}
+
+#[test]
+fn a_custom_flag_name_replaces_the_defaults() {
+    let custom =
+        "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForRustKernel";
+    let answer = only(&[
+        (
+            databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES[0],
+            "false",
+        ),
+        (custom, "true"),
+    ]);
+    assert!(!Setup::new(answer.clone()).enabled(), "not a default name");
+
+    let config = TelemetryConfig::from_options_with_env(
+        [
+            ("adbc.databricks.telemetry.allow_insecure_http", "true"),
+            ("adbc.databricks.telemetry.feature_flag_name", custom),
+        ],
+        |_| None,
+    )
+    .unwrap();
+    assert_eq!(config.feature_flag_names(), [custom]);
+    let setup = Setup::with_config(answer, config);
+    assert_eq!(setup.cache.flag_name(), custom);
+    assert!(setup.enabled());
+
+    // Several names, comma separated: any one of them true is enough.
+    let config = fast_builder()
+        .with_feature_flag_names(["x.one", "x.two"])
+        .build()
+        .unwrap();
+    let setup = Setup::with_config(only(&[("x.one", "false"), ("x.two", "true")]), config);
+    assert_eq!(setup.cache.flag_name(), "x.one,x.two");
+    assert!(setup.enabled());
+}
+
+/// A 5,000-flag answer, with the telemetry flag last.
+fn long_answer(filler: usize) -> FeatureFlagAnswer {
+    let mut flags: Vec<(String, String)> = (0..filler)
+        .map(|i| {
+            (
+                format!(
+                    "databricks.partnerplatform.clientConfigsFeatureFlags.someFeatureNumber{i:05}"
+                ),
+                "false".to_owned(),
+            )
+        })
+        .collect();
+    flags.push((
+        databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES[1].to_owned(),
+        "true".to_owned(),
+    ));
+    FeatureFlagAnswer::Flags {
+        flags,
+        ttl_seconds: Some(900),
+    }
+}
+
+#[test]
+fn an_answer_far_over_64_kib_is_read() {
+    let answer = long_answer(5_000);
+    let (_, body) = answer.render("ADBC");
+    let size = body.to_string().len();
+    assert!(size > 64 * 1024, "{size} bytes");
+    let setup = Setup::new(answer);
+    assert!(setup.enabled(), "a {size}-byte answer");
+    assert_eq!(setup.answer(), FlagAnswer::On);
+}
+
+#[test]
+fn an_answer_over_the_flag_limit_is_a_failure() {
+    use databricks_telemetry::feature_flags::MAX_FLAG_ANSWER_BYTES;
+    const _: () = assert!(
+        MAX_FLAG_ANSWER_BYTES >= 1024 * 1024,
+        "at least 1 MiB is read"
+    );
+    // About 90 bytes per flag: enough flags to pass the limit.
+    let filler = usize::try_from(MAX_FLAG_ANSWER_BYTES / 80).unwrap();
+    let answer = long_answer(filler);
+    let (_, body) = answer.render("ADBC");
+    assert!(body.to_string().len() as u64 > MAX_FLAG_ANSWER_BYTES);
+    let setup = Setup::new(answer);
+    assert!(!setup.enabled());
+    assert_eq!(setup.answer(), FlagAnswer::Failed);
 }
 
 #[test]
@@ -237,7 +362,7 @@ fn every_kind_of_failure_is_disabled() {
         delay: Duration::ZERO,
     });
     check(redirect.addr(), "redirect");
-    for status in [401, 403, 404, 503] {
+    for status in [404, 503] {
         let setup = Setup::new(FeatureFlagAnswer::Error(status));
         assert!(!setup.enabled(), "{status}");
         assert_eq!(setup.answer(), FlagAnswer::Failed, "{status}");
@@ -245,13 +370,57 @@ fn every_kind_of_failure_is_disabled() {
 }
 
 #[test]
+fn refused_credentials_are_the_callers_and_are_not_cached() {
+    for status in [401, 403] {
+        let setup = Setup::new(FeatureFlagAnswer::Error(status));
+        assert!(!setup.enabled(), "{status}");
+        assert!(
+            setup.cache.cached(setup.service.host()).is_none(),
+            "{status}: another identity asks afresh"
+        );
+        assert!(!setup.enabled());
+        assert_eq!(setup.fetches(), 2, "{status}");
+    }
+}
+
+#[test]
+fn a_lane_whose_token_the_flag_route_refuses_counts_credentials_failed() {
+    // The flag needs credentials; a refused token is the lane's failure (not "telemetry off",
+    // not a hold of the host), and another identity on the host is not held back by it.
+    let endpoint = start_endpoint();
+    let config = fast_builder().with_batch_size(2).build().unwrap();
+    let manager = TelemetryClientManager::new();
+    let wrong = manager
+        .acquire_databricks(
+            &endpoint.base_url(),
+            &ClientIdentity::new("mallory"),
+            Some(Arc::new(StaticBearerToken::new("wrong"))),
+            &config,
+            &user_agent(),
+        )
+        .unwrap();
+    let right = acquire(&manager, endpoint.addr(), &config);
+    for log in logs(2) {
+        wrong.enqueue(log);
+    }
+    assert_eq!(wrong.flush(WAIT), databricks_telemetry::FlushResult::Completed);
+    let stats = wrong.stats();
+    assert_eq!(stats.dropped.credentials_failed, 2, "{stats:?}");
+    for log in logs(2) {
+        right.enqueue(log);
+    }
+    assert_eq!(right.flush(WAIT), databricks_telemetry::FlushResult::Completed);
+    assert_eq!(right.stats().exported, 2);
+}
+
+#[test]
 fn concurrent_first_fetches_are_deduplicated() {
     // A slow flag service, so that every caller arrives while the first fetch is in flight.
-    let body = format!(r#"{{"flags":[{{"name":"{FLAG}","value":"true"}}],"ttl_seconds":900}}"#);
+    let body = r#"{"flags":[{"name":"adbc.databricks.telemetry.enabled","value":"true"}],"ttl_seconds":900}"#;
     let fake = FakeServer::start(FakeBehaviour::Respond {
         status: 200,
         headers: vec![],
-        body: body.into_bytes(),
+        body: body.as_bytes().to_vec(),
         delay: Duration::from_millis(200),
     });
     let config = fast_builder()

@@ -164,6 +164,26 @@ proptest! {
     fn host_from_any_text(input in host_input()) {
         check_host(&input);
     }
+
+    #[test]
+    fn shown_url_from_any_text(input in host_input()) {
+        check_shown(&input);
+    }
+}
+
+/// `host::shown` on the inputs of issue 15: a password, a query token, a fragment, and a
+/// 100 kB host name.
+#[test]
+fn shown_urls_hide_secrets_and_stay_short() {
+    for input in [
+        "http://user:PASSWORD@127.0.0.1:8089",
+        "http://127.0.0.1:8089/?token=PASSWORDPASSWORD",
+        "https://h/p#PASSWORDPASSWORD",
+        "host\r\nX-Evil: 1",
+    ] {
+        check_shown(input);
+    }
+    check_shown(&format!("https://{}.example.com", "a".repeat(100_000)));
 }
 
 /// A 2xx body just over the 64 KiB read limit is not read and counts as delivered.

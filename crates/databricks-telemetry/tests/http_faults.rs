@@ -297,12 +297,9 @@ fn a_refused_connection_is_retried_and_opens_the_breaker() {
 }
 
 #[test]
-fn a_reset_mid_response_is_retried_and_opens_the_breaker() {
-    run_case(
-        Target::endpoint("reset"),
-        retryable("connection reset"),
-        ATTEMPTS,
-    );
+fn a_reset_after_a_2xx_status_is_delivered_once() {
+    // The status line said 200: the batch was accepted, whatever happens to the body.
+    run_case(Target::endpoint("reset"), Expect::Delivered, 1);
 }
 
 #[test]

@@ -47,6 +47,7 @@ fn full_log() -> FrontendLog {
         azure_tenant_id: s(""),
         string_column_length: Some(255),
         enable_token_cache: Some(true),
+        async_poll_interval_millis: Some(2000),
         token_endpoint: s("https://login.example.com/token"),
         auth_endpoint: s("https://login.example.com/authorize"),
         enable_arrow: Some(true),
@@ -91,7 +92,7 @@ fn full_log() -> FrontendLog {
                 sql_statement_id: s("01f0-statement"),
                 system_configuration: Some(Arc::new(system)),
                 driver_connection_params: Some(Arc::new(params)),
-                auth_type: Some("oauth-u2m".into()),
+                auth_type: Some("oauth-client_credentials".into()),
                 vol_operation: Some(VolumeOperationEvent {
                     volume_operation_type: Some(VolumeOperationType::Put),
                     volume_path: s("/Volumes/main/default/files/a.csv"),
@@ -353,4 +354,144 @@ fn response_fields_are_all_optional() {
     assert_eq!(full.num_proto_success, Some(1));
     let empty: TelemetryResponse = serde_json::from_str("{}").unwrap();
     assert_eq!(empty, TelemetryResponse::default());
+}
+
+/// The checked-in field and enum lists of the wire contract (see the file's `sources`).
+fn proto_fields() -> serde_json::Value {
+    serde_json::from_str(include_str!("fixtures/proto_fields.json")).unwrap()
+}
+
+/// Walks `value` (one instance of `message`) against the field list: every listed field is
+/// present with a value of its type (the full log sets every field), and nothing else is.
+fn check_message(
+    lists: &serde_json::Value,
+    message: &str,
+    value: &serde_json::Value,
+    path: &str,
+    problems: &mut Vec<String>,
+) {
+    let Some(fields) = lists["messages"][message].as_array() else {
+        problems.push(format!("{path}: no message {message} in the field list"));
+        return;
+    };
+    let object = value.as_object().unwrap();
+    let listed: Vec<&str> = fields.iter().map(|f| f[0].as_str().unwrap()).collect();
+    for key in object.keys() {
+        if !listed.contains(&key.as_str()) {
+            problems.push(format!("{path}.{key}: in the model, not in the field list"));
+        }
+    }
+    for field in fields {
+        let (name, ty) = (field[0].as_str().unwrap(), field[1].as_str().unwrap());
+        let ty = ty.trim_start_matches('!');
+        let field_path = format!("{path}.{name}");
+        let Some(value) = object.get(name) else {
+            problems.push(format!(
+                "{field_path}: in the field list ({ty}), not in the model"
+            ));
+            continue;
+        };
+        let ok = match ty {
+            "string" => value.is_string(),
+            "bool" => value.is_boolean(),
+            "int32" => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            "int64" => value.is_i64() || value.is_u64(),
+            "repeated string" => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(serde_json::Value::is_string)),
+            _ => match ty.split_once(' ') {
+                Some(("enum", name)) => lists["enums"][name]
+                    .as_array()
+                    .is_some_and(|values| values.contains(value)),
+                Some(("message", name)) => {
+                    check_message(lists, name, value, &field_path, problems);
+                    true
+                }
+                _ => false,
+            },
+        };
+        if !ok {
+            problems.push(format!("{field_path}: {value} is not a {ty}"));
+        }
+    }
+}
+
+/// The model against the proto's full field list: the fully populated log (every field of
+/// every message set, a struct literal without `..`) has exactly the listed fields, with the
+/// listed types, and every enum has exactly the listed values in order.
+#[test]
+fn the_model_has_exactly_the_proto_field_list() {
+    let lists = proto_fields();
+    let log = serde_json::to_value(full_log()).unwrap();
+    let mut problems = Vec::new();
+    check_message(&lists, "FrontendLog", &log, "$", &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    let proto_fields: usize = [
+        "OssSqlDriverTelemetryLog",
+        "DriverSystemConfiguration",
+        "DriverConnectionParameters",
+        "HostDetails",
+        "SqlExecutionEvent",
+        "ChunkDetails",
+        "ResultLatency",
+        "OperationDetail",
+        "VolumeOperationEvent",
+        "DriverErrorInfo",
+    ]
+    .iter()
+    .map(|name| lists["messages"][name].as_array().unwrap().len())
+    .sum();
+    assert_eq!(proto_fields, 95, "the C# ADBC proto's field count");
+
+    let enum_names = |names: Vec<&str>| serde_json::json!(names);
+    let model_enums = [
+        (
+            "DriverMode",
+            enum_names(DriverMode::ALL.iter().map(|v| v.as_str()).collect()),
+        ),
+        (
+            "StatementType",
+            enum_names(StatementType::ALL.iter().map(|v| v.as_str()).collect()),
+        ),
+        (
+            "OperationType",
+            enum_names(OperationType::ALL.iter().map(|v| v.as_str()).collect()),
+        ),
+        (
+            "ExecutionResultFormat",
+            enum_names(
+                ExecutionResultFormat::ALL
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect(),
+            ),
+        ),
+        (
+            "VolumeOperationType",
+            enum_names(
+                VolumeOperationType::ALL
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect(),
+            ),
+        ),
+        (
+            "DriverProxyAuth",
+            enum_names(DriverProxyAuth::ALL.iter().map(|v| v.as_str()).collect()),
+        ),
+        (
+            "DriverAuthMech",
+            enum_names(DriverAuthMech::ALL.iter().map(|v| v.as_str()).collect()),
+        ),
+        (
+            "DriverAuthFlow",
+            enum_names(DriverAuthFlow::ALL.iter().map(|v| v.as_str()).collect()),
+        ),
+    ];
+    let listed = lists["enums"].as_object().unwrap();
+    assert_eq!(listed.len(), model_enums.len(), "enums in the list");
+    for (name, values) in model_enums {
+        assert_eq!(listed[name], values, "{name}");
+    }
 }

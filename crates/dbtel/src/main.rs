@@ -3,6 +3,9 @@
 //! One module per subcommand: each defines its clap `Args` struct and a `run` function returning
 //! its own typed error.
 //!
+//! Logging: `RUST_LOG` (e.g. `debug`, or `databricks_telemetry=trace,ureq=off`) turns on the
+//! library's and the HTTP crate's logs, on stderr; no credential is ever among them.
+//!
 //! Exit codes: 0 on success; 2 for bad flags (clap's usage errors and settings the library
 //! rejects); 1 for anything else, including a `simulate` run that leaves an event unaccounted
 //! for.
@@ -37,8 +40,12 @@ enum Command {
     Inspect(inspect::InspectArgs),
 }
 
+/// The longest error line `dbtel` prints, in characters; longer ones end in `…`.
+const MAX_ERROR_LINE_CHARS: usize = 1_000;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match cli.command {
         Command::Serve(args) => finish(serve::run(args)),
         Command::Simulate(args) => match simulate::run(*args) {
@@ -75,5 +82,41 @@ fn report(error: &dyn Error) {
         }
         source = cause.source();
     }
-    eprintln!("{message}");
+    eprintln!("{}", cut(&message, MAX_ERROR_LINE_CHARS));
+}
+
+/// `text` cut to `max` characters, the last being `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Logs to stderr as `RUST_LOG` says (targets and levels, e.g. `debug` or
+/// `databricks_telemetry=trace`), the `log` crate's records included; nothing without it.
+fn init_logging() {
+    let Ok(spec) = std::env::var("RUST_LOG") else {
+        return;
+    };
+    match spec.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(filter) => {
+            use tracing_subscriber::layer::SubscriberExt as _;
+            use tracing_subscriber::util::SubscriberInitExt as _;
+            let _ = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(std::io::stderr)
+                        .with_ansi(false),
+                )
+                .with(filter)
+                .try_init();
+        }
+        Err(_) => eprintln!(
+            "dbtel: RUST_LOG {:?} is not a list of TARGET=LEVEL or LEVEL; logging stays off",
+            cut(&spec, 100)
+        ),
+    }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 use telemetry_endpoint::{
-    EndpointConfig, EndpointError, EndpointHandle, Fault, FeatureFlagAnswer, TelemetryEndpoint,
+    EndpointConfig, EndpointError, EndpointHandle, Fault, FeatureFlagAnswer, Mode,
+    TelemetryEndpoint,
 };
 
 /// How often the live summary line is refreshed on a terminal.
@@ -28,7 +29,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     capture: Option<PathBuf>,
 
-    /// Require `Authorization: Bearer T` on /telemetry-ext and the feature-flag route.
+    /// Require `Authorization: Bearer T` on /telemetry-ext, the feature-flag route and the fault routes (/admin/fault).
     #[arg(long, value_name = "T", env = "DBTEL_TOKEN", hide_env_values = true)]
     token: Option<String>,
 
@@ -48,6 +49,13 @@ pub(crate) struct ServeArgs {
     /// How many accepted logs to keep in memory; older ones are evicted.
     #[arg(long, value_name = "N", default_value_t = telemetry_endpoint::DEFAULT_MAX_STORED_LOGS)]
     max_stored_logs: usize,
+
+    /// Check uploads against the exact contract: any departure (unknown field or enum value,
+    /// missing items, a duplicate key, session fields on /telemetry-unauth, ...) is a 400 that
+    /// names every problem. Without it, the endpoint accepts what the real service accepts and
+    /// counts each departure as a warning (in /stats and the final summary).
+    #[arg(long)]
+    strict: bool,
 }
 
 fn parse_fault(spec: &str) -> Result<Fault, String> {
@@ -92,7 +100,12 @@ impl ServeArgs {
         let mut config = EndpointConfig::default()
             .with_bind(SocketAddr::new(self.bind, self.port))
             .with_max_stored_logs(self.max_stored_logs)
-            .with_feature_flags(flags);
+            .with_feature_flags(flags)
+            .with_mode(if self.strict {
+                Mode::Strict
+            } else {
+                Mode::Tolerant
+            });
         config.token = self.token.clone();
         config.fault = self.fault.clone();
         config
@@ -121,7 +134,15 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         writeln!(stdout, "wrote {written} logs to {}", path.display())
             .map_err(ServeError::Stdout)?;
     }
-    writeln!(stdout, "stopped: {}", handle.stats().summary_line()).map_err(ServeError::Stdout)?;
+    let stats = handle.stats();
+    writeln!(stdout, "stopped: {}", stats.summary_line()).map_err(ServeError::Stdout)?;
+    let warnings = stats.warning_lines();
+    if !warnings.is_empty() {
+        writeln!(stdout, "warnings (count, kind, path):").map_err(ServeError::Stdout)?;
+        for line in warnings {
+            writeln!(stdout, "{line}").map_err(ServeError::Stdout)?;
+        }
+    }
     stdout.flush().map_err(ServeError::Stdout)
 }
 

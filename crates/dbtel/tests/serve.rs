@@ -234,3 +234,129 @@ fn bad_flags_exit_with_code_2_and_a_clear_message() {
         assert!(output.stdout.is_empty());
     }
 }
+
+/// The two requests the Python driver 4.9.0 sent (method, path, headers, body), captured.
+fn python_requests() -> Vec<Value> {
+    include_str!("fixtures/python-4.9.0-uploads.jsonl")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Replays one captured request: its method, path, headers (but Host and Content-Length,
+/// which `http` writes) and body.
+fn replay(addr: SocketAddr, request: &Value) -> (u16, Value) {
+    let headers: String = request["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.to_ascii_lowercase().as_str(),
+                "host" | "content-length"
+            )
+        })
+        .map(|(name, value)| format!("{name}: {}\r\n", value.as_str().unwrap()))
+        .collect();
+    let (status, body) = http(
+        addr,
+        request["method"].as_str().unwrap(),
+        request["path"].as_str().unwrap(),
+        &headers,
+        request["body"].as_str().unwrap(),
+    );
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+#[test]
+fn the_real_python_uploads_are_accepted_and_the_unauth_one_warned_about() {
+    let requests = python_requests();
+    assert_eq!(requests.len(), 2);
+    let mut served = serve(&[], &[]);
+    let (status, answer) = replay(served.addr, &requests[0]);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["numProtoSuccess"], 5);
+    assert_eq!(answer["errors"], json!([]));
+    let (status, answer) = replay(served.addr, &requests[1]);
+    assert_eq!(requests[1]["path"], "/telemetry-unauth");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["numProtoSuccess"], 1);
+
+    let (_, stats) = http(served.addr, "GET", "/stats", "", "");
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["logs_accepted"], 6);
+    assert_eq!(stats["logs_rejected"], 0);
+    let driver_log = "$.protoLogs[*].entry.sql_driver_log";
+    assert_eq!(
+        stats["warnings"],
+        json!({
+            "unauth_private_field": {
+                format!("{driver_log}.driver_connection_params"): 1,
+                format!("{driver_log}.session_id"): 1,
+                format!("{driver_log}.system_configuration"): 1,
+            },
+            "unauth_stack_trace": {format!("{driver_log}.error_info.stack_trace"): 1},
+        })
+    );
+    assert_eq!(stats["warnings_total"], 4);
+
+    signal(&served, "INT");
+    assert_eq!(wait_for_exit(&mut served).code(), Some(0));
+    let rest = served.rest_of_stdout.recv_timeout(DEADLINE).unwrap();
+    assert!(rest.contains("| warnings 4 |"), "{rest}");
+    assert!(
+        rest.contains(&format!(
+            "unauth_stack_trace       {driver_log}.error_info.stack_trace"
+        )),
+        "{rest}"
+    );
+}
+
+#[test]
+fn strict_names_exactly_what_the_real_python_uploads_depart_from() {
+    let requests = python_requests();
+    let mut served = serve(&["--strict"], &[]);
+    let (status, answer) = replay(served.addr, &requests[0]);
+    assert_eq!(
+        status, 200,
+        "the authenticated upload keeps the contract: {answer}"
+    );
+    assert_eq!(answer["numProtoSuccess"], 5);
+
+    let (status, answer) = replay(served.addr, &requests[1]);
+    assert_eq!(status, 400);
+    let driver_log = "$.protoLogs[0].entry.sql_driver_log";
+    let problems: Vec<(&str, &str)> = answer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["path"].as_str().unwrap()))
+        .collect();
+    let expected = [
+        (
+            "unauth_private_field",
+            format!("{driver_log}.system_configuration"),
+        ),
+        (
+            "unauth_private_field",
+            format!("{driver_log}.driver_connection_params"),
+        ),
+        ("unauth_private_field", format!("{driver_log}.session_id")),
+        (
+            "unauth_stack_trace",
+            format!("{driver_log}.error_info.stack_trace"),
+        ),
+    ];
+    let expected: Vec<(&str, &str)> = expected.iter().map(|(k, p)| (*k, p.as_str())).collect();
+    assert_eq!(problems, expected);
+    assert_eq!(answer["path"], expected[0].1);
+
+    let (_, stats) = http(served.addr, "GET", "/stats", "", "");
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["logs_accepted"], 5);
+    assert_eq!(stats["uploads_rejected"], 1);
+    assert_eq!(stats["warnings_total"], 0);
+    signal(&served, "INT");
+    assert_eq!(wait_for_exit(&mut served).code(), Some(0));
+}

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use crate::{Fault, FeatureFlagAnswer};
+use crate::{Fault, FeatureFlagAnswer, Mode};
 
 /// The default bind address: loopback, with a port chosen by the system.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
@@ -39,6 +39,10 @@ pub struct EndpointConfig {
     pub feature_flags: FeatureFlagAnswer,
     /// A fault installed at start (a window scope starts when the endpoint starts).
     pub fault: Option<Fault>,
+    /// How uploads are checked: [`Mode::Strict`] by default (the exact contract, as the
+    /// project's own tests want it); [`Mode::Tolerant`] accepts what the real service accepts
+    /// and reports each departure as a warning in the stats (`dbtel serve` without `--strict`).
+    pub mode: Mode,
 }
 
 impl Default for EndpointConfig {
@@ -49,6 +53,7 @@ impl Default for EndpointConfig {
             max_stored_logs: DEFAULT_MAX_STORED_LOGS,
             feature_flags: FeatureFlagAnswer::default(),
             fault: None,
+            mode: Mode::Strict,
         }
     }
 }
@@ -78,6 +83,12 @@ impl EndpointConfig {
         self
     }
 
+    /// Check uploads in `mode` instead of [`Mode::Strict`].
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// Install `fault` at start.
     pub fn with_fault(mut self, fault: Fault) -> Self {
         self.fault = Some(fault);
@@ -93,6 +104,7 @@ impl fmt::Debug for EndpointConfig {
             .field("max_stored_logs", &self.max_stored_logs)
             .field("feature_flags", &self.feature_flags)
             .field("fault", &self.fault)
+            .field("mode", &self.mode)
             .finish()
     }
 }

@@ -65,7 +65,8 @@ pub enum FaultKind {
     Delay(Duration),
     /// Read the request and never answer (until the endpoint shuts down).
     Hang,
-    /// Write part of a `200` response, then abort the connection with a TCP reset.
+    /// Accept the upload as a `200` would (a refused one is answered whole), then write part
+    /// of the `200` response and abort the connection with a TCP reset.
     Reset,
     /// Redirect to `location` with a 3xx `code`.
     Redirect {

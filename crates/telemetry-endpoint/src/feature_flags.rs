@@ -5,9 +5,23 @@ use std::str::FromStr;
 
 use serde_json::{json, Value};
 
-/// The prefix of the telemetry flag's name; the driver segment of the path is appended.
+/// The common prefix of the official drivers' telemetry flag names.
 pub const TELEMETRY_FLAG_PREFIX: &str =
     "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryFor";
+
+/// The telemetry flags of the official drivers, all answered by [`FeatureFlagAnswer::On`] and
+/// [`FeatureFlagAnswer::Off`], whatever the path's `{driver}` segment (no driver derives its
+/// flag name from that segment): JDBC, Python, Go, Node.js, then the two names an ADBC driver
+/// reads (`adbc.databricks.telemetry.enabled`, as the C# ADBC driver does after merging the
+/// flags into its connection properties, and the `...ForAdbc` name of its design document).
+pub const TELEMETRY_FLAG_NAMES: [&str; 6] = [
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForJdbc",
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForPythonDriver",
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForGoDriver",
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForNodeJs",
+    "adbc.databricks.telemetry.enabled",
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc",
+];
 
 /// The TTL the service answers with by default, in seconds.
 pub const DEFAULT_FLAG_TTL_SECONDS: u64 = 900;
@@ -25,8 +39,15 @@ pub enum FeatureFlagAnswer {
         /// The `ttl_seconds` field, omitted when `None`.
         ttl_seconds: Option<u64>,
     },
-    /// A flag list that does not contain the telemetry flag (TTL 900).
+    /// A flag list that contains none of the telemetry flags (TTL 900).
     Missing,
+    /// Exactly this flag list, `(name, value)` in order; `ttl_seconds` is sent when given.
+    Flags {
+        /// The flags.
+        flags: Vec<(String, String)>,
+        /// The `ttl_seconds` field, omitted when `None`.
+        ttl_seconds: Option<u64>,
+    },
     /// An error status with a JSON error body.
     Error(u16),
 }
@@ -46,25 +67,36 @@ impl FeatureFlagAnswer {
         match self {
             FeatureFlagAnswer::On { .. } => FeatureFlagAnswer::On { ttl_seconds: ttl },
             FeatureFlagAnswer::Off { .. } => FeatureFlagAnswer::Off { ttl_seconds: ttl },
+            FeatureFlagAnswer::Flags { flags, .. } => FeatureFlagAnswer::Flags {
+                flags,
+                ttl_seconds: ttl,
+            },
             other => other,
         }
     }
 
-    /// The status code and JSON body answered for the driver path segment `driver`.
+    /// The status code and JSON body answered for the driver path segment `driver` (the answer
+    /// is the same for every driver: each of [`TELEMETRY_FLAG_NAMES`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// use telemetry_endpoint::FeatureFlagAnswer;
+    /// use telemetry_endpoint::{FeatureFlagAnswer, TELEMETRY_FLAG_NAMES};
     ///
     /// let (status, body) = FeatureFlagAnswer::default().render("ADBC");
     /// assert_eq!(status, 200);
-    /// assert_eq!(body["flags"][0]["name"],
-    ///            "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForADBC");
+    /// assert_eq!(body["flags"][4]["name"], "adbc.databricks.telemetry.enabled");
+    /// assert_eq!(body["flags"].as_array().unwrap().len(), TELEMETRY_FLAG_NAMES.len());
     /// assert_eq!(body["ttl_seconds"], 900);
     /// ```
     pub fn render(&self, driver: &str) -> (u16, Value) {
-        let flag = |value: &str| json!([{ "name": format!("{TELEMETRY_FLAG_PREFIX}{driver}"), "value": value }]);
+        let _ = driver;
+        let flag = |value: &str| {
+            TELEMETRY_FLAG_NAMES
+                .iter()
+                .map(|name| json!({ "name": name, "value": value }))
+                .collect::<Value>()
+        };
         let with_ttl = |flags: Value, ttl: Option<u64>| match ttl {
             Some(ttl) => json!({ "flags": flags, "ttl_seconds": ttl }),
             None => json!({ "flags": flags }),
@@ -72,6 +104,16 @@ impl FeatureFlagAnswer {
         match self {
             FeatureFlagAnswer::On { ttl_seconds } => (200, with_ttl(flag("true"), *ttl_seconds)),
             FeatureFlagAnswer::Off { ttl_seconds } => (200, with_ttl(flag("false"), *ttl_seconds)),
+            FeatureFlagAnswer::Flags { flags, ttl_seconds } => (
+                200,
+                with_ttl(
+                    flags
+                        .iter()
+                        .map(|(name, value)| json!({ "name": name, "value": value }))
+                        .collect(),
+                    *ttl_seconds,
+                ),
+            ),
             FeatureFlagAnswer::Missing => (
                 200,
                 with_ttl(
@@ -125,6 +167,7 @@ impl fmt::Display for FeatureFlagAnswer {
             FeatureFlagAnswer::On { .. } => f.write_str("on"),
             FeatureFlagAnswer::Off { .. } => f.write_str("off"),
             FeatureFlagAnswer::Missing => f.write_str("missing"),
+            FeatureFlagAnswer::Flags { flags, .. } => write!(f, "flags({})", flags.len()),
             FeatureFlagAnswer::Error(code) => write!(f, "error={code}"),
         }
     }

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use crate::auth::BearerToken;
 use crate::fault::ActiveFault;
-use crate::validate::ValidLog;
+use crate::validate::{Deviation, ValidLog};
 use crate::{EndpointConfig, EndpointStats, FaultKind, FeatureFlagAnswer, RecordedRequest};
-use crate::{Fault, PathStats};
+use crate::{Fault, Mode, PathStats};
 
 /// How many distinct paths the request counts keep; requests on further paths are counted
 /// together under [`OTHER_PATHS`], so random paths cannot grow the stats without bound.
@@ -21,8 +21,24 @@ pub const MAX_DISTINCT_PATHS: usize = 64;
 /// The stats key for requests on paths beyond [`MAX_DISTINCT_PATHS`].
 pub const OTHER_PATHS: &str = "(other paths)";
 
+/// How many distinct (kind, path) pairs the warning counts keep; further paths of a kind are
+/// counted under [`OTHER_PATHS`], so unknown field names cannot grow the stats without bound.
+pub const MAX_WARNING_PATHS: usize = 256;
+
 /// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
 pub const MAX_RECORDED_REQUESTS: usize = 100_000;
+
+/// The most bytes of accepted logs kept in memory (besides the count limit of
+/// [`EndpointConfig::with_max_stored_logs`]); the oldest are evicted first.
+pub const MAX_STORED_LOG_BYTES: usize = 96 * 1024 * 1024;
+
+/// The most bytes the request log keeps (each request's method, path and recorded headers);
+/// the oldest requests are dropped first.
+pub const MAX_RECORDED_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most distinct event ids remembered for duplicate detection; later new ids are counted in
+/// `event_ids_untracked`.
+pub const MAX_TRACKED_EVENT_IDS: usize = 500_000;
 
 /// A cheap, cloneable handle on a running endpoint's state: what it has received, and its
 /// fault and feature-flag settings.
@@ -53,6 +69,7 @@ impl fmt::Debug for EndpointHandle {
 struct Shared {
     token: Option<BearerToken>,
     max_stored_logs: usize,
+    mode: Mode,
     inner: Mutex<Inner>,
 }
 
@@ -61,7 +78,9 @@ struct Inner {
     stats: EndpointStats,
     event_ids: HashSet<String>,
     logs: VecDeque<String>,
+    log_bytes: usize,
     requests: VecDeque<RecordedRequest>,
+    request_bytes: usize,
     fault: Option<ActiveFault>,
     feature_flags: FeatureFlagAnswer,
 }
@@ -79,11 +98,14 @@ impl EndpointHandle {
             shared: Arc::new(Shared {
                 token: config.token.clone().map(BearerToken::new),
                 max_stored_logs: config.max_stored_logs,
+                mode: config.mode,
                 inner: Mutex::new(Inner {
                     stats,
                     event_ids: HashSet::new(),
                     logs: VecDeque::new(),
+                    log_bytes: 0,
                     requests: VecDeque::new(),
+                    request_bytes: 0,
                     fault,
                     feature_flags: config.feature_flags.clone(),
                 }),
@@ -183,18 +205,53 @@ impl EndpointHandle {
         inner.stats.uploads_accepted += 1;
         for log in logs {
             inner.stats.logs_accepted += 1;
-            if inner.event_ids.insert(log.event_id) {
+            if inner.event_ids.contains(&log.event_id) {
+                inner.stats.duplicate_event_ids += 1;
+            } else if inner.event_ids.len() < MAX_TRACKED_EVENT_IDS {
+                inner.event_ids.insert(log.event_id);
                 inner.stats.distinct_event_ids += 1;
             } else {
-                inner.stats.duplicate_event_ids += 1;
+                inner.stats.event_ids_untracked += 1;
             }
+            inner.log_bytes += log.json.len();
             inner.logs.push_back(log.json);
-            while inner.logs.len() > max {
-                inner.logs.pop_front();
+            while inner.logs.len() > max || inner.log_bytes > MAX_STORED_LOG_BYTES {
+                let Some(evicted) = inner.logs.pop_front() else {
+                    break;
+                };
+                inner.log_bytes -= evicted.len();
                 inner.stats.logs_evicted += 1;
             }
         }
         inner.stats.logs_stored = inner.logs.len() as u64;
+    }
+
+    /// How uploads are checked.
+    pub(crate) fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+
+    /// Counts the deviations of an upload a tolerant check accepted (logs it rejected alone
+    /// included), by kind and by path with the log indexes written `[*]`.
+    pub(crate) fn warn(&self, deviations: &[Deviation], rejected_logs: usize) {
+        let mut inner = self.lock();
+        inner.stats.logs_rejected += rejected_logs as u64;
+        for deviation in deviations {
+            let path = star_indexes(&deviation.path);
+            let paths_kept: usize = inner.stats.warnings.values().map(|paths| paths.len()).sum();
+            let kind = inner
+                .stats
+                .warnings
+                .entry(deviation.kind.as_str().to_owned())
+                .or_default();
+            let key = if kind.contains_key(&path) || paths_kept < MAX_WARNING_PATHS {
+                path
+            } else {
+                OTHER_PATHS.to_owned()
+            };
+            *kind.entry(key).or_default() += 1;
+            inner.stats.warnings_total += 1;
+        }
     }
 
     /// Counts an upload rejected by validation.
@@ -205,6 +262,10 @@ impl EndpointHandle {
     }
 
     /// Counts an upload answered 401.
+    pub(crate) fn connection_refused(&self) {
+        self.lock().stats.connections_refused += 1;
+    }
+
     pub(crate) fn unauthorized(&self) {
         self.lock().stats.uploads_unauthorized += 1;
     }
@@ -225,11 +286,30 @@ impl EndpointHandle {
             Some(status) => *path_stats.by_status.entry(status).or_default() += 1,
             None => path_stats.unanswered += 1,
         }
-        if inner.requests.len() == MAX_RECORDED_REQUESTS {
-            inner.requests.pop_front();
-        }
+        inner.request_bytes += recorded_size(&request);
         inner.requests.push_back(request);
+        while inner.requests.len() > MAX_RECORDED_REQUESTS
+            || inner.request_bytes > MAX_RECORDED_REQUEST_BYTES
+        {
+            let Some(dropped) = inner.requests.pop_front() else {
+                break;
+            };
+            inner.request_bytes -= recorded_size(&dropped);
+        }
     }
+}
+
+/// About how many bytes a recorded request holds.
+fn recorded_size(request: &RecordedRequest) -> usize {
+    std::mem::size_of::<RecordedRequest>()
+        + request.method.len()
+        + request.path.len()
+        + request.fault.as_ref().map_or(0, String::len)
+        + request
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 2 * std::mem::size_of::<String>())
+            .sum::<usize>()
 }
 
 impl Inner {
@@ -239,5 +319,37 @@ impl Inner {
             self.fault = None;
             self.stats.active_fault = None;
         }
+    }
+}
+
+/// `path` with every array index written `[*]`, so one field's warnings share a key.
+fn star_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        match rest.find(']') {
+            Some(close) if rest[..close].bytes().all(|b| b.is_ascii_digit()) => {
+                out.push('*');
+                rest = &rest[close..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn indexes_are_starred() {
+        assert_eq!(
+            super::star_indexes("$.protoLogs[12].a.b[3]"),
+            "$.protoLogs[*].a.b[*]"
+        );
+        assert_eq!(super::star_indexes("$.x[y]"), "$.x[y]");
+        assert_eq!(super::star_indexes("$"), "$");
     }
 }

@@ -9,18 +9,26 @@
 //!
 //! | route | what it does |
 //! |---|---|
-//! | `POST /telemetry-ext` | validates an upload strictly (bearer token when configured) and stores its logs |
+//! | `POST /telemetry-ext` | validates an upload (bearer token when configured) and stores its logs |
 //! | `POST /telemetry-unauth` | the same, plus the rules for unauthenticated uploads; no token check |
 //! | `GET /api/2.0/connector-service/feature-flags/{driver}/{version}` | the configured [`FeatureFlagAnswer`] |
 //! | `GET /stats` | [`EndpointStats`] as JSON |
 //! | `POST /admin/fault` | installs the fault spec in the body (see below) |
 //! | `DELETE /admin/fault` | removes the fault |
 //!
-//! Anything else gets 404. A valid upload gets
-//! `200 {"errors":[],"numSuccess":N,"numProtoSuccess":N,"numRealtimeSuccess":0}`; an invalid one
-//! gets `400 {"error": "<what is wrong>", "path": "$.protoLogs[3].entry..."}` and none of its
-//! logs are kept. Validation follows the [`schema`] table, written independently of the driver
-//! library's model.
+//! Anything else gets 404. Validation follows the [`schema`] table, written independently of the
+//! driver library's model, in one of two [`Mode`]s:
+//!
+//! - [`Mode::Strict`] (the default of [`EndpointConfig`]): the exact contract. A valid upload
+//!   gets `200 {"errors":[],"numSuccess":N,"numProtoSuccess":N,"numRealtimeSuccess":0}`; any
+//!   [`Deviation`] gets `400 {"error": "<what is wrong>", "path": "$.protoLogs[3].entry..."}`
+//!   (plus `"problems"` listing every deviation when there are several) and none of its logs are
+//!   kept.
+//! - [`Mode::Tolerant`]: what the real service accepts. Deviations a protobuf JSON reader
+//!   tolerates (unknown fields and enum values, `context.timestamp_millis`, no `items`, session
+//!   fields on `/telemetry-unauth`, ...) are counted as warnings per kind and path in `/stats`; a
+//!   log of the wrong shape is rejected alone (listed in `errors`, not counted in
+//!   `numProtoSuccess`). Only a body that cannot be read as an upload gets `400`.
 //!
 //! ## Usage
 //!
@@ -108,13 +116,21 @@ pub use endpoint::TelemetryEndpoint;
 pub use error::EndpointError;
 pub use fault::{Fault, FaultKind, FaultParseError, FaultScope, DEFAULT_REDIRECT_CODE};
 pub use feature_flags::{
-    FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_PREFIX,
+    FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_NAMES,
+    TELEMETRY_FLAG_PREFIX,
 };
-pub use handle::{EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, OTHER_PATHS};
+pub use handle::{
+    EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, MAX_RECORDED_REQUEST_BYTES,
+    MAX_STORED_LOG_BYTES, MAX_TRACKED_EVENT_IDS, MAX_WARNING_PATHS, OTHER_PATHS,
+};
 pub use recorded::RecordedRequest;
-pub use server::{serve_on, MAX_REQUEST_BODY_BYTES};
+pub use server::{
+    serve_on, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS,
+    MAX_REQUEST_BODY_BYTES,
+};
 pub use stats::{EndpointStats, PathStats};
 pub use validate::{
-    validate_frontend_log, validate_message, validate_unauth_upload, validate_upload,
-    validate_upload_for, UploadRoute, ValidLog, ValidUpload, ValidationError,
+    check_upload, validate_frontend_log, validate_message, validate_unauth_upload, validate_upload,
+    validate_upload_for, Deviation, DeviationKind, Mode, RejectedLog, UploadReport, UploadRoute,
+    ValidLog, ValidUpload, ValidationError,
 };

@@ -258,6 +258,7 @@ pub static DRIVER_CONNECTION_PARAMETERS: MessageSchema = MessageSchema {
         opt("azure_tenant_id", Str),
         opt("string_column_length", Int32),
         opt("enable_token_cache", Bool),
+        opt("async_poll_interval_millis", Int64),
         opt("token_endpoint", Str),
         opt("auth_endpoint", Str),
         opt("enable_arrow", Bool),

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
@@ -14,15 +15,36 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::huge_body::HugeBody;
 use crate::reset::{PartialBody, ResetSwitch, ResettableStream};
-use crate::validate::{validate_upload_for, UploadRoute};
+use crate::validate::{check_upload, UploadRoute};
 use crate::{EndpointHandle, Fault, FaultKind, RecordedRequest};
 
 /// The largest request body read; larger ones get 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most connections served at once; further ones are closed as soon as they are accepted,
+/// until one ends.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// How long a connection may take to send a request's headers (idle keep-alive connections
+/// included) before it is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a request body may take to arrive before the request gets 408.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Request bodies read at the same time (each up to [`MAX_REQUEST_BODY_BYTES`]): the rest wait,
+/// so bodies in memory never exceed this many times the limit.
+pub const MAX_BODIES_IN_FLIGHT: usize = 1;
+
+/// The most header bytes kept per recorded request: names and values beyond are not kept.
+const MAX_RECORDED_HEADER_BYTES: usize = 2 * 1024;
+
+/// The most bytes of one header value kept in a recorded request.
+const MAX_RECORDED_HEADER_VALUE_BYTES: usize = 512;
 
 /// The path prefix of the feature-flag route.
 const FEATURE_FLAGS_PREFIX: &str = "/api/2.0/connector-service/feature-flags/";
@@ -50,14 +72,28 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop, stopped) = watch::channel(false);
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let bodies = Arc::new(Semaphore::new(MAX_BODIES_IN_FLIGHT));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                        tracing::debug!(%peer, "connection limit reached; connection closed");
+                        handle.connection_refused();
+                        drop(stream);
+                        continue;
+                    };
                     tracing::trace!(%peer, "connection accepted");
-                    tokio::spawn(serve_connection(stream, handle.clone(), stopped.clone()));
+                    tokio::spawn(serve_connection(
+                        stream,
+                        handle.clone(),
+                        stopped.clone(),
+                        permit,
+                        Arc::clone(&bodies),
+                    ));
                 }
                 Err(error) => {
                     // Usually out of file descriptors: wait a moment instead of spinning.
@@ -75,6 +111,8 @@ async fn serve_connection(
     stream: TcpStream,
     handle: EndpointHandle,
     mut stopped: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+    bodies: Arc<Semaphore>,
 ) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
@@ -84,9 +122,13 @@ async fn serve_connection(
     let service = service_fn(move |request| {
         let handle = handle.clone();
         let switch = Arc::clone(&switch);
-        async move { Ok::<_, Infallible>(answer(request, &handle, switch).await) }
+        let bodies = Arc::clone(&bodies);
+        async move { Ok::<_, Infallible>(answer(request, &handle, switch, &bodies).await) }
     });
-    let connection = http1::Builder::new().serve_connection(io, service);
+    let connection = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(io, service);
     tokio::select! {
         result = connection => {
             if let Err(error) = result {
@@ -149,34 +191,60 @@ impl Answer {
     }
 }
 
+/// The headers kept in the request log: in arrival order, each value cut to
+/// [`MAX_RECORDED_HEADER_VALUE_BYTES`], at most [`MAX_RECORDED_HEADER_BYTES`] in all.
+fn recorded_headers(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    let mut kept = Vec::new();
+    let mut budget = MAX_RECORDED_HEADER_BYTES;
+    for (name, value) in headers {
+        let bytes = value.as_bytes();
+        let value =
+            String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RECORDED_HEADER_VALUE_BYTES)]);
+        let size = name.as_str().len() + value.len();
+        if size > budget {
+            break;
+        }
+        budget -= size;
+        kept.push((name.as_str().to_owned(), value.into_owned()));
+    }
+    kept
+}
+
+/// The path as recorded: at most 256 bytes (cut at a character boundary).
+fn recorded_path(path: &str) -> String {
+    let mut end = path.len().min(256);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    path[..end].to_owned()
+}
+
 async fn answer(
     request: Request<Incoming>,
     handle: &EndpointHandle,
     switch: Arc<ResetSwitch>,
+    bodies: &Semaphore,
 ) -> Response<ResponseBody> {
     let mut record = RecordedRequest {
         method: request.method().to_string(),
-        path: request.uri().path().to_owned(),
-        headers: request
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        path: recorded_path(request.uri().path()),
+        headers: recorded_headers(request.headers()),
         status: None,
         log_count: 0,
         fault: None,
     };
     tracing::debug!(method = %record.method, path = %record.path, "request");
     let answer = match Route::of(request.method(), request.uri().path()) {
-        Route::Upload(route) => upload(request, route, handle, switch, &mut record).await,
+        Route::Upload(route) => upload(request, route, handle, switch, bodies, &mut record).await,
         Route::FeatureFlags { driver } => feature_flags(&request, &driver, handle),
         Route::Stats => Answer::new(stats_response(handle)),
-        Route::SetFault => set_fault(request, handle).await,
+        Route::SetFault | Route::ClearFault if !admin_allowed(&request, handle) => {
+            Answer::new(json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({ "error": "the admin routes need the endpoint's token" }),
+            ))
+        }
+        Route::SetFault => set_fault(request, handle, bodies).await,
         Route::ClearFault => {
             handle.clear_fault();
             Answer::new(json_response(StatusCode::OK, &json!({ "fault": null })))
@@ -193,17 +261,45 @@ async fn answer(
     answer.response
 }
 
+/// Whether `request` may use the admin routes: always when the endpoint has no token;
+/// otherwise only with it.
+fn admin_allowed(request: &Request<Incoming>, handle: &EndpointHandle) -> bool {
+    handle
+        .token()
+        .is_none_or(|token| token.check(request.headers()).is_ok())
+}
+
+/// 401 for an authenticated upload without the endpoint's token, counted.
+fn unauthorized_upload(reason: &str, handle: &EndpointHandle) -> Answer {
+    handle.unauthorized();
+    Answer::new(json_response(
+        StatusCode::UNAUTHORIZED,
+        &json!({ "error": reason }),
+    ))
+}
+
 async fn upload(
     request: Request<Incoming>,
     route: UploadRoute,
     handle: &EndpointHandle,
     switch: Arc<ResetSwitch>,
+    bodies: &Semaphore,
     record: &mut RecordedRequest,
 ) -> Answer {
+    // The token is checked before a byte of the body is read.
+    if let (UploadRoute::Authenticated, Some(token)) = (route, handle.token()) {
+        if let Err(reason) = token.check(request.headers()) {
+            return unauthorized_upload(reason, handle);
+        }
+    }
     let headers = request.headers().clone();
-    let body = match read_body(request).await {
+    let body = match read_body(request, bodies).await {
         Ok(body) => body,
-        Err(response) => return Answer::new(response),
+        Err(response) => {
+            // 413, 408 and unreadable bodies are refusals like any other.
+            handle.reject(0);
+            return Answer::new(response);
+        }
     };
     let log_count = count_proto_logs(&body);
     let fault = handle.take_fault();
@@ -222,6 +318,16 @@ async fn upload(
             tokio::time::sleep(delay).await;
             validated_upload(&body, &headers, route, handle, log_count)
         }
+        Some(FaultKind::Reset) => {
+            // A 200 status line means accepted: the upload is taken as a 200 would take it,
+            // then the answer is cut off (a refusal is answered whole).
+            let validated = validated_upload(&body, &headers, route, handle, log_count);
+            if validated.response.status() == StatusCode::OK {
+                fault_answer(FaultKind::Reset, switch)
+            } else {
+                validated
+            }
+        }
         Some(kind) => fault_answer(kind, switch),
         None => validated_upload(&body, &headers, route, handle, log_count),
     };
@@ -237,23 +343,39 @@ fn validated_upload(
     handle: &EndpointHandle,
     log_count: usize,
 ) -> Answer {
+    // Checked again: a fault may have held the request (delay) while nothing changed, but the
+    // check is cheap and keeps this function safe to call on its own.
     if let (UploadRoute::Authenticated, Some(token)) = (route, handle.token()) {
         if let Err(reason) = token.check(headers) {
-            handle.unauthorized();
-            return Answer::new(json_response(
-                StatusCode::UNAUTHORIZED,
-                &json!({ "error": reason }),
-            ));
+            return unauthorized_upload(reason, handle);
         }
     }
-    match validate_upload_for(body, route) {
-        Ok(upload) => {
-            let accepted = upload.logs.len();
-            handle.accept(upload.logs);
+    match check_upload(body, route, handle.mode()) {
+        Ok(report) => {
+            let accepted = report.logs.len();
+            let errors: Vec<serde_json::Value> = report
+                .rejected
+                .iter()
+                .map(|rejected| {
+                    json!({
+                        "index": rejected.index,
+                        "error": rejected.error.message,
+                        "path": rejected.error.path
+                    })
+                })
+                .collect();
+            if !report.deviations.is_empty() {
+                tracing::debug!(
+                    deviations = report.deviations.len(),
+                    "upload accepted with warnings"
+                );
+                handle.warn(&report.deviations, report.rejected.len());
+            }
+            handle.accept(report.logs);
             Answer::new(json_response(
                 StatusCode::OK,
                 &json!({
-                    "errors": [],
+                    "errors": errors,
                     "numSuccess": accepted,
                     "numProtoSuccess": accepted,
                     "numRealtimeSuccess": 0
@@ -349,8 +471,12 @@ fn feature_flags(request: &Request<Incoming>, driver: &str, handle: &EndpointHan
     Answer::new(json_response(status, &body))
 }
 
-async fn set_fault(request: Request<Incoming>, handle: &EndpointHandle) -> Answer {
-    let body = match read_body(request).await {
+async fn set_fault(
+    request: Request<Incoming>,
+    handle: &EndpointHandle,
+    bodies: &Semaphore,
+) -> Answer {
+    let body = match read_body(request, bodies).await {
         Ok(body) => body,
         Err(response) => return Answer::new(response),
     };
@@ -368,11 +494,41 @@ async fn set_fault(request: Request<Incoming>, handle: &EndpointHandle) -> Answe
     }
 }
 
-async fn read_body(request: Request<Incoming>) -> Result<Bytes, Response<ResponseBody>> {
-    match Limited::new(request.into_body(), MAX_REQUEST_BODY_BYTES)
-        .collect()
-        .await
-    {
+/// Reads the body: one at a time ([`MAX_BODIES_IN_FLIGHT`]), at most
+/// [`MAX_REQUEST_BODY_BYTES`] (413, without reading, when `Content-Length` says more), within
+/// [`BODY_READ_TIMEOUT`] (408).
+async fn read_body(
+    request: Request<Incoming>,
+    bodies: &Semaphore,
+) -> Result<Bytes, Response<ResponseBody>> {
+    let too_large = || {
+        json_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &json!({ "error": format!("the request body is larger than {MAX_REQUEST_BODY_BYTES} bytes") }),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let Ok(_permit) = bodies.acquire().await else {
+        return Err(json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({ "error": "the endpoint is shutting down" }),
+        ));
+    };
+    let read = Limited::new(request.into_body(), MAX_REQUEST_BODY_BYTES).collect();
+    let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, read).await else {
+        return Err(json_response(
+            StatusCode::REQUEST_TIMEOUT,
+            &json!({ "error": format!("the request body did not arrive within {} s", BODY_READ_TIMEOUT.as_secs()) }),
+        ));
+    };
+    match read {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) => {
             let too_large = error.is::<http_body_util::LengthLimitError>();

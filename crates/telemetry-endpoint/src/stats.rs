@@ -15,13 +15,15 @@ pub struct EndpointStats {
     pub requests: BTreeMap<String, PathStats>,
     /// Upload requests answered 200 after validation.
     pub uploads_accepted: u64,
-    /// Upload requests answered 400 by validation.
+    /// Upload requests refused for their body: 400 by validation, 413 (too large), 408 (too
+    /// slow) or a body that could not be read.
     pub uploads_rejected: u64,
     /// Upload requests answered 401.
     pub uploads_unauthorized: u64,
     /// Frontend logs in accepted uploads.
     pub logs_accepted: u64,
-    /// Frontend logs (`protoLogs` elements, when countable) in rejected uploads.
+    /// Frontend logs (`protoLogs` elements, when countable) in rejected uploads, and logs a
+    /// tolerant check rejected alone.
     pub logs_rejected: u64,
     /// Distinct `frontend_log_event_id`s among accepted logs (evicted ones included).
     pub distinct_event_ids: u64,
@@ -37,6 +39,23 @@ pub struct EndpointStats {
     pub faults_injected: u64,
     /// The installed fault in spec syntax, if one is active; a `*N` scope shows what is left.
     pub active_fault: Option<String>,
+    /// Connections closed at once because [`MAX_CONNECTIONS`](crate::MAX_CONNECTIONS) were open.
+    #[serde(default)]
+    pub connections_refused: u64,
+    /// Accepted logs whose event id was not remembered (the id set was full), so neither
+    /// counted distinct nor checked for duplicates.
+    #[serde(default)]
+    pub event_ids_untracked: u64,
+    /// Departures from the contract in uploads a tolerant check accepted (see
+    /// [`DeviationKind`](crate::DeviationKind)), by kind (`unknown_field`, ...), then by path
+    /// with log indexes written `[*]` (`$.protoLogs[*].entry.sql_driver_log.mode`). At most
+    /// [`MAX_WARNING_PATHS`](crate::MAX_WARNING_PATHS) paths are kept; further ones are counted
+    /// under [`OTHER_PATHS`](crate::OTHER_PATHS).
+    #[serde(default)]
+    pub warnings: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Every warning counted in [`warnings`](Self::warnings).
+    #[serde(default)]
+    pub warnings_total: u64,
 }
 
 /// Requests on one path.
@@ -67,10 +86,34 @@ impl EndpointStats {
             .map_or(0, |path_stats| path_stats.total)
     }
 
+    /// How many warnings of `kind` (e.g. `unknown_field`) were counted, on any path.
+    pub fn warnings_of(&self, kind: &str) -> u64 {
+        self.warnings
+            .get(kind)
+            .map_or(0, |paths| paths.values().sum())
+    }
+
+    /// The warnings as lines for terminals, `kind path count`, the most frequent first.
+    pub fn warning_lines(&self) -> Vec<String> {
+        let mut rows: Vec<(&str, &str, u64)> = self
+            .warnings
+            .iter()
+            .flat_map(|(kind, paths)| {
+                paths
+                    .iter()
+                    .map(move |(path, count)| (kind.as_str(), path.as_str(), *count))
+            })
+            .collect();
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)).then(a.1.cmp(b.1)));
+        rows.into_iter()
+            .map(|(kind, path, count)| format!("{count:>8}  {kind:<24} {path}"))
+            .collect()
+    }
+
     /// A one-line summary for terminals.
     pub fn summary_line(&self) -> String {
         format!(
-            "requests {} | uploads ok {} rejected {} unauthorized {} | logs accepted {} rejected {} duplicates {} | flag requests {} | faults injected {}{}",
+            "requests {} | uploads ok {} rejected {} unauthorized {} | logs accepted {} rejected {} duplicates {} | warnings {} | flag requests {} | faults injected {}{}",
             self.requests_total,
             self.uploads_accepted,
             self.uploads_rejected,
@@ -78,6 +121,7 @@ impl EndpointStats {
             self.logs_accepted,
             self.logs_rejected,
             self.duplicate_event_ids,
+            self.warnings_total,
             self.feature_flag_requests,
             self.faults_injected,
             self.active_fault

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::keys::Key;
 use super::values::{
-    count_in_range, duration_in_range, invalid, is_valid_driver_name, render_duration,
+    count_in_range, duration_in_range, invalid, is_valid_driver_name, is_valid_flag_name,
+    render_duration,
 };
 use super::{ConfigError, TelemetryConfig};
 
@@ -110,6 +111,17 @@ impl TelemetryConfigBuilder {
         self
     }
 
+    /// Sets `feature_flag_name`: the server flags that turn telemetry on (any of them `"true"`).
+    /// At least one name; each 1 to 256 printable ASCII characters, without spaces or commas.
+    pub fn with_feature_flag_names<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.feature_flag_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Checks every setting and returns the configuration.
     ///
     /// # Errors
@@ -162,6 +174,19 @@ impl TelemetryConfigBuilder {
                 Key::FeatureFlagDriver,
                 &label,
                 &config.feature_flag_driver,
+            ));
+        }
+        if config.feature_flag_names.is_empty()
+            || !config
+                .feature_flag_names
+                .iter()
+                .all(|name| is_valid_flag_name(name))
+        {
+            let label = sources.label(Key::FeatureFlagName);
+            return Err(invalid(
+                Key::FeatureFlagName,
+                &label,
+                &config.feature_flag_names.join(","),
             ));
         }
         check_duration(

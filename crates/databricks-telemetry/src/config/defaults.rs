@@ -68,6 +68,15 @@ pub const DEFAULT_CIRCUIT_BREAKER_MAX_OPEN: Duration = Duration::from_millis(600
 /// Default for `feature_flag_driver`: the driver name in the feature-flag URL.
 pub const DEFAULT_FEATURE_FLAG_DRIVER: &str = "ADBC";
 
+/// Default for `feature_flag_name`: telemetry is on when either of these server flags is
+/// `"true"`. The C# ADBC driver reads `adbc.databricks.telemetry.enabled` from the flags it
+/// merges into its connection properties; its design document names the second one. Neither
+/// is derived from `feature_flag_driver`.
+pub const DEFAULT_FEATURE_FLAG_NAMES: [&str; 2] = [
+    "adbc.databricks.telemetry.enabled",
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc",
+];
+
 /// Default for `feature_flag_timeout_ms`: the feature-flag request may take at most 5 seconds.
 pub const DEFAULT_FEATURE_FLAG_TIMEOUT: Duration = Duration::from_millis(5_000);
 

@@ -24,6 +24,7 @@ pub(super) enum Key {
     CircuitBreakerSuccessThreshold,
     CircuitBreakerMaxOpen,
     FeatureFlagDriver,
+    FeatureFlagName,
     FeatureFlagTimeout,
     AllowInsecureHttp,
 }
@@ -39,14 +40,19 @@ pub(super) enum Kind {
     Millis { min: u64, max: u64 },
     /// A feature-flag driver name: a URL path segment.
     DriverName,
+    /// One or more feature-flag names, comma separated.
+    FlagNames,
 }
 
 /// The longest feature-flag driver name accepted (it becomes one URL path segment).
 pub(super) const MAX_DRIVER_NAME_LEN: usize = 64;
 
+/// The longest feature-flag name accepted.
+pub(super) const MAX_FLAG_NAME_LEN: usize = 256;
+
 impl Key {
     /// Every key, in the order the module documentation lists them.
-    pub(super) const ALL: [Key; 20] = [
+    pub(super) const ALL: [Key; 21] = [
         Key::Enabled,
         Key::ForceEnabled,
         Key::BatchSize,
@@ -65,6 +71,7 @@ impl Key {
         Key::CircuitBreakerSuccessThreshold,
         Key::CircuitBreakerMaxOpen,
         Key::FeatureFlagDriver,
+        Key::FeatureFlagName,
         Key::FeatureFlagTimeout,
         Key::AllowInsecureHttp,
     ];
@@ -90,6 +97,7 @@ impl Key {
             Key::CircuitBreakerSuccessThreshold => "circuit_breaker_success_threshold",
             Key::CircuitBreakerMaxOpen => "circuit_breaker_max_open_ms",
             Key::FeatureFlagDriver => "feature_flag_driver",
+            Key::FeatureFlagName => "feature_flag_name",
             Key::FeatureFlagTimeout => "feature_flag_timeout_ms",
             Key::AllowInsecureHttp => "allow_insecure_http",
         }
@@ -148,6 +156,7 @@ impl Key {
                 max: 86_400_000,
             },
             Key::FeatureFlagDriver => Kind::DriverName,
+            Key::FeatureFlagName => Kind::FlagNames,
         }
     }
 

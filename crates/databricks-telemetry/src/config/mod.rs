@@ -34,6 +34,7 @@
 //! | `circuit_breaker_success_threshold` | `1` | 1..=100 | Successful probes in half-open that close the breaker. |
 //! | `circuit_breaker_max_open_ms` | `600000` | 1..=86,400,000 | Cap on how long a `Retry-After` holds the breaker open. |
 //! | `feature_flag_driver` | `ADBC` | 1 to 64 ASCII letters, digits, `_`, `-` | Driver name in the feature-flag URL path. |
+//! | `feature_flag_name` | `adbc.databricks.telemetry.enabled,databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` | one or more names, comma separated, each 1 to 256 printable ASCII characters without spaces | Server flags that turn telemetry on: on when any of them is `"true"`. Not derived from `feature_flag_driver`. |
 //! | `feature_flag_timeout_ms` | `5000` | 1..=60,000 | How long the feature-flag request may take. |
 //! | `allow_insecure_http` | `false` | bool | Allow plain `http`, to loopback hosts only (tests, the local endpoint). |
 //!
@@ -103,6 +104,7 @@ pub struct TelemetryConfig {
     circuit_breaker_success_threshold: u32,
     circuit_breaker_max_open: Duration,
     feature_flag_driver: String,
+    feature_flag_names: Vec<String>,
     feature_flag_timeout: Duration,
     allow_insecure_http: bool,
 }
@@ -128,6 +130,7 @@ impl Default for TelemetryConfig {
             circuit_breaker_success_threshold: DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD,
             circuit_breaker_max_open: DEFAULT_CIRCUIT_BREAKER_MAX_OPEN,
             feature_flag_driver: DEFAULT_FEATURE_FLAG_DRIVER.to_owned(),
+            feature_flag_names: DEFAULT_FEATURE_FLAG_NAMES.map(str::to_owned).to_vec(),
             feature_flag_timeout: DEFAULT_FEATURE_FLAG_TIMEOUT,
             allow_insecure_http: DEFAULT_ALLOW_INSECURE_HTTP,
         }
@@ -309,6 +312,12 @@ impl TelemetryConfig {
     /// The driver name in the feature-flag URL path (`feature_flag_driver`).
     pub fn feature_flag_driver(&self) -> &str {
         &self.feature_flag_driver
+    }
+
+    /// The server flags that turn telemetry on (`feature_flag_name`): telemetry is on when any
+    /// of them is `"true"`. Never empty.
+    pub fn feature_flag_names(&self) -> &[String] {
+        &self.feature_flag_names
     }
 
     /// How long the feature-flag request may take (`feature_flag_timeout_ms`).

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use super::builder::{Sources, TelemetryConfigBuilder};
 use super::keys::{edit_distance, Key};
-use super::values::{count_in_range, invalid, is_valid_driver_name, parse_bool, parse_decimal};
+use super::values::{
+    count_in_range, invalid, is_valid_driver_name, parse_bool, parse_decimal, parse_flag_names,
+};
 use super::{ConfigError, TelemetryConfig};
 
 /// How far (in edits, ignoring ASCII case) a key's namespace may be from the option prefix and
@@ -131,6 +133,10 @@ fn apply(
                 return Err(invalid(setting, label, text));
             }
             name.clone_into(&mut config.feature_flag_driver);
+        }
+        Key::FeatureFlagName => {
+            config.feature_flag_names =
+                parse_flag_names(text).ok_or_else(|| invalid(setting, label, text))?;
         }
         Key::FeatureFlagTimeout => config.feature_flag_timeout = millis()?,
         Key::AllowInsecureHttp => config.allow_insecure_http = boolean()?,

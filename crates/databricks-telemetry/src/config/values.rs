@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::keys::{Key, Kind, MAX_DRIVER_NAME_LEN};
+use super::keys::{Key, Kind, MAX_DRIVER_NAME_LEN, MAX_FLAG_NAME_LEN};
 use super::ConfigError;
 
 /// What `kind` accepts, worded to follow "expected ".
@@ -16,6 +16,9 @@ pub(super) fn expected(kind: Kind) -> String {
         Kind::Millis { min, max } => format!("a number of milliseconds from {min} to {max}"),
         Kind::DriverName => format!(
             "1 to {MAX_DRIVER_NAME_LEN} ASCII letters, digits, '_' or '-' (a URL path segment)"
+        ),
+        Kind::FlagNames => format!(
+            "one or more flag names, comma separated, each 1 to {MAX_FLAG_NAME_LEN} printable ASCII characters without spaces"
         ),
     }
 }
@@ -55,7 +58,7 @@ pub(super) fn parse_decimal(text: &str) -> Option<u64> {
 pub(super) fn count_in_range(key: Key, count: u64) -> bool {
     match key.kind() {
         Kind::Count { min, max } | Kind::Millis { min, max } => (min..=max).contains(&count),
-        Kind::Bool | Kind::DriverName => false,
+        Kind::Bool | Kind::DriverName | Kind::FlagNames => false,
     }
 }
 
@@ -65,7 +68,7 @@ pub(super) fn duration_in_range(key: Key, duration: Duration) -> bool {
         Kind::Millis { min, max } => {
             (Duration::from_millis(min)..=Duration::from_millis(max)).contains(&duration)
         }
-        Kind::Bool | Kind::Count { .. } | Kind::DriverName => false,
+        Kind::Bool | Kind::Count { .. } | Kind::DriverName | Kind::FlagNames => false,
     }
 }
 
@@ -76,6 +79,26 @@ pub(super) fn is_valid_driver_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// Whether `name` can be a feature-flag name: 1 to [`MAX_FLAG_NAME_LEN`] printable ASCII
+/// characters, no space and no comma (the separator of the option's list).
+pub(super) fn is_valid_flag_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_FLAG_NAME_LEN
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b',')
+}
+
+/// Splits option text into feature-flag names: comma separated, each trimmed; `None` when the
+/// list is empty or a name is not valid (an empty element included).
+pub(super) fn parse_flag_names(text: &str) -> Option<Vec<String>> {
+    let names: Vec<String> = text.split(',').map(|name| name.trim().to_owned()).collect();
+    names
+        .iter()
+        .all(|name| is_valid_flag_name(name))
+        .then_some(names)
 }
 
 /// A duration as option text: whole milliseconds as a plain number, anything finer as `Debug`

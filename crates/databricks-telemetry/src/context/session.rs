@@ -4,34 +4,82 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    DriverConnectionParameters, DriverSystemConfiguration, FrontendLog, OperationType, SqlDriverLog,
+    DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverSystemConfiguration,
+    FrontendLog, OperationType, SqlDriverLog,
 };
 
 use super::error::ErrorInfo;
 use super::event::new_frontend_log;
 use super::statement::StatementTelemetryContext;
 
-/// How the connection authenticated, as sent in `auth_type`.
+/// How the connection authenticated, as sent in `auth_type`, spelt as the C# ADBC driver (the
+/// same driver family) spells it: `pat`, `oauth-<grant_type>`, `oauth-access_token`, `other`.
+///
+/// | variant | `auth_type` | `auth_mech` | `auth_flow` |
+/// |---|---|---|---|
+/// | [`Pat`](AuthType::Pat) | `pat` | `PAT` | (unset) |
+/// | [`OAuthM2m`](AuthType::OAuthM2m) | `oauth-client_credentials` | `OAUTH` | `CLIENT_CREDENTIALS` |
+/// | [`OAuthU2m`](AuthType::OAuthU2m) | `oauth-authorization_code` | `OAUTH` | `BROWSER_BASED_AUTHENTICATION` |
+/// | [`OAuthAccessToken`](AuthType::OAuthAccessToken) | `oauth-access_token` | `OAUTH` | `TOKEN_PASSTHROUGH` |
+/// | [`Other`](AuthType::Other) | `other` | `OTHER` | (unset) |
+///
+/// The browser flow follows the C# rule `oauth-<grant_type>` with the OAuth grant it uses
+/// (`authorization_code`); the C# driver itself has no browser flow. No driver sends
+/// `oauth-u2m`; `oauth-m2m` is the Node.js driver's spelling, not this family's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthType {
     /// A personal access token.
     Pat,
-    /// OAuth machine-to-machine (client credentials).
+    /// OAuth machine-to-machine (the client-credentials grant).
     OAuthM2m,
-    /// OAuth user-to-machine (browser).
+    /// OAuth user-to-machine (the browser, authorization-code grant).
     OAuthU2m,
+    /// An OAuth access token the application obtained and passes through.
+    OAuthAccessToken,
     /// Anything else.
     Other,
 }
 
 impl AuthType {
-    /// The name sent on the wire: `pat`, `oauth-m2m`, `oauth-u2m` or `other`.
+    /// Every variant, in declaration order.
+    pub const ALL: [AuthType; 5] = [
+        AuthType::Pat,
+        AuthType::OAuthM2m,
+        AuthType::OAuthU2m,
+        AuthType::OAuthAccessToken,
+        AuthType::Other,
+    ];
+
+    /// The name sent on the wire in `auth_type` (see the table on [`AuthType`]).
     pub const fn as_str(self) -> &'static str {
         match self {
             AuthType::Pat => "pat",
-            AuthType::OAuthM2m => "oauth-m2m",
-            AuthType::OAuthU2m => "oauth-u2m",
+            AuthType::OAuthM2m => "oauth-client_credentials",
+            AuthType::OAuthU2m => "oauth-authorization_code",
+            AuthType::OAuthAccessToken => "oauth-access_token",
             AuthType::Other => "other",
+        }
+    }
+
+    /// The `driver_connection_params.auth_mech` this authentication implies.
+    pub const fn auth_mech(self) -> DriverAuthMech {
+        match self {
+            AuthType::Pat => DriverAuthMech::Pat,
+            AuthType::OAuthM2m | AuthType::OAuthU2m | AuthType::OAuthAccessToken => {
+                DriverAuthMech::Oauth
+            }
+            AuthType::Other => DriverAuthMech::Other,
+        }
+    }
+
+    /// The `driver_connection_params.auth_flow` this authentication implies, if any (a token
+    /// or another mechanism has no OAuth flow).
+    pub const fn auth_flow(self) -> Option<DriverAuthFlow> {
+        match self {
+            AuthType::OAuthM2m => Some(DriverAuthFlow::ClientCredentials),
+            AuthType::OAuthU2m => Some(DriverAuthFlow::BrowserBasedAuthentication),
+            AuthType::OAuthAccessToken => Some(DriverAuthFlow::TokenPassthrough),
+            AuthType::Pat | AuthType::Other => None,
         }
     }
 }
@@ -230,6 +278,12 @@ impl SessionContextBuilder {
     }
 
     /// The connection's parameters.
+    ///
+    /// At [`build`](Self::build), the parameters the driver left unset and the library knows
+    /// are filled in: `auth_mech` and `auth_flow` from [`auth_type`](Self::auth_type) (see
+    /// [`AuthType`]). Everything else the library cannot know (the driver's own proxy, trust
+    /// store, poll interval, auto-commit, ...) stays as the driver gave it: never a guessed
+    /// value. Without parameters from the driver none are sent.
     pub fn connection_parameters(mut self, params: DriverConnectionParameters) -> Self {
         self.connection_parameters = Some(params);
         self
@@ -248,7 +302,13 @@ impl SessionContextBuilder {
     }
 
     /// The shared, immutable context.
-    pub fn build(self) -> Arc<TelemetrySessionContext> {
+    pub fn build(mut self) -> Arc<TelemetrySessionContext> {
+        if let (Some(params), Some(auth)) = (self.connection_parameters.as_mut(), self.auth_type) {
+            params.auth_mech.get_or_insert(auth.auth_mech());
+            if params.auth_flow.is_none() {
+                params.auth_flow = auth.auth_flow();
+            }
+        }
         Arc::new(TelemetrySessionContext {
             session_id: self.session_id.map(Arc::from),
             workspace_id: self.workspace_id,

@@ -135,6 +135,14 @@ pub struct DriverConnectionParameters {
     /// Whether tokens are cached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_token_cache: Option<bool>,
+    /// How often a running statement's status is polled, in milliseconds (JDBC, Python and C#
+    /// send it on every connection).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "proto_int::deserialize"
+    )]
+    pub async_poll_interval_millis: Option<i64>,
     /// The OAuth token endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,

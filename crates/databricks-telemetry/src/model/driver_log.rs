@@ -29,7 +29,8 @@ pub struct SqlDriverLog {
     /// The connection's settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_connection_params: Option<Arc<DriverConnectionParameters>>,
-    /// The authentication type, e.g. `pat`, `oauth-m2m`, `oauth-u2m`, `other`.
+    /// The authentication type in the C# ADBC spellings: `pat`, `oauth-<grant_type>` (e.g.
+    /// `oauth-client_credentials`), `oauth-access_token`, `other`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<Arc<str>>,
     /// A volume operation.

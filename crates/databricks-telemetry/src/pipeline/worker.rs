@@ -263,6 +263,12 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
                 hold_for_flag(host, lane, batch);
                 return;
             }
+            FlagAnswer::Refused => {
+                // The lane's credentials, not the host: as a 401 on an upload.
+                let failure = ExportFailure::new(FailureKind::Credentials, "flag fetch refused");
+                account(host, lane, batch, ExportOutcome::Failed(failure), jitter);
+                return;
+            }
         }
     }
 

@@ -12,11 +12,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use databricks_telemetry::export::{ExportOutcome, FailureKind, Scheme, ServiceEndpoint};
 use databricks_telemetry::feature_flags::{FlagAnswer, MAX_FLAG_TTL, MIN_FLAG_TTL};
 use databricks_telemetry::fuzzing;
-use databricks_telemetry::host::HostKey;
+use databricks_telemetry::host::{shown, HostKey, MAX_SHOWN_CHARS};
 use databricks_telemetry::TelemetryConfig;
 
 /// Every option name after `adbc.databricks.telemetry.`, so generated inputs hit real keys often.
-pub(crate) const OPTION_NAMES: [&str; 18] = [
+pub(crate) const OPTION_NAMES: [&str; 19] = [
     "enabled",
     "force_enabled",
     "batch_size",
@@ -33,6 +33,7 @@ pub(crate) const OPTION_NAMES: [&str; 18] = [
     "circuit_breaker_success_threshold",
     "circuit_breaker_max_open_ms",
     "feature_flag_driver",
+    "feature_flag_name",
     "feature_flag_timeout_ms",
     "allow_insecure_http",
 ];
@@ -170,6 +171,14 @@ pub(crate) fn check_response(
     match &outcome {
         ExportOutcome::Delivered | ExportOutcome::PartiallyDelivered { .. } => {
             assert!((200..300).contains(&status), "{status}: {outcome:?}");
+            if matches!(outcome, ExportOutcome::PartiallyDelivered { .. }) {
+                // Only a numProtoSuccess integer below `sent` can make a 2xx partial.
+                let text = String::from_utf8_lossy(body);
+                assert!(
+                    text.contains("numProtoSuccess"),
+                    "{outcome:?} from {text:?}"
+                );
+            }
         }
         ExportOutcome::Failed(failure) => {
             assert!(!(200..300).contains(&status), "{status}: {outcome:?}");
@@ -249,6 +258,35 @@ pub(crate) fn check_host(input: &str) {
                 assert!(allow && endpoint.host().is_loopback(), "{endpoint}");
             }
             assert!(!endpoint.url("/x").contains('@'), "{endpoint}");
+        }
+    }
+}
+
+/// A URL as `dbtel` prints it (`host::shown`): never panics; at most `MAX_SHOWN_CHARS`
+/// characters, none a control character; never the user information, nor what follows a `?`
+/// or `#`.
+pub(crate) fn check_shown(input: &str) {
+    let text = shown(input);
+    assert!(
+        text.chars().count() <= MAX_SHOWN_CHARS,
+        "{} chars",
+        text.chars().count()
+    );
+    assert!(!text.chars().any(char::is_control), "{text:?}");
+    if let Some(userinfo) = userinfo_of(input) {
+        assert!(
+            !text.contains(userinfo),
+            "shows the user information: {text:?}"
+        );
+    }
+    let trimmed = input.trim();
+    if let Some(at) = trimmed.find(['?', '#']) {
+        let secret = &trimmed[at + 1..];
+        if secret.len() >= 8 && !secret.contains('*') && trimmed.matches(secret).count() == 1 {
+            assert!(
+                !text.contains(secret),
+                "shows the query or fragment: {text:?}"
+            );
         }
     }
 }

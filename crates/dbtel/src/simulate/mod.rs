@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use databricks_telemetry::export::UserAgentError;
+use databricks_telemetry::host::shown;
 use databricks_telemetry::host::HostKey;
 use databricks_telemetry::manager::{AcquireError, TelemetryClientManager};
 use databricks_telemetry::pipeline::thread_stats;
@@ -44,6 +45,8 @@ use self::workload::{Progress, SimulatedHost, WorkloadPlan};
 
 /// Connections when `--connections` is not given.
 pub(crate) const DEFAULT_CONNECTIONS: u32 = 8;
+/// The most simulated hosts: the bound of `--hosts` and of the number of `--endpoint` flags.
+pub(crate) const MAX_HOSTS: u32 = 64;
 /// Embedded hosts when neither `--hosts` nor `--endpoint` is given.
 pub(crate) const DEFAULT_HOSTS: u32 = 2;
 /// Statements per connection when neither `--statements` nor `--duration` is given.
@@ -71,7 +74,7 @@ pub(crate) struct SimulateArgs {
 
     /// Simulated hosts: embedded endpoints to start [default: 2], or, with --endpoint, the
     /// number of endpoints given (which it must then equal).
-    #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_HOSTS)))]
     hosts: Option<u32>,
 
     /// Statements per connection [default: 200; unlimited with --duration].
@@ -91,7 +94,7 @@ pub(crate) struct SimulateArgs {
     #[arg(long, value_name = "KIND:DURATION@START")]
     outage: Option<OutageSpec>,
 
-    /// Export to this endpoint instead of embedded ones; repeat it once per host.
+    /// Export to this endpoint instead of embedded ones; repeat it once per host (at most 64).
     #[arg(long = "endpoint", value_name = "URL")]
     endpoints: Vec<String>,
 
@@ -115,9 +118,9 @@ pub(crate) struct SimulateArgs {
     capture: Option<PathBuf>,
 
     /// How the embedded endpoints answer the feature-flag route: on, off, missing, error or
-    /// error=CODE.
-    #[arg(long, value_name = "ANSWER", default_value = "on", value_parser = parse_flags)]
-    server_flag: FeatureFlagAnswer,
+    /// error=CODE [default: on]; not with --endpoint.
+    #[arg(long, value_name = "ANSWER", value_parser = parse_flags)]
+    server_flag: Option<FeatureFlagAnswer>,
 
     /// Threads the connections run on.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS,
@@ -239,7 +242,19 @@ impl SimulateArgs {
     /// The workload plan, after checking that the flags fit together.
     fn plan(&self) -> Result<WorkloadPlan, SimulateError> {
         let usage = |message: String| Err(SimulateError::Usage(message));
+        if self.endpoints.len() > MAX_HOSTS as usize {
+            return usage(format!(
+                "{} --endpoint URLs given; at most {MAX_HOSTS} (one per simulated host, like --hosts)",
+                self.endpoints.len()
+            ));
+        }
         if !self.endpoints.is_empty() {
+            if self.server_flag.is_some() {
+                return usage(
+                    "--server-flag sets how the embedded endpoints answer; it cannot be used with --endpoint"
+                        .to_owned(),
+                );
+            }
             if let Some(hosts) = self.hosts.filter(|&h| h as usize != self.endpoints.len()) {
                 return usage(format!(
                     "--hosts {hosts} does not match the {} --endpoint URLs given; give one --endpoint per host",
@@ -266,7 +281,8 @@ impl SimulateArgs {
                 })?;
                 if !seen.insert(key.clone()) {
                     return usage(format!(
-                        "--endpoint {url:?} names host {key} again; each simulated host needs an endpoint of its own"
+                        "--endpoint \"{}\" names host {key} again; each simulated host needs an endpoint of its own",
+                        shown(url)
                     ));
                 }
             }
@@ -319,6 +335,17 @@ impl SimulateArgs {
 /// Runs the simulation, prints the report, and says whether every event was accounted for.
 pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     let plan = args.plan()?;
+    // A capture file that cannot be created fails now, not after the whole run.
+    let capture_file = args
+        .capture
+        .as_ref()
+        .map(|path| {
+            std::fs::File::create(path).map_err(|source| SimulateError::Capture {
+                path: path.clone(),
+                source,
+            })
+        })
+        .transpose()?;
     let embedded = args.endpoints.is_empty();
     let config = args
         .library
@@ -332,7 +359,8 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     let endpoints: Vec<TelemetryEndpoint> = match (&token, embedded) {
         // Embedded runs always have a token (given or generated above).
         (Some(token), true) => {
-            targets::start_embedded(args.host_count(), token, &args.server_flag)?
+            let flags = args.server_flag.clone().unwrap_or_default();
+            targets::start_embedded(args.host_count(), token, &flags)?
         }
         _ => Vec::new(),
     };
@@ -400,7 +428,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     let mut outcomes: Vec<HostOutcome> = hosts
         .iter()
         .map(|host| HostOutcome {
-            host: HostKey::parse(&host.url).map_or_else(|_| host.url.clone(), |k| k.to_string()),
+            host: HostKey::parse(&host.url).map_or_else(|_| shown(&host.url), |k| k.to_string()),
             stats: manager.host_stats(&host.url),
             breaker: manager.breaker(&host.url),
             lanes: lanes_per_host,
@@ -416,9 +444,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         });
     }
 
-    let capture = match &args.capture {
-        Some(path) => Some((path, write_capture(&endpoints, path)?)),
-        None => None,
+    let capture = match (&args.capture, capture_file) {
+        (Some(path), Some(file)) => Some((path, write_capture(&endpoints, path, file)?)),
+        _ => None,
     };
     let report = SimulationReport::new(&RunOutcome {
         generated: progress
@@ -480,13 +508,18 @@ fn breaker_states(manager: &TelemetryClientManager, urls: &[String]) -> String {
     format!("breakers: {}", states.join(", "))
 }
 
-/// Writes every embedded endpoint's accepted logs to `path`, one per line; returns how many.
-fn write_capture(endpoints: &[TelemetryEndpoint], path: &Path) -> Result<u64, SimulateError> {
+/// Writes every embedded endpoint's accepted logs to `file` (created at `path`), one per line;
+/// returns how many.
+fn write_capture(
+    endpoints: &[TelemetryEndpoint],
+    path: &Path,
+    file: std::fs::File,
+) -> Result<u64, SimulateError> {
     let capture_error = |source| SimulateError::Capture {
         path: path.to_owned(),
         source,
     };
-    let mut file = io::BufWriter::new(std::fs::File::create(path).map_err(capture_error)?);
+    let mut file = io::BufWriter::new(file);
     let mut written = 0;
     for endpoint in endpoints {
         for log in endpoint.logs() {

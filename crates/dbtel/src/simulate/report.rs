@@ -103,6 +103,9 @@ pub(crate) struct SimulationReport {
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if one was asked for.
     pub(crate) capture: Option<CaptureReport>,
+    /// When fewer than half of the enqueued events were exported: the drop reason that took
+    /// the most events, how many, and what usually causes it; `null` otherwise.
+    pub(crate) main_failure: Option<String>,
     /// Whether every event is accounted for.
     pub(crate) accounted: bool,
     /// What does not add up, one sentence each (empty when `accounted`).
@@ -308,6 +311,7 @@ impl SimulationReport {
                 .capture
                 .clone()
                 .map(|(path, events)| CaptureReport { path, events }),
+            main_failure: main_failure(&total),
             accounted: problems.is_empty(),
             problems,
         }
@@ -356,6 +360,9 @@ impl SimulationReport {
             "requests  {} HTTP uploads ({} batches, {} not delivered), {:.0} events/s exported{last}",
             self.requests, self.batches_sent, self.batches_failed, self.events_per_s
         );
+        if let Some(failure) = &self.main_failure {
+            let _ = writeln!(out, "failure   {failure}");
+        }
         match (self.endpoint_received, self.endpoint_duplicates) {
             (Some(received), Some(duplicates)) => {
                 let _ = writeln!(
@@ -450,6 +457,33 @@ impl SimulationReport {
         }
         out
     }
+}
+
+/// The main reason events were lost, when fewer than half of the enqueued ones were exported.
+fn main_failure(total: &TelemetryStats) -> Option<String> {
+    if total.enqueued == 0 || total.exported.saturating_mul(2) >= total.enqueued {
+        return None;
+    }
+    let d = &total.dropped;
+    let reasons = [
+        ("export_failed", d.export_failed, "uploads were refused (a 4xx other than 401/403), or kept failing until each batch used its attempts (an endpoint that cannot be reached); RUST_LOG=databricks_telemetry=debug shows each upload's reason"),
+        ("credentials_failed", d.credentials_failed, "the token was refused or could not be used (HTTP 401/403 on an upload or the feature-flag fetch, a provider error, a value with control or non-ASCII characters); RUST_LOG=databricks_telemetry=debug shows each upload's reason"),
+        ("queue_full", d.queue_full, "events came faster than the endpoint took them"),
+        ("closed_before_delivery", d.closed_before_delivery, "the close or shutdown deadline passed before the lanes drained (the endpoint was down or hanging: events were held until then)"),
+        ("disabled_by_server", d.disabled_by_server, "the server's feature flag said off for the host; RUST_LOG=databricks_telemetry=debug shows the fetch"),
+        ("after_close", d.after_close, "events were recorded after their client closed"),
+    ];
+    let (name, count, cause) = reasons.into_iter().max_by_key(|(_, count, _)| *count)?;
+    if count == 0 {
+        return Some(format!(
+            "only {} of {} events exported, with {} still pending",
+            total.exported, total.enqueued, total.pending
+        ));
+    }
+    Some(format!(
+        "only {} of {} events exported; most lost to {name} ({count}): {cause}",
+        total.exported, total.enqueued
+    ))
 }
 
 fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
@@ -577,6 +611,7 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["dropped"]["credentials_failed"], 0);
         assert!(json["dropped"].get("circuit_open").is_none());
+        assert!(report.main_failure.is_none());
     }
 
     #[test]

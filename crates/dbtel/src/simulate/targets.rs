@@ -7,6 +7,7 @@ use std::fmt;
 use databricks_telemetry::export::{
     ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
 };
+use databricks_telemetry::host::shown;
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
@@ -64,9 +65,10 @@ pub(crate) fn start_embedded(
 
 /// Why an endpoint cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot use endpoint {url:?}: {reason}")]
+#[error("cannot use endpoint \"{}\": {reason}", shown(url))]
 pub(crate) struct TargetError {
-    /// The endpoint as given.
+    /// The endpoint as given (printed only through [`shown`]: without user information, query
+    /// or fragment, and cut short).
     pub(crate) url: String,
     /// What is wrong with it.
     pub(crate) reason: String,

@@ -52,7 +52,7 @@ fn upload_needs_the_right_bearer_token() {
 }
 
 #[test]
-fn feature_flags_need_the_token_but_unauth_stats_and_admin_do_not() {
+fn feature_flags_and_admin_need_the_token_but_unauth_and_stats_do_not() {
     let endpoint = start();
     assert_eq!(get(endpoint.addr(), FLAGS).status, 401);
     let bearer = format!("Bearer {TOKEN}");
@@ -75,6 +75,26 @@ fn feature_flags_need_the_token_but_unauth_stats_and_admin_do_not() {
     assert_eq!(get(endpoint.addr(), "/stats").status, 200);
     assert_eq!(
         request(endpoint.addr(), "DELETE", "/admin/fault", &[], b"").status,
+        401
+    );
+    assert_eq!(
+        request(endpoint.addr(), "POST", "/admin/fault", &[], b"hang").status,
+        401
+    );
+    assert_eq!(
+        endpoint.stats().active_fault,
+        None,
+        "no fault set without the token"
+    );
+    assert_eq!(
+        request(
+            endpoint.addr(),
+            "DELETE",
+            "/admin/fault",
+            &[("Authorization", &bearer)],
+            b""
+        )
+        .status,
         200
     );
 }

@@ -1,8 +1,10 @@
 //! Tests of the endpoint over real HTTP on 127.0.0.1.
 
+mod abuse;
 mod auth;
 mod client;
 mod faults;
 mod flags;
+mod shapes;
 mod stats_capture;
 mod uploads;

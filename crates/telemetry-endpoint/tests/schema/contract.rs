@@ -111,6 +111,7 @@ pub(crate) const MESSAGES: &[Message] = &[
             ("azure_tenant_id", "string"),
             ("string_column_length", "int32"),
             ("enable_token_cache", "bool"),
+            ("async_poll_interval_millis", "int64"),
             ("token_endpoint", "string"),
             ("auth_endpoint", "string"),
             ("enable_arrow", "bool"),

@@ -171,6 +171,40 @@ fn table_has_exactly_the_contract_enums() {
     assert_eq!(table, contract);
 }
 
+/// The field and enum lists checked into the library's test fixtures (with their sources): the
+/// endpoint's table must hold exactly the same messages, fields (names, types, order) and enum
+/// values.
+#[test]
+fn table_matches_the_checked_in_proto_field_list() {
+    let lists: Value = serde_json::from_str(include_str!(
+        "../../../databricks-telemetry/tests/fixtures/proto_fields.json"
+    ))
+    .unwrap();
+    let listed = lists["messages"].as_object().unwrap();
+    assert_eq!(listed.len(), schema::MESSAGES.len(), "messages");
+    for message in schema::MESSAGES {
+        let table: Vec<Value> = message
+            .fields
+            .iter()
+            .map(|field| {
+                let required = if field.required { "!" } else { "" };
+                json!([field.name, format!("{required}{}", type_name(field.ty))])
+            })
+            .collect();
+        assert_eq!(Value::from(table), listed[message.name], "{}", message.name);
+    }
+    let enums = lists["enums"].as_object().unwrap();
+    assert_eq!(enums.len(), schema::ENUMS.len(), "enums");
+    for schema_enum in schema::ENUMS {
+        assert_eq!(
+            json!(schema_enum.values),
+            enums[schema_enum.name],
+            "{}",
+            schema_enum.name
+        );
+    }
+}
+
 #[test]
 fn every_message_nested_in_the_table_is_listed() {
     for message in schema::MESSAGES {
@@ -218,8 +252,8 @@ fn every_field_accepts_values_of_its_type() {
             scalar_fields += 1;
         }
     }
-    // 102 fields in the document, 15 of them messages.
-    assert_eq!(scalar_fields, 87);
+    // 103 fields in the document, 15 of them messages.
+    assert_eq!(scalar_fields, 88);
 }
 
 #[test]

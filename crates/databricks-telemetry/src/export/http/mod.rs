@@ -17,7 +17,8 @@
 //! | 2xx | [`Delivered`](ExportOutcome::Delivered); a JSON body with `numProtoSuccess` below the number sent gives [`PartiallyDelivered`](ExportOutcome::PartiallyDelivered). A missing, malformed or oversized body is a success. | no |
 //! | 429; 503 with a valid `Retry-After` | `Failed`, [`Throttled`](FailureKind::Throttled) with the delay asked for | yes, after at least `Retry-After`, when that is within `retry_max_delay`; otherwise not (the breaker then holds the host for the `Retry-After`) |
 //! | 408, 500, 502, 503, 504; timeouts; refused, reset or failed connections | `Failed`, [`Retryable`](FailureKind::Retryable) | yes |
-//! | 3xx (never followed), other 4xx, 501; TLS errors; credentials errors | `Failed`, [`NotRetryable`](FailureKind::NotRetryable) | no |
+//! | 401, 403; a credentials provider error; an `Authorization` value that cannot be sent (empty, control or non-ASCII characters) | `Failed`, [`Credentials`](FailureKind::Credentials) (the host's breaker does not count it) | no |
+//! | 3xx (never followed), other 4xx, 501; TLS errors | `Failed`, [`NotRetryable`](FailureKind::NotRetryable) | no |
 //!
 //! # Limits
 //!
@@ -29,12 +30,14 @@
 //! - One connection pool per exporter; proxies from `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`
 //!   and `NO_PROXY` (loopback hosts are never proxied).
 //! - Logging through `tracing` at debug and trace only, with statuses and short reasons; never
-//!   a credential or a payload.
+//!   a credential or a payload. The HTTP crate's own `log` dumps see only a one-off placeholder
+//!   in place of the `Authorization` value (see `secret_header.rs`).
 
 mod endpoint;
 mod request;
 pub(crate) mod response;
 mod retry;
+mod secret_header;
 pub(crate) mod transport;
 mod user_agent;
 

@@ -4,7 +4,6 @@ use std::time::{Duration, SystemTime};
 
 use super::transport::Answer;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
-use crate::model::TelemetryResponse;
 
 /// What a complete answer to an upload of `sent` logs means, with `Retry-After` dates measured
 /// from `now`: a 2xx by its body ([`success_outcome`]), anything else by its status and
@@ -30,7 +29,8 @@ pub(crate) fn answer_outcome(answer: &Answer, sent: usize, now: SystemTime) -> E
 pub(crate) enum SuccessBody {
     /// The whole body (possibly empty).
     Complete(Vec<u8>),
-    /// The body is longer than the limit; it was not read.
+    /// The body was not had in full: it is (or declares itself) longer than the limit, or it
+    /// could not be read (cut short, stalled, timed out) after the 2xx status line.
     TooLarge,
 }
 
@@ -78,17 +78,22 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 
 /// The outcome of a 2xx answer to an upload of `sent` logs.
 ///
-/// A body whose `numProtoSuccess` is below `sent` makes the rest failed (not retryable: the
-/// service looked at them and said no). A missing, empty, malformed or oversized body, or one
-/// without `numProtoSuccess`, is a success.
+/// The 2xx status line says the batch was delivered; the body can only say that fewer were.
+/// The rule for `numProtoSuccess`:
+///
+/// - a JSON integer from 0 to `sent - 1` delivers that many; the rest failed, not retryable
+///   (the service looked at them and said no);
+/// - a JSON integer of `sent` or more (however large) delivers the whole batch;
+/// - anything else says nothing, and the 2xx stands (the whole batch is delivered, with a
+///   debug log): a negative or fractional number, a number beyond 64 bits, a string, `null`,
+///   any other JSON value; so does a missing, empty, malformed, non-object or oversized body.
+///
+/// The count is read on its own: other fields of the body, well-formed or not, do not matter.
 pub(crate) fn success_outcome(body: &SuccessBody, sent: usize) -> ExportOutcome {
     let SuccessBody::Complete(bytes) = body else {
         return ExportOutcome::Delivered;
     };
-    let accepted = serde_json::from_slice::<TelemetryResponse>(bytes)
-        .ok()
-        .and_then(|response| response.num_proto_success);
-    match accepted {
+    match proto_success_count(bytes) {
         Some(accepted) if accepted < sent as u64 => ExportOutcome::PartiallyDelivered {
             delivered: accepted as usize,
             failure: ExportFailure::new(
@@ -98,6 +103,18 @@ pub(crate) fn success_outcome(body: &SuccessBody, sent: usize) -> ExportOutcome 
         },
         _ => ExportOutcome::Delivered,
     }
+}
+
+/// `numProtoSuccess` when the body is a JSON object holding it as a non-negative integer that
+/// fits 64 bits; `None` otherwise (see [`success_outcome`]).
+pub(crate) fn proto_success_count(body: &[u8]) -> Option<u64> {
+    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    let count = value.as_object()?.get("numProtoSuccess")?;
+    let parsed = count.as_u64();
+    if parsed.is_none() && !count.is_null() {
+        tracing::debug!("numProtoSuccess is not a non-negative integer; the 2xx stands");
+    }
+    parsed
 }
 
 #[cfg(test)]
@@ -158,15 +175,15 @@ mod tests {
                 "{status}"
             );
         }
+        for status in [401, 403] {
+            assert_eq!(failure_kind(status, after), FailureKind::Credentials);
+        }
         for status in [301, 302, 307, 308, 400, 404, 413, 501, 505] {
             assert_eq!(
                 failure_kind(status, after),
                 FailureKind::NotRetryable,
                 "{status}"
             );
-        }
-        for status in [401, 403] {
-            assert_eq!(failure_kind(status, after), FailureKind::Credentials);
         }
     }
 
@@ -195,6 +212,30 @@ mod tests {
             ExportOutcome::Delivered,
             "a malformed count is a malformed body"
         );
+        for odd in [
+            r#"{"numProtoSuccess":-1}"#,
+            r#"{"numProtoSuccess":1.5}"#,
+            r#"{"numProtoSuccess":99.5}"#,
+            r#"{"numProtoSuccess":1e300}"#,
+            r#"{"numProtoSuccess":-99999999999999999999999}"#,
+            r#"{"numProtoSuccess":99999999999999999999999}"#,
+            r#"{"numProtoSuccess":null}"#,
+            r#"{"numProtoSuccess":true}"#,
+            r#"{"numProtoSuccess":[1]}"#,
+            r#"[{"numProtoSuccess":1}]"#,
+            "1",
+        ] {
+            assert_eq!(
+                success_outcome(&complete(odd), 3),
+                ExportOutcome::Delivered,
+                "{odd}"
+            );
+        }
+        assert_eq!(
+            success_outcome(&complete(r#"{"numProtoSuccess":18446744073709551615}"#), 3),
+            ExportOutcome::Delivered,
+            "more than sent is all of it"
+        );
         let partial = success_outcome(&complete(r#"{"errors":[],"numProtoSuccess":1}"#), 3);
         assert_eq!(partial.delivered_count(3), 1);
         assert!(matches!(
@@ -202,5 +243,26 @@ mod tests {
             ExportOutcome::PartiallyDelivered { delivered: 1, ref failure }
                 if failure.kind == FailureKind::NotRetryable
         ));
+    }
+}
+
+/// The `numProtoSuccess` rule, as one table: each body and what it delivers of 3 sent.
+#[cfg(test)]
+mod proto_success_rule {
+    use super::*;
+
+    #[test]
+    fn num_proto_success_rule_is_read_on_its_own() {
+        let delivered = |body: &str| {
+            success_outcome(&SuccessBody::Complete(body.as_bytes().to_vec()), 3).delivered_count(3)
+        };
+        // A malformed sibling field does not hide a well-formed count.
+        assert_eq!(delivered(r#"{"errors":5,"numProtoSuccess":1}"#), 1);
+        assert_eq!(delivered(r#"{"numSuccess":"x","numProtoSuccess":0}"#), 0);
+        assert_eq!(delivered(r#"{"numProtoSuccess":2}"#), 2);
+        assert_eq!(delivered(r#"{"numProtoSuccess":3}"#), 3);
+        assert_eq!(delivered(r#"{"numProtoSuccess":-1}"#), 3);
+        assert_eq!(delivered(r#"{"numProtoSuccess":99.5}"#), 3);
+        assert_eq!(delivered(r#"{"numProtoSuccess":"1"}"#), 3);
     }
 }

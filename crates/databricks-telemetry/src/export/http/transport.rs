@@ -10,10 +10,13 @@ use std::time::Duration;
 use ureq::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use ureq::http::{HeaderValue, Response};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::{Agent, Body, Proxy};
 
 use super::endpoint::{Scheme, ServiceEndpoint};
 use super::response::SuccessBody;
+use super::secret_header::{sendable, SecretConnector, Secrets, Substitution};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, FailureKind};
 
@@ -29,6 +32,9 @@ const JSON: &str = "application/json";
 /// A blocking HTTP client for one [`ServiceEndpoint`].
 pub(crate) struct HttpTransport {
     agent: Agent,
+    /// The credentials in flight, swapped in below the HTTP crate's logging (see
+    /// [`secret_header`](super::secret_header)).
+    secrets: Secrets,
 }
 
 /// The agent's `Debug` would show its configuration, proxy included (which may hold a
@@ -100,8 +106,13 @@ impl HttpTransport {
             .user_agent(user_agent)
             .accept(JSON)
             .build();
+        let secrets = Secrets::default();
+        let connector = DefaultConnector::new().chain(SecretConnector {
+            secrets: secrets.clone(),
+        });
         HttpTransport {
-            agent: Agent::new_with_config(config),
+            agent: Agent::with_parts(config, connector, DefaultResolver::default()),
+            secrets,
         }
     }
 
@@ -115,7 +126,8 @@ impl HttpTransport {
         timeout: Duration,
     ) -> Result<Answer, ExportFailure> {
         let request = self.agent.post(url).header(CONTENT_TYPE, JSON);
-        let response = with_headers(request, headers)?
+        let (request, _substitution) = with_headers(request, headers, &self.secrets)?;
+        let response = request
             .config()
             .timeout_global(Some(timeout))
             .build()
@@ -124,56 +136,81 @@ impl HttpTransport {
         read_answer(response)
     }
 
-    /// `GET url`, taking at most `timeout`.
+    /// `GET url`, taking at most `timeout`, reading at most `body_limit` bytes of a 2xx body
+    /// (a feature-flag answer can be far longer than an upload's answer).
     pub(crate) fn get(
         &self,
         url: &str,
         headers: RequestHeaders<'_>,
         timeout: Duration,
+        body_limit: u64,
     ) -> Result<Answer, ExportFailure> {
-        let response = with_headers(self.agent.get(url), headers)?
+        let (request, _substitution) = with_headers(self.agent.get(url), headers, &self.secrets)?;
+        let response = request
             .config()
             .timeout_global(Some(timeout))
             .build()
             .call()
             .map_err(|error| failure_from(&error))?;
-        read_answer(response)
+        read_answer_limited(response, body_limit)
     }
 }
 
-/// Adds `Authorization` and the org id when given (the agent adds `Accept` and `User-Agent`).
+/// Adds `Authorization` (as a placeholder the transport swaps for the value; keep the returned
+/// [`Substitution`] until the answer is read) and the org id when given (the agent adds
+/// `Accept` and `User-Agent`).
 fn with_headers<B>(
     mut request: ureq::RequestBuilder<B>,
     headers: RequestHeaders<'_>,
-) -> Result<ureq::RequestBuilder<B>, ExportFailure> {
-    if let Some(value) = authorization_header(headers.authorization)? {
-        request = request.header(AUTHORIZATION, value);
+    secrets: &Secrets,
+) -> Result<(ureq::RequestBuilder<B>, Option<Substitution>), ExportFailure> {
+    let mut substitution = None;
+    if let Some(value) = headers.authorization {
+        let registered = secrets.register(checked(value)?);
+        let mut header = HeaderValue::from_str(registered.placeholder()).map_err(|_| {
+            ExportFailure::new(FailureKind::NotRetryable, "the request could not be built")
+        })?;
+        header.set_sensitive(true);
+        request = request.header(AUTHORIZATION, header);
+        substitution = Some(registered);
     }
     if let Some(org_id) = headers.org_id {
         request = request.header(ORG_ID_HEADER, org_id);
     }
-    Ok(request)
+    Ok((request, substitution))
 }
 
-/// The `Authorization` header, marked sensitive so no layer prints it.
-fn authorization_header(
-    value: Option<&AuthorizationValue>,
-) -> Result<Option<HeaderValue>, ExportFailure> {
-    let Some(value) = value else { return Ok(None) };
-    let mut header = HeaderValue::from_str(value.expose()).map_err(|_| {
-        ExportFailure::new(
+/// `value`, when the HTTP layer can send it; otherwise a [`FailureKind::Credentials`] failure
+/// (nothing is sent, and no retry can help).
+pub(crate) fn checked(value: &AuthorizationValue) -> Result<&AuthorizationValue, ExportFailure> {
+    if sendable(value.expose()) {
+        Ok(value)
+    } else {
+        Err(ExportFailure::new(
             FailureKind::Credentials,
-            "the credentials provider gave an Authorization value that is not a valid header \
-             value (a control or non-ASCII character)",
-        )
-    })?;
-    header.set_sensitive(true);
-    Ok(Some(header))
+            "the credentials provider gave an Authorization value that cannot be sent (empty, \
+             or a control or non-ASCII character)",
+        ))
+    }
 }
 
 /// Reads the status and `Retry-After`, and for a 2xx at most [`MAX_RESPONSE_BODY_BYTES`] of the
-/// body. A 2xx body cut short by the network is a failure (the answer never fully arrived).
-pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, ExportFailure> {
+/// body.
+///
+/// Once the status line says 2xx the batch is delivered, whatever the body does: a body that
+/// declares more than the limit is not read at all ([`SuccessBody::TooLarge`]), and one that
+/// cannot be read (cut short, stalled, timed out, broken) is also [`SuccessBody::TooLarge`]
+/// (not had in full), with a debug log; neither is ever a failure, so a delivered batch is
+/// never sent again.
+pub(crate) fn read_answer(response: Response<Body>) -> Result<Answer, ExportFailure> {
+    read_answer_limited(response, MAX_RESPONSE_BODY_BYTES)
+}
+
+/// [`read_answer`] with at most `body_limit` bytes of a 2xx body read.
+fn read_answer_limited(
+    mut response: Response<Body>,
+    body_limit: u64,
+) -> Result<Answer, ExportFailure> {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -181,16 +218,7 @@ pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, Export
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let body = if response.status().is_success() {
-        let read = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE_BODY_BYTES)
-            .read_to_vec();
-        Some(match read {
-            Ok(bytes) => SuccessBody::Complete(bytes),
-            Err(ureq::Error::BodyExceedsLimit(_)) => SuccessBody::TooLarge,
-            Err(error) => return Err(failure_from(&error)),
-        })
+        Some(read_success_body(&mut response, body_limit))
     } else {
         None
     };
@@ -200,6 +228,37 @@ pub(crate) fn read_answer(mut response: Response<Body>) -> Result<Answer, Export
         retry_after,
         body,
     })
+}
+
+/// The body of a 2xx answer, as far as it can be had; never an error.
+fn read_success_body(response: &mut Response<Body>, body_limit: u64) -> SuccessBody {
+    let declared = response
+        .headers()
+        .get(ureq::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > body_limit) {
+        tracing::debug!("2xx answer declares a body over the limit; not read, batch delivered");
+        return SuccessBody::TooLarge;
+    }
+    let read = response
+        .body_mut()
+        .with_config()
+        .limit(body_limit)
+        .read_to_vec();
+    match read {
+        Ok(bytes) => SuccessBody::Complete(bytes),
+        Err(ureq::Error::BodyExceedsLimit(_)) => SuccessBody::TooLarge,
+        Err(error) => {
+            let failure = failure_from(&error);
+            tracing::debug!(
+                reason = %failure.reason,
+                "warning: the body of a 2xx answer could not be read; the batch counts as \
+                 delivered and is not sent again"
+            );
+            SuccessBody::TooLarge
+        }
+    }
 }
 
 /// A transport error as a failure with a short reason. The reason is made here, never taken

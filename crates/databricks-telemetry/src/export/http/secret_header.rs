@@ -1,0 +1,271 @@
+//! Keeps the `Authorization` value out of the HTTP crate's logs.
+//!
+//! `ureq` (through `ureq-proto`) dumps every request head it writes, byte for byte, to the `log`
+//! crate at TRACE (target `ureq_proto::util`), so a driver whose logger is at TRACE (an
+//! `env_logger`, or a `tracing` subscriber that bridges `log`) would see `Authorization: Bearer
+//! <token>`. Marking the header sensitive does not stop that dump, and a library may not turn
+//! off a `log` level for the whole process.
+//!
+//! So the HTTP crate never sees the credential. The request carries a one-off placeholder
+//! (`dbtel-credential-<32 random hex digits>`) in its `Authorization` header; the dump shows
+//! the placeholder; and [`SecretConnector`]'s transport, the last layer before the socket (or
+//! before TLS, for HTTPS), swaps the placeholder for the real value as the bytes go out. A
+//! [`Substitution`] lives only for one request; the placeholder is unguessable and never reused,
+//! so nothing else a request carries can ask for the swap.
+//!
+//! The value is checked first ([`sendable`]): only visible ASCII, space and tab may go on the
+//! wire, so a value cannot add a header or break the request.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
+};
+
+use crate::credentials::AuthorizationValue;
+
+/// The placeholder prefix: 17 bytes, then 32 hex digits.
+const PLACEHOLDER_PREFIX: &str = "dbtel-credential-";
+
+/// Whether `value` can be sent as a header value: visible ASCII, space or tab only, and not
+/// empty. Anything else (CR, LF, other controls, DEL, non-ASCII) is refused.
+pub(crate) fn sendable(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
+/// Placeholder and value pairs.
+type Table = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The placeholders in flight and the values they stand for, shared by an agent's connector
+/// and the requests made through it.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets {
+    table: Arc<Mutex<Table>>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secrets(<redacted>)")
+    }
+}
+
+impl Secrets {
+    /// Registers `value` (already checked by [`sendable`]) under a fresh placeholder, for as
+    /// long as the returned [`Substitution`] lives.
+    pub(crate) fn register(&self, value: &AuthorizationValue) -> Substitution {
+        let placeholder = format!("{PLACEHOLDER_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        self.lock().push((
+            placeholder.clone().into_bytes(),
+            value.expose().as_bytes().to_vec(),
+        ));
+        Substitution {
+            secrets: self.clone(),
+            placeholder,
+        }
+    }
+
+    /// `data` with every registered placeholder replaced by its value, or `None` when it holds
+    /// none.
+    fn substitute(&self, data: &[u8]) -> Option<Vec<u8>> {
+        let table = self.lock();
+        if table.is_empty() || find(data, PLACEHOLDER_PREFIX.as_bytes()).is_none() {
+            return None;
+        }
+        let mut out = data.to_vec();
+        let mut changed = false;
+        for (placeholder, value) in table.iter() {
+            while let Some(at) = find(&out, placeholder) {
+                out.splice(at..at + placeholder.len(), value.iter().copied());
+                changed = true;
+            }
+        }
+        changed.then_some(out)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        // The table is only pushed to and retained from: a panic cannot leave it half-changed.
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The first position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// One registered value; dropping it forgets the value.
+pub(crate) struct Substitution {
+    secrets: Secrets,
+    placeholder: String,
+}
+
+impl Substitution {
+    /// What to put in the header instead of the value.
+    pub(crate) fn placeholder(&self) -> &str {
+        &self.placeholder
+    }
+}
+
+impl fmt::Debug for Substitution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Substitution(<redacted>)")
+    }
+}
+
+impl Drop for Substitution {
+    fn drop(&mut self) {
+        let placeholder = self.placeholder.as_bytes();
+        self.secrets.lock().retain(|(p, _)| p != placeholder);
+    }
+}
+
+/// The last connector of the agent's chain: wraps whatever transport the chain made (TCP, or
+/// TLS over TCP, possibly through a proxy) in a [`SecretTransport`].
+#[derive(Debug)]
+pub(crate) struct SecretConnector {
+    pub(crate) secrets: Secrets,
+}
+
+impl Connector<Box<dyn Transport>> for SecretConnector {
+    type Out = SecretTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<Box<dyn Transport>>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| SecretTransport {
+            inner,
+            buffers: LazyBuffers::new(
+                details.config.input_buffer_size(),
+                details.config.output_buffer_size(),
+            ),
+            secrets: self.secrets.clone(),
+        }))
+    }
+}
+
+/// A transport with buffers of its own: what the HTTP crate writes is copied to the inner
+/// transport with placeholders swapped; what the inner transport reads is copied back.
+pub(crate) struct SecretTransport {
+    inner: Box<dyn Transport>,
+    buffers: LazyBuffers,
+    secrets: Secrets,
+}
+
+impl fmt::Debug for SecretTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretTransport")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecretTransport {
+    /// Moves what the inner transport has read into this transport's input buffer, as far as
+    /// it fits; whether anything moved.
+    fn pull_input(&mut self) -> bool {
+        let available = self.inner.buffers().input();
+        if available.is_empty() {
+            return false;
+        }
+        let room = self.buffers.input_append_buf();
+        let amount = available.len().min(room.len());
+        if amount == 0 {
+            return false;
+        }
+        room[..amount].copy_from_slice(&self.inner.buffers().input()[..amount]);
+        self.buffers.input_appended(amount);
+        self.inner.buffers().input_consume(amount);
+        true
+    }
+}
+
+impl Transport for SecretTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let written = &self.buffers.output()[..amount];
+        let swapped = self.secrets.substitute(written);
+        let mut data: &[u8] = swapped.as_deref().unwrap_or(written);
+        loop {
+            let out = self.inner.buffers().output();
+            let chunk = data.len().min(out.len());
+            out[..chunk].copy_from_slice(&data[..chunk]);
+            self.inner.transmit_output(chunk, timeout)?;
+            data = &data[chunk..];
+            if data.is_empty() || chunk == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if self.pull_input() {
+            return Ok(true);
+        }
+        let progress = self.inner.await_input(timeout)?;
+        Ok(self.pull_input() || progress)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_visible_ascii_is_sendable() {
+        assert!(sendable("Bearer dapi-0123"));
+        assert!(sendable("Basic\tabc"));
+        for bad in [
+            "",
+            "Bearer a\r\nX-Evil: 1",
+            "Bearer \n",
+            "Bearer é",
+            "a\u{7f}",
+            "a\0",
+        ] {
+            assert!(!sendable(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_swapped_while_registered() {
+        let secrets = Secrets::default();
+        let value = AuthorizationValue::bearer("tok");
+        let substitution = secrets.register(&value);
+        let head = format!("authorization: {}\r\n\r\n", substitution.placeholder());
+        assert_eq!(
+            secrets.substitute(head.as_bytes()).unwrap(),
+            b"authorization: Bearer tok\r\n\r\n"
+        );
+        assert_eq!(secrets.substitute(b"no placeholder here"), None);
+        let other = secrets.register(&value);
+        assert_ne!(other.placeholder(), substitution.placeholder());
+        drop(substitution);
+        assert_eq!(
+            secrets.substitute(head.as_bytes()),
+            None,
+            "forgotten once dropped"
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! Shared by the log-leak tests: a run that sends the credential over real loopback HTTP in
+//! every way the library does, and a search of what was logged for the credential, whole, in
+//! pieces, or in hex (the HTTP crate dumps bytes as 16-byte rows of hex and text).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
+use databricks_telemetry::feature_flags::FeatureFlagCache;
+use telemetry_endpoint::{EndpointConfig, Fault, FaultScope, TelemetryEndpoint};
+
+use crate::http_support::*;
+
+/// The credential of these tests: long enough that any 16-byte row of a dump lies inside it.
+pub(crate) const LOG_SECRET: &str = "dapi-LOGSECRET-7f3a9c2e1b5d40869e2c";
+
+/// Sends `LOG_SECRET` through every request the library makes: uploads (delivered, retried
+/// after a 500, refused with a 401) and a feature-flag fetch, to a well-behaved local endpoint.
+pub(crate) fn send_the_secret_every_way() {
+    let endpoint =
+        TelemetryEndpoint::start(EndpointConfig::default().with_token(LOG_SECRET)).unwrap();
+    let config = fast_config();
+    let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(LOG_SECRET));
+    let exporter =
+        DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
+            .credentials(provider.clone())
+            .build()
+            .unwrap();
+    assert_eq!(exporter.export(&logs(3), None), ExportOutcome::Delivered);
+    endpoint.set_fault(
+        "500"
+            .parse::<Fault>()
+            .unwrap()
+            .with_scope(FaultScope::Next(1)),
+    );
+    assert_eq!(exporter.export(&logs(2), None), ExportOutcome::Delivered);
+    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let _ = cache.is_enabled(
+        &endpoint_at(endpoint.addr(), &config),
+        Some(&*provider),
+        None,
+    );
+    assert!(
+        endpoint.stats().uploads_accepted >= 2,
+        "the secret really went out"
+    );
+    let wrong =
+        DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
+            .credentials(Arc::new(StaticBearerToken::new(format!("{LOG_SECRET}-x"))))
+            .build()
+            .unwrap();
+    assert!(wrong.export(&logs(1), None).failure().is_some());
+}
+
+/// Every way `secret` shows in `log`: whole, any 12 bytes of it as text, or any 8 bytes of it
+/// as hex digits (whitespace between hex groups ignored).
+pub(crate) fn leaks(log: &str, secret: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if log.contains(secret) {
+        found.push("the whole secret".to_owned());
+    }
+    let bytes = secret.as_bytes();
+    for window in bytes.windows(12) {
+        let text = std::str::from_utf8(window).unwrap();
+        if log.contains(text) {
+            found.push(format!("text {text:?}"));
+        }
+    }
+    let hex_log: String = log
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    for window in bytes.windows(8) {
+        let hex: String = window.iter().map(|b| format!("{b:02x}")).collect();
+        if hex_log.contains(&hex) {
+            found.push(format!("hex {hex}"));
+        }
+    }
+    found
+}
