@@ -408,7 +408,7 @@ impl TelemetryClientHandle {
         let Some(grip) = &self.grip else { return };
         match grip.lane.enqueue(log) {
             Wake::Nothing => {}
-            wake => wake_worker(grip, wake),
+            Wake::FirstEvent | Wake::BatchReady => wake_worker(grip),
         }
     }
 
@@ -528,18 +528,12 @@ impl TelemetryClientHandle {
     }
 }
 
-/// The slow path of enqueue: start the lane's flush timer on its first event, and wake (or
-/// start) the host's worker.
+/// The slow path of enqueue (a lane's first event, or a whole batch): wake the host's worker,
+/// or start it. While the worker runs, an atomic store and load; the worker starts the lane's
+/// flush timer when it sees the event.
 #[cold]
 #[inline(never)]
-fn wake_worker(grip: &Grip, wake: Wake) {
-    if wake == Wake::FirstEvent {
-        let due = grip.host.engine.clock.now() + grip.lane.settings.flush_interval;
-        let mut state = grip.lane.lock();
-        if state.flush_due.is_none() {
-            state.flush_due = Some(due);
-        }
-    }
+fn wake_worker(grip: &Grip) {
     grip.host.notify();
 }
 

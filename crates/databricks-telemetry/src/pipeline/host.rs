@@ -1,6 +1,7 @@
 //! A host: its lanes, its circuit breaker, its exporter (one connection pool), and the export
 //! worker it starts while it has work.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -37,6 +38,12 @@ pub(crate) struct Host {
     /// Seeds the worker's retry jitter.
     pub(crate) seed: u64,
     state: Mutex<HostState>,
+    /// Something changed since the worker last looked (an event, a release, a flush). An atomic
+    /// beside the lock, so a producer need not take the lock while the worker is running.
+    wake: AtomicBool,
+    /// Whether the worker is running (not parked, not stopped): then setting `wake` is enough.
+    /// Set and cleared by the worker under the lock; read without it.
+    running: AtomicBool,
     /// The accounting of the host's lanes that are gone.
     retired: Mutex<TelemetryStats>,
     /// The worker parks here; enqueues, releases and a moving manual clock wake it.
@@ -68,8 +75,6 @@ pub(crate) enum WorkerState {
 pub(crate) struct HostState {
     pub(crate) lanes: Vec<LaneEntry>,
     pub(crate) worker: WorkerState,
-    /// Something changed since the worker last looked (an event, a release, a flush).
-    pub(crate) wake: bool,
     /// Where the next round-robin scan starts.
     pub(crate) cursor: usize,
     /// Lanes that need the server's flag wait until then (clock time): its fetch failed.
@@ -102,11 +107,12 @@ impl Host {
             state: Mutex::new(HostState {
                 lanes: Vec::new(),
                 worker: WorkerState::Stopped,
-                wake: false,
                 cursor: 0,
                 flag_hold_until: None,
                 closing: false,
             }),
+            wake: AtomicBool::new(false),
+            running: AtomicBool::new(false),
             retired: Mutex::default(),
             wakeup: Condvar::new(),
             engine,
@@ -159,24 +165,49 @@ impl Host {
         total
     }
 
-    /// Tells the worker something changed, starting it when the host has none.
+    /// Tells the worker something changed, starting it when the host has none. While the
+    /// worker runs this is one atomic store and one load: no lock, no system call.
     pub(crate) fn notify(self: &Arc<Self>) {
+        // Store, then load (both SeqCst); the worker clears `running`, then loads `wake`,
+        // before it parks: one of the two sees the other, so no wake-up is missed.
+        self.wake.store(true, Ordering::SeqCst);
+        if self.running.load(Ordering::SeqCst) {
+            return;
+        }
         let mut state = self.lock();
         self.notify_locked(&mut state);
     }
 
     pub(crate) fn notify_locked(self: &Arc<Self>, state: &mut HostState) {
-        state.wake = true;
+        self.wake.store(true, Ordering::SeqCst);
         if state.worker == WorkerState::Stopped {
             let host = Arc::clone(self);
             match threads::spawn(WORKER_THREAD_NAME, move || worker::run(host)) {
-                Ok(()) => state.worker = WorkerState::Running,
+                Ok(()) => {
+                    state.worker = WorkerState::Running;
+                    self.running.store(true, Ordering::SeqCst);
+                }
                 // Nothing is lost: the events wait, and the next notification tries again.
                 Err(error) => tracing::debug!(%error, "could not start a telemetry worker"),
             }
         } else {
             self.wakeup.notify_all();
         }
+    }
+
+    /// Takes a pending notification (the worker, under the lock).
+    pub(crate) fn take_wake(&self) -> bool {
+        self.wake.swap(false, Ordering::SeqCst)
+    }
+
+    /// Records what the worker is doing (under the lock). Leaving `Running` clears `running`
+    /// and says whether a notification arrived meanwhile (then the worker must look again
+    /// instead of parking or ending).
+    pub(crate) fn set_worker(&self, state: &mut HostState, worker: WorkerState) -> bool {
+        state.worker = worker;
+        let running = worker == WorkerState::Running;
+        self.running.store(running, Ordering::SeqCst);
+        !running && self.wake.load(Ordering::SeqCst)
     }
 
     /// Parks the worker for at most `timeout` of real time (or until notified).
@@ -196,7 +227,7 @@ impl Host {
     pub(crate) fn is_quiet(&self) -> bool {
         let now = self.engine.clock.now();
         let state = self.lock();
-        !state.wake
+        !self.wake.load(Ordering::SeqCst)
             && match state.worker {
                 WorkerState::Stopped => true,
                 WorkerState::Running => false,

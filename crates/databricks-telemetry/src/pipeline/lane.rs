@@ -192,7 +192,8 @@ impl Lane {
 
     /// Takes up to `max` queued events and counts them as received.
     pub(crate) fn take(&self, state: &mut LaneState, max: usize) -> Vec<FrontendLog> {
-        let logs: Vec<FrontendLog> = self.rx.try_iter().take(max).collect();
+        let mut logs = Vec::with_capacity(max.min(self.rx.len()));
+        logs.extend(self.rx.try_iter().take(max));
         state.ledger.received += logs.len() as u64;
         logs
     }

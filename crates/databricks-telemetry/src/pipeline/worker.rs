@@ -48,9 +48,8 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
     let mut state = host.lock();
     let mut idle_since: Option<Instant> = None;
     'scan: loop {
-        if state.wake {
-            state.wake = false;
-            state.worker = WorkerState::Running;
+        if host.take_wake() {
+            host.set_worker(&mut state, WorkerState::Running);
         }
         let now = clock.now();
         retire_finished_lanes(host, &mut state, now);
@@ -84,7 +83,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
                 }
                 Due::Authorize => {
                     let lane = Arc::clone(lane);
-                    state.worker = WorkerState::Running;
+                    host.set_worker(&mut state, WorkerState::Running);
                     drop(state);
                     authorize_early(host, &lane);
                     state = host.lock();
@@ -102,7 +101,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
             if due <= now {
                 let found = (Arc::clone(lane), entry.drain_deadline);
                 state.cursor = index + 1;
-                state.worker = WorkerState::Running;
+                host.set_worker(&mut state, WorkerState::Running);
                 return Some(found);
             }
             next_wake = earliest(next_wake, due);
@@ -112,7 +111,11 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
             let since = *idle_since.get_or_insert(now);
             let end = since + IDLE_LINGER;
             if now >= end {
-                state.worker = WorkerState::Stopped;
+                if host.set_worker(&mut state, WorkerState::Stopped) {
+                    // Notified while deciding to end: look again instead.
+                    host.set_worker(&mut state, WorkerState::Running);
+                    continue;
+                }
                 return None;
             }
             next_wake = Some(end);
@@ -128,7 +131,9 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
         }
         // Stays "parked" through wake-ups that change nothing (a manual clock's poll), so tests
         // waiting for quiet see it; a notification or a moved clock ends it.
-        state.worker = WorkerState::Parked { observed: now };
+        if host.set_worker(&mut state, WorkerState::Parked { observed: now }) {
+            continue; // notified meanwhile: look again at once
+        }
         state = host.park(state, wait);
     }
 }
@@ -349,9 +354,12 @@ fn settle_dropped(lane: &Lane, batch: Batch, reason: fn(&mut crate::stats::Ledge
     if state.ledger.finished {
         return;
     }
-    *reason(&mut state.ledger) += batch.logs.len() as u64;
+    let len = batch.logs.len();
+    *reason(&mut state.ledger) += len as u64;
     drop(state);
-    lane.settle(batch.logs.len());
+    // Freed before the events count as settled, so a flush that returns finds them gone.
+    drop(batch);
+    lane.settle(len);
 }
 
 /// Counts what became of one request.
@@ -405,6 +413,8 @@ fn account(
         }
     }
     drop(state);
+    // Freed before the events count as settled, so a flush that returns finds them gone.
+    drop(batch);
     lane.settle(len);
 }
 
