@@ -198,7 +198,8 @@ impl Lane {
         logs
     }
 
-    /// `events` received events have been counted as exported or dropped.
+    /// `events` received events have been counted as exported or dropped. Call it with the
+    /// lane's lock held, right after the ledger update, so a waiter sees both at once.
     pub(crate) fn settle(&self, events: usize) {
         self.pending.fetch_sub(events, Ordering::AcqRel);
         self.budget.give_back(events);
@@ -220,7 +221,6 @@ impl Lane {
         let undelivered = ledger.in_flight();
         ledger.closed_before_delivery += undelivered;
         ledger.finished = true;
-        drop(state);
         debug_assert!(undelivered >= queued);
         self.settle(undelivered as usize);
     }

@@ -350,15 +350,15 @@ fn put_back(lane: &Lane, batch: Batch, not_before: Option<Instant>) {
 
 /// Counts the whole batch as dropped for `reason`.
 fn settle_dropped(lane: &Lane, batch: Batch, reason: fn(&mut crate::stats::Ledger) -> &mut u64) {
+    let len = batch.logs.len();
+    // Freed before the events count as settled, so a flush that returns finds them gone.
+    drop(batch);
     let mut state = lane.lock();
     if state.ledger.finished {
         return;
     }
-    let len = batch.logs.len();
     *reason(&mut state.ledger) += len as u64;
-    drop(state);
-    // Freed before the events count as settled, so a flush that returns finds them gone.
-    drop(batch);
+    // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
 }
 
@@ -371,9 +371,28 @@ fn account(
     jitter: &mut Jitter,
 ) {
     let len = batch.logs.len();
+    if let ExportOutcome::Failed(failure) = &outcome {
+        if matches!(
+            failure.kind,
+            FailureKind::Retryable | FailureKind::Throttled { .. }
+        ) {
+            {
+                let mut state = lane.lock();
+                if state.ledger.finished {
+                    // A deadline already counted this batch as closed before delivery.
+                    return;
+                }
+                state.ledger.batches_sent += 1;
+                state.ledger.batches_failed += 1;
+            }
+            retry_or_drop(host, lane, batch, failure, jitter, false);
+            return;
+        }
+    }
+    // Freed before the events count as settled, so a flush that returns finds them gone.
+    drop(batch);
     let mut state = lane.lock();
     if state.ledger.finished {
-        // A deadline already counted this batch as closed before delivery.
         return;
     }
     state.ledger.batches_sent += 1;
@@ -404,17 +423,12 @@ fn account(
                     state.ledger.export_failed += len as u64;
                     tracing::debug!(host = %host.key, events = len, %failure, "telemetry batch refused");
                 }
-                FailureKind::Retryable | FailureKind::Throttled { .. } => {
-                    drop(state);
-                    retry_or_drop(host, lane, batch, &failure, jitter, false);
-                    return;
-                }
+                // Retried above.
+                FailureKind::Retryable | FailureKind::Throttled { .. } => {}
             }
         }
     }
-    drop(state);
-    // Freed before the events count as settled, so a flush that returns finds them gone.
-    drop(batch);
+    // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
 }
 
