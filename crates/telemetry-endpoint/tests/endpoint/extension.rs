@@ -13,11 +13,14 @@ use crate::client::{frontend_log, get, post, request, upload_of, upload_of_strin
 
 const TOKEN: &str = "dapi-extension-secret";
 
+/// One accepted log as told: its index in `protoLogs`, event id and deviation kinds.
+type SeenLog = (usize, String, Vec<String>);
+
 /// Records what it is told; answers `/hello` only.
 #[derive(Default)]
 struct Recorder {
-    /// Per accepted upload: (route, [(index in protoLogs, event id, deviation kinds)]).
-    seen: Mutex<Vec<(UploadRoute, Vec<(usize, String, Vec<String>)>)>>,
+    /// Per accepted upload: its route and logs.
+    seen: Mutex<Vec<(UploadRoute, Vec<SeenLog>)>>,
 }
 
 impl Extension for Recorder {
