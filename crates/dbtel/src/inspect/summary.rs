@@ -1,6 +1,6 @@
 //! [`Summary`]: what a capture holds, tallied one frontend log at a time, and its report.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use databricks_telemetry::model::{FrontendLog, SqlDriverLog};
@@ -37,6 +37,29 @@ pub(crate) struct Summary {
     first_timestamp_ms: Option<i64>,
     last_timestamp_ms: Option<i64>,
     skipped: SkippedLines,
+    recent: VecDeque<RecentEvent>,
+    max_recent: usize,
+}
+
+/// One of the latest events, as sent, with the warnings it raised when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecentEvent {
+    /// The frontend log exactly as sent (one `protoLogs` string).
+    pub(crate) json: String,
+    /// The departures from the contract it showed: known for what an endpoint accepted,
+    /// `None` for a capture line (worked out when the page is written).
+    pub(crate) warnings: Option<Vec<EventWarning>>,
+}
+
+/// One departure from the contract in an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct EventWarning {
+    /// Its kind, e.g. `unknown_field`.
+    pub(crate) kind: String,
+    /// Where, e.g. `$.entry.sql_driver_log.surprise`.
+    pub(crate) path: String,
+    /// What is wrong.
+    pub(crate) message: String,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +89,40 @@ struct SessionTally {
 }
 
 impl Summary {
+    /// An empty summary that also keeps the latest `max_recent` events given to
+    /// [`remember`](Self::remember).
+    pub(crate) fn keeping_recent(max_recent: usize) -> Self {
+        Summary {
+            max_recent,
+            ..Summary::default()
+        }
+    }
+
+    /// Keeps `json` among the latest events (the oldest kept is dropped past the limit given to
+    /// [`keeping_recent`](Self::keeping_recent); nothing is kept without one).
+    pub(crate) fn remember(&mut self, json: &str, warnings: Option<Vec<EventWarning>>) {
+        if self.max_recent == 0 {
+            return;
+        }
+        if self.recent.len() == self.max_recent {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(RecentEvent {
+            json: json.to_owned(),
+            warnings,
+        });
+    }
+
+    /// Logs given so far: counted ones and skipped ones.
+    pub(crate) fn seen(&self) -> u64 {
+        self.events + self.skipped.count
+    }
+
+    /// The latest events remembered, oldest first.
+    pub(crate) fn recent(&self) -> impl Iterator<Item = &RecentEvent> {
+        self.recent.iter()
+    }
+
     /// Counts one frontend log.
     pub(crate) fn add(&mut self, log: &FrontendLog) {
         let event = &log.entry.sql_driver_log;
