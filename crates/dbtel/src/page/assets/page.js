@@ -126,7 +126,8 @@
     });
     var every = Math.max(1, Math.ceil(values.length / (options.maxLabels || 8)));
     values.forEach(function (v, i) {
-      if (v.label === '' || (i % every !== 0 && i !== values.length - 1)) { return; }
+      var last = i === values.length - 1 && i % every > every / 2;
+      if (v.label === '' || (i % every !== 0 && !last)) { return; }
       chart.appendChild(svg('text', { x: left + i * step + step / 2, y: height - 6, 'text-anchor': 'middle' }, v.label));
     });
     (options.markers || []).forEach(function (marker, i) {
