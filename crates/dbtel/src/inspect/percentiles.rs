@@ -26,7 +26,8 @@ impl Distribution {
         self.samples += 1;
     }
 
-    /// The same figures as [`Percentiles::of`] over every sample added.
+    /// p50, p90, p99 and the maximum of every sample added, by nearest rank (the same figures
+    /// as sorting the samples and picking ranks).
     pub(crate) fn percentiles(&self) -> Percentiles {
         let n = self.samples as usize;
         let ranks = [50, 90, 99].map(|percent| (percent * n).div_ceil(100).max(1));
