@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod inspect;
+mod page;
 mod serve;
 mod simulate;
 
@@ -31,7 +32,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a local stand-in for the Databricks telemetry service in the foreground.
+    /// Run a local stand-in for the Databricks telemetry service in the foreground; its page at
+    /// `/` shows what drivers send, live.
     Serve(serve::ServeArgs),
     /// Run a simulated driver workload through the library into local (or given) endpoints and
     /// account for every event.

@@ -1,4 +1,7 @@
 //! `dbtel serve`: run the local telemetry endpoint in the foreground until SIGINT or SIGTERM.
+//!
+//! The endpoint also serves the live page at `/` and its data at `/summary` (see
+//! [`crate::page`]); with a token, `/summary` needs it and the page asks for it.
 
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -6,6 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+
+use crate::page::live::LivePage;
 use telemetry_endpoint::{
     EndpointConfig, EndpointError, EndpointHandle, Fault, FeatureFlagAnswer, Mode,
     TelemetryEndpoint,
@@ -77,6 +82,9 @@ pub(crate) enum ServeError {
     /// The signal handlers or their runtime could not be set up.
     #[error("cannot wait for SIGINT/SIGTERM: {0}")]
     Signals(#[source] io::Error),
+    /// The page's thread could not be started.
+    #[error("cannot start the page's thread: {0}")]
+    Page(#[source] io::Error),
     /// Writing to stdout failed.
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] io::Error),
@@ -92,7 +100,7 @@ pub(crate) enum ServeError {
 }
 
 impl ServeArgs {
-    fn endpoint_config(&self) -> EndpointConfig {
+    fn endpoint_config(&self, page: &LivePage) -> EndpointConfig {
         let flags = match self.flag_ttl {
             Some(ttl) => self.flags.clone().with_ttl(Some(ttl)),
             None => self.flags.clone(),
@@ -105,7 +113,8 @@ impl ServeArgs {
                 Mode::Strict
             } else {
                 Mode::Tolerant
-            });
+            })
+            .with_extension(page.extension());
         config.token = self.token.clone();
         config.fault = self.fault.clone();
         config
@@ -114,7 +123,9 @@ impl ServeArgs {
 
 /// Runs the endpoint until SIGINT or SIGTERM, then writes the capture and a final summary.
 pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let endpoint = TelemetryEndpoint::start(args.endpoint_config())?;
+    let page = LivePage::start().map_err(ServeError::Page)?;
+    let endpoint = TelemetryEndpoint::start(args.endpoint_config(&page))?;
+    page.set_label(format!("live: {}", endpoint.base_url()));
     let handle = endpoint.handle();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -153,6 +164,12 @@ async fn serve_until_signal(endpoint: &TelemetryEndpoint) -> Result<(), ServeErr
     let mut stop = StopSignals::install().map_err(ServeError::Signals)?;
     let mut stdout = io::stdout();
     writeln!(stdout, "listening on {}", endpoint.base_url()).map_err(ServeError::Stdout)?;
+    writeln!(
+        stdout,
+        "page: {}/ (live; the summary as JSON at /summary)",
+        endpoint.base_url()
+    )
+    .map_err(ServeError::Stdout)?;
     stdout.flush().map_err(ServeError::Stdout)?;
 
     let live = stdout.is_terminal();

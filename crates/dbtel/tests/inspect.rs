@@ -162,6 +162,42 @@ fn summarises_a_capture_the_endpoint_wrote() {
             {"session_id": "session-b", "events": 5, "statements": 2, "errors": 3}
         ])
     );
+    // Every event has a timestamp: the timeline counts them all.
+    let per_second: i64 = report["events_per_second"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(per_second, 17);
+    let histograms = report["latency_histograms"].as_array().unwrap();
+    let names: Vec<&str> = histograms
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "operation_latency",
+            "result_ready",
+            "result_consumption",
+            "chunk_download"
+        ]
+    );
+    // Every event's operation latency; the buckets hold them all.
+    assert_eq!(histograms[0]["percentiles"]["samples"], 17);
+    let bucketed: u64 = histograms[0]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bucketed, 17);
+    // The chunk downloads of the three CloudFetch statements: 360, 450, 550 ms.
+    assert_eq!(histograms[3]["percentiles"]["samples"], 3);
+    assert_eq!(histograms[3]["percentiles"]["p50"], 450);
+    assert_eq!(histograms[3]["percentiles"]["max"], 550);
+
     // "b-NetworkError" twice is one statement id: 2 distinct ids (b-NetworkError,
     // b-OperationTimeout); the metadata call carries none.
     assert_eq!(report["sessions"][1]["statements"], 2);

@@ -2,8 +2,9 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 
-use crate::{Fault, FeatureFlagAnswer, Mode};
+use crate::{Extension, Fault, FeatureFlagAnswer, Mode};
 
 /// The default bind address: loopback, with a port chosen by the system.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
@@ -43,6 +44,9 @@ pub struct EndpointConfig {
     /// project's own tests want it); [`Mode::Tolerant`] accepts what the real service accepts
     /// and reports each departure as a warning in the stats (`dbtel serve` without `--strict`).
     pub mode: Mode,
+    /// An [`Extension`] told of every accepted upload and asked about GET routes the endpoint
+    /// does not serve; none by default.
+    pub extension: Option<Arc<dyn Extension>>,
 }
 
 impl Default for EndpointConfig {
@@ -54,6 +58,7 @@ impl Default for EndpointConfig {
             feature_flags: FeatureFlagAnswer::default(),
             fault: None,
             mode: Mode::Strict,
+            extension: None,
         }
     }
 }
@@ -89,6 +94,12 @@ impl EndpointConfig {
         self
     }
 
+    /// Run `extension` inside the endpoint (see [`Extension`]).
+    pub fn with_extension(mut self, extension: Arc<dyn Extension>) -> Self {
+        self.extension = Some(extension);
+        self
+    }
+
     /// Install `fault` at start.
     pub fn with_fault(mut self, fault: Fault) -> Self {
         self.fault = Some(fault);
@@ -105,6 +116,7 @@ impl fmt::Debug for EndpointConfig {
             .field("feature_flags", &self.feature_flags)
             .field("fault", &self.fault)
             .field("mode", &self.mode)
+            .field("extension", &self.extension.as_ref().map(|_| "<extension>"))
             .finish()
     }
 }

@@ -12,7 +12,7 @@ use crate::auth::BearerToken;
 use crate::fault::ActiveFault;
 use crate::validate::{Deviation, ValidLog};
 use crate::{EndpointConfig, EndpointStats, FaultKind, FeatureFlagAnswer, RecordedRequest};
-use crate::{Fault, Mode, PathStats};
+use crate::{Extension, Fault, Mode, PathStats};
 
 /// How many distinct paths the request counts keep; requests on further paths are counted
 /// together under [`OTHER_PATHS`], so random paths cannot grow the stats without bound.
@@ -65,11 +65,11 @@ impl fmt::Debug for EndpointHandle {
     }
 }
 
-#[derive(Debug)]
 struct Shared {
     token: Option<BearerToken>,
     max_stored_logs: usize,
     mode: Mode,
+    extension: Option<Arc<dyn Extension>>,
     inner: Mutex<Inner>,
 }
 
@@ -99,6 +99,7 @@ impl EndpointHandle {
                 token: config.token.clone().map(BearerToken::new),
                 max_stored_logs: config.max_stored_logs,
                 mode: config.mode,
+                extension: config.extension.clone(),
                 inner: Mutex::new(Inner {
                     stats,
                     event_ids: HashSet::new(),
@@ -224,6 +225,11 @@ impl EndpointHandle {
             }
         }
         inner.stats.logs_stored = inner.logs.len() as u64;
+    }
+
+    /// The extension running inside the endpoint, if any.
+    pub(crate) fn extension(&self) -> Option<&Arc<dyn Extension>> {
+        self.shared.extension.as_ref()
     }
 
     /// How uploads are checked.

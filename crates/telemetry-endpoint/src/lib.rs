@@ -16,6 +16,7 @@
 //! | `POST /admin/fault` | installs the fault spec in the body (see below) |
 //! | `DELETE /admin/fault` | removes the fault |
 //!
+//! An [`Extension`] (see [`EndpointConfig::with_extension`]) may answer other GET paths.
 //! Anything else gets 404. Validation follows the [`schema`] table, written independently of the
 //! driver library's model, in one of two [`Mode`]s:
 //!
@@ -100,6 +101,7 @@ mod auth;
 mod config;
 mod endpoint;
 mod error;
+mod extension;
 mod fault;
 mod feature_flags;
 mod handle;
@@ -114,6 +116,7 @@ mod validate;
 pub use config::{EndpointConfig, DEFAULT_BIND, DEFAULT_MAX_STORED_LOGS};
 pub use endpoint::TelemetryEndpoint;
 pub use error::EndpointError;
+pub use extension::{Extension, ExtensionRequest, ExtensionResponse};
 pub use fault::{Fault, FaultKind, FaultParseError, FaultScope, DEFAULT_REDIRECT_CODE};
 pub use feature_flags::{
     FeatureFlagAnswer, FeatureFlagParseError, DEFAULT_FLAG_TTL_SECONDS, TELEMETRY_FLAG_NAMES,

@@ -20,7 +20,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use crate::huge_body::HugeBody;
 use crate::reset::{PartialBody, ResetSwitch, ResettableStream};
 use crate::validate::{check_upload, UploadRoute};
-use crate::{EndpointHandle, Fault, FaultKind, RecordedRequest};
+use crate::{EndpointHandle, ExtensionRequest, Fault, FaultKind, RecordedRequest};
 
 /// The largest request body read; larger ones get 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -249,16 +249,49 @@ async fn answer(
             handle.clear_fault();
             Answer::new(json_response(StatusCode::OK, &json!({ "fault": null })))
         }
-        Route::NotFound => Answer::new(json_response(
-            StatusCode::NOT_FOUND,
-            &json!({ "error": format!("no route for {} {}", record.method, record.path) }),
-        )),
+        Route::NotFound => match extension_get(&request, handle) {
+            Some(answer) => answer,
+            None => Answer::new(json_response(
+                StatusCode::NOT_FOUND,
+                &json!({ "error": format!("no route for {} {}", record.method, record.path) }),
+            )),
+        },
     };
     record.status = answer.complete.then(|| answer.response.status().as_u16());
     record.log_count = answer.log_count;
     record.fault = answer.fault;
     handle.record(record);
     answer.response
+}
+
+/// The extension's answer to a GET the endpoint has no route for, if it gives one.
+fn extension_get(request: &Request<Incoming>, handle: &EndpointHandle) -> Option<Answer> {
+    let extension = handle.extension()?;
+    if request.method() != Method::GET {
+        return None;
+    }
+    let answer = extension.get(&ExtensionRequest {
+        path: request.uri().path(),
+        query: request.uri().query(),
+        authorized: admin_allowed(request, handle),
+        token_required: handle.token().is_some(),
+        endpoint: handle,
+    })?;
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)).boxed());
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in answer.headers {
+        match (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().append(name, value);
+            }
+            _ => tracing::debug!(name, "an extension header cannot be sent; left out"),
+        }
+    }
+    Some(Answer::new(response))
 }
 
 /// Whether `request` may use the admin routes: always when the endpoint has no token;
@@ -370,6 +403,9 @@ fn validated_upload(
                     "upload accepted with warnings"
                 );
                 handle.warn(&report.deviations, report.rejected.len());
+            }
+            if let Some(extension) = handle.extension() {
+                extension.accepted(route, &report);
             }
             handle.accept(report.logs);
             Answer::new(json_response(

@@ -198,6 +198,36 @@ pub struct UploadReport {
     pub deviations: Vec<Deviation>,
 }
 
+impl UploadReport {
+    /// The index in `protoLogs` of each accepted log, in the order of [`logs`](Self::logs).
+    pub fn log_indexes(&self) -> Vec<usize> {
+        let mut rejected = self.rejected.iter().map(|log| log.index).peekable();
+        let mut indexes = Vec::with_capacity(self.logs.len());
+        let mut index = 0;
+        while indexes.len() < self.logs.len() {
+            if rejected.peek() == Some(&index) {
+                rejected.next();
+            } else {
+                indexes.push(index);
+            }
+            index += 1;
+        }
+        indexes
+    }
+
+    /// The deviations found in the log at `index` of `protoLogs` (those whose path starts with
+    /// `$.protoLogs[index]`).
+    pub fn deviations_of(&self, index: usize) -> impl Iterator<Item = &Deviation> {
+        let prefix = format!("$.protoLogs[{index}]");
+        self.deviations.iter().filter(move |deviation| {
+            deviation
+                .path
+                .strip_prefix(&prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+    }
+}
+
 /// Which upload route a body arrived on; the unauthenticated one has extra rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadRoute {

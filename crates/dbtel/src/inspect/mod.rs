@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use databricks_telemetry::model::FrontendLog;
 
-pub(crate) use summary::Summary;
+pub(crate) use summary::{EventWarning, InspectReport, Summary};
 
 /// Arguments of `dbtel inspect`.
 #[derive(Debug, Args)]
@@ -40,6 +40,11 @@ pub(crate) struct InspectArgs {
     /// How many sessions the text summary lists (the busiest first); `--json` lists all.
     #[arg(long, value_name = "N", default_value_t = 20)]
     max_sessions: usize,
+
+    /// Write the summary as a self-contained web page (the one `dbtel serve` shows live) to
+    /// OUT, instead of printing it.
+    #[arg(long, value_name = "OUT", conflicts_with = "json")]
+    html: Option<PathBuf>,
 }
 
 /// Why `dbtel inspect` failed.
@@ -70,6 +75,15 @@ pub(crate) enum InspectError {
     /// Writing to stdout failed.
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] io::Error),
+    /// The page could not be written.
+    #[error("cannot write the page {}: {source}", path.display())]
+    Page {
+        /// The page asked for.
+        path: PathBuf,
+        /// The system's reason.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Lines that were skipped under `--skip-invalid`.
@@ -83,9 +97,29 @@ pub(crate) struct SkippedLines {
 
 /// Reads and summarises the capture, then prints the summary.
 pub(crate) fn run(args: InspectArgs) -> Result<(), InspectError> {
-    let summary = read_capture(&args.file, args.skip_invalid)?;
+    let recent = if args.html.is_some() {
+        crate::page::RECENT_EVENTS
+    } else {
+        0
+    };
+    let summary = read_capture(&args.file, args.skip_invalid, recent)?;
     let mut stdout = io::stdout().lock();
-    if args.json {
+    if let Some(out) = &args.html {
+        let data = crate::page::PageData::of_capture(&args.file, &summary);
+        std::fs::write(out, crate::page::static_html(&data)).map_err(|source| {
+            InspectError::Page {
+                path: out.clone(),
+                source,
+            }
+        })?;
+        writeln!(
+            stdout,
+            "wrote the page for {} events to {}",
+            data.events(),
+            out.display()
+        )
+        .map_err(InspectError::Stdout)?;
+    } else if args.json {
         let text = serde_json::to_string_pretty(&summary.report(&args.file))
             .map_err(|error| InspectError::Stdout(error.into()))?;
         writeln!(stdout, "{text}").map_err(InspectError::Stdout)?;
@@ -96,26 +130,34 @@ pub(crate) fn run(args: InspectArgs) -> Result<(), InspectError> {
     stdout.flush().map_err(InspectError::Stdout)
 }
 
-/// Parses every line of the capture at `path` into a [`Summary`].
+/// Parses every line of the capture at `path` into a [`Summary`] that keeps the last `recent`
+/// events.
 ///
 /// # Errors
 ///
 /// [`InspectError::Read`] when the file cannot be read; [`InspectError::InvalidLine`] for the
 /// first line that is not a frontend log, unless `skip_invalid`.
-pub(crate) fn read_capture(path: &Path, skip_invalid: bool) -> Result<Summary, InspectError> {
+pub(crate) fn read_capture(
+    path: &Path,
+    skip_invalid: bool,
+    recent: usize,
+) -> Result<Summary, InspectError> {
     let read_error = |source| InspectError::Read {
         path: path.to_owned(),
         source,
     };
     let reader = BufReader::new(File::open(path).map_err(read_error)?);
-    let mut summary = Summary::default();
+    let mut summary = Summary::keeping_recent(recent);
     for (index, line) in reader.lines().enumerate() {
         let line = line.map_err(read_error)?;
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str::<FrontendLog>(&line) {
-            Ok(log) => summary.add(&log),
+            Ok(log) => {
+                summary.add(&log);
+                summary.remember(&line, None);
+            }
             Err(error) if skip_invalid => summary.skip_line(index + 1, error.to_string()),
             Err(error) => {
                 return Err(InspectError::InvalidLine {

@@ -17,6 +17,7 @@ pub(crate) fn write_text(
     let report = summary.report(file);
     write_overview(out, &report)?;
     write_operations(out, &report)?;
+    write_latencies(out, &report)?;
     write_errors(out, &report)?;
     write_cloudfetch(out, &report)?;
     write_sessions(out, &report, max_sessions)
@@ -63,6 +64,32 @@ fn write_operations(out: &mut impl Write, report: &InspectReport) -> io::Result<
             cell(latency.p99),
             cell(latency.max),
         )?;
+    }
+    Ok(())
+}
+
+fn write_latencies(out: &mut impl Write, report: &InspectReport) -> io::Result<()> {
+    if !report.statement_types.is_empty() {
+        writeln!(out)?;
+        let types: Vec<String> = report
+            .statement_types
+            .iter()
+            .map(|(kind, count)| format!("{kind} {count}"))
+            .collect();
+        writeln!(out, "statement types: {}", types.join(", "))?;
+    }
+    let shown: Vec<_> = report
+        .latency_histograms
+        .iter()
+        .filter(|histogram| {
+            histogram.percentiles.samples > 0 && histogram.name != "operation_latency"
+        })
+        .collect();
+    if !shown.is_empty() {
+        writeln!(out)?;
+        for histogram in shown {
+            write_percentile_line(out, histogram.name, &histogram.percentiles)?;
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod abuse;
 mod auth;
 mod client;
+mod extension;
 mod faults;
 mod flags;
 mod shapes;
