@@ -64,7 +64,7 @@ fn main() {
         .map(|i| ClientIdentity::new(format!("user-{i:04}")))
         .collect();
     let url = format!("http://{}", endpoint.addr());
-    let user_agent = common::user_agent();
+
     let manager = TelemetryClientManager::new();
 
     let threads_before = thread_stats();
@@ -78,13 +78,12 @@ fn main() {
         .iter()
         .map(|id| {
             manager
-                .acquire_databricks(
+                .acquire_databricks(&common::acquire_options(
                     &url,
                     id,
                     Some(common::endpoint_credentials()),
                     &config,
-                    &user_agent,
-                )
+                ))
                 .expect("a handle")
         })
         .collect();

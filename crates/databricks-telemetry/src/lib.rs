@@ -39,10 +39,9 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use databricks_telemetry::credentials::StaticBearerToken;
-//! use databricks_telemetry::export::UserAgent;
 //! use databricks_telemetry::model::OperationType;
 //! use databricks_telemetry::{
-//!     ClientIdentity, TelemetryClientManager, TelemetryConfig, TelemetrySessionContext,
+//!     AcquireOptions, ClientIdentity, DriverInfo, TelemetryClientManager, TelemetryConfig,
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,17 +50,17 @@
 //!
 //! // Per connection:
 //! let config = TelemetryConfig::from_options([("adbc.databricks.telemetry.batch_size", "200")])?;
+//! let token = "dapi...";
 //! let telemetry = TelemetryClientManager::global().acquire_databricks(
-//!     "adb-123.4.azuredatabricks.net",
-//!     &ClientIdentity::new("principal-42"),
-//!     Some(Arc::new(StaticBearerToken::new("dapi..."))),
-//!     &config,
-//!     &UserAgent::new("DatabricksAdbcRust", "0.1.0")?,
+//!     &AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
+//!         .with_credentials(
+//!             ClientIdentity::from_credential("pat", token),
+//!             Arc::new(StaticBearerToken::new(token)),
+//!         )
+//!         .with_config(config),
 //! )?;
 //!
-//! let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-//!     .session_id("01f0-...")
-//!     .build();
+//! let session = telemetry.session().expect("a Databricks handle").session_id("01f0-...").build();
 //! telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
 //! let mut statement = session.begin(OperationType::ListTables);
 //! statement.set_statement_id("01f0-...");
@@ -115,12 +114,14 @@ pub use context::{
     MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
 
+mod driver;
 mod jitter;
 pub mod pipeline;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use manager::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
+pub use driver::DriverInfo;
+pub use manager::{AcquireOptions, ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};

@@ -391,13 +391,12 @@ fn a_lane_whose_token_the_flag_route_refuses_counts_credentials_failed() {
     let config = fast_builder().with_batch_size(2).build().unwrap();
     let manager = TelemetryClientManager::new();
     let wrong = manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &endpoint.base_url(),
             &ClientIdentity::new("mallory"),
             Some(Arc::new(StaticBearerToken::new("wrong"))),
             &config,
-            &user_agent(),
-        )
+        ))
         .unwrap();
     let right = acquire(&manager, endpoint.addr(), &config);
     for log in logs(2) {
@@ -550,13 +549,12 @@ fn acquire(
 ) -> TelemetryClientHandle {
     let credentials: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(TOKEN));
     manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &format!("http://{addr}"),
             &ClientIdentity::new("user"),
             Some(credentials),
             config,
-            &user_agent(),
-        )
+        ))
         .unwrap()
 }
 
@@ -666,13 +664,12 @@ fn unauthenticated_lanes_send_without_asking_the_flag() {
     let config = fast_config();
     let manager = TelemetryClientManager::new();
     let handle = manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &format!("http://{}", endpoint.addr()),
             &ClientIdentity::anonymous(),
             None,
             &config,
-            &user_agent(),
-        )
+        ))
         .unwrap();
     for log in logs(3) {
         handle.enqueue(log);

@@ -1,11 +1,11 @@
 //! `acquire_databricks`: the whole stack (feature flag, breaker, HTTPS exporter) through the
 //! manager, against the local endpoint over real loopback HTTP.
 
+use databricks_telemetry::AcquireOptions;
 use std::sync::Arc;
 use std::time::Duration;
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::export::UserAgent;
 use databricks_telemetry::manager::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
@@ -40,10 +40,6 @@ fn token() -> Option<Arc<dyn CredentialsProvider>> {
     Some(Arc::new(StaticBearerToken::new(TOKEN)))
 }
 
-fn user_agent() -> UserAgent {
-    UserAgent::new("DatabricksAdbcRust", "0.1.0").unwrap()
-}
-
 /// A handle from `manager` on the client for `service`, as user `u` with the token.
 fn acquire(
     manager: &TelemetryClientManager,
@@ -51,13 +47,12 @@ fn acquire(
     force_enabled: bool,
 ) -> TelemetryClientHandle {
     manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &service.base_url(),
             &ClientIdentity::new("u"),
             token(),
             &config(force_enabled),
-            &user_agent(),
-        )
+        ))
         .unwrap()
 }
 
@@ -159,13 +154,12 @@ fn anonymous_clients_send_to_the_unauthenticated_route() {
     });
     let manager = TelemetryClientManager::new();
     let handle = manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &service.base_url(),
             &ClientIdentity::anonymous(),
             None,
             &config(true),
-            &user_agent(),
-        )
+        ))
         .unwrap();
     for event in events(2) {
         handle.enqueue(event);
@@ -185,24 +179,95 @@ fn plain_http_needs_allow_insecure_http() {
     let manager = TelemetryClientManager::new();
     let strict = TelemetryConfig::default();
     let err = manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             "http://127.0.0.1:9",
             &ClientIdentity::anonymous(),
             None,
             &strict,
-            &user_agent(),
-        )
+        ))
         .unwrap_err();
     assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
     let err = manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             "http://adb-1.azuredatabricks.net",
             &ClientIdentity::anonymous(),
             None,
             &config(false),
-            &user_agent(),
-        )
+        ))
         .unwrap_err();
     assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
     assert_eq!(manager.lane_count(), 0);
+}
+
+/// What a connection acquires its handle with: `identity` with `credentials` (anonymous and
+/// unauthenticated without), `config`, and the test driver.
+fn acquire_options(
+    endpoint: &str,
+    identity: &ClientIdentity,
+    credentials: Option<Arc<dyn CredentialsProvider>>,
+    config: &TelemetryConfig,
+) -> AcquireOptions {
+    let options = AcquireOptions::new(
+        endpoint,
+        databricks_telemetry::DriverInfo::new("DatabricksAdbcRust", "0.1.0").unwrap(),
+    )
+    .with_config(config.clone());
+    match credentials {
+        Some(credentials) => options.with_credentials(identity.clone(), credentials),
+        None => options,
+    }
+}
+
+#[test]
+fn a_handle_from_options_starts_sessions_with_the_driver_and_the_workspace() {
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let driver = databricks_telemetry::DriverInfo::new("Databricks ADBC Rust", "1.2.3").unwrap();
+    let options = AcquireOptions::new(service.base_url(), driver)
+        .with_credentials(
+            ClientIdentity::from_credential("pat", TOKEN),
+            Arc::new(StaticBearerToken::new(TOKEN)),
+        )
+        .with_config(config(false))
+        .with_org_id("1234567890");
+    let handle = manager.acquire_databricks(&options).unwrap();
+    let session = handle.session().expect("a Databricks handle").build();
+    assert_eq!(session.workspace_id(), Some(1234567890));
+    handle.enqueue(session.connection_opened(Duration::from_millis(3)));
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    assert_eq!(service.stats().logs_accepted, 1);
+    let upload = service
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/telemetry-ext")
+        .unwrap();
+    assert_eq!(upload.header("x-databricks-org-id"), Some("1234567890"));
+    assert_eq!(
+        upload.header("user-agent"),
+        Some("DatabricksADBCRust/1.2.3")
+    );
+    // Connections with the same token share a lane; another token gets its own.
+    let again = manager.acquire_databricks(&options).unwrap();
+    assert!(again.shares_lane_with(&handle));
+    let other = AcquireOptions::new(service.base_url(), options.driver().clone())
+        .with_credentials(
+            ClientIdentity::from_credential("pat", "another-token"),
+            Arc::new(StaticBearerToken::new("another-token")),
+        )
+        .with_config(config(false));
+    assert!(!manager
+        .acquire_databricks(&other)
+        .unwrap()
+        .shares_lane_with(&handle));
+}
+
+#[test]
+fn an_org_id_that_is_not_decimal_is_refused() {
+    let manager = TelemetryClientManager::new();
+    let driver = databricks_telemetry::DriverInfo::new("Databricks ADBC Rust", "1.2.3").unwrap();
+    let options = AcquireOptions::new("adb-1.azuredatabricks.net", driver).with_org_id("12ab");
+    let error = manager.acquire_databricks(&options).unwrap_err();
+    assert!(matches!(error, AcquireError::Exporter(_)), "{error}");
 }

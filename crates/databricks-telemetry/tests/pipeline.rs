@@ -71,13 +71,12 @@ fn a_30_second_outage_at_100_events_per_second_is_held_and_then_delivered() {
         .unwrap();
     let (manager, clock) = manual(11);
     let handle = manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &endpoint.base_url(),
             &ClientIdentity::new("user"),
             token(TOKEN),
             &config,
-            &user_agent(),
-        )
+        ))
         .unwrap();
     let session = session();
     let step = Duration::from_millis(100);
@@ -379,13 +378,12 @@ fn a_refused_token_is_the_lanes_failure_not_the_hosts() {
     let manager = TelemetryClientManager::new();
     let acquire = |name: &str, value: &str| {
         manager
-            .acquire_databricks(
+            .acquire_databricks(&acquire_options(
                 &endpoint.base_url(),
                 &ClientIdentity::new(name),
                 token(value),
                 &config,
-                &user_agent(),
-            )
+            ))
             .unwrap()
     };
     let wrong = acquire("mallory", "not-the-token");
@@ -569,13 +567,12 @@ fn short_program_child() {
         .build()
         .unwrap();
     let handle = TelemetryClientManager::global()
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &endpoint,
             &ClientIdentity::new("user"),
             token(TOKEN),
             &config,
-            &user_agent(),
-        )
+        ))
         .unwrap();
     let session = session();
     for _ in 0..CHILD_EVENTS {

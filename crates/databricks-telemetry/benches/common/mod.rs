@@ -6,6 +6,8 @@
 
 mod sink;
 
+use databricks_telemetry::credentials::CredentialsProvider;
+use databricks_telemetry::AcquireOptions;
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -182,13 +184,12 @@ pub(crate) fn http_handle(
     config: &TelemetryConfig,
 ) -> TelemetryClientHandle {
     manager
-        .acquire_databricks(
+        .acquire_databricks(&acquire_options(
             &format!("http://{addr}"),
             identity,
             Some(Arc::new(StaticBearerToken::new(ENDPOINT_TOKEN))),
             config,
-            &user_agent(),
-        )
+        ))
         .expect("a handle on the loopback endpoint")
 }
 
@@ -242,4 +243,24 @@ pub(crate) fn distinct_events(
     n: usize,
 ) -> Vec<FrontendLog> {
     (0..n).map(|_| statement_event(session)).collect()
+}
+
+/// What a connection acquires its handle with: `identity` with `credentials` (anonymous and
+/// unauthenticated without), `config`, and the test driver.
+pub(crate) fn acquire_options(
+    endpoint: &str,
+    identity: &ClientIdentity,
+    credentials: Option<Arc<dyn CredentialsProvider>>,
+    config: &TelemetryConfig,
+) -> AcquireOptions {
+    let options = AcquireOptions::new(
+        endpoint,
+        databricks_telemetry::DriverInfo::new("DatabricksAdbcRust", "0.1.0")
+            .expect("a valid driver"),
+    )
+    .with_config(config.clone());
+    match credentials {
+        Some(credentials) => options.with_credentials(identity.clone(), credentials),
+        None => options,
+    }
 }

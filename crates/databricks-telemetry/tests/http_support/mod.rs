@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use databricks_telemetry::AcquireOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -445,5 +446,24 @@ impl Client {
 
     pub(crate) fn manager(&self) -> &TelemetryClientManager {
         &self.manager
+    }
+}
+
+/// What a connection acquires its handle with: `identity` with `credentials` (anonymous and
+/// unauthenticated without), `config`, and the test driver.
+pub(crate) fn acquire_options(
+    endpoint: &str,
+    identity: &ClientIdentity,
+    credentials: Option<Arc<dyn CredentialsProvider>>,
+    config: &TelemetryConfig,
+) -> AcquireOptions {
+    let options = AcquireOptions::new(
+        endpoint,
+        databricks_telemetry::DriverInfo::new(DRIVER.0, DRIVER.1).unwrap(),
+    )
+    .with_config(config.clone());
+    match credentials {
+        Some(credentials) => options.with_credentials(identity.clone(), credentials),
+        None => options,
     }
 }

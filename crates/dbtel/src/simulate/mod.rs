@@ -369,7 +369,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     } else {
         args.endpoints.clone()
     };
-    let user_agent = targets::user_agent()?;
+    let driver = targets::driver()?;
     let hosts = urls
         .iter()
         .enumerate()
@@ -379,7 +379,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
                 url: url.clone(),
                 workspace_id: 1_000_000_000 + index as i64,
                 token: token.clone(),
-                user_agent: user_agent.clone(),
+                driver: driver.clone(),
             })
         })
         .collect::<Result<Vec<_>, SimulateError>>()?;

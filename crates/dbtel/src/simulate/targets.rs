@@ -4,10 +4,9 @@
 
 use std::fmt;
 
-use databricks_telemetry::export::{
-    ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
-};
+use databricks_telemetry::export::{ServiceEndpoint, ServiceEndpointError, UserAgentError};
 use databricks_telemetry::host::shown;
+use databricks_telemetry::DriverInfo;
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
@@ -74,13 +73,13 @@ pub(crate) struct TargetError {
     pub(crate) reason: String,
 }
 
-/// The user agent the simulated driver sends.
+/// The simulated driver (its user agent and its sessions' system configuration).
 ///
 /// # Errors
 ///
 /// None in practice: the name and version are constants the library accepts.
-pub(crate) fn user_agent() -> Result<UserAgent, UserAgentError> {
-    UserAgent::new(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
+pub(crate) fn driver() -> Result<DriverInfo, UserAgentError> {
+    DriverInfo::new(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
 }
 
 /// Checks that the host at `url` can be exported to (the manager's

@@ -13,11 +13,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::export::UserAgent;
 use databricks_telemetry::manager::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
 use databricks_telemetry::TelemetryConfig;
+use databricks_telemetry::{AcquireOptions, DriverInfo};
 
 use super::actions::{Action, SimulatedSession};
 use super::targets::Token;
@@ -34,7 +34,7 @@ pub(crate) struct SimulatedHost {
     /// sends to `/telemetry-unauth`.
     pub(crate) token: Option<Token>,
     /// The user agent the simulated driver sends.
-    pub(crate) user_agent: UserAgent,
+    pub(crate) driver: DriverInfo,
 }
 
 /// The shape of a run.
@@ -303,13 +303,13 @@ impl ThreadWork<'_> {
         let credentials = host.token.as_ref().map(|token| {
             Arc::new(StaticBearerToken::new(token.expose())) as Arc<dyn CredentialsProvider>
         });
-        let handle = self.manager.acquire_databricks(
-            &host.url,
-            &identity,
-            credentials,
-            self.config,
-            &host.user_agent,
-        )?;
+        let options =
+            AcquireOptions::new(&host.url, host.driver.clone()).with_config(self.config.clone());
+        let options = match credentials {
+            Some(credentials) => options.with_credentials(identity, credentials),
+            None => options,
+        };
+        let handle = self.manager.acquire_databricks(&options)?;
         let rng = fastrand::Rng::with_seed(self.plan.seed ^ (u64::from(index) << 32) ^ 0x5eed);
         let mut session = SimulatedSession::new(handle.host().as_str(), host.workspace_id, rng);
         let events = session.open();

@@ -36,16 +36,17 @@
 //! or call [`TelemetryClientHandle::close`] (or `close_async` inside an async runtime) on the
 //! connection's handle before returning.
 
-use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::TelemetryConfig;
+use crate::context::SessionContextBuilder;
 use crate::credentials::CredentialsProvider;
+use crate::driver::DriverInfo;
 use crate::export::{
     BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
-    ServiceEndpointError, UserAgent,
+    ServiceEndpointError,
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
@@ -57,41 +58,11 @@ use crate::pipeline::lane::Wake;
 use crate::pipeline::{CloseFuture, CloseOutcome, FlushResult};
 use crate::stats::TelemetryStats;
 
-/// Whose credentials a lane's events are sent with.
-///
-/// Connections with equal identities (on one host) share a lane; a different identity gets its
-/// own, so no event is ever sent with the credentials of a connection that does not share its
-/// identity.
-/// Use something stable that names the principal (a user or service principal id), or a digest
-/// of the credential; never the credential itself. `Debug` does not print it.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ClientIdentity(Option<String>);
+mod acquire_options;
+mod identity;
 
-impl ClientIdentity {
-    /// The identity named `id`.
-    pub fn new(id: impl Into<String>) -> Self {
-        ClientIdentity(Some(id.into()))
-    }
-
-    /// No credentials: events go to the unauthenticated endpoint.
-    pub fn anonymous() -> Self {
-        ClientIdentity(None)
-    }
-
-    /// Whether this is the anonymous identity.
-    pub fn is_anonymous(&self) -> bool {
-        self.0.is_none()
-    }
-}
-
-impl fmt::Debug for ClientIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Some(_) => f.write_str("ClientIdentity(<identified>)"),
-            None => f.write_str("ClientIdentity(<anonymous>)"),
-        }
-    }
-}
+pub use acquire_options::AcquireOptions;
+pub use identity::ClientIdentity;
 
 /// Why a handle could not be acquired.
 #[derive(Debug, thiserror::Error)]
@@ -232,54 +203,92 @@ impl TelemetryClientManager {
         })
     }
 
-    /// A handle that sends to the Databricks telemetry service at `endpoint` (a host such as
+    /// A handle that sends to the Databricks telemetry service at `options`' host (e.g.
     /// `adb-123.4.azuredatabricks.net`, or a URL).
     ///
-    /// With `credentials`, batches go to `/telemetry-ext` with the `Authorization` of a live
+    /// With credentials, batches go to `/telemetry-ext` with the `Authorization` of a live
     /// connection's provider, once the server's feature flag for the host says telemetry is on
     /// (skipped with `force_enabled`); the flag is fetched by the host's worker, never on the
     /// caller's thread, and cached per host for this manager. Without credentials (a failed
-    /// login, or [`ClientIdentity::anonymous`]), batches go to `/telemetry-unauth` without the
-    /// flag, which needs credentials: only `enabled` decides.
+    /// login), batches go to `/telemetry-unauth` without the flag, which needs credentials:
+    /// only `enabled` decides.
     ///
     /// The identity decides sharing: give connections with the same credentials the same
-    /// identity, and never pass credentials with [`ClientIdentity::anonymous`].
+    /// identity ([`ClientIdentity::from_credential`] does).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use databricks_telemetry::credentials::StaticBearerToken;
+    /// use databricks_telemetry::{AcquireOptions, ClientIdentity, DriverInfo, TelemetryClientManager};
+    ///
+    /// let driver = DriverInfo::new("Databricks ADBC Rust", "0.1.0")?;
+    /// let token = "dapi-...";
+    /// let telemetry = TelemetryClientManager::global().acquire_databricks(
+    ///     &AcquireOptions::new("adb-123.4.azuredatabricks.net", driver).with_credentials(
+    ///         ClientIdentity::from_credential("pat", token),
+    ///         Arc::new(StaticBearerToken::new(token)),
+    ///     ),
+    /// )?;
+    /// let session = telemetry.session().expect("a Databricks handle").session_id("01f0-...").build();
+    /// telemetry.enqueue(session.connection_opened(std::time::Duration::from_millis(80)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`AcquireError::Endpoint`] for an endpoint that is not a host or is plain HTTP where
-    /// that is not allowed; [`AcquireError::Exporter`] when the exporter cannot be built;
-    /// [`AcquireError::ShutDown`] after [`shutdown`](Self::shutdown).
+    /// [`AcquireError::Endpoint`] for a host that is not a host or is plain HTTP where that is
+    /// not allowed; [`AcquireError::Exporter`] when the exporter cannot be built (e.g. an org
+    /// id that is not decimal); [`AcquireError::ShutDown`] after [`shutdown`](Self::shutdown).
     pub fn acquire_databricks(
         &self,
-        endpoint: &str,
-        identity: &ClientIdentity,
-        credentials: Option<Arc<dyn CredentialsProvider>>,
-        config: &TelemetryConfig,
-        user_agent: &UserAgent,
+        options: &AcquireOptions,
     ) -> Result<TelemetryClientHandle, AcquireError> {
-        let endpoint = ServiceEndpoint::parse(endpoint, config)?;
+        let config = &options.config;
+        let endpoint = ServiceEndpoint::parse(&options.host, config)?;
         let host = endpoint.host().clone();
         let shared = Arc::clone(&self.engine.shared);
-        self.acquire_parts(host, identity, credentials, config, |_| {
-            let exporter =
-                DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone())
-                    .build()?;
-            let cache = shared.flags.get_or_init(|| {
-                Arc::new(FeatureFlagCache::with_clock(
-                    config,
-                    user_agent,
-                    Arc::clone(&shared.clock),
-                ))
-            });
-            Ok(HostParts {
-                exporter: Box::new(exporter),
-                flags: Some(FlagSource {
-                    cache: Arc::clone(cache),
-                    endpoint,
-                }),
-            })
-        })
+        let user_agent = options.driver.user_agent();
+        let workspace_id = match &options.org_id {
+            None => None,
+            Some(org_id) => Some(org_id.parse::<i64>().map_err(|_| {
+                AcquireError::Exporter(DatabricksExporterError::InvalidOrgId {
+                    value: org_id.clone(),
+                })
+            })?),
+        };
+        let mut handle = self.acquire_parts(
+            host,
+            &options.identity,
+            options.credentials.clone(),
+            config,
+            |_| {
+                let mut builder =
+                    DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone());
+                if let Some(org_id) = &options.org_id {
+                    builder = builder.org_id(org_id.clone());
+                }
+                let exporter = builder.build()?;
+                let cache = shared.flags.get_or_init(|| {
+                    Arc::new(FeatureFlagCache::with_clock(
+                        config,
+                        user_agent,
+                        Arc::clone(&shared.clock),
+                    ))
+                });
+                Ok(HostParts {
+                    exporter: Box::new(exporter),
+                    flags: Some(FlagSource {
+                        cache: Arc::clone(cache),
+                        endpoint,
+                    }),
+                })
+            },
+        )?;
+        handle.session = Some(Arc::new(SessionDefaults {
+            driver: options.driver.clone(),
+            workspace_id,
+        }));
+        Ok(handle)
     }
 
     fn acquire_parts(
@@ -298,6 +307,7 @@ impl TelemetryClientManager {
                 manager: self.clone(),
                 host,
                 grip: None,
+                session: None,
             });
         }
         let grip = self
@@ -311,6 +321,7 @@ impl TelemetryClientManager {
             manager: self.clone(),
             host,
             grip: Some(grip),
+            session: None,
         })
     }
 
@@ -397,6 +408,15 @@ pub struct TelemetryClientHandle {
     host: HostKey,
     /// `None` for a disabled handle, and once released.
     grip: Option<Grip>,
+    /// What sessions started from this handle know: the driver and the workspace.
+    session: Option<Arc<SessionDefaults>>,
+}
+
+/// What a handle from `acquire_databricks` knows for the sessions started from it.
+#[derive(Debug)]
+struct SessionDefaults {
+    driver: DriverInfo,
+    workspace_id: Option<i64>,
 }
 
 impl TelemetryClientHandle {
@@ -450,6 +470,20 @@ impl TelemetryClientHandle {
         self.grip
             .as_ref()
             .map_or_else(TelemetryStats::default, |grip| grip.lane.stats())
+    }
+
+    /// A session context builder for this connection: the driver's name and version, and the
+    /// workspace id from the org id, filled in. `None` for handles acquired without a
+    /// [`DriverInfo`] ([`acquire`](TelemetryClientManager::acquire),
+    /// [`acquire_with_credentials`](TelemetryClientManager::acquire_with_credentials)).
+    pub fn session(&self) -> Option<SessionContextBuilder> {
+        self.session.as_ref().map(|defaults| {
+            let builder = defaults.driver.session();
+            match defaults.workspace_id {
+                Some(id) => builder.workspace_id(id),
+                None => builder,
+            }
+        })
     }
 
     /// The normalised host.

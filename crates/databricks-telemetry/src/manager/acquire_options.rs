@@ -1,0 +1,113 @@
+//! [`AcquireOptions`]: everything a connection says when it acquires its telemetry handle.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::TelemetryConfig;
+use crate::credentials::CredentialsProvider;
+use crate::driver::DriverInfo;
+use crate::manager::ClientIdentity;
+
+/// What a connection acquires its handle with, for
+/// [`TelemetryClientManager::acquire_databricks`](super::TelemetryClientManager::acquire_databricks).
+///
+/// Starts anonymous (no credentials: `/telemetry-unauth`) with the default configuration;
+/// `with_*` setters add the rest.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use databricks_telemetry::credentials::StaticBearerToken;
+/// use databricks_telemetry::{AcquireOptions, ClientIdentity, DriverInfo, TelemetryConfig};
+///
+/// let token = "dapi-secret";
+/// let options = AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
+///     .with_credentials(
+///         ClientIdentity::from_credential("pat", token),
+///         Arc::new(StaticBearerToken::new(token)),
+///     )
+///     .with_config(TelemetryConfig::default())
+///     .with_org_id("1234567890");
+/// assert!(!format!("{options:?}").contains(token));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+#[must_use = "options do nothing until a handle is acquired with them"]
+pub struct AcquireOptions {
+    pub(crate) host: String,
+    pub(crate) driver: DriverInfo,
+    pub(crate) identity: ClientIdentity,
+    pub(crate) credentials: Option<Arc<dyn CredentialsProvider>>,
+    pub(crate) config: TelemetryConfig,
+    pub(crate) org_id: Option<String>,
+}
+
+impl AcquireOptions {
+    /// A connection to `host` (e.g. `adb-123.4.azuredatabricks.net`, or a URL) of `driver`,
+    /// anonymous, with the default configuration.
+    pub fn new(host: impl Into<String>, driver: DriverInfo) -> Self {
+        AcquireOptions {
+            host: host.into(),
+            driver,
+            identity: ClientIdentity::anonymous(),
+            credentials: None,
+            config: TelemetryConfig::default(),
+            org_id: None,
+        }
+    }
+
+    /// The connection's credentials and whose they are: batches go to `/telemetry-ext` with
+    /// the `Authorization` `provider` gives (see [`crate::credentials`]). Connections with the
+    /// same identity share a lane.
+    pub fn with_credentials(
+        mut self,
+        identity: ClientIdentity,
+        provider: Arc<dyn CredentialsProvider>,
+    ) -> Self {
+        self.identity = identity;
+        self.credentials = Some(provider);
+        self
+    }
+
+    /// The telemetry configuration (from the connection's options).
+    pub fn with_config(mut self, config: TelemetryConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The workspace's organisation id (the `?o=` of the connection's HTTP path, decimal
+    /// digits): sent as `x-databricks-org-id`, and the `workspace_id` of sessions started from
+    /// the handle's [`session`](super::TelemetryClientHandle::session).
+    pub fn with_org_id(mut self, org_id: impl Into<String>) -> Self {
+        self.org_id = Some(org_id.into());
+        self
+    }
+
+    /// The host (or URL) telemetry goes to.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The driver.
+    pub fn driver(&self) -> &DriverInfo {
+        &self.driver
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TelemetryConfig {
+        &self.config
+    }
+}
+
+impl fmt::Debug for AcquireOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquireOptions")
+            .field("host", &self.host)
+            .field("driver", &self.driver)
+            .field("identity", &self.identity)
+            .field("credentials", &self.credentials)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
