@@ -401,22 +401,26 @@ pub fn shown(input: &str) -> String {
     cut
 }
 
-/// The input with everything that could be a credential replaced by `***`: the user information
-/// (everything between the scheme and the last `@`), and anything after a `?` or `#`.
+/// The input with everything that could be a credential replaced by `***`: anything after the
+/// first `?` or `#`, and the user information (everything between the scheme and the last
+/// `@`; when that `@` comes after a `?` or `#`, everything between the scheme and the `?`).
 fn redact(input: &str) -> String {
     let (scheme, rest) = match split_scheme(input) {
         (Some(scheme), rest) => (format!("{scheme}://"), rest),
         (None, rest) => (String::new(), rest),
     };
-    let rest = match rest.rfind('@') {
-        Some(at) => format!("***{}", &rest[at..]),
-        None => rest.to_owned(),
+    let cut = rest.find(['?', '#']);
+    let visible = &rest[..cut.unwrap_or(rest.len())];
+    let mut shown = match rest.rfind('@') {
+        Some(at) if at < visible.len() => format!("***{}", &visible[at..]),
+        Some(_) => "***".to_owned(),
+        None => visible.to_owned(),
     };
-    let rest = match rest.find(['?', '#']) {
-        Some(at) => format!("{}***", &rest[..=at]),
-        None => rest,
-    };
-    format!("{scheme}{rest}")
+    if let Some(at) = cut {
+        shown.push_str(&rest[at..=at]);
+        shown.push_str("***");
+    }
+    format!("{scheme}{shown}")
 }
 
 #[cfg(test)]
@@ -430,6 +434,9 @@ mod tests {
         assert_eq!(redact("h/p#frag"), "h/p#***");
         assert_eq!(redact("plain.host"), "plain.host");
         assert_eq!(redact("user:a://b@h"), "***@h");
+        // An `@` after the `?` is in the query: nothing after the `?` shows.
+        assert_eq!(redact("?@/cc/f//?"), "***?***");
+        assert_eq!(redact("https://h/p?a@b/c"), "https://***?***");
     }
 
     #[test]

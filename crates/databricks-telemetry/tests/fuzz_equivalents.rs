@@ -196,11 +196,21 @@ fn an_oversized_success_body_is_delivered_unread() {
 /// host_key, found by cargo-fuzz: a false alarm of the property, not a library bug. The
 /// redaction writes `***`, and this input's "user information" (`**@\0?***`) contained
 /// `*`, so the redacted error spelled it by chance. The property now ignores user information
-/// containing `*`; the input itself is refused and shows no more than it should.
+/// containing `*`; the input itself is refused and shows no more than it should (since an
+/// `@` comes after its first `?`, nothing but the markers).
 #[test]
 fn regression_host_key_redaction_markers_in_the_input() {
     let input = "**@\0?***@\0?\0\u{5}\0\0\0\0\0\0\0\0\0\0\0\0\0\u{14}/";
     check_host(input);
     let error = databricks_telemetry::host::HostKey::parse(input).unwrap_err();
-    assert_eq!(error.input(), "***@\0?***");
+    assert_eq!(error.input(), "***?***");
+}
+
+/// shown_url, found by the proptest stand-in in CI: an `@` after the first `?` made the
+/// redaction treat everything before it as user information and show what followed it, part
+/// of the query. Now nothing after the first `?` or `#` shows, whatever comes before.
+#[test]
+fn regression_shown_url_an_at_sign_in_the_query() {
+    check_shown("?@/cc/f//?");
+    assert_eq!(databricks_telemetry::host::shown("?@/cc/f//?"), "***?***");
 }

@@ -8,8 +8,8 @@
 //!   whose faults rotate (healthy, 503, 429 with `Retry-After`, hang, reset, redirect); every few
 //!   rotations a host is retired and a new one takes its place, so lanes, workers and breakers
 //!   come and go. At the end, after the manager's shutdown: every event is accounted for
-//!   (`generated = enqueued = exported + dropped`, nothing pending, `exported` = what the
-//!   endpoints accepted, no duplicates), no lane and no `dbx-telemetry` thread is left, and
+//!   (`generated = enqueued = exported + dropped`, nothing pending, `exported` <= what the
+//!   endpoints accepted <= `exported + closed_before_delivery`, no duplicates), no lane and no `dbx-telemetry` thread is left, and
 //!   resident memory grew by at most [`RSS_GROWTH_BOUND`] from the warmed-up start.
 //! - **simulate**: `dbtel simulate` as a child process against endpoints in this process whose
 //!   faults rotate the same way. At the end: exit code 0, the report's accounting balances, what
@@ -292,9 +292,14 @@ fn library_soak(duration: Duration, rotation: Duration) {
         enqueued,
         "every event exported or dropped"
     );
-    assert_eq!(
-        exported, accepted,
-        "exported is exactly what the endpoints accepted"
+    // Every event the library counts as exported, the endpoints accepted. The endpoints may
+    // have accepted a few more: a batch whose answer was cut off (a reset after the upload was
+    // taken) waits for its retry, and when its lane's close deadline comes first it is counted
+    // as closed before delivery (the accounting keeps what it said at the deadline).
+    assert!(
+        exported <= accepted && accepted <= exported + stats.dropped.closed_before_delivery,
+        "exported {exported}, accepted {accepted}, closed before delivery {}",
+        stats.dropped.closed_before_delivery
     );
     assert_eq!(duplicates, 0, "no event was delivered twice");
     assert_eq!(threads_left, 0, "no worker thread is left");
@@ -520,9 +525,16 @@ fn simulate_soak(duration: Duration, rotation: Duration) {
     assert_eq!(enqueued, generated);
     assert_eq!(pending, 0);
     assert_eq!(exported + dropped, enqueued);
-    assert_eq!(
-        exported, accepted,
-        "exported is exactly what the endpoints accepted"
+    let closed_before_delivery = report["dropped"]["closed_before_delivery"]
+        .as_u64()
+        .expect("the report counts closed_before_delivery");
+    // Every event the library counts as exported, the endpoints accepted. The endpoints may
+    // have accepted a few more: a batch whose answer was cut off (a reset after the upload was
+    // taken) waits for its retry, and when its lane's close deadline comes first it is counted
+    // as closed before delivery (the accounting keeps what it said at the deadline).
+    assert!(
+        exported <= accepted && accepted <= exported + closed_before_delivery,
+        "exported {exported}, accepted {accepted}, closed before delivery {closed_before_delivery}"
     );
     assert_eq!(duplicates, 0, "no event was delivered twice");
     // One worker per host; while it resolves a host name, ureq runs the lookup on a

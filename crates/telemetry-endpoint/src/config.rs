@@ -3,8 +3,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::{Extension, Fault, FeatureFlagAnswer, Mode};
+use crate::{Extension, Fault, FeatureFlagAnswer, Mode, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
 
 /// The default bind address: loopback, with a port chosen by the system.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
@@ -27,6 +28,14 @@ pub const DEFAULT_MAX_STORED_LOGS: usize = 1_000_000;
 ///     .with_feature_flags(FeatureFlagAnswer::Off { ttl_seconds: Some(60) })
 ///     .with_fault("503*2".parse().unwrap());
 /// assert!(!format!("{config:?}").contains("dapi-secret"));
+///
+/// // Shorter read timeouts than the defaults, e.g. for a test of a slow client.
+/// use std::time::Duration;
+/// let config = EndpointConfig::default()
+///     .with_header_read_timeout(Duration::from_millis(300))
+///     .with_body_read_timeout(Duration::from_millis(500));
+/// assert_eq!(config.header_read_timeout, Duration::from_millis(300));
+/// assert_eq!(config.body_read_timeout, Duration::from_millis(500));
 /// ```
 #[derive(Clone)]
 pub struct EndpointConfig {
@@ -47,6 +56,17 @@ pub struct EndpointConfig {
     /// An [`Extension`] told of every accepted upload and asked about GET routes the endpoint
     /// does not serve; none by default.
     pub extension: Option<Arc<dyn Extension>>,
+    /// How long a connection may take to send a request's headers, counted from when the
+    /// server starts waiting for them: from the connection's start, or from the end of the
+    /// previous response on a kept-alive connection (so idle connections are closed too). A
+    /// connection that takes longer is closed without an answer. [`HEADER_READ_TIMEOUT`] by
+    /// default; longer than a year is taken as a year.
+    pub header_read_timeout: Duration,
+    /// How long a request body may take to arrive, counted once the server starts reading it;
+    /// a body that takes longer gets `408 Request Timeout` (on an upload route, counted in
+    /// `uploads_rejected`) and the connection is closed. [`BODY_READ_TIMEOUT`] by default;
+    /// longer than a year is taken as a year.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for EndpointConfig {
@@ -59,6 +79,8 @@ impl Default for EndpointConfig {
             fault: None,
             mode: Mode::Strict,
             extension: None,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
         }
     }
 }
@@ -105,6 +127,21 @@ impl EndpointConfig {
         self.fault = Some(fault);
         self
     }
+
+    /// Close a connection that takes longer than `timeout` to send a request's headers,
+    /// idle keep-alive connections included, instead of after [`HEADER_READ_TIMEOUT`] (see
+    /// [`header_read_timeout`](Self::header_read_timeout)).
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Answer `408` to a request whose body takes longer than `timeout` to arrive, instead of
+    /// after [`BODY_READ_TIMEOUT`] (see [`body_read_timeout`](Self::body_read_timeout)).
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
 }
 
 impl fmt::Debug for EndpointConfig {
@@ -117,6 +154,8 @@ impl fmt::Debug for EndpointConfig {
             .field("fault", &self.fault)
             .field("mode", &self.mode)
             .field("extension", &self.extension.as_ref().map(|_| "<extension>"))
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
             .finish()
     }
 }

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::auth::BearerToken;
 use crate::fault::ActiveFault;
@@ -61,6 +61,8 @@ impl fmt::Debug for EndpointHandle {
             .field("requests_recorded", &inner.requests.len())
             .field("fault", &inner.fault)
             .field("feature_flags", &inner.feature_flags)
+            .field("header_read_timeout", &self.shared.header_read_timeout)
+            .field("body_read_timeout", &self.shared.body_read_timeout)
             .finish()
     }
 }
@@ -70,6 +72,8 @@ struct Shared {
     max_stored_logs: usize,
     mode: Mode,
     extension: Option<Arc<dyn Extension>>,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
     inner: Mutex<Inner>,
 }
 
@@ -100,6 +104,8 @@ impl EndpointHandle {
                 max_stored_logs: config.max_stored_logs,
                 mode: config.mode,
                 extension: config.extension.clone(),
+                header_read_timeout: config.header_read_timeout,
+                body_read_timeout: config.body_read_timeout,
                 inner: Mutex::new(Inner {
                     stats,
                     event_ids: HashSet::new(),
@@ -112,6 +118,16 @@ impl EndpointHandle {
                 }),
             }),
         }
+    }
+
+    /// See [`EndpointConfig::header_read_timeout`].
+    pub(crate) fn header_read_timeout(&self) -> Duration {
+        self.shared.header_read_timeout
+    }
+
+    /// See [`EndpointConfig::body_read_timeout`].
+    pub(crate) fn body_read_timeout(&self) -> Duration {
+        self.shared.body_read_timeout
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

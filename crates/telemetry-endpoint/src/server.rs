@@ -30,11 +30,17 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_CONNECTIONS: usize = 512;
 
 /// How long a connection may take to send a request's headers (idle keep-alive connections
-/// included) before it is closed.
+/// included) before it is closed, by default (see
+/// [`EndpointConfig::with_header_read_timeout`](crate::EndpointConfig::with_header_read_timeout)).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a request body may take to arrive before the request gets 408.
+/// How long a request body may take to arrive before the request gets 408, by default (see
+/// [`EndpointConfig::with_body_read_timeout`](crate::EndpointConfig::with_body_read_timeout)).
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest read timeout used: longer configured ones are cut to this, so adding one to the
+/// current time cannot overflow.
+const LONGEST_READ_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Request bodies read at the same time (each up to [`MAX_REQUEST_BODY_BYTES`]): the rest wait,
 /// so bodies in memory never exceed this many times the limit.
@@ -117,6 +123,7 @@ async fn serve_connection(
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
+    let header_read_timeout = handle.header_read_timeout().min(LONGEST_READ_TIMEOUT);
     let switch = Arc::new(ResetSwitch::default());
     let io = TokioIo::new(ResettableStream::new(stream, Arc::clone(&switch)));
     let service = service_fn(move |request| {
@@ -127,7 +134,7 @@ async fn serve_connection(
     });
     let connection = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_read_timeout)
         .serve_connection(io, service);
     tokio::select! {
         result = connection => {
@@ -326,7 +333,7 @@ async fn upload(
         }
     }
     let headers = request.headers().clone();
-    let body = match read_body(request, bodies).await {
+    let body = match read_body(request, bodies, handle.body_read_timeout()).await {
         Ok(body) => body,
         Err(response) => {
             // 413, 408 and unreadable bodies are refusals like any other.
@@ -512,7 +519,7 @@ async fn set_fault(
     handle: &EndpointHandle,
     bodies: &Semaphore,
 ) -> Answer {
-    let body = match read_body(request, bodies).await {
+    let body = match read_body(request, bodies, handle.body_read_timeout()).await {
         Ok(body) => body,
         Err(response) => return Answer::new(response),
     };
@@ -532,10 +539,11 @@ async fn set_fault(
 
 /// Reads the body: one at a time ([`MAX_BODIES_IN_FLIGHT`]), at most
 /// [`MAX_REQUEST_BODY_BYTES`] (413, without reading, when `Content-Length` says more), within
-/// [`BODY_READ_TIMEOUT`] (408).
+/// `timeout` once its turn comes (408).
 async fn read_body(
     request: Request<Incoming>,
     bodies: &Semaphore,
+    timeout: Duration,
 ) -> Result<Bytes, Response<ResponseBody>> {
     let too_large = || {
         json_response(
@@ -558,10 +566,11 @@ async fn read_body(
         ));
     };
     let read = Limited::new(request.into_body(), MAX_REQUEST_BODY_BYTES).collect();
-    let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, read).await else {
+    let timeout = timeout.min(LONGEST_READ_TIMEOUT);
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
         return Err(json_response(
             StatusCode::REQUEST_TIMEOUT,
-            &json!({ "error": format!("the request body did not arrive within {} s", BODY_READ_TIMEOUT.as_secs()) }),
+            &json!({ "error": format!("the request body did not arrive within {timeout:?}") }),
         ));
     };
     match read {

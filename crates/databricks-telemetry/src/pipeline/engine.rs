@@ -20,6 +20,10 @@ use crate::host::HostKey;
 use crate::manager::ClientIdentity;
 use crate::stats::TelemetryStats;
 
+/// How long past a lane's drain deadline `close` waits for its worker before it counts the
+/// lane's events itself.
+const ABANDON_GRACE: Duration = Duration::from_secs(1);
+
 /// What every host of one engine shares.
 #[derive(Debug)]
 pub(crate) struct EngineShared {
@@ -292,16 +296,20 @@ impl Engine {
         }
     }
 
-    /// Finishes `grip`'s lane when its drain deadline has passed but its worker is stuck in an
-    /// export that ignores deadlines: what it holds is counted now, and the export's late result
-    /// is ignored.
+    /// Finishes `grip`'s lane when its drain deadline passed more than [`ABANDON_GRACE`] ago
+    /// and its worker is still stuck in an export that ignores deadlines: what it holds is
+    /// counted now, and the export's late result is ignored. (An export honouring its deadline
+    /// returns by the drain deadline, and its worker counts it; abandoning it earlier would
+    /// count a batch the service may have taken as undelivered.)
     fn abandon_if_overdue(&self, grip: &Grip) {
         let now = self.shared.clock.now();
         let mut state = grip.host.lock();
         let Some(index) = state.lanes.iter().position(|entry| {
             Arc::ptr_eq(&entry.lane, &grip.lane)
                 && entry.handles == 0
-                && entry.drain_deadline.is_some_and(|deadline| now >= deadline)
+                && entry
+                    .drain_deadline
+                    .is_some_and(|deadline| now >= deadline + ABANDON_GRACE)
         }) else {
             return;
         };

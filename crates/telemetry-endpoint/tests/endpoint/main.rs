@@ -8,4 +8,5 @@ mod faults;
 mod flags;
 mod shapes;
 mod stats_capture;
+mod timeouts;
 mod uploads;
