@@ -607,3 +607,66 @@ fn a_short_program_delivers_every_event_with_the_documented_guard() {
     assert!(status.success(), "{status}");
     assert_eq!(endpoint.stats().logs_accepted, CHILD_EVENTS as u64);
 }
+
+/// A provider that may block: it waits for the test to let it answer, and counts its calls.
+#[derive(Debug, Default)]
+struct Gated {
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+    calls: AtomicUsize,
+}
+
+impl Gated {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+impl CredentialsProvider for Gated {
+    fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let open = self.open.lock().unwrap();
+        let (_open, timeout) = self
+            .opened
+            .wait_timeout_while(open, WAIT, |open| !*open)
+            .unwrap();
+        assert!(!timeout.timed_out(), "the test never opened the gate");
+        Ok(AuthorizationValue::bearer("slow-oauth"))
+    }
+}
+
+#[test]
+fn a_provider_that_may_block_is_asked_at_acquire_so_a_quick_release_keeps_its_token() {
+    let manager = TelemetryClientManager::new();
+    let exporter = InMemoryExporter::new();
+    let gated = Arc::new(Gated::default());
+    let handle = manager
+        .acquire_with_credentials(
+            "adb-1.example.net",
+            &ClientIdentity::new("u"),
+            Some(Arc::clone(&gated) as Arc<dyn CredentialsProvider>),
+            &TelemetryConfig::default(),
+            boxed(&exporter),
+        )
+        .unwrap();
+    // The worker asks the provider at once, in the background (never on this thread).
+    assert!(http_support::eventually(WAIT, || gated
+        .calls
+        .load(Ordering::SeqCst)
+        == 1));
+    handle.enqueue(log("opened"));
+    handle.release(); // the connection goes before its provider has answered
+    gated.open();
+    let outcome = manager.shutdown(WAIT);
+    assert_eq!(outcome.stats.exported, 1, "{:?}", outcome.stats);
+    assert_eq!(
+        exporter.authorizations(),
+        [Some("Bearer slow-oauth".to_owned())]
+    );
+    assert_eq!(
+        gated.calls.load(Ordering::SeqCst),
+        1,
+        "never asked after its release"
+    );
+}

@@ -201,16 +201,24 @@ impl Engine {
         if let Some(provider) = credentials {
             let mut lane_state = lane.lock();
             lane_state.expects_credentials = true;
-            if !provider.may_block() {
+            let may_block = provider.may_block();
+            if !may_block {
                 // Instant by its own word: keep its value from the start, so a connection
                 // released before the worker ever ran still leaves the lane something to send
-                // with. A provider that may block is asked by the worker at the lane's first
-                // event instead, never on this thread.
+                // with.
                 if let Ok(value) = super::authorizer::call_guarded(provider.as_ref()) {
                     lane_state.kept = Some(value);
                 }
             }
+            let ask_now = may_block && lane_state.kept.is_none();
             lane_state.providers.push((id, provider));
+            drop(lane_state);
+            if ask_now {
+                // A provider that may block is never called on this thread: the host's worker
+                // asks it at once, in the background.
+                lane.wants_authorization.store(true, Ordering::Release);
+                host.notify();
+            }
         }
         Ok(Grip { host, lane, id })
     }
@@ -280,6 +288,17 @@ impl Engine {
                 .is_none_or(|entry| entry.handles == 1)
         };
         if last {
+            // A close may wait, so when the lane has no authorization yet (its provider may
+            // block and the worker has not got one), ask this connection's provider now,
+            // before it is withdrawn; bounded by the close's timeout.
+            let unauthorized = {
+                let state = grip.lane.lock();
+                state.kept.is_none() && !state.providers.is_empty()
+            };
+            if unauthorized && grip.lane.has_events() {
+                let bound = timeout.min(grip.host.settings.request_timeout);
+                let _ = self.shared.authorizer.authorize(&grip.lane, bound);
+            }
             self.release(grip);
             if grip.lane.wait_finished(deadline) {
                 return CloseResult::Completed;

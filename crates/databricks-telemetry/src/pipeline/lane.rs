@@ -81,8 +81,6 @@ pub(crate) struct LaneState {
     pub(crate) kept: Option<AuthorizationValue>,
     /// Some acquirer brought credentials: without any, the lane cannot send.
     pub(crate) expects_credentials: bool,
-    /// Getting an authorization ahead of the first send failed; the send will try again.
-    pub(crate) authorize_failed: bool,
     /// Option keys a later acquirer gave other values for (reported, not applied).
     pub(crate) conflicts: Vec<&'static str>,
     /// The lane finished and its accounting was added to its host's and its manager's totals:
@@ -101,6 +99,9 @@ pub(crate) struct Lane {
     pending: AtomicUsize,
     /// No more events are accepted: the lane finished, or the manager is shutting down.
     closed: AtomicBool,
+    /// A connection brought a provider that may block and the lane keeps no authorization yet:
+    /// the worker gets one at once, before the connection may go.
+    pub(crate) wants_authorization: AtomicBool,
     queue_full: AtomicU64,
     after_close: AtomicU64,
     budget: Arc<PendingBudget>,
@@ -125,6 +126,7 @@ impl Lane {
             rx,
             pending: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            wants_authorization: AtomicBool::new(false),
             queue_full: AtomicU64::new(0),
             after_close: AtomicU64::new(0),
             budget,
@@ -137,7 +139,6 @@ impl Lane {
                 providers: Vec::new(),
                 kept: None,
                 expects_credentials: false,
-                authorize_failed: false,
                 conflicts: Vec::new(),
                 retired: false,
             }),

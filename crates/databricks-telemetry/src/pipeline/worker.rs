@@ -2,6 +2,7 @@
 //! holds them while the breaker is open, and finishes lanes whose handles are gone.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -149,15 +150,15 @@ fn needs_flag(host: &Host, lane: &Lane) -> bool {
 
 /// When `lane` wants a turn.
 fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) -> Due {
+    if lane.wants_authorization.load(Ordering::Acquire) {
+        return Due::Authorize;
+    }
     if !lane.has_events() {
         return Due::Idle;
     }
     let mut state = lane.lock();
     if state.ledger.finished {
         return Due::Idle;
-    }
-    if state.kept.is_none() && !state.providers.is_empty() && !state.authorize_failed {
-        return Due::Authorize;
     }
     if state.retry.is_some() {
         return match state.not_before {
@@ -182,16 +183,15 @@ fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) ->
     }
 }
 
-/// Gets `lane` an authorization to keep, from a live provider, ahead of its first send. A
-/// failure is remembered so the lane is not asked again until its first send (which retries).
+/// Gets `lane` an authorization to keep, from a live provider, as soon as a connection that
+/// brought a provider that may block has acquired it: before that connection may go. A failure
+/// is left to the lane's first send, which asks again (and retries).
 fn authorize_early(host: &Arc<Host>, lane: &Arc<Lane>) {
-    let result = host
+    lane.wants_authorization.store(false, Ordering::Release);
+    let _ = host
         .engine
         .authorizer
         .authorize(lane, host.settings.request_timeout);
-    if result.is_err() {
-        lane.lock().authorize_failed = true;
-    }
 }
 
 /// Finishes the lanes without handles that are drained or past their deadline.
