@@ -535,3 +535,72 @@ fn a_variable_that_breaks_a_rule_falls_back_to_the_driver_default() {
         "the other variable still counts"
     );
 }
+
+// ---- as a driver calls it ----
+
+/// A driver's database: `set_option` checks each telemetry option as it comes and keeps it, in
+/// order, with the driver's own options set aside; connect reads them all over the driver's
+/// defaults and the environment.
+#[derive(Default)]
+struct Database {
+    telemetry_options: Vec<(String, ConfigValue)>,
+    own_options: Vec<String>,
+}
+
+impl Database {
+    fn set_option(&mut self, key: &str, value: ConfigValue) -> Result<(), ConfigError> {
+        if TelemetryConfig::check_option(key, value.clone())? {
+            self.telemetry_options.push((key.to_owned(), value));
+        } else {
+            self.own_options.push(key.to_owned());
+        }
+        Ok(())
+    }
+
+    fn connect(&self, env: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
+        TelemetryConfig::from_options_with_defaults_and_env(
+            [("databricks.telemetry.enabled", false)],
+            self.telemetry_options.iter().cloned(),
+            env_of(env),
+        )
+    }
+}
+
+#[test]
+fn a_driver_checks_in_set_option_and_reads_everything_at_connect() {
+    let mut database = Database::default();
+    database
+        .set_option(
+            "databricks.http_path",
+            "/sql/1.0/warehouses/abc?o=42".into(),
+        )
+        .unwrap();
+    // Set before the queue size that makes it valid: no false "exceeds" here.
+    database
+        .set_option("databricks.telemetry.batch_size", 20_000.0.into())
+        .unwrap_err();
+    database
+        .set_option("databricks.telemetry.batch_size", 500.into())
+        .unwrap();
+    database
+        .set_option("databricks.telemetry.max_queue_size", 1_000.into())
+        .unwrap();
+    database
+        .set_option("databricks.telemetry.org_id", 42.into())
+        .unwrap();
+    assert_eq!(database.own_options, ["databricks.http_path"]);
+
+    let config = database.connect(&[]).unwrap();
+    assert!(!config.enabled(), "the driver ships telemetry off");
+    assert_eq!(config.batch_size(), 500);
+    assert_eq!(config.max_queue_size(), 1_000);
+    assert_eq!(config.org_id(), Some("42"));
+    let config = database
+        .connect(&[
+            ("DATABRICKS_TELEMETRY_ENABLED", "1"),
+            ("DATABRICKS_TELEMETRY_BATCH_SIZE", "5000"),
+        ])
+        .unwrap();
+    assert!(config.enabled(), "the user turned it on");
+    assert_eq!(config.batch_size(), 500, "the option beats the environment");
+}
