@@ -28,7 +28,8 @@
 //! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
 //!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
 //!   server's [feature flag](feature_flags) is fetched by the worker, never on connect.
-//! - [`config`] reads `adbc.databricks.telemetry.*` driver options and the environment.
+//! - [`config`] reads `adbc.databricks.telemetry.*` and `databricks.telemetry.*` driver options,
+//!   text or typed, and the environment.
 //!
 //! The crate needs no async runtime (it works the same inside and outside tokio) and contains
 //! no `unsafe` code.
@@ -76,7 +77,8 @@
 //!
 //! ## Logging
 //!
-//! Through `tracing`, at `debug` and `trace` only, never a credential or a payload. Targets
+//! Through `tracing`, at `debug` and `trace` only (besides one `warn` per bad
+//! `DATABRICKS_TELEMETRY_*` variable, see [`config`]), never a credential or a payload. Targets
 //! start with `databricks_telemetry` (e.g. `databricks_telemetry::pipeline::worker`,
 //! `databricks_telemetry::export::http`), so a driver can include them in its filter:
 //! `RUST_LOG=databricks_telemetry=debug`.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::keys::Key;
 use super::values::{
-    count_in_range, duration_in_range, invalid, is_valid_driver_name, is_valid_flag_name,
-    render_duration,
+    count_in_range, duration_in_range, invalid, is_plain_http, is_valid_driver_name,
+    is_valid_flag_name, parse_endpoint, parse_org_id, render_duration,
 };
 use super::{ConfigError, TelemetryConfig};
 
@@ -122,6 +122,22 @@ impl TelemetryConfigBuilder {
         self
     }
 
+    /// Sets `endpoint`: send telemetry to this host or URL instead of the connection's
+    /// workspace, e.g. `http://127.0.0.1:8080` for `dbtel serve` (plain `http` only to a loopback
+    /// host, and only with `allow_insecure_http`). Read it back, in its one spelling, with
+    /// [`TelemetryConfig::endpoint`].
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.config.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets `org_id`: the workspace (org) id, decimal digits within `i64` (the `?o=` of a
+    /// workspace URL). Read it back with [`TelemetryConfig::org_id`].
+    pub fn with_org_id(mut self, org_id: impl Into<String>) -> Self {
+        self.config.org_id = Some(org_id.into());
+        self
+    }
+
     /// Checks every setting and returns the configuration.
     ///
     /// # Errors
@@ -129,7 +145,8 @@ impl TelemetryConfigBuilder {
     /// [`ConfigError::InvalidValue`] for the first setting outside its range, named by its
     /// option key; [`ConfigError::Exceeds`] when the batch size exceeds the queue size, the base
     /// retry delay exceeds the maximum retry delay, or the breaker timeout exceeds the breaker's
-    /// maximum open time.
+    /// maximum open time; [`ConfigError::Requires`] for a plain-`http` endpoint without
+    /// `allow_insecure_http`.
     pub fn build(self) -> Result<TelemetryConfig, ConfigError> {
         self.build_from(&Sources::default())
     }
@@ -137,7 +154,7 @@ impl TelemetryConfigBuilder {
     /// [`build`](Self::build), naming the settings listed in `sources` by their environment
     /// variables.
     pub(super) fn build_from(self, sources: &Sources) -> Result<TelemetryConfig, ConfigError> {
-        let config = self.config;
+        let mut config = self.config;
         check_count(sources, Key::BatchSize, config.batch_size)?;
         check_duration(sources, Key::FlushInterval, config.flush_interval)?;
         check_count(sources, Key::MaxQueueSize, config.max_queue_size)?;
@@ -194,6 +211,16 @@ impl TelemetryConfigBuilder {
             Key::FeatureFlagTimeout,
             config.feature_flag_timeout,
         )?;
+        if let Some(endpoint) = config.endpoint.take() {
+            let spelled = parse_endpoint(&endpoint)
+                .ok_or_else(|| invalid(Key::Endpoint, &sources.label(Key::Endpoint), &endpoint))?;
+            config.endpoint = Some(spelled);
+        }
+        if let Some(org_id) = config.org_id.take() {
+            let spelled = parse_org_id(&org_id)
+                .ok_or_else(|| invalid(Key::OrgId, &sources.label(Key::OrgId), &org_id))?;
+            config.org_id = Some(spelled);
+        }
 
         check_not_exceeding(
             sources,
@@ -222,6 +249,16 @@ impl TelemetryConfigBuilder {
             ),
             config.circuit_breaker_timeout <= config.circuit_breaker_max_open,
         )?;
+        if let Some(endpoint) = &config.endpoint {
+            if is_plain_http(endpoint) && !config.allow_insecure_http {
+                return Err(ConfigError::Requires {
+                    key: sources.label(Key::Endpoint),
+                    value: endpoint.clone(),
+                    required_key: sources.label_beside(Key::AllowInsecureHttp, Key::Endpoint),
+                    required_value: "true".to_owned(),
+                });
+            }
+        }
         Ok(config)
     }
 
@@ -232,25 +269,40 @@ impl TelemetryConfigBuilder {
     }
 }
 
-/// Which settings came from environment variables, so errors can name the variable.
-#[derive(Debug, Default)]
+/// Where each setting's value came from (the option key as given, or the environment
+/// variable), so errors name what the driver or the user wrote.
+#[derive(Debug, Default, Clone)]
 pub(super) struct Sources {
-    from_environment: Vec<Key>,
+    labels: Vec<(Key, String)>,
 }
 
 impl Sources {
-    /// Records that `key`'s value came from its environment variable.
-    pub(super) fn set_from_environment(&mut self, key: Key) {
-        self.from_environment.push(key);
+    /// Records that `key`'s value now comes from `label` (an option key as given, or an
+    /// environment variable).
+    pub(super) fn set(&mut self, key: Key, label: &str) {
+        self.labels.retain(|(known, _)| *known != key);
+        self.labels.push((key, label.to_owned()));
     }
 
-    /// The name to report `key` under: its environment variable if its value came from there,
-    /// else its full option key.
+    /// The name to report `key` under: where its value came from, else its full option key.
     pub(super) fn label(&self, key: Key) -> String {
-        match key.env_var() {
-            Some(variable) if self.from_environment.contains(&key) => variable.to_owned(),
-            _ => key.option_key(),
+        self.labels
+            .iter()
+            .find(|(known, _)| *known == key)
+            .map_or_else(|| key.option_key(), |(_, label)| label.clone())
+    }
+
+    /// [`label`](Self::label) for `key`, except that a key not given is named under the prefix
+    /// `beside` was given with, so one error does not mix the two spellings.
+    pub(super) fn label_beside(&self, key: Key, beside: Key) -> String {
+        if self.labels.iter().any(|(known, _)| *known == key) {
+            return self.label(key);
         }
+        let beside = self.label(beside);
+        TelemetryConfig::OPTION_PREFIXES
+            .into_iter()
+            .find(|prefix| beside.starts_with(prefix))
+            .map_or_else(|| key.option_key(), |prefix| key.key_under(prefix))
     }
 }
 

@@ -4,9 +4,11 @@ use std::fmt;
 
 /// Why a [`TelemetryConfig`](super::TelemetryConfig) could not be made.
 ///
-/// Every error names the setting (the full option key, e.g.
-/// `adbc.databricks.telemetry.batch_size`, or the environment variable when the value came from
-/// the environment), the value as given, and what was expected.
+/// Every error names the setting (the option key as given, e.g.
+/// `adbc.databricks.telemetry.batch_size` or `databricks.telemetry.batch_size`; the
+/// `adbc.databricks.telemetry.` key for a builder setting), the value as given, and what was
+/// expected. A value from the environment never causes an error: it is ignored with a warning
+/// (see the [module documentation](super#environment)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -51,6 +53,21 @@ pub enum ConfigError {
         limit_key: String,
         /// The bounding value (milliseconds for a duration).
         limit_value: String,
+    },
+    /// A setting that is only allowed together with a value of another setting.
+    ///
+    /// For example `adbc.databricks.telemetry.endpoint (http://127.0.0.1:8080) requires
+    /// adbc.databricks.telemetry.allow_insecure_http=true`.
+    #[error("{key} ({value}) requires {required_key}={required_value}")]
+    Requires {
+        /// The full option key of the setting that needs the other.
+        key: String,
+        /// Its value.
+        value: String,
+        /// The full option key of the setting it needs.
+        required_key: String,
+        /// The value that setting must have.
+        required_value: String,
     },
 }
 

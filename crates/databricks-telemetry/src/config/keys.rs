@@ -27,6 +27,8 @@ pub(super) enum Key {
     FeatureFlagName,
     FeatureFlagTimeout,
     AllowInsecureHttp,
+    Endpoint,
+    OrgId,
 }
 
 /// What a key's value is, and which values are allowed.
@@ -42,6 +44,10 @@ pub(super) enum Kind {
     DriverName,
     /// One or more feature-flag names, comma separated.
     FlagNames,
+    /// Where telemetry is sent: a host, or a URL of one.
+    Endpoint,
+    /// A workspace (org) id: decimal digits that fit an `i64`.
+    OrgId,
 }
 
 /// The longest feature-flag driver name accepted (it becomes one URL path segment).
@@ -52,7 +58,7 @@ pub(super) const MAX_FLAG_NAME_LEN: usize = 256;
 
 impl Key {
     /// Every key, in the order the module documentation lists them.
-    pub(super) const ALL: [Key; 21] = [
+    pub(super) const ALL: [Key; 23] = [
         Key::Enabled,
         Key::ForceEnabled,
         Key::BatchSize,
@@ -74,6 +80,8 @@ impl Key {
         Key::FeatureFlagName,
         Key::FeatureFlagTimeout,
         Key::AllowInsecureHttp,
+        Key::Endpoint,
+        Key::OrgId,
     ];
 
     /// The key's name after [`TelemetryConfig::OPTION_PREFIX`].
@@ -100,12 +108,19 @@ impl Key {
             Key::FeatureFlagName => "feature_flag_name",
             Key::FeatureFlagTimeout => "feature_flag_timeout_ms",
             Key::AllowInsecureHttp => "allow_insecure_http",
+            Key::Endpoint => "endpoint",
+            Key::OrgId => "org_id",
         }
     }
 
     /// The full option key, e.g. `adbc.databricks.telemetry.batch_size`.
     pub(super) fn option_key(self) -> String {
-        format!("{}{}", TelemetryConfig::OPTION_PREFIX, self.name())
+        self.key_under(TelemetryConfig::OPTION_PREFIX)
+    }
+
+    /// The option key under `prefix` (one of [`TelemetryConfig::OPTION_PREFIXES`]).
+    pub(super) fn key_under(self, prefix: &str) -> String {
+        format!("{prefix}{}", self.name())
     }
 
     /// The key's value kind and allowed range.
@@ -157,6 +172,8 @@ impl Key {
             },
             Key::FeatureFlagDriver => Kind::DriverName,
             Key::FeatureFlagName => Kind::FlagNames,
+            Key::Endpoint => Kind::Endpoint,
+            Key::OrgId => Kind::OrgId,
         }
     }
 
@@ -240,6 +257,9 @@ mod tests {
         for key in Key::ALL {
             assert_eq!(Key::from_name(key.name()), Some(key));
             assert!(key.option_key().starts_with(TelemetryConfig::OPTION_PREFIX));
+            for prefix in TelemetryConfig::OPTION_PREFIXES {
+                assert_eq!(key.key_under(prefix), format!("{prefix}{}", key.name()));
+            }
         }
     }
 

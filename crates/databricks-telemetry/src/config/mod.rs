@@ -3,18 +3,25 @@
 //!
 //! A configuration comes from one of two places:
 //!
-//! - [`TelemetryConfig::from_options`]: a driver passes its string options through; the keys
-//!   under [`TelemetryConfig::OPTION_PREFIX`] (`adbc.databricks.telemetry.`) are read, a few
-//!   environment variables fill in what the options leave out, and everything else is a default.
+//! - [`TelemetryConfig::from_options`]: a driver passes its options through as it holds them,
+//!   `(key, value)` pairs whose value is text or a typed [`ConfigValue`]; the keys under
+//!   `adbc.databricks.telemetry.` or `databricks.telemetry.` ([`TelemetryConfig::OPTION_PREFIXES`])
+//!   are read, a few environment variables fill in what the options leave out, and everything
+//!   else is a default. [`TelemetryConfig::from_options_with_defaults`] takes the driver's own
+//!   defaults too, below the environment.
 //! - [`TelemetryConfig::builder`]: a configuration in code.
 //!
 //! Both check every value against the table below, and fail with a [`ConfigError`] that names
 //! the key, the value as given and what was expected. A mistyped key or value never falls back
-//! to a default silently.
+//! to a default silently. [`TelemetryConfig::check_option`] checks one option at a time, with
+//! the same error, for a driver's `set_option`.
 //!
 //! # Settings
 //!
-//! | Option key (after `adbc.databricks.telemetry.`) | Default | Allowed | Meaning |
+//! Each key can be given under either prefix: `adbc.databricks.telemetry.batch_size` and
+//! `databricks.telemetry.batch_size` are the same setting.
+//!
+//! | Option key (after the prefix) | Default | Allowed | Meaning |
 //! |---|---|---|---|
 //! | `enabled` | `true` | bool | Whether telemetry may be sent at all. |
 //! | `force_enabled` | `false` | bool | Send without consulting the server feature flag. |
@@ -22,7 +29,7 @@
 //! | `flush_interval_ms` | `5000` | 10..=3,600,000 | How often pending logs are exported. |
 //! | `max_queue_size` | `10000` | 1..=1,000,000 | Most logs waiting for export; more are dropped and counted. |
 //! | `close_timeout_ms` | `2000` | 1..=600,000 | How long closing the client may take. |
-//! | `request_timeout_ms` | `10000` | 1..=300,000 | How long one export request may take. |
+//! | `request_timeout_ms` | `10000` | 1..=300,000 | How long one export request may take (and one call of a credentials provider that may block). |
 //! | `max_retries` | `3` | 0..=10 | Retries of a failed batch with exponential backoff; after those, one try per `retry_max_delay_ms`. |
 //! | `max_export_attempts` | `25` | 1..=1,000 | Sends of one batch (retries and probes) before it is dropped as `export_failed`; the default holds about ten minutes of outage. |
 //! | `max_pending_events` | `100000` | 1..=100,000,000 | Most events waiting across every lane of a manager (from its first acquire); more are dropped as `queue_full`. |
@@ -37,6 +44,8 @@
 //! | `feature_flag_name` | `adbc.databricks.telemetry.enabled,databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` | one or more names, comma separated, each 1 to 256 printable ASCII characters without spaces | Server flags that turn telemetry on: on when any of them is `"true"`. Not derived from `feature_flag_driver`. |
 //! | `feature_flag_timeout_ms` | `5000` | 1..=60,000 | How long the feature-flag request may take. |
 //! | `allow_insecure_http` | `false` | bool | Allow plain `http`, to loopback hosts only (tests, the local endpoint). |
+//! | `endpoint` | none (the connection's workspace) | a host or URL without a path: `host[:port]`, `https://host[:port]`, or `http://host:port` to a loopback host with `allow_insecure_http` | Where telemetry is sent instead, e.g. `http://127.0.0.1:8080` for `dbtel serve`. |
+//! | `org_id` | none | decimal digits within `i64` | The workspace (org) id, as in the `?o=` of a workspace URL: the logs' `workspace_id` and the `x-databricks-org-id` header. |
 //!
 //! Each default is also a constant: [`DEFAULT_BATCH_SIZE`], [`DEFAULT_FLUSH_INTERVAL`] and so
 //! on. Durations are whole milliseconds in options and [`Duration`]s in code.
@@ -49,29 +58,47 @@
 //! | `DATABRICKS_TELEMETRY_BATCH_SIZE` | `batch_size` |
 //! | `DATABRICKS_TELEMETRY_FLUSH_INTERVAL_MS` | `flush_interval_ms` |
 //!
-//! A driver option beats the environment, which beats the default. A variable is read only when
-//! the driver did not give its option; when it is read, its value must be valid (a variable that
-//! is set but empty is an error, not "unset").
+//! A variable is read only when the driver did not give its option. A bad variable never fails
+//! a connection: a value that does not parse or is out of range (an empty one included), or one
+//! that breaks a rule with another setting (`DATABRICKS_TELEMETRY_BATCH_SIZE` above
+//! `max_queue_size`), is ignored as if unset, with one `tracing` warning naming the variable,
+//! its value and what was expected (at most once per variable per process). An explicit option
+//! or driver default that is bad is still an error.
+//!
+//! # Precedence
+//!
+//! From highest to lowest:
+//!
+//! 1. the driver's options (`options` of [`TelemetryConfig::from_options`] and its siblings);
+//! 2. the environment variables above;
+//! 3. the driver's defaults (`defaults` of [`TelemetryConfig::from_options_with_defaults`]), so
+//!    a driver that ships, say, `enabled=false` still lets a user turn telemetry on with
+//!    `DATABRICKS_TELEMETRY_ENABLED=true`;
+//! 4. this module's defaults.
+//!
+//! Within one layer a key given more than once, under either prefix, takes the last value
+//! given (as when a driver's `set_option` is called twice); every value is checked.
 //!
 //! # Parsing rules
 //!
-//! - Booleans are `true`, `false`, `1` or `0`, in any ASCII case.
+//! - Booleans are `true`, `false`, `1` or `0`, in any ASCII case; typed, a bool or the integer
+//!   `0` or `1`.
 //! - Integers and durations are plain decimal numbers: ASCII digits only, no sign, no unit, no
-//!   separator.
+//!   separator; typed, an integer (or a whole float) in range. See [`ConfigValue`] for every
+//!   type a key takes.
 //! - Leading and trailing whitespace is ignored in every value.
-//! - Keys are case-sensitive. A key that does not start with the prefix belongs to the driver and
-//!   is ignored, unless it is a near miss of the prefix (within two edits, or differing only in
-//!   case, e.g. `adbc.databricks.telemetri.enabled`): that is reported as an unknown option.
-//! - An unknown key under the prefix is an error, with a "did you mean" suggestion when a known
+//! - Keys are case-sensitive. A key that does not start with a prefix belongs to the driver and
+//!   is ignored, unless it is a near miss of one (within two edits, or differing only in case,
+//!   e.g. `adbc.databricks.telemetri.enabled`): that is reported as an unknown option.
+//! - An unknown key under a prefix is an error, with a "did you mean" suggestion when a known
 //!   key is within two edits (or lacks only its `_ms` suffix).
-//! - A key given more than once is allowed: every value is checked, and the last one wins (as
-//!   when a driver's `set_option` is called twice).
 
 mod builder;
 mod defaults;
 mod error;
 mod keys;
 mod options;
+mod value;
 mod values;
 
 use std::time::Duration;
@@ -79,6 +106,7 @@ use std::time::Duration;
 pub use builder::TelemetryConfigBuilder;
 pub use defaults::*;
 pub use error::ConfigError;
+pub use value::ConfigValue;
 
 /// Every setting of the telemetry pipeline; see the [module documentation](self) for the table
 /// of keys, defaults and allowed values.
@@ -107,6 +135,8 @@ pub struct TelemetryConfig {
     feature_flag_names: Vec<String>,
     feature_flag_timeout: Duration,
     allow_insecure_http: bool,
+    endpoint: Option<String>,
+    org_id: Option<String>,
 }
 
 impl Default for TelemetryConfig {
@@ -133,40 +163,55 @@ impl Default for TelemetryConfig {
             feature_flag_names: DEFAULT_FEATURE_FLAG_NAMES.map(str::to_owned).to_vec(),
             feature_flag_timeout: DEFAULT_FEATURE_FLAG_TIMEOUT,
             allow_insecure_http: DEFAULT_ALLOW_INSECURE_HTTP,
+            endpoint: None,
+            org_id: None,
         }
     }
 }
 
 impl TelemetryConfig {
-    /// The prefix of every telemetry option key.
+    /// The prefix of every telemetry option key in the ADBC namespace (`adbc.databricks.`).
     pub const OPTION_PREFIX: &'static str = "adbc.databricks.telemetry.";
+
+    /// The prefix of the same keys in the Databricks drivers' namespace (`databricks.`), as the
+    /// Rust ADBC driver names its options.
+    pub const SHORT_OPTION_PREFIX: &'static str = "databricks.telemetry.";
+
+    /// Both prefixes: a key under either names the same setting.
+    pub const OPTION_PREFIXES: [&'static str; 2] = [Self::OPTION_PREFIX, Self::SHORT_OPTION_PREFIX];
 
     /// A builder starting from the defaults.
     pub fn builder() -> TelemetryConfigBuilder {
         TelemetryConfigBuilder::default()
     }
 
-    /// Reads a configuration from a driver's string options, with the process environment's
-    /// overrides (see the [module documentation](self)).
+    /// Reads a configuration from a driver's options as it holds them, with the process
+    /// environment's overrides (see the [module documentation](self)).
     ///
-    /// Options whose keys do not start with [`OPTION_PREFIX`](Self::OPTION_PREFIX) are ignored.
+    /// `options` are `(key, value)` pairs: a key as `&str` or `String`, a value as text or
+    /// anything that converts into a [`ConfigValue`] (`200`, `true`, `ConfigValue::Int(200)`);
+    /// a `&HashMap<String, ConfigValue>` works as it is. Keys under neither of the
+    /// [`OPTION_PREFIXES`](Self::OPTION_PREFIXES) are the driver's own, and ignored.
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the key (or environment variable), the value and what was
-    /// expected, for the first value that is invalid, out of range, or inconsistent with
-    /// another, and for an unknown key under the prefix.
+    /// A [`ConfigError`] naming the key, the value and what was expected, for the first option
+    /// that is invalid, out of range, or inconsistent with another, and for an unknown key under
+    /// a prefix. An environment variable never causes an error (a bad one is ignored with a
+    /// warning).
     ///
     /// # Example
     ///
     /// ```
     /// use std::time::Duration;
+    /// use databricks_telemetry::config::ConfigValue;
     /// use databricks_telemetry::TelemetryConfig;
     ///
-    /// let options = [
-    ///     ("adbc.databricks.telemetry.batch_size", "50"),
-    ///     ("adbc.databricks.telemetry.flush_interval_ms", "1000"),
-    ///     ("adbc.databricks.warehouse_id", "abc123"), // the driver's own: ignored
+    /// // As an ADBC driver holds its options: keys and typed values.
+    /// let options: Vec<(String, ConfigValue)> = vec![
+    ///     ("databricks.telemetry.batch_size".into(), 50.into()),
+    ///     ("databricks.telemetry.flush_interval_ms".into(), "1000".into()),
+    ///     ("databricks.warehouse_id".into(), "abc123".into()), // the driver's own: ignored
     /// ];
     /// let config = TelemetryConfig::from_options(options)?;
     /// assert_eq!(config.batch_size(), 50);
@@ -185,11 +230,9 @@ impl TelemetryConfig {
     ) -> Result<Self, ConfigError>
     where
         K: AsRef<str>,
-        V: AsRef<str>,
+        V: Into<ConfigValue>,
     {
-        Self::from_options_with_env(options, |name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_options_with_env(options, process_env)
     }
 
     /// [`from_options`](Self::from_options) with the environment given as a lookup function
@@ -215,9 +258,105 @@ impl TelemetryConfig {
     ) -> Result<Self, ConfigError>
     where
         K: AsRef<str>,
-        V: AsRef<str>,
+        V: Into<ConfigValue>,
     {
-        options::from_options_with_env(options, env)
+        let none: [(&str, ConfigValue); 0] = [];
+        Self::from_options_with_defaults_and_env(none, options, env)
+    }
+
+    /// [`from_options`](Self::from_options) with the driver's own defaults, which rank below
+    /// the environment (see [Precedence](self#precedence)): a driver that turns telemetry off
+    /// by default passes `enabled=false` here, not among `options`, so
+    /// `DATABRICKS_TELEMETRY_ENABLED=true` still turns it on.
+    ///
+    /// `defaults` take the same keys and values as `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_options`](Self::from_options); a bad default is an error too.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use databricks_telemetry::TelemetryConfig;
+    ///
+    /// // The driver ships telemetry off; the user's environment turns it on.
+    /// let defaults = [("databricks.telemetry.enabled", false)];
+    /// let options = [("databricks.telemetry.batch_size", 200)];
+    /// let env = |name: &str| (name == "DATABRICKS_TELEMETRY_ENABLED").then(|| "true".to_owned());
+    /// let config = TelemetryConfig::from_options_with_defaults_and_env(defaults, options, env)?;
+    /// assert!(config.enabled());
+    /// assert_eq!(config.batch_size(), 200);
+    ///
+    /// // In a driver: the process environment.
+    /// let config = TelemetryConfig::from_options_with_defaults(defaults, options)?;
+    /// # let _ = config;
+    /// # Ok::<(), databricks_telemetry::ConfigError>(())
+    /// ```
+    pub fn from_options_with_defaults<KD, VD, K, V>(
+        defaults: impl IntoIterator<Item = (KD, VD)>,
+        options: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ConfigError>
+    where
+        KD: AsRef<str>,
+        VD: Into<ConfigValue>,
+        K: AsRef<str>,
+        V: Into<ConfigValue>,
+    {
+        Self::from_options_with_defaults_and_env(defaults, options, process_env)
+    }
+
+    /// [`from_options_with_defaults`](Self::from_options_with_defaults) with the environment
+    /// given as a lookup function.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_options_with_defaults`](Self::from_options_with_defaults).
+    pub fn from_options_with_defaults_and_env<KD, VD, K, V>(
+        defaults: impl IntoIterator<Item = (KD, VD)>,
+        options: impl IntoIterator<Item = (K, V)>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError>
+    where
+        KD: AsRef<str>,
+        VD: Into<ConfigValue>,
+        K: AsRef<str>,
+        V: Into<ConfigValue>,
+    {
+        let defaults = options::collect(defaults)?;
+        let options = options::collect(options)?;
+        options::read(&defaults, &options, &env)
+    }
+
+    /// Checks one option on its own, for a driver's `set_option`: `Ok(true)` for a telemetry
+    /// option whose value is valid, `Ok(false)` for a key under neither prefix (the driver's
+    /// own; nothing is checked).
+    ///
+    /// The error is the one [`from_options`](Self::from_options) gives for the same key and
+    /// value. Rules between settings (`batch_size` at most `max_queue_size`; a plain-`http`
+    /// `endpoint` needs `allow_insecure_http`) are not checked here, since the other setting
+    /// may come later: they are checked when the configuration is read from all the options.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for a value of the wrong type or out of range;
+    /// [`ConfigError::UnknownOption`] for an unknown key under a prefix, or a near miss of one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use databricks_telemetry::TelemetryConfig;
+    ///
+    /// assert_eq!(TelemetryConfig::check_option("databricks.telemetry.batch_size", 500), Ok(true));
+    /// assert_eq!(TelemetryConfig::check_option("databricks.warehouse_id", "abc"), Ok(false));
+    /// let error = TelemetryConfig::check_option("databricks.telemetry.batch_size", 0).unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     r#"invalid value "0" for databricks.telemetry.batch_size: expected an integer from 1 to 10000"#
+    /// );
+    /// ```
+    pub fn check_option(key: &str, value: impl Into<ConfigValue>) -> Result<bool, ConfigError> {
+        options::check_option(key, value.into())
     }
 
     /// Whether telemetry may be sent at all (`enabled`).
@@ -329,4 +468,22 @@ impl TelemetryConfig {
     pub fn allow_insecure_http(&self) -> bool {
         self.allow_insecure_http
     }
+
+    /// Where telemetry is sent instead of the connection's workspace (`endpoint`), as
+    /// `https://host[:port]` or `http://host:port` (a loopback host, with
+    /// `allow_insecure_http`): the value given, in that one spelling. `None` when not set.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The workspace (org) id (`org_id`): decimal digits without leading zeros, within `i64`.
+    /// `None` when not set.
+    pub fn org_id(&self) -> Option<&str> {
+        self.org_id.as_deref()
+    }
+}
+
+/// The process environment, as [`TelemetryConfig::from_options`] reads it.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
 }

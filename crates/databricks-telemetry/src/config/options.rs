@@ -1,15 +1,19 @@
-//! Reading a configuration from a driver's string options and the environment.
+//! Reading a configuration from a driver's options, its defaults and the environment, and
+//! checking one option at a time.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use super::builder::{Sources, TelemetryConfigBuilder};
 use super::keys::{edit_distance, Key};
+use super::value::ConfigValue;
 use super::values::{
-    count_in_range, invalid, is_valid_driver_name, parse_bool, parse_decimal, parse_flag_names,
+    count_in_range, invalid, is_valid_driver_name, parse_bool, parse_decimal, parse_endpoint,
+    parse_flag_names, parse_org_id,
 };
 use super::{ConfigError, TelemetryConfig};
 
-/// How far (in edits, ignoring ASCII case) a key's namespace may be from the option prefix and
+/// How far (in edits, ignoring ASCII case) a key's namespace may be from an option prefix and
 /// still be taken for a mistyped telemetry option rather than an option of the driver's own.
 const PREFIX_TYPO_DISTANCE: usize = 2;
 
@@ -20,84 +24,214 @@ enum Classified {
     Foreign,
     /// A telemetry setting.
     Known(Key),
-    /// Under the prefix (or a near miss of it), but naming no setting.
-    Unknown { suggestion: Option<Key> },
+    /// Under a prefix (or a near miss of one), but naming no setting; the suggestion is a full
+    /// key under the prefix the key was closest to.
+    Unknown { suggestion: Option<String> },
 }
 
-/// See [`TelemetryConfig::from_options_with_env`].
-pub(super) fn from_options_with_env<K, V>(
+/// One telemetry option as given: its key (the label errors use), its setting and its value.
+#[derive(Debug)]
+pub(super) struct Entry {
+    label: String,
+    setting: Key,
+    value: ConfigValue,
+}
+
+/// The telemetry options among `options`, in order; the driver's own are left out.
+///
+/// # Errors
+///
+/// [`ConfigError::UnknownOption`] for the first key under a prefix (or a near miss of one) that
+/// names no setting.
+pub(super) fn collect<K, V>(
     options: impl IntoIterator<Item = (K, V)>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<TelemetryConfig, ConfigError>
+) -> Result<Vec<Entry>, ConfigError>
 where
     K: AsRef<str>,
-    V: AsRef<str>,
+    V: Into<ConfigValue>,
 {
-    let mut builder = TelemetryConfigBuilder::default();
-    let mut given = Vec::new();
+    let mut entries = Vec::new();
     for (key, value) in options {
-        let (key, value) = (key.as_ref(), value.as_ref());
+        let key = key.as_ref();
         match classify(key) {
             Classified::Foreign => {}
-            Classified::Known(setting) => {
-                apply(builder.config_mut(), setting, key, value)?;
-                given.push(setting);
-            }
+            Classified::Known(setting) => entries.push(Entry {
+                label: key.to_owned(),
+                setting,
+                value: value.into(),
+            }),
             Classified::Unknown { suggestion } => {
                 return Err(ConfigError::UnknownOption {
                     key: key.to_owned(),
-                    value: value.to_owned(),
-                    suggestion: suggestion.map(Key::option_key),
+                    value: value.into().to_string(),
+                    suggestion,
                 })
             }
         }
     }
+    Ok(entries)
+}
 
-    let mut sources = Sources::default();
-    for setting in Key::ALL {
-        let Some(variable) = setting.env_var() else {
-            continue;
-        };
-        if given.contains(&setting) {
-            continue;
+/// See [`TelemetryConfig::from_options_with_defaults_and_env`]: `defaults`, then the
+/// environment, then `options`, each over the one before.
+pub(super) fn read(
+    defaults: &[Entry],
+    options: &[Entry],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<TelemetryConfig, ConfigError> {
+    // Variables ignored so far: their value was bad, or broke a rule with another setting.
+    // Each pass ignores one more or ends, so this runs at most once per variable, plus one.
+    let mut ignored: Vec<&'static str> = Vec::new();
+    loop {
+        let mut builder = TelemetryConfigBuilder::default();
+        let mut sources = Sources::default();
+        for entry in defaults {
+            entry.apply(&mut builder, &mut sources)?;
         }
-        if let Some(value) = env(variable) {
-            tracing::debug!(variable, value = %value, "telemetry setting taken from the environment");
-            apply(builder.config_mut(), setting, variable, &value)?;
-            sources.set_from_environment(setting);
+        for setting in Key::ALL {
+            let Some(variable) = setting.env_var() else {
+                continue;
+            };
+            if ignored.contains(&variable) || options.iter().any(|entry| entry.setting == setting) {
+                continue;
+            }
+            let Some(text) = env(variable) else {
+                continue;
+            };
+            let value = ConfigValue::String(text);
+            match apply(builder.config_mut(), setting, variable, &value) {
+                Ok(()) => {
+                    tracing::debug!(variable, value = %value, "telemetry setting taken from the environment");
+                    sources.set(setting, variable);
+                }
+                Err(error) => {
+                    warn_once(variable, &error);
+                    ignored.push(variable);
+                }
+            }
+        }
+        for entry in options {
+            entry.apply(&mut builder, &mut sources)?;
+        }
+        match builder.build_from(&sources) {
+            Ok(config) => return Ok(config),
+            Err(error) => match blamed_variable(&error) {
+                Some(variable) if !ignored.contains(&variable) => {
+                    warn_once(variable, &error);
+                    ignored.push(variable);
+                }
+                _ => return Err(error),
+            },
         }
     }
-    builder.build_from(&sources)
+}
+
+/// See [`TelemetryConfig::check_option`].
+pub(super) fn check_option(key: &str, value: ConfigValue) -> Result<bool, ConfigError> {
+    match collect([(key, value)])?.pop() {
+        None => Ok(false),
+        Some(entry) => {
+            let mut scratch = TelemetryConfig::default();
+            apply(&mut scratch, entry.setting, &entry.label, &entry.value)?;
+            Ok(true)
+        }
+    }
+}
+
+impl Entry {
+    /// Sets this option's value in `builder`, and records where it came from.
+    fn apply(
+        &self,
+        builder: &mut TelemetryConfigBuilder,
+        sources: &mut Sources,
+    ) -> Result<(), ConfigError> {
+        apply(builder.config_mut(), self.setting, &self.label, &self.value)?;
+        sources.set(self.setting, &self.label);
+        Ok(())
+    }
+}
+
+/// The environment variable a rule between two settings failed on, if one of them came from
+/// the environment (errors name such a setting by its variable): the one that is too large
+/// first.
+fn blamed_variable(error: &ConfigError) -> Option<&'static str> {
+    let ConfigError::Exceeds { key, limit_key, .. } = error else {
+        return None;
+    };
+    let variables = || Key::ALL.into_iter().filter_map(Key::env_var);
+    variables()
+        .find(|variable| variable == key)
+        .or_else(|| variables().find(|variable| variable == limit_key))
+}
+
+/// The variables already warned about in this process.
+static WARNED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// Warns that `variable` is ignored because of `error`, once per variable per process.
+fn warn_once(variable: &'static str, error: &ConfigError) {
+    {
+        let mut warned = WARNED.lock().unwrap_or_else(PoisonError::into_inner);
+        if warned.contains(&variable) {
+            return;
+        }
+        warned.push(variable);
+    }
+    tracing::warn!(
+        variable,
+        "ignoring the environment variable {variable} (this warning is not repeated): {error}"
+    );
 }
 
 /// Decides whether `key` is a telemetry option, a mistyped one, or the driver's own.
 fn classify(key: &str) -> Classified {
-    if let Some(name) = key.strip_prefix(TelemetryConfig::OPTION_PREFIX) {
-        return match Key::from_name(name) {
-            Some(setting) => Classified::Known(setting),
-            None => Classified::Unknown {
-                suggestion: Key::closest_to(name),
-            },
-        };
-    }
-    let namespace_wanted = TelemetryConfig::OPTION_PREFIX.trim_end_matches('.');
-    match key.rsplit_once('.') {
-        Some((namespace, name))
-            if edit_distance(&namespace.to_ascii_lowercase(), namespace_wanted)
-                <= PREFIX_TYPO_DISTANCE =>
-        {
-            Classified::Unknown {
-                suggestion: Key::closest_to(name),
-            }
+    for prefix in TelemetryConfig::OPTION_PREFIXES {
+        if let Some(name) = key.strip_prefix(prefix) {
+            return match Key::from_name(name) {
+                Some(setting) => Classified::Known(setting),
+                None => Classified::Unknown {
+                    suggestion: Key::closest_to(name).map(|setting| setting.key_under(prefix)),
+                },
+            };
         }
+    }
+    let Some((namespace, name)) = key.rsplit_once('.') else {
+        return Classified::Foreign;
+    };
+    let namespace = namespace.to_ascii_lowercase();
+    let nearest = TelemetryConfig::OPTION_PREFIXES
+        .into_iter()
+        .map(|prefix| {
+            (
+                edit_distance(&namespace, prefix.trim_end_matches('.')),
+                prefix,
+            )
+        })
+        .min_by_key(|(distance, _)| *distance);
+    match nearest {
+        Some((distance, prefix)) if distance <= PREFIX_TYPO_DISTANCE => Classified::Unknown {
+            suggestion: Key::closest_to(name).map(|setting| setting.key_under(prefix)),
+        },
         _ => Classified::Foreign,
     }
 }
 
-/// Parses `text` as the value of `setting` into `config`, reporting errors under `label` (the
-/// option key or environment variable it came from). Range checks happen here so the error shows
-/// the text exactly as given.
+/// Parses `value` as the value of `setting` into `config`, reporting errors under `label` (the
+/// option key or environment variable it came from). A typed value is read as its text (see
+/// [`ConfigValue`]); range checks happen here so the error shows the value exactly as given.
 fn apply(
+    config: &mut TelemetryConfig,
+    setting: Key,
+    label: &str,
+    value: &ConfigValue,
+) -> Result<(), ConfigError> {
+    let text = value
+        .text_for(setting.kind())
+        .ok_or_else(|| invalid(setting, label, &value.to_string()))?;
+    apply_text(config, setting, label, &text)
+}
+
+/// Parses `text` as the value of `setting` into `config`, reporting errors under `label`.
+fn apply_text(
     config: &mut TelemetryConfig,
     setting: Key,
     label: &str,
@@ -140,6 +274,13 @@ fn apply(
         }
         Key::FeatureFlagTimeout => config.feature_flag_timeout = millis()?,
         Key::AllowInsecureHttp => config.allow_insecure_http = boolean()?,
+        Key::Endpoint => {
+            config.endpoint =
+                Some(parse_endpoint(text).ok_or_else(|| invalid(setting, label, text))?);
+        }
+        Key::OrgId => {
+            config.org_id = Some(parse_org_id(text).ok_or_else(|| invalid(setting, label, text))?);
+        }
     }
     Ok(())
 }
@@ -169,15 +310,40 @@ mod tests {
         assert_eq!(classify("adbc.connection.autocommit"), Classified::Foreign);
         assert_eq!(classify("uri"), Classified::Foreign);
         assert_eq!(
+            classify("databricks.telemetry.batch_size"),
+            Classified::Known(Key::BatchSize)
+        );
+        assert_eq!(classify("databricks.http.proxy.url"), Classified::Foreign);
+        assert_eq!(
+            classify("databricks.retry.auth.max_retries"),
+            Classified::Foreign
+        );
+        assert_eq!(
+            classify("databricks.cloudfetch.enabled"),
+            Classified::Foreign
+        );
+        assert_eq!(
             classify("adbc.databricks.telemetri.enabled"),
             Classified::Unknown {
-                suggestion: Some(Key::Enabled)
+                suggestion: Some("adbc.databricks.telemetry.enabled".to_owned())
             }
         );
         assert_eq!(
             classify("ADBC.Databricks.Telemetry.batch_size"),
             Classified::Unknown {
-                suggestion: Some(Key::BatchSize)
+                suggestion: Some("adbc.databricks.telemetry.batch_size".to_owned())
+            }
+        );
+        assert_eq!(
+            classify("databricks.telemetri.batch_size"),
+            Classified::Unknown {
+                suggestion: Some("databricks.telemetry.batch_size".to_owned())
+            }
+        );
+        assert_eq!(
+            classify("databricks.telemetry.batch_sise"),
+            Classified::Unknown {
+                suggestion: Some("databricks.telemetry.batch_size".to_owned())
             }
         );
     }

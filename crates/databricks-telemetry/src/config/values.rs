@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::keys::{Key, Kind, MAX_DRIVER_NAME_LEN, MAX_FLAG_NAME_LEN};
 use super::ConfigError;
+use crate::host::HostKey;
 
 /// What `kind` accepts, worded to follow "expected ".
 pub(super) fn expected(kind: Kind) -> String {
@@ -20,6 +21,10 @@ pub(super) fn expected(kind: Kind) -> String {
         Kind::FlagNames => format!(
             "one or more flag names, comma separated, each 1 to {MAX_FLAG_NAME_LEN} printable ASCII characters without spaces"
         ),
+        Kind::Endpoint => "a host or URL without a path (host[:port], https://host[:port], \
+             or http://host:port for a loopback host only)"
+            .to_owned(),
+        Kind::OrgId => format!("a workspace (org) id: decimal digits, at most {}", i64::MAX),
     }
 }
 
@@ -58,7 +63,7 @@ pub(super) fn parse_decimal(text: &str) -> Option<u64> {
 pub(super) fn count_in_range(key: Key, count: u64) -> bool {
     match key.kind() {
         Kind::Count { min, max } | Kind::Millis { min, max } => (min..=max).contains(&count),
-        Kind::Bool | Kind::DriverName | Kind::FlagNames => false,
+        Kind::Bool | Kind::DriverName | Kind::FlagNames | Kind::Endpoint | Kind::OrgId => false,
     }
 }
 
@@ -68,7 +73,12 @@ pub(super) fn duration_in_range(key: Key, duration: Duration) -> bool {
         Kind::Millis { min, max } => {
             (Duration::from_millis(min)..=Duration::from_millis(max)).contains(&duration)
         }
-        Kind::Bool | Kind::Count { .. } | Kind::DriverName | Kind::FlagNames => false,
+        Kind::Bool
+        | Kind::Count { .. }
+        | Kind::DriverName
+        | Kind::FlagNames
+        | Kind::Endpoint
+        | Kind::OrgId => false,
     }
 }
 
@@ -101,6 +111,35 @@ pub(super) fn parse_flag_names(text: &str) -> Option<Vec<String>> {
         .then_some(names)
 }
 
+/// An `endpoint` value in its one spelling, `https://host[:port]` or `http://host:port`: a host
+/// as [`HostKey::parse`] reads it, plain `http` only to a loopback host (the rule of
+/// `ServiceEndpoint::parse`, whose other half, `allow_insecure_http`, is checked when the whole
+/// configuration is built). `None` when it is neither.
+pub(super) fn parse_endpoint(text: &str) -> Option<String> {
+    let host = HostKey::parse(text).ok()?;
+    let is_http = text
+        .trim_start()
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
+    if !is_http {
+        return Some(format!("https://{host}"));
+    }
+    host.is_loopback().then(|| format!("http://{host}"))
+}
+
+/// Whether a normalised endpoint (from [`parse_endpoint`]) uses plain `http`.
+pub(super) fn is_plain_http(endpoint: &str) -> bool {
+    endpoint.starts_with("http://")
+}
+
+/// An `org_id` value in its one spelling (decimal, no leading zeros), so the header and the
+/// logs' `workspace_id` agree. `None` unless it is plain decimal digits within `i64`.
+pub(super) fn parse_org_id(text: &str) -> Option<String> {
+    parse_decimal(text)
+        .and_then(|id| i64::try_from(id).ok())
+        .map(|id| id.to_string())
+}
+
 /// A duration as option text: whole milliseconds as a plain number, anything finer as `Debug`
 /// (e.g. `1.5ms`).
 pub(super) fn render_duration(duration: Duration) -> String {
@@ -125,6 +164,53 @@ mod tests {
         assert_eq!(parse_decimal("1_000"), None);
         assert_eq!(parse_decimal(""), None);
         assert_eq!(parse_decimal("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn endpoints_take_one_spelling_and_plain_http_only_to_loopback() {
+        for (given, spelled) in [
+            ("Adb-1.Example.NET", "https://adb-1.example.net"),
+            (
+                " https://adb-1.example.net:443/ ",
+                "https://adb-1.example.net",
+            ),
+            ("adb-1.example.net:8443", "https://adb-1.example.net:8443"),
+            ("HTTP://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://localhost:9", "http://localhost:9"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            assert_eq!(parse_endpoint(given).as_deref(), Some(spelled), "{given}");
+            assert_eq!(
+                parse_endpoint(spelled).as_deref(),
+                Some(spelled),
+                "{spelled}"
+            );
+        }
+        for bad in [
+            "",
+            "http://example.com",
+            "http://10.0.0.1:80",
+            "ftp://host",
+            "https://user:secret@host",
+            "https://host/telemetry-ext",
+            "host?o=1",
+        ] {
+            assert_eq!(parse_endpoint(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn org_ids_are_decimal_within_i64() {
+        assert_eq!(parse_org_id(" 1234567890 ").as_deref(), Some("1234567890"));
+        assert_eq!(parse_org_id("007").as_deref(), Some("7"));
+        assert_eq!(
+            parse_org_id("9223372036854775807").as_deref(),
+            Some("9223372036854775807")
+        );
+        assert_eq!(parse_org_id("9223372036854775808"), None);
+        for bad in ["", "-1", "12a", "1 2", "0x10"] {
+            assert_eq!(parse_org_id(bad), None, "{bad}");
+        }
     }
 
     #[test]

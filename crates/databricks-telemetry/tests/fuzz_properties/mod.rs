@@ -13,10 +13,10 @@ use databricks_telemetry::export::{ExportOutcome, FailureKind, Scheme, ServiceEn
 use databricks_telemetry::feature_flags::{FlagAnswer, MAX_FLAG_TTL, MIN_FLAG_TTL};
 use databricks_telemetry::fuzzing;
 use databricks_telemetry::host::{shown, HostKey, MAX_SHOWN_CHARS};
-use databricks_telemetry::TelemetryConfig;
+use databricks_telemetry::{ConfigError, TelemetryConfig};
 
-/// Every option name after `adbc.databricks.telemetry.`, so generated inputs hit real keys often.
-pub(crate) const OPTION_NAMES: [&str; 19] = [
+/// Every option name after the prefix, so generated inputs hit real keys often.
+pub(crate) const OPTION_NAMES: [&str; 21] = [
     "enabled",
     "force_enabled",
     "batch_size",
@@ -36,6 +36,8 @@ pub(crate) const OPTION_NAMES: [&str; 19] = [
     "feature_flag_name",
     "feature_flag_timeout_ms",
     "allow_insecure_http",
+    "endpoint",
+    "org_id",
 ];
 
 /// The environment variables the configuration reads.
@@ -54,12 +56,13 @@ pub(crate) fn now_plus(offset: u32) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_764_244_800 + u64::from(offset))
 }
 
-/// Builds the option key for a generated (selector, raw) pair: a known key, a known key with a
-/// one-character change, or the raw text as it is.
+/// Builds the option key for a generated (selector, raw) pair: a known key (under either
+/// prefix), a known key with a one-character change, or the raw text as it is.
 pub(crate) fn option_key(selector: u8, raw: &str) -> String {
     let name = OPTION_NAMES[usize::from(selector) % OPTION_NAMES.len()];
     match selector % 4 {
-        0 | 1 => format!("{}{name}", TelemetryConfig::OPTION_PREFIX),
+        0 => format!("{}{name}", TelemetryConfig::OPTION_PREFIX),
+        1 => format!("{}{name}", TelemetryConfig::SHORT_OPTION_PREFIX),
         2 => format!("{}{name}{raw}", TelemetryConfig::OPTION_PREFIX),
         _ => raw.to_owned(),
     }
@@ -67,7 +70,8 @@ pub(crate) fn option_key(selector: u8, raw: &str) -> String {
 
 /// Configuration from arbitrary options and environment: never panics; the same input gives
 /// the same answer; an accepted configuration keeps every documented bound; an error names
-/// something.
+/// something, never an environment variable, and is an error without the environment too; each
+/// option checked alone fails exactly as when read alone.
 pub(crate) fn check_config(options: &[(String, String)], env: &[(String, String)]) {
     let lookup = |name: &str| {
         env.iter()
@@ -83,7 +87,35 @@ pub(crate) fn check_config(options: &[(String, String)], env: &[(String, String)
         Err(error) => {
             let text = error.to_string();
             assert!(!text.is_empty(), "an error without a message: {error:?}");
+            for variable in ENV_VARS {
+                assert!(
+                    !text.contains(variable),
+                    "the environment failed it: {text}"
+                );
+            }
+            let without_env =
+                TelemetryConfig::from_options_with_env(options.iter().cloned(), |_| None);
+            assert!(
+                without_env.is_err(),
+                "only the environment failed it: {text}"
+            );
         }
+    }
+    for (key, value) in options {
+        check_single_option(key, value);
+    }
+}
+
+/// One option checked on its own fails exactly as when it is read alone; one that passes can
+/// only fail a rule between two settings when read.
+fn check_single_option(key: &str, value: &str) {
+    let alone = TelemetryConfig::check_option(key, value);
+    let read = TelemetryConfig::from_options_with_env([(key, value)], |_| None);
+    match (alone, read) {
+        (Err(alone), read) => assert_eq!(Err(alone), read.map(|_| ()), "{key} = {value:?}"),
+        (Ok(_), Ok(_)) => {}
+        (Ok(_), Err(ConfigError::Exceeds { .. } | ConfigError::Requires { .. })) => {}
+        (Ok(known), Err(error)) => panic!("{key} = {value:?} checked as {known}, read as {error}"),
     }
 }
 
@@ -116,6 +148,16 @@ fn check_config_bounds(config: &TelemetryConfig) {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
     assert!((ms(1)..=ms(60_000)).contains(&config.feature_flag_timeout()));
+    if let Some(endpoint) = config.endpoint() {
+        let parsed = ServiceEndpoint::parse(endpoint, config).expect("an accepted endpoint");
+        assert_eq!(parsed.to_string(), endpoint, "one spelling");
+    }
+    if let Some(org_id) = config.org_id() {
+        assert_eq!(
+            org_id.parse::<i64>().map(|id| id.to_string()).as_deref(),
+            Ok(org_id)
+        );
+    }
 }
 
 /// `Retry-After`: never panics; delay-seconds are read exactly; a date means no wait once its

@@ -2,10 +2,23 @@
 //!
 //! Each connection brings its [`CredentialsProvider`] when it acquires its handle. A lane (one
 //! per host and identity) asks the newest provider of its live connections for the current
-//! header value before each batch, on the host's export worker (a provider that may block runs
-//! on a helper thread, bounded by `request_timeout_ms`), never on a driver's thread, so a
-//! provider may refresh an expired OAuth token inside
-//! [`authorization`](CredentialsProvider::authorization). The lane keeps the latest value: once
+//! header value before each batch, never on a driver's thread, so a provider may refresh an
+//! expired OAuth token inside [`authorization`](CredentialsProvider::authorization).
+//!
+//! # On which thread providers run
+//!
+//! - A provider that says it never blocks ([`may_block`](CredentialsProvider::may_block) is
+//!   `false`, as for [`StaticBearerToken`]) is called on the host's export worker thread
+//!   (`dbx-telemetry-<host>`).
+//! - Every other provider is called on a helper thread (`dbx-telemetry-auth`, at most a few at
+//!   once), and the worker waits for it at most `request_timeout_ms`, so a slow refresh cannot
+//!   stall the host's other lanes.
+//!
+//! Neither thread is inside an async runtime. A driver whose credentials are async (tokio)
+//! wraps them in `TokioCredentials` (feature `tokio`), which runs each call as a task on a
+//! runtime the driver gives and waits for it on the helper thread. On a current-thread runtime
+//! that task only runs while the runtime's thread is free: await `close_async` there, not the
+//! blocking `close`, which would starve it (see `TokioCredentials`). The lane keeps the latest value: once
 //! its last connection is released, it sends what it still holds with that value, and never
 //! calls a released connection's provider again. A provider's error or panic, or a 401/403
 //! answer, is counted as that lane's `credentials_failed`, never against the host's breaker. A secret never leaves this module in
@@ -13,6 +26,11 @@
 //! and `Display`, and [`CredentialsError`] carries only what the provider chose to say.
 
 use std::fmt;
+
+#[cfg(feature = "tokio")]
+mod async_provider;
+#[cfg(feature = "tokio")]
+pub use async_provider::{AsyncCredentialsProvider, AuthorizationFuture, TokioCredentials};
 
 /// The value of an `Authorization` header, e.g. `Bearer dapi...`.
 ///
