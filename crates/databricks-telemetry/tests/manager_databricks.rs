@@ -271,3 +271,41 @@ fn an_org_id_that_is_not_decimal_is_refused() {
     let error = manager.acquire_databricks(&options).unwrap_err();
     assert!(matches!(error, AcquireError::Exporter(_)), "{error}");
 }
+
+#[test]
+fn the_configurations_endpoint_and_org_id_are_used() {
+    // A driver points telemetry at `dbtel serve` with one option, whatever its host is.
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let config = TelemetryConfig::from_options([
+        ("databricks.telemetry.endpoint", service.base_url().as_str()),
+        ("databricks.telemetry.allow_insecure_http", "true"),
+        ("databricks.telemetry.org_id", "42"),
+        ("databricks.telemetry.flush_interval_ms", "3600000"),
+    ])
+    .unwrap();
+    let manager = TelemetryClientManager::new();
+    let driver = databricks_telemetry::DriverInfo::new("Databricks ADBC Rust", "1.2.3").unwrap();
+    let handle = manager
+        .acquire_databricks(
+            &AcquireOptions::new("adb-123.4.azuredatabricks.net", driver)
+                .with_credentials(
+                    ClientIdentity::from_credential("pat", TOKEN),
+                    Arc::new(StaticBearerToken::new(TOKEN)),
+                )
+                .with_config(config),
+        )
+        .unwrap();
+    let session = handle.session().unwrap().build();
+    assert_eq!(session.workspace_id(), Some(42));
+    handle.enqueue(session.connection_opened(Duration::from_millis(3)));
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    assert_eq!(service.stats().logs_accepted, 1);
+    let upload = service
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/telemetry-ext")
+        .unwrap();
+    assert_eq!(upload.header("x-databricks-org-id"), Some("42"));
+}

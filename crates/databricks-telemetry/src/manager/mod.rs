@@ -204,7 +204,9 @@ impl TelemetryClientManager {
     }
 
     /// A handle that sends to the Databricks telemetry service at `options`' host (e.g.
-    /// `adb-123.4.azuredatabricks.net`, or a URL).
+    /// `adb-123.4.azuredatabricks.net`, or a URL), or at the configuration's `endpoint` when it
+    /// has one (e.g. `dbtel serve`). The org id comes from the options, else the
+    /// configuration's `org_id`.
     ///
     /// With credentials, batches go to `/telemetry-ext` with the `Authorization` of a live
     /// connection's provider, once the server's feature flag for the host says telemetry is on
@@ -244,11 +246,18 @@ impl TelemetryClientManager {
         options: &AcquireOptions,
     ) -> Result<TelemetryClientHandle, AcquireError> {
         let config = &options.config;
-        let endpoint = ServiceEndpoint::parse(&options.host, config)?;
+        // The configuration's `endpoint` (e.g. `dbtel serve`) beats the connection's host.
+        let target = config.endpoint().unwrap_or(&options.host);
+        let endpoint = ServiceEndpoint::parse(target, config)?;
+        let org_id = options
+            .org_id
+            .as_deref()
+            .or(config.org_id())
+            .map(str::to_owned);
         let host = endpoint.host().clone();
         let shared = Arc::clone(&self.engine.shared);
         let user_agent = options.driver.user_agent();
-        let workspace_id = match &options.org_id {
+        let workspace_id = match &org_id {
             None => None,
             Some(org_id) => Some(org_id.parse::<i64>().map_err(|_| {
                 AcquireError::Exporter(DatabricksExporterError::InvalidOrgId {
@@ -264,7 +273,7 @@ impl TelemetryClientManager {
             |_| {
                 let mut builder =
                     DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone());
-                if let Some(org_id) = &options.org_id {
+                if let Some(org_id) = &org_id {
                     builder = builder.org_id(org_id.clone());
                 }
                 let exporter = builder.build()?;
