@@ -437,7 +437,7 @@ impl TelemetryClientHandle {
         let Some(grip) = &self.grip else { return };
         match grip.lane.enqueue(log) {
             Wake::Nothing => {}
-            Wake::FirstEvent | Wake::BatchReady => wake_worker(grip),
+            wake @ (Wake::FirstEvent | Wake::BatchReady) => wake_worker(grip, wake),
         }
     }
 
@@ -572,12 +572,20 @@ impl TelemetryClientHandle {
 }
 
 /// The slow path of enqueue (a lane's first event, or a whole batch): wake the host's worker,
-/// or start it. While the worker runs, an atomic store and load; the worker starts the lane's
-/// flush timer when it sees the event.
+/// or start it. While the worker runs, an atomic store and load. A first event starts the
+/// lane's flush timer and needs the worker only by then, so a worker parked for less is left to
+/// wake up by itself (no lock on the host, no system call).
 #[cold]
 #[inline(never)]
-fn wake_worker(grip: &Grip) {
-    grip.host.notify();
+fn wake_worker(grip: &Grip, wake: Wake) {
+    match wake {
+        Wake::FirstEvent => {
+            let due = grip.host.engine.clock.now() + grip.lane.settings.flush_interval;
+            let due = *grip.lane.lock().flush_due.get_or_insert(due);
+            grip.host.notify_by(due);
+        }
+        Wake::BatchReady | Wake::Nothing => grip.host.notify(),
+    }
 }
 
 impl Drop for TelemetryClientHandle {

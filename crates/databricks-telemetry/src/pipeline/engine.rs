@@ -28,6 +28,8 @@ const ABANDON_GRACE: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(crate) struct EngineShared {
     pub(crate) clock: Arc<dyn Clock>,
+    /// The clock's time when the engine was made: instants kept in atomics are counted from it.
+    epoch: Instant,
     seeds: AtomicU64,
     pub(crate) authorizer: Authorizer,
     /// Totals of lanes that are gone; signalled whenever a lane goes.
@@ -46,6 +48,12 @@ struct Retired {
 }
 
 impl EngineShared {
+    /// `at` as nanoseconds from the epoch, at least 1 (0 means "none" where it is stored).
+    pub(crate) fn nanos_since_epoch(&self, at: Instant) -> u64 {
+        let nanos = at.saturating_duration_since(self.epoch).as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX).max(1)
+    }
+
     /// A new seed for a host's jitter.
     pub(crate) fn next_seed(&self) -> u64 {
         let n = self.seeds.fetch_add(1, Ordering::Relaxed);
@@ -103,6 +111,7 @@ impl Engine {
     pub(crate) fn new(clock: Arc<dyn Clock>, seed: u64) -> Self {
         Engine {
             shared: Arc::new(EngineShared {
+                epoch: clock.now(),
                 clock,
                 seeds: AtomicU64::new(seed),
                 authorizer: Authorizer::default(),

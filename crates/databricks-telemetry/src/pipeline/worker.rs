@@ -132,6 +132,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
         }
         // Stays "parked" through wake-ups that change nothing (a manual clock's poll), so tests
         // waiting for quiet see it; a notification or a moved clock ends it.
+        host.note_park_deadline(next_wake.unwrap_or(now + IDLE_LINGER));
         if host.set_worker(&mut state, WorkerState::Parked { observed: now }) {
             continue; // notified meanwhile: look again at once
         }
