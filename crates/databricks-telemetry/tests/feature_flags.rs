@@ -403,13 +403,19 @@ fn a_lane_whose_token_the_flag_route_refuses_counts_credentials_failed() {
     for log in logs(2) {
         wrong.enqueue(log);
     }
-    assert_eq!(wrong.flush(WAIT), databricks_telemetry::FlushResult::Completed);
+    assert_eq!(
+        wrong.flush(WAIT),
+        databricks_telemetry::FlushResult::Completed
+    );
     let stats = wrong.stats();
     assert_eq!(stats.dropped.credentials_failed, 2, "{stats:?}");
     for log in logs(2) {
         right.enqueue(log);
     }
-    assert_eq!(right.flush(WAIT), databricks_telemetry::FlushResult::Completed);
+    assert_eq!(
+        right.flush(WAIT),
+        databricks_telemetry::FlushResult::Completed
+    );
     assert_eq!(right.stats().exported, 2);
 }
 

@@ -256,10 +256,7 @@ fn rust_log_at_trace_shows_logs_but_never_the_token() {
         stderr.contains("ureq_proto"),
         "RUST_LOG=trace logs the HTTP crate too"
     );
-    assert!(
-        stderr.contains("telemetry upload"),
-        "and the library"
-    );
+    assert!(stderr.contains("telemetry upload"), "and the library");
     let flat: String = stderr
         .chars()
         .filter(|c| !c.is_whitespace())
