@@ -95,10 +95,10 @@ impl Transport for ReqwestTransport {
         let built = build(&self.client, request, timeout)?;
         let client = self.client.clone();
         let body_limit = request.body_limit();
-        let (sender, receiver) = mpsc::sync_channel(1);
-        let task = async move {
-            let _ = sender.send(exchange(client, built, body_limit).await);
-        };
+        let deadline = request.deadline();
+        // Two messages at most (the head, then the body), so the task never blocks on a send.
+        let (sender, receiver) = mpsc::sync_channel(2);
+        let task = async move { exchange(client, built, body_limit, sender).await };
         // Spawning onto a runtime that has shut down drops the task (and its sender) at once;
         // it does not panic, but nothing of the driver's runtime is trusted not to.
         let handle = match catch_unwind(AssertUnwindSafe(|| self.runtime.spawn(task))) {
@@ -110,21 +110,42 @@ impl Transport for ReqwestTransport {
                 ))
             }
         };
-        match receiver.recv_timeout(timeout) {
-            Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => {
-                handle.abort();
-                Err(TransportError::new(
-                    TransportErrorKind::TimedOut,
-                    "timed out",
-                ))
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        let result = match receiver.recv_timeout(left()) {
+            Ok(Message::Done(result)) => result,
+            Ok(Message::Head(head)) => {
+                // A 2xx head: the batch is delivered whatever the body does; read what comes
+                // by the deadline.
+                match receiver.recv_timeout(left()) {
+                    Ok(Message::Body(body)) => Ok(head.with_body(body)),
+                    _ => {
+                        tracing::debug!("the body of a 2xx answer did not come by the deadline");
+                        Ok(head.with_body(ResponseBody::Incomplete))
+                    }
+                }
             }
+            Ok(Message::Body(_)) | Err(RecvTimeoutError::Timeout) => Err(TransportError::new(
+                TransportErrorKind::TimedOut,
+                "timed out",
+            )),
             Err(RecvTimeoutError::Disconnected) => Err(TransportError::new(
                 TransportErrorKind::Unavailable,
                 "the driver's runtime has shut down",
             )),
-        }
+        };
+        handle.abort();
+        result
     }
+}
+
+/// What the task on the driver's runtime tells the waiting thread.
+enum Message {
+    /// The exchange is over.
+    Done(Result<TransportResponse, TransportError>),
+    /// A 2xx head; the body follows.
+    Head(TransportResponse),
+    /// The body of the 2xx answer.
+    Body(ResponseBody),
 }
 
 /// The reqwest request for `request`, with a timeout of `timeout`.
@@ -160,23 +181,27 @@ fn build(
     builder.build().map_err(|_| invalid())
 }
 
-/// Runs `request` on the driver's runtime and reads the answer.
+/// Runs `request` on the driver's runtime and reads the answer, telling `sender`.
 async fn exchange(
     client: reqwest::Client,
     request: reqwest::Request,
     body_limit: u64,
-) -> Result<TransportResponse, TransportError> {
+    sender: mpsc::SyncSender<Message>,
+) {
+    let done = |result| {
+        let _ = sender.send(Message::Done(result));
+    };
     let asked = request.url().clone();
-    let mut response = client
-        .execute(request)
-        .await
-        .map_err(|error| error_from(&error))?;
+    let mut response = match client.execute(request).await {
+        Ok(response) => response,
+        Err(error) => return done(Err(error_from(&error))),
+    };
     if *response.url() != asked {
         tracing::debug!("the driver's HTTP client followed a redirect; the answer is refused");
-        return Err(TransportError::new(
+        return done(Err(TransportError::new(
             TransportErrorKind::Redirected,
             "redirect followed by the driver's HTTP client; refused",
-        ));
+        )));
     }
     let mut answer = TransportResponse::new(response.status().as_u16());
     if let Some(value) = response
@@ -187,7 +212,7 @@ async fn exchange(
         answer = answer.with_retry_after(value);
     }
     if !response.status().is_success() {
-        return Ok(answer);
+        return done(Ok(answer));
     }
     let declared = response
         .headers()
@@ -196,25 +221,27 @@ async fn exchange(
         .and_then(|value| value.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > body_limit) {
         tracing::debug!("2xx answer declares a body over the limit; not read");
-        return Ok(answer.with_body(ResponseBody::Incomplete));
+        return done(Ok(answer.with_body(ResponseBody::Incomplete)));
     }
+    let _ = sender.send(Message::Head(answer));
     let mut body = Vec::new();
-    loop {
+    let body = loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if (body.len() + chunk.len()) as u64 > body_limit {
                     tracing::debug!("2xx answer body over the limit; not read further");
-                    return Ok(answer.with_body(ResponseBody::Incomplete));
+                    break ResponseBody::Incomplete;
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(None) => return Ok(answer.with_body(ResponseBody::Complete(body))),
+            Ok(None) => break ResponseBody::Complete(body),
             Err(_) => {
                 tracing::debug!("the body of a 2xx answer could not be read in full");
-                return Ok(answer.with_body(ResponseBody::Incomplete));
+                break ResponseBody::Incomplete;
             }
         }
-    }
+    };
+    let _ = sender.send(Message::Body(body));
 }
 
 /// A reqwest error as a transport error with a fixed reason (reqwest's text names URLs).
