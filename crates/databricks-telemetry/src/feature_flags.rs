@@ -196,8 +196,8 @@ impl FeatureFlagCache {
     }
 
     /// Fetch flags through `transport` (the driver's own HTTP client, or a shared
-    /// [`UreqTransport`](crate::export::UreqTransport) with a proxy and extra CA
-    /// certificates) instead of a default [`UreqTransport`](crate::export::UreqTransport) of
+    /// `UreqTransport` with a proxy and extra CA
+    /// certificates) instead of a default `UreqTransport` of
     /// the cache's own. Give the exporters the same transport.
     #[must_use]
     pub fn with_transport(self, transport: Arc<dyn Transport>) -> Self {

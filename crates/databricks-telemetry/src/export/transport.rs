@@ -7,10 +7,10 @@
 //!
 //! Implementations shipped here:
 //!
-//! - [`UreqTransport`](crate::export::UreqTransport) (feature `ureq-transport`, on by default):
+//! - `UreqTransport` (feature `ureq-transport`, on by default):
 //!   the default client, blocking, with rustls and the bundled Mozilla roots, an explicit
 //!   proxy, and extra CA certificates;
-//! - [`ReqwestTransport`](crate::export::ReqwestTransport) (feature `reqwest`): sends through a
+//! - `ReqwestTransport` (feature `reqwest`): sends through a
 //!   driver's own `reqwest::Client`, on the driver's tokio runtime.
 //!
 //! A driver with another HTTP stack implements [`Transport`] itself and hands it to
@@ -23,7 +23,17 @@ use std::time::{Duration, Instant};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, FailureKind};
 
-/// Sends one HTTP request; see the [module docs](self).
+/// Sends one HTTP request: how the exporter's uploads and the feature-flag fetch reach the
+/// network.
+///
+/// The library builds each [`TransportRequest`] and interprets each [`TransportResponse`]
+/// (which statuses are retried, what a body means, the breaker), so every transport is treated
+/// alike. Implementations shipped: `UreqTransport` (feature
+/// `ureq-transport`, the default client) and `ReqwestTransport`
+/// (feature `reqwest`, a driver's own `reqwest::Client` on its tokio runtime). A driver with
+/// another HTTP stack implements this trait and hands it to
+/// [`DatabricksExporterBuilder::transport`](crate::export::DatabricksExporterBuilder::transport)
+/// and [`FeatureFlagCache::with_transport`](crate::feature_flags::FeatureFlagCache::with_transport).
 ///
 /// # Contract
 ///

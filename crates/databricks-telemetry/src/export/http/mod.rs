@@ -28,7 +28,7 @@
 //! - At most 64 KiB of a response body is read; a longer one is not read at all.
 //! - Plain HTTP only to loopback hosts with `allow_insecure_http` (see [`ServiceEndpoint`]).
 //! - Requests go through a [`Transport`]: the driver's own
-//!   ([`DatabricksExporterBuilder::transport`]), or by default a [`UreqTransport`] of the
+//!   ([`DatabricksExporterBuilder::transport`]), or by default a `UreqTransport` of the
 //!   exporter's own (one connection pool per exporter; proxies from `ALL_PROXY`,
 //!   `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; loopback hosts are never proxied). Every
 //!   transport keeps the [`Transport`] contract: no redirects, bounded bodies, the deadline,
@@ -378,9 +378,9 @@ impl DatabricksExporterBuilder {
     }
 
     /// Send through `transport` (the driver's own HTTP client, e.g. a
-    /// [`ReqwestTransport`](crate::export::ReqwestTransport), or a shared
-    /// [`UreqTransport`] with a proxy and extra CA certificates) instead of a default
-    /// [`UreqTransport`] of the exporter's own. Give the same transport to the
+    /// `ReqwestTransport`, or a shared
+    /// `UreqTransport` with a proxy and extra CA certificates) instead of a default
+    /// `UreqTransport` of the exporter's own. Give the same transport to the
     /// [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache) so flag fetches use the
     /// same network settings.
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// An HTTP proxy for [`UreqTransport`](crate::export::UreqTransport): HTTPS requests go through
+/// An HTTP proxy for `UreqTransport`: HTTPS requests go through
 /// it as `CONNECT` tunnels, so it sees the host and port, never a header or the body.
 ///
 /// Built from the driver's settings (for the ADBC driver: `databricks.http.proxy.url`,

@@ -23,8 +23,8 @@ use crate::export::transport::{
     TransportResponse,
 };
 
-/// The default HTTP client (feature `ureq-transport`, on by default); see the
-/// [module docs](self) and the [`Transport`] contract, which it keeps.
+/// The default HTTP client (feature `ureq-transport`, on by default): blocking `ureq` with
+/// rustls, one connection pool per transport. It keeps the [`Transport`] contract.
 ///
 /// - **TLS**: rustls; certificates verified against the bundled Mozilla roots *and* the CA
 ///   certificates given to [`add_root_certificates_pem`](UreqTransportBuilder::add_root_certificates_pem)
