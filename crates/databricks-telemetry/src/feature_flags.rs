@@ -200,8 +200,8 @@ impl FeatureFlagCache {
     /// certificates) instead of a default `UreqTransport` of
     /// the cache's own. Give the exporters the same transport.
     #[must_use]
-    pub fn with_transport(self, transport: Arc<dyn Transport>) -> Self {
-        let _ = self.transport.set(Some(transport));
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = OnceLock::from(Some(transport));
         self
     }
 
