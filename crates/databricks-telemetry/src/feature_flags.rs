@@ -41,7 +41,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -49,9 +49,9 @@ use serde::Deserialize;
 use crate::clock::{Clock, SystemClock};
 use crate::config::TelemetryConfig;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
-use crate::export::http::transport::{HttpTransport, RequestHeaders};
-use crate::export::http::SuccessBody;
-use crate::export::{FailureKind, ServiceEndpoint, UserAgent};
+use crate::export::http::client::{exchange, RequestHeaders};
+use crate::export::http::{default_transport, SuccessBody};
+use crate::export::{FailureKind, Method, ServiceEndpoint, Transport, UserAgent};
 use crate::host::HostKey;
 
 /// The common prefix of the official drivers' telemetry flags (JDBC's ends in `Jdbc`, Python's
@@ -136,8 +136,12 @@ pub struct FeatureFlagCache {
     driver: String,
     flag_names: Vec<String>,
     driver_version: String,
-    user_agent: String,
+    user_agent: UserAgent,
+    user_agent_header: String,
     timeout: Duration,
+    /// The transport given, or the default one made on the first fetch (`None` when the crate
+    /// has no default client and none was given).
+    transport: OnceLock<Option<Arc<dyn Transport>>>,
     entries: Mutex<HashMap<HostKey, Entry>>,
     fetched: Condvar,
 }
@@ -157,6 +161,7 @@ impl fmt::Debug for FeatureFlagCache {
             .field("flag_names", &self.flag_names)
             .field("driver_version", &self.driver_version)
             .field("timeout", &self.timeout)
+            .field("transport", &self.transport.get())
             .field("hosts", &self.lock().len())
             .finish_non_exhaustive()
     }
@@ -181,11 +186,23 @@ impl FeatureFlagCache {
             driver: config.feature_flag_driver().to_owned(),
             flag_names: config.feature_flag_names().to_vec(),
             driver_version: user_agent.driver_version().to_owned(),
-            user_agent: user_agent.to_string(),
+            user_agent: user_agent.clone(),
+            user_agent_header: user_agent.to_string(),
             timeout: config.feature_flag_timeout(),
+            transport: OnceLock::new(),
             entries: Mutex::new(HashMap::new()),
             fetched: Condvar::new(),
         }
+    }
+
+    /// Fetch flags through `transport` (the driver's own HTTP client, or a shared
+    /// `UreqTransport` with a proxy and extra CA
+    /// certificates) instead of a default `UreqTransport` of
+    /// the cache's own. Give the exporters the same transport.
+    #[must_use]
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = OnceLock::from(Some(transport));
+        self
     }
 
     /// The telemetry flags' names (the `feature_flag_name` setting), comma separated as in the
@@ -301,12 +318,27 @@ impl FeatureFlagCache {
             encode_path_segment(&self.driver),
             encode_path_segment(&self.driver_version)
         ));
-        let transport = HttpTransport::new(endpoint, &self.user_agent);
+        let transport = self
+            .transport
+            .get_or_init(|| default_transport(&self.user_agent).ok());
+        let Some(transport) = transport else {
+            tracing::debug!(host = %endpoint.host(), "no HTTP transport for the feature flag");
+            return failed;
+        };
         let headers = RequestHeaders {
             authorization,
             org_id: None,
         };
-        let answer = match transport.get(&url, headers, timeout, MAX_FLAG_ANSWER_BYTES) {
+        let answer = match exchange(
+            &**transport,
+            Method::Get,
+            &url,
+            headers,
+            &self.user_agent_header,
+            &[],
+            Instant::now() + timeout,
+            MAX_FLAG_ANSWER_BYTES,
+        ) {
             Ok(answer) if matches!(answer.status, 401 | 403) => {
                 tracing::debug!(host = %endpoint.host(), status = answer.status, "feature-flag fetch: credentials refused");
                 return (FlagAnswer::Refused, Duration::ZERO);

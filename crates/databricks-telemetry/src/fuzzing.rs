@@ -11,11 +11,19 @@
 
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "ureq-transport")]
 use ureq::http::{HeaderName, HeaderValue, Response, StatusCode};
+#[cfg(feature = "ureq-transport")]
 use ureq::Body;
 
-use crate::export::http::response::{answer_outcome, parse_retry_after};
-use crate::export::http::transport::read_answer;
+#[cfg(feature = "ureq-transport")]
+use crate::export::http::client::{answer_from, MAX_RESPONSE_BODY_BYTES};
+#[cfg(feature = "ureq-transport")]
+use crate::export::http::response::answer_outcome;
+use crate::export::http::response::parse_retry_after;
+#[cfg(feature = "ureq-transport")]
+use crate::export::http::transport::read_response;
+#[cfg(feature = "ureq-transport")]
 use crate::export::ExportOutcome;
 use crate::feature_flags::{parse_flags, FlagAnswer};
 
@@ -30,6 +38,8 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 ///
 /// `None` when the status is not a three-digit code, which no HTTP parser would hand over.
 /// Headers whose name or value could not appear on the wire are left out, for the same reason.
+/// Needs the default client (feature `ureq-transport`), whose reading it goes through.
+#[cfg(feature = "ureq-transport")]
 pub fn response_outcome(
     status: u16,
     headers: &[(&[u8], &[u8])],
@@ -47,10 +57,11 @@ pub fn response_outcome(
         }
     }
     let response = response.body(Body::builder().data(body.to_vec())).ok()?;
-    Some(match read_answer(response) {
-        Ok(answer) => answer_outcome(&answer, sent, now),
-        Err(failure) => ExportOutcome::Failed(failure),
-    })
+    let answer = answer_from(
+        read_response(response, MAX_RESPONSE_BODY_BYTES),
+        MAX_RESPONSE_BODY_BYTES,
+    );
+    Some(answer_outcome(&answer, sent, now))
 }
 
 /// How a 2xx body of the feature-flag route is read: the answer for `flag_name` (the only name

@@ -6,209 +6,19 @@
 //! roots do not trust a private CA.
 
 mod http_support;
+mod tls_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint,
+    CertificateError, DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint,
+    UreqTransport, UreqTransportError,
 };
 use databricks_telemetry::TelemetryConfig;
-use http_support::{logs, user_agent, TOKEN, WAIT};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-
-/// A test certificate authority.
-struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        TestCa {
-            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
-        }
-    }
-
-    fn root_der(&self) -> Vec<u8> {
-        self.issuer.der().to_vec()
-    }
-
-    /// A server certificate for `names` (DNS names or IP addresses), valid now unless `validity`
-    /// says otherwise (years of not-before and not-after).
-    fn leaf(&self, names: &[&str], validity: Option<(i32, i32)>) -> ServerIdentity {
-        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "test server");
-        if let Some((from, until)) = validity {
-            params.not_before = rcgen::date_time_ymd(from, 1, 1);
-            params.not_after = rcgen::date_time_ymd(until, 1, 1);
-        }
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        ServerIdentity {
-            chain: vec![cert.der().clone()],
-            key: key.serialize_der(),
-        }
-    }
-}
-
-/// What a TLS server presents.
-struct ServerIdentity {
-    chain: Vec<CertificateDer<'static>>,
-    key: Vec<u8>,
-}
-
-/// A one-thread HTTPS server on 127.0.0.1 that answers every upload `200 {}` and counts the
-/// handshakes completed and the requests read (with their `Authorization`).
-struct TlsServer {
-    addr: SocketAddr,
-    connections: Arc<AtomicUsize>,
-    handshakes: Arc<AtomicUsize>,
-    authorizations: Arc<Mutex<Vec<Option<String>>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TlsServer {
-    fn start(identity: ServerIdentity) -> Self {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                identity.chain,
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key)),
-            )
-            .unwrap();
-        let config = Arc::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let handshakes = Arc::new(AtomicUsize::new(0));
-        let authorizations = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (connections, handshakes, authorizations, stop) = (
-                connections.clone(),
-                handshakes.clone(),
-                authorizations.clone(),
-                stop.clone(),
-            );
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                while !stop.load(Ordering::Acquire) && started.elapsed() < WAIT {
-                    let Ok((stream, _)) = listener.accept() else {
-                        std::thread::sleep(Duration::from_millis(2));
-                        continue;
-                    };
-                    connections.fetch_add(1, Ordering::AcqRel);
-                    stream.set_nonblocking(false).unwrap();
-                    stream
-                        .set_read_timeout(Some(Duration::from_secs(2)))
-                        .unwrap();
-                    let connection = rustls::ServerConnection::new(config.clone()).unwrap();
-                    let mut tls = rustls::StreamOwned::new(connection, stream);
-                    if serve_one(&mut tls, &handshakes, &authorizations).is_err() {
-                        // A refused handshake ends here: the client sent an alert.
-                        continue;
-                    }
-                }
-            })
-        };
-        TlsServer {
-            addr,
-            connections,
-            handshakes,
-            authorizations,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::Acquire)
-    }
-
-    fn handshakes(&self) -> usize {
-        self.handshakes.load(Ordering::Acquire)
-    }
-
-    fn authorizations(&self) -> Vec<Option<String>> {
-        self.authorizations.lock().unwrap().clone()
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Completes the handshake, reads one request and answers it.
-fn serve_one(
-    tls: &mut rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream>,
-    handshakes: &AtomicUsize,
-    authorizations: &Mutex<Vec<Option<String>>>,
-) -> std::io::Result<()> {
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock)?;
-    }
-    handshakes.fetch_add(1, Ordering::AcqRel);
-    let mut reader = BufReader::new(&mut *tls);
-    let mut authorization = None;
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("authorization") {
-                authorization = Some(value.trim().to_owned());
-            }
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    authorizations.lock().unwrap().push(authorization);
-    tls.write_all(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-    )?;
-    tls.flush()?;
-    tls.conn.send_close_notify();
-    let _ = tls.conn.complete_io(&mut tls.sock);
-    Ok(())
-}
+use http_support::{logs, user_agent, TOKEN};
+use tls_support::{TestCa, TlsServer};
 
 /// Three retries allowed, to show that a refused certificate is not retried.
 fn config() -> TelemetryConfig {
@@ -221,15 +31,24 @@ fn config() -> TelemetryConfig {
         .unwrap()
 }
 
-/// An authenticated HTTPS exporter to `host:port`, trusting `roots` (the bundled roots when
-/// `None`).
+/// An authenticated HTTPS exporter to `host:port`, trusting the bundled roots plus the CA
+/// certificates `roots` (DER) when given (the default transport when `None`).
 fn exporter(host: &str, port: u16, roots: Option<Vec<Vec<u8>>>) -> DatabricksExporter {
     let config = config();
     let endpoint = ServiceEndpoint::parse(&format!("{host}:{port}"), &config).unwrap();
     let builder = DatabricksExporter::builder(endpoint, &config, user_agent())
         .credentials(Arc::new(StaticBearerToken::new(TOKEN)));
     match roots {
-        Some(roots) => builder.root_certificates(roots),
+        Some(roots) => {
+            let transport = roots
+                .into_iter()
+                .fold(UreqTransport::builder(), |builder, der| {
+                    builder.add_root_certificate_der(der)
+                })
+                .build()
+                .unwrap();
+            builder.transport(Arc::new(transport))
+        }
         None => builder,
     }
     .build()
@@ -335,25 +154,89 @@ fn an_ip_literal_host_needs_a_certificate_for_that_address() {
     assert_eq!(outcome, ExportOutcome::Delivered);
 }
 
+/// A certificate that cannot be a root is refused when the transport is built, never
+/// silently ignored (so nothing is trusted by mistake, and a driver's bad CA file is an error
+/// it sees at once).
 #[test]
-fn unusable_root_certificates_trust_nothing() {
-    let ca = TestCa::new("telemetry test CA");
-    let server = TlsServer::start(ca.leaf(&["localhost"], None));
-    let outcome = exporter(
-        "localhost",
-        server.port(),
-        Some(vec![b"not a certificate".to_vec(), Vec::new()]),
-    )
-    .export(&logs(1), None);
-    assert_refused(&outcome, &server);
+fn unusable_root_certificates_are_refused_when_building() {
+    assert_eq!(
+        UreqTransport::builder()
+            .add_root_certificates_pem(b"not a certificate")
+            .unwrap_err(),
+        CertificateError::NoCertificate
+    );
+    assert_eq!(
+        UreqTransport::builder()
+            .add_root_certificates_pem(
+                b"-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n"
+            )
+            .unwrap_err(),
+        CertificateError::Malformed
+    );
+    for junk in [b"not a certificate".to_vec(), Vec::new()] {
+        let error = UreqTransport::builder()
+            .add_root_certificate_der(junk)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            UreqTransportError::Certificate(CertificateError::Unusable)
+        );
+    }
+}
+
+/// Extra CA certificates (PEM) are added to the bundled roots, not substituted for them: two
+/// private CAs added, servers signed by each are trusted, and the bundled roots are all still
+/// there.
+#[test]
+fn pem_roots_are_added_to_the_bundled_roots() {
+    let first = TestCa::new("first private CA");
+    let second = TestCa::new("second private CA");
+    let bundled = UreqTransport::new().trusted_root_count();
+    assert!(bundled > 100, "{bundled} bundled roots");
+    let pem = format!("{}{}", first.root_pem(), second.root_pem());
+    let transport = Arc::new(
+        UreqTransport::builder()
+            .add_root_certificates_pem(pem.as_bytes())
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(transport.trusted_root_count(), bundled + 2);
+    for ca in [&first, &second] {
+        let server = TlsServer::start(ca.leaf(&["localhost"], None));
+        let config = config();
+        let endpoint =
+            ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
+        let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
+            .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+            .transport(transport.clone())
+            .build()
+            .unwrap();
+        assert_eq!(exporter.export(&logs(1), None), ExportOutcome::Delivered);
+        assert_eq!(server.handshakes(), 1);
+    }
+    // A third CA, not added, is still refused.
+    let third = TestCa::new("third CA");
+    let server = TlsServer::start(third.leaf(&["localhost"], None));
+    let config = config();
+    let endpoint =
+        ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
+    let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
+        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        .transport(transport)
+        .build()
+        .unwrap();
+    assert_refused(&exporter.export(&logs(1), None), &server);
 }
 
 #[test]
 fn the_builder_debug_shows_how_many_roots_not_their_bytes() {
-    let config = config();
-    let endpoint = ServiceEndpoint::parse("localhost:1", &config).unwrap();
-    let builder = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .root_certificates([vec![1u8, 2, 3]]);
+    let ca = TestCa::new("debug CA");
+    let builder = UreqTransport::builder()
+        .add_root_certificates_pem(ca.root_pem().as_bytes())
+        .unwrap();
     let text = format!("{builder:?}");
-    assert!(text.contains("root_certificates: Some(1)"), "{text}");
+    assert!(text.contains("added_roots: 1"), "{text}");
+    assert!(!text.contains("BEGIN"), "{text}");
 }

@@ -9,6 +9,9 @@
 mod circuit;
 pub mod http;
 mod outcome;
+#[cfg(feature = "reqwest")]
+mod reqwest_transport;
+pub(crate) mod transport;
 
 use std::fmt;
 use std::time::Instant;
@@ -17,11 +20,20 @@ use crate::credentials::AuthorizationValue;
 use crate::model::FrontendLog;
 
 pub use circuit::{BreakerSnapshot, HostCircuitBreaker};
+#[cfg(feature = "ureq-transport")]
+pub use http::{CertificateError, UreqTransport, UreqTransportBuilder, UreqTransportError};
 pub use http::{
-    DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, RetryPolicy, Scheme,
-    ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
+    DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, ProxyConfig,
+    ProxyConfigError, RetryPolicy, Scheme, ServiceEndpoint, ServiceEndpointError, UserAgent,
+    UserAgentError,
 };
 pub use outcome::{ExportFailure, ExportOutcome, FailureKind};
+#[cfg(feature = "reqwest")]
+pub use reqwest_transport::ReqwestTransport;
+pub use transport::{
+    Method, ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
+    TransportResponse,
+};
 
 /// Sends one batch of frontend logs somewhere.
 ///

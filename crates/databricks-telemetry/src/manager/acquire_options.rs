@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::driver::DriverInfo;
+use crate::export::Transport;
 use crate::manager::ClientIdentity;
 
 /// What a connection acquires its handle with, for
@@ -41,6 +42,7 @@ pub struct AcquireOptions {
     pub(crate) credentials: Option<Arc<dyn CredentialsProvider>>,
     pub(crate) config: TelemetryConfig,
     pub(crate) org_id: Option<String>,
+    pub(crate) transport: Option<Arc<dyn Transport>>,
 }
 
 impl AcquireOptions {
@@ -54,6 +56,7 @@ impl AcquireOptions {
             credentials: None,
             config: TelemetryConfig::default(),
             org_id: None,
+            transport: None,
         }
     }
 
@@ -84,6 +87,15 @@ impl AcquireOptions {
         self
     }
 
+    /// Send uploads and flag fetches through `transport` (e.g. the driver's own HTTP client:
+    /// [`ReqwestTransport`](crate::export::ReqwestTransport) with the `reqwest` feature) instead
+    /// of the default client. It applies to the host when this acquire creates it (the host's
+    /// first acquirer).
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
     /// The host (or URL) telemetry goes to.
     pub fn host(&self) -> &str {
         &self.host
@@ -108,6 +120,7 @@ impl fmt::Debug for AcquireOptions {
             .field("identity", &self.identity)
             .field("credentials", &self.credentials)
             .field("org_id", &self.org_id)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

@@ -276,18 +276,18 @@ impl TelemetryClientManager {
                 if let Some(org_id) = &org_id {
                     builder = builder.org_id(org_id.clone());
                 }
+                // The host's flag is asked through the same transport as its uploads.
+                let mut cache =
+                    FeatureFlagCache::with_clock(config, user_agent, Arc::clone(&shared.clock));
+                if let Some(transport) = &options.transport {
+                    builder = builder.transport(Arc::clone(transport));
+                    cache = cache.with_transport(Arc::clone(transport));
+                }
                 let exporter = builder.build()?;
-                let cache = shared.flags.get_or_init(|| {
-                    Arc::new(FeatureFlagCache::with_clock(
-                        config,
-                        user_agent,
-                        Arc::clone(&shared.clock),
-                    ))
-                });
                 Ok(HostParts {
                     exporter: Box::new(exporter),
                     flags: Some(FlagSource {
-                        cache: Arc::clone(cache),
+                        cache: Arc::new(cache),
                         endpoint,
                     }),
                 })

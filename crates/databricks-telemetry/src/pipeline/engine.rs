@@ -15,7 +15,6 @@ use crate::clock::Clock;
 use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::Exporter;
-use crate::feature_flags::FeatureFlagCache;
 use crate::host::HostKey;
 use crate::manager::ClientIdentity;
 use crate::stats::TelemetryStats;
@@ -37,8 +36,6 @@ pub(crate) struct EngineShared {
     lane_gone: Condvar,
     /// The manager-wide bound on pending events, from the first acquire's configuration.
     pub(crate) budget: OnceLock<Arc<PendingBudget>>,
-    /// The server feature flags, cached per host, from the first Databricks acquire.
-    pub(crate) flags: OnceLock<Arc<FeatureFlagCache>>,
 }
 
 #[derive(Debug, Default)]
@@ -118,7 +115,6 @@ impl Engine {
                 retired: Mutex::default(),
                 lane_gone: Condvar::new(),
                 budget: OnceLock::new(),
-                flags: OnceLock::new(),
             }),
             registry: Mutex::default(),
             handle_ids: AtomicU64::new(1),

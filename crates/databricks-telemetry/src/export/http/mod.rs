@@ -27,17 +27,29 @@
 //! - Redirects are never followed, so credentials never reach another host.
 //! - At most 64 KiB of a response body is read; a longer one is not read at all.
 //! - Plain HTTP only to loopback hosts with `allow_insecure_http` (see [`ServiceEndpoint`]).
-//! - One connection pool per exporter; proxies from `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`
-//!   and `NO_PROXY` (loopback hosts are never proxied).
+//! - Requests go through a [`Transport`]: the driver's own
+//!   ([`DatabricksExporterBuilder::transport`]), or by default a `UreqTransport` of the
+//!   exporter's own (one connection pool per exporter; proxies from `ALL_PROXY`,
+//!   `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; loopback hosts are never proxied). Every
+//!   transport keeps the [`Transport`] contract: no redirects, bounded bodies, the deadline,
+//!   nothing secret logged.
 //! - Logging through `tracing` at debug and trace only, with statuses and short reasons; never
-//!   a credential or a payload. The HTTP crate's own `log` dumps see only a one-off placeholder
-//!   in place of the `Authorization` value (see `secret_header.rs`).
+//!   a credential or a payload. The default client's own `log` dumps see only a one-off
+//!   placeholder in place of the `Authorization` value (see `secret_header.rs`).
 
+pub(crate) mod client;
 mod endpoint;
+mod proxy;
 mod request;
+#[cfg(feature = "ureq-transport")]
+mod resolver;
 pub(crate) mod response;
 mod retry;
+#[cfg(feature = "ureq-transport")]
 mod secret_header;
+#[cfg(feature = "ureq-transport")]
+mod tls;
+#[cfg(feature = "ureq-transport")]
 pub(crate) mod transport;
 mod user_agent;
 
@@ -46,16 +58,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use endpoint::{Scheme, ServiceEndpoint, ServiceEndpointError};
+pub use proxy::{ProxyConfig, ProxyConfigError};
 pub use retry::RetryPolicy;
+#[cfg(feature = "ureq-transport")]
+pub use transport::{CertificateError, UreqTransport, UreqTransportBuilder, UreqTransportError};
 pub use user_agent::{UserAgent, UserAgentError};
 
+use self::client::{exchange, RequestHeaders, MAX_RESPONSE_BODY_BYTES};
 use self::request::{upload_body, AUTHENTICATED_PATH, UNAUTHENTICATED_PATH};
 use self::response::answer_outcome;
 pub(crate) use self::response::SuccessBody;
 use self::retry::random_unit;
-use self::transport::{HttpTransport, RequestHeaders};
 use crate::config::TelemetryConfig;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
+use crate::export::transport::{Method, Transport};
 use crate::export::{ExportFailure, ExportOutcome, Exporter, FailureKind};
 use crate::model::FrontendLog;
 
@@ -99,7 +115,7 @@ pub struct DatabricksExporter {
     org_id: Option<String>,
     request_timeout: Duration,
     retry: RetryPolicy,
-    transport: HttpTransport,
+    transport: Arc<dyn Transport>,
 }
 
 impl fmt::Debug for DatabricksExporter {
@@ -111,6 +127,7 @@ impl fmt::Debug for DatabricksExporter {
             .field("org_id", &self.org_id)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -132,7 +149,7 @@ impl DatabricksExporter {
             user_agent,
             credentials: None,
             org_id: None,
-            root_certificates: None,
+            transport: None,
         }
     }
 
@@ -179,7 +196,16 @@ impl DatabricksExporter {
             authorization,
             org_id: self.org_id.as_deref(),
         };
-        let answer = match self.transport.post_json(url, headers, body, timeout) {
+        let answer = match exchange(
+            &*self.transport,
+            Method::Post,
+            url,
+            headers,
+            &self.user_agent,
+            body,
+            Instant::now() + timeout,
+            MAX_RESPONSE_BODY_BYTES,
+        ) {
             Ok(answer) => answer,
             Err(failure) => return ExportOutcome::Failed(failure),
         };
@@ -322,7 +348,7 @@ pub struct DatabricksExporterBuilder {
     user_agent: UserAgent,
     credentials: Option<Arc<dyn CredentialsProvider>>,
     org_id: Option<String>,
-    root_certificates: Option<Vec<Vec<u8>>>,
+    transport: Option<Arc<dyn Transport>>,
 }
 
 impl fmt::Debug for DatabricksExporterBuilder {
@@ -332,10 +358,7 @@ impl fmt::Debug for DatabricksExporterBuilder {
             .field("credentials", &self.credentials)
             .field("user_agent", &self.user_agent)
             .field("org_id", &self.org_id)
-            .field(
-                "root_certificates",
-                &self.root_certificates.as_ref().map(Vec::len),
-            )
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -354,19 +377,14 @@ impl DatabricksExporterBuilder {
         self
     }
 
-    /// Trust exactly these DER-encoded root certificates for HTTPS, instead of the bundled
-    /// Mozilla roots: for a corporate CA that re-signs TLS traffic, or a test CA.
-    ///
-    /// Certificate verification (chain, validity dates, host name) always stays on; there is
-    /// no way to turn it off. A certificate that does not parse is ignored, so a list of
-    /// nothing usable trusts nothing and every upload fails as not retryable ("TLS failed").
-    /// The [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache) keeps the bundled roots.
-    pub fn root_certificates<I, C>(mut self, certificates: I) -> Self
-    where
-        I: IntoIterator<Item = C>,
-        C: Into<Vec<u8>>,
-    {
-        self.root_certificates = Some(certificates.into_iter().map(Into::into).collect());
+    /// Send through `transport` (the driver's own HTTP client, e.g. a
+    /// `ReqwestTransport`, or a shared
+    /// `UreqTransport` with a proxy and extra CA certificates) instead of a default
+    /// `UreqTransport` of the exporter's own. Give the same transport to the
+    /// [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache) so flag fetches use the
+    /// same network settings.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -376,7 +394,9 @@ impl DatabricksExporterBuilder {
     ///
     /// [`DatabricksExporterError::InsecureEndpoint`] for a plain-HTTP endpoint when the
     /// configuration does not set `allow_insecure_http` or the host is not loopback;
-    /// [`DatabricksExporterError::InvalidOrgId`] for an org id that is not a decimal number.
+    /// [`DatabricksExporterError::InvalidOrgId`] for an org id that is not a decimal number;
+    /// [`DatabricksExporterError::NoTransport`] when no transport was given and the crate was
+    /// built without its default client (feature `ureq-transport`).
     pub fn build(self) -> Result<DatabricksExporter, DatabricksExporterError> {
         if self.endpoint.scheme() == Scheme::Http {
             let host = self.endpoint.host().to_string();
@@ -400,15 +420,15 @@ impl DatabricksExporterBuilder {
             UNAUTHENTICATED_PATH
         };
         let user_agent = self.user_agent.to_string();
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => default_transport(&self.user_agent)?,
+        };
         Ok(DatabricksExporter {
             url: self.endpoint.url(path),
             authenticated_url: self.endpoint.url(AUTHENTICATED_PATH),
             unauthenticated_url: self.endpoint.url(UNAUTHENTICATED_PATH),
-            transport: HttpTransport::with_roots(
-                &self.endpoint,
-                &user_agent,
-                self.root_certificates.as_deref(),
-            ),
+            transport,
             endpoint: self.endpoint,
             credentials: self.credentials,
             user_agent,
@@ -432,4 +452,28 @@ pub enum DatabricksExporterError {
         /// The org id given.
         value: String,
     },
+    /// No transport was given, and the crate was built without its default client (feature
+    /// `ureq-transport`).
+    #[error("no HTTP transport: give one, or build with the `ureq-transport` feature")]
+    NoTransport,
+}
+
+/// The default client for one exporter or flag cache.
+#[cfg(feature = "ureq-transport")]
+pub(crate) fn default_transport(
+    user_agent: &UserAgent,
+) -> Result<Arc<dyn Transport>, DatabricksExporterError> {
+    match UreqTransport::builder().user_agent(user_agent).build() {
+        Ok(transport) => Ok(Arc::new(transport)),
+        // Nothing was added: only a broken environment could refuse it.
+        Err(_) => Err(DatabricksExporterError::NoTransport),
+    }
+}
+
+/// Without the default client there is no default transport.
+#[cfg(not(feature = "ureq-transport"))]
+pub(crate) fn default_transport(
+    _user_agent: &UserAgent,
+) -> Result<Arc<dyn Transport>, DatabricksExporterError> {
+    Err(DatabricksExporterError::NoTransport)
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::transport::Answer;
+use super::client::Answer;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
 
 /// What a complete answer to an upload of `sent` logs means, with `Retry-After` dates measured

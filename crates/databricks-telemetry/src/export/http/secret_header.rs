@@ -13,7 +13,7 @@
 //! [`Substitution`] lives only for one request; the placeholder is unguessable and never reused,
 //! so nothing else a request carries can ask for the swap.
 //!
-//! The value is checked first ([`sendable`]): only visible ASCII, space and tab may go on the
+//! The value is checked first ([`sendable`](super::client::sendable)): only visible ASCII, space and tab may go on the
 //! wire, so a value cannot add a header or break the request.
 
 use std::fmt;
@@ -23,19 +23,8 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
 };
 
-use crate::credentials::AuthorizationValue;
-
 /// The placeholder prefix: 17 bytes, then 32 hex digits.
 const PLACEHOLDER_PREFIX: &str = "dbtel-credential-";
-
-/// Whether `value` can be sent as a header value: visible ASCII, space or tab only, and not
-/// empty. Anything else (CR, LF, other controls, DEL, non-ASCII) is refused.
-pub(crate) fn sendable(value: &str) -> bool {
-    !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-}
 
 /// Placeholder and value pairs.
 type Table = Vec<(Vec<u8>, Vec<u8>)>;
@@ -54,14 +43,12 @@ impl fmt::Debug for Secrets {
 }
 
 impl Secrets {
-    /// Registers `value` (already checked by [`sendable`]) under a fresh placeholder, for as
+    /// Registers `value` (already checked by [`sendable`](super::client::sendable)) under a fresh placeholder, for as
     /// long as the returned [`Substitution`] lives.
-    pub(crate) fn register(&self, value: &AuthorizationValue) -> Substitution {
+    pub(crate) fn register(&self, value: &str) -> Substitution {
         let placeholder = format!("{PLACEHOLDER_PREFIX}{}", uuid::Uuid::new_v4().simple());
-        self.lock().push((
-            placeholder.clone().into_bytes(),
-            value.expose().as_bytes().to_vec(),
-        ));
+        self.lock()
+            .push((placeholder.clone().into_bytes(), value.as_bytes().to_vec()));
         Substitution {
             secrets: self.clone(),
             placeholder,
@@ -135,16 +122,16 @@ pub(crate) struct SecretConnector {
     pub(crate) secrets: Secrets,
 }
 
-impl Connector<Box<dyn Transport>> for SecretConnector {
+impl<In: Transport> Connector<In> for SecretConnector {
     type Out = SecretTransport;
 
     fn connect(
         &self,
         details: &ConnectionDetails<'_>,
-        chained: Option<Box<dyn Transport>>,
+        chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
         Ok(chained.map(|inner| SecretTransport {
-            inner,
+            inner: inner.boxed(),
             buffers: LazyBuffers::new(
                 details.config.input_buffer_size(),
                 details.config.output_buffer_size(),
@@ -233,33 +220,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_visible_ascii_is_sendable() {
-        assert!(sendable("Bearer dapi-0123"));
-        assert!(sendable("Basic\tabc"));
-        for bad in [
-            "",
-            "Bearer a\r\nX-Evil: 1",
-            "Bearer \n",
-            "Bearer é",
-            "a\u{7f}",
-            "a\0",
-        ] {
-            assert!(!sendable(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn placeholders_are_swapped_while_registered() {
         let secrets = Secrets::default();
-        let value = AuthorizationValue::bearer("tok");
-        let substitution = secrets.register(&value);
+        let value = "Bearer tok";
+        let substitution = secrets.register(value);
         let head = format!("authorization: {}\r\n\r\n", substitution.placeholder());
         assert_eq!(
             secrets.substitute(head.as_bytes()).unwrap(),
             b"authorization: Bearer tok\r\n\r\n"
         );
         assert_eq!(secrets.substitute(b"no placeholder here"), None);
-        let other = secrets.register(&value);
+        let other = secrets.register(value);
         assert_ne!(other.placeholder(), substitution.placeholder());
         drop(substitution);
         assert_eq!(

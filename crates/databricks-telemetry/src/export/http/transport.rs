@@ -1,245 +1,396 @@
-//! The blocking HTTP client of the exporter and the feature-flag cache: one `ureq` agent per
-//! exporter (so its connections are reused; a flag fetch, once per host and TTL, makes its
-//! own), HTTPS by default, proxies from the environment, no redirects, bounded response
-//! bodies, one timeout per request.
+//! [`UreqTransport`], the default client: blocking `ureq` with rustls, one connection pool per
+//! transport, HTTPS verified against the bundled Mozilla roots plus any CA certificates the
+//! driver adds, an explicit proxy or the environment's, no redirects, bounded response bodies,
+//! one deadline per request, and every name-lookup thread counted.
 
 use std::fmt;
 use std::io;
-use std::time::Duration;
+use std::sync::Arc;
 
-use ureq::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use rustls::pki_types::CertificateDer;
+use ureq::http::header::{AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
 use ureq::http::{HeaderValue, Response};
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::{Connector, DefaultConnector};
-use ureq::{Agent, Body, Proxy};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+use ureq::{Agent, Body, Proxy, ProxyProtocol};
 
-use super::endpoint::{Scheme, ServiceEndpoint};
-use super::response::SuccessBody;
-use super::secret_header::{sendable, SecretConnector, Secrets, Substitution};
-use crate::credentials::AuthorizationValue;
-use crate::export::{ExportFailure, FailureKind};
+use super::proxy::ProxyConfig;
+use super::resolver::CountedResolver;
+use super::secret_header::{SecretConnector, Secrets};
+use super::tls::{client_config, TlsConnector};
+use super::user_agent::UserAgent;
+use crate::export::transport::{
+    Method, ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
+    TransportResponse,
+};
 
-/// The most bytes of a response body ever read; longer bodies are not read at all.
-pub(crate) const MAX_RESPONSE_BODY_BYTES: u64 = 64 * 1024;
-
-/// The header that carries the workspace's organisation id.
-pub(crate) const ORG_ID_HEADER: &str = "x-databricks-org-id";
-
-/// `application/json`, for `Content-Type` and `Accept`.
-const JSON: &str = "application/json";
-
-/// A blocking HTTP client for one [`ServiceEndpoint`].
-pub(crate) struct HttpTransport {
-    agent: Agent,
-    /// The credentials in flight, swapped in below the HTTP crate's logging (see
-    /// [`secret_header`](super::secret_header)).
+/// The default HTTP client (feature `ureq-transport`, on by default): blocking `ureq` with
+/// rustls, one connection pool per transport. It keeps the [`Transport`] contract.
+///
+/// - **TLS**: rustls; certificates verified against the bundled Mozilla roots *and* the CA
+///   certificates given to [`add_root_certificates_pem`](UreqTransportBuilder::add_root_certificates_pem)
+///   (a corporate CA that re-signs traffic, a private CA). Verification cannot be turned off.
+/// - **Proxy**: the one given to [`proxy`](UreqTransportBuilder::proxy), else
+///   `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY` with `NO_PROXY` (HTTP `CONNECT` proxies only);
+///   loopback hosts never go through a proxy.
+/// - **Logging**: the `Authorization` value never reaches ureq (see `secret_header.rs`), so
+///   its TRACE dumps show a placeholder; failure reasons are fixed texts.
+/// - **Threads**: name lookups run on counted threads (`dbx-telemetry-dns`, see
+///   [`thread_stats`](crate::pipeline::thread_stats)); IP literals and `localhost` need none.
+///
+/// Build one per driver and share it (an `Arc`) between the exporters and the
+/// [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache), so uploads and flag fetches
+/// use the same network settings.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use databricks_telemetry::export::{ProxyConfig, Transport, UreqTransport, UserAgent};
+///
+/// let transport = UreqTransport::builder()
+///     .user_agent(&UserAgent::new("DatabricksAdbcRust", "0.1.0")?)
+///     .proxy(
+///         ProxyConfig::new("http://proxy.corp.example:3128")?
+///             .with_credentials("svc", "secret")
+///             .with_bypass_hosts([".corp.example"]),
+///     )
+///     .build()?;
+/// let transport: Arc<dyn Transport> = Arc::new(transport);
+/// assert!(!format!("{transport:?}").contains("secret"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct UreqTransport {
+    /// Requests that go direct (loopback hosts, the proxy's bypass list, or no proxy at all).
+    direct: Agent,
+    /// Requests through the explicit proxy, with its bypass rules.
+    proxied: Option<(Agent, ProxyConfig)>,
+    /// The credentials in flight, swapped in below ureq's logging.
     secrets: Secrets,
+    roots: usize,
+    added_roots: usize,
+    proxy_shown: Option<String>,
 }
 
-/// The agent's `Debug` would show its configuration, proxy included (which may hold a
-/// password); this shows nothing.
-impl fmt::Debug for HttpTransport {
+/// Shows the proxy without credentials and how many roots are trusted; never a credential.
+impl fmt::Debug for UreqTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HttpTransport")
+        f.debug_struct("UreqTransport")
+            .field("proxy", &self.proxy_shown)
+            .field("trusted_roots", &self.roots)
+            .field("added_roots", &self.added_roots)
+            .finish_non_exhaustive()
     }
 }
 
-/// The headers of one request besides those the agent sets on every request (`Accept`,
-/// `User-Agent`), and `Content-Type` when there is a body.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RequestHeaders<'a> {
-    pub(crate) authorization: Option<&'a AuthorizationValue>,
-    pub(crate) org_id: Option<&'a str>,
-}
-
-/// A complete answer: the status, the raw `Retry-After`, and for a 2xx the body as far as it
-/// was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) retry_after: Option<String>,
-    /// `Some` for a 2xx only; other bodies are never read.
-    pub(crate) body: Option<SuccessBody>,
-}
-
-impl HttpTransport {
-    /// A client for `endpoint` that sends `user_agent` (also to a proxy).
-    ///
-    /// Redirects are never followed; an HTTPS endpoint's agent refuses plain HTTP outright;
-    /// the proxy comes from `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY` (and `NO_PROXY`), except
-    /// for loopback hosts, which are never proxied.
-    pub(crate) fn new(endpoint: &ServiceEndpoint, user_agent: &str) -> Self {
-        Self::with_roots(endpoint, user_agent, None)
+impl UreqTransport {
+    /// A transport with the bundled roots, the environment's proxy, and ureq's user agent on
+    /// proxy `CONNECT`s (requests carry the library's own `User-Agent`).
+    pub fn new() -> Self {
+        UreqTransportBuilder::default()
+            .build()
+            .expect("the default transport always builds")
     }
 
-    /// [`new`](Self::new), trusting exactly the DER certificates `roots` (when given) instead of
-    /// the bundled Mozilla roots. Certificate verification is always on; certificates that do
-    /// not parse are ignored, so an unusable list trusts nothing.
-    pub(crate) fn with_roots(
-        endpoint: &ServiceEndpoint,
-        user_agent: &str,
-        roots: Option<&[Vec<u8>]>,
-    ) -> Self {
-        let tls = match roots {
-            None => TlsConfig::default(),
-            Some(roots) => TlsConfig::builder()
-                .root_certs(RootCerts::from(
-                    roots
-                        .iter()
-                        .map(|der| Certificate::from_der(der).to_owned()),
-                ))
-                .build(),
-        };
-        let proxy = if endpoint.host().is_loopback() {
-            None
-        } else {
-            Proxy::try_from_env()
-        };
-        let config = Agent::config_builder()
-            .https_only(endpoint.scheme() == Scheme::Https)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .save_redirect_history(false)
-            .proxy(proxy)
-            .tls_config(tls)
-            .user_agent(user_agent)
-            .accept(JSON)
-            .build();
-        let secrets = Secrets::default();
-        let connector = DefaultConnector::new().chain(SecretConnector {
-            secrets: secrets.clone(),
-        });
-        HttpTransport {
-            agent: Agent::with_parts(config, connector, DefaultResolver::default()),
-            secrets,
+    /// Starts building a transport.
+    pub fn builder() -> UreqTransportBuilder {
+        UreqTransportBuilder::default()
+    }
+
+    /// How many root certificates are trusted: the bundled ones plus those added.
+    pub fn trusted_root_count(&self) -> usize {
+        self.roots
+    }
+
+    /// The agent for `url`: direct for loopback hosts and the proxy's bypass list.
+    fn agent_for(&self, url: &str) -> &Agent {
+        match &self.proxied {
+            Some((agent, proxy)) => {
+                let host = url
+                    .parse::<ureq::http::Uri>()
+                    .ok()
+                    .and_then(|uri| uri.host().map(str::to_owned));
+                match host {
+                    Some(host) if !proxy.bypasses(&host) => agent,
+                    _ => &self.direct,
+                }
+            }
+            None => &self.direct,
         }
     }
+}
 
-    /// `POST url` with a JSON `body`, taking at most `timeout` (connect, send, and reading the
-    /// answer included).
-    pub(crate) fn post_json(
-        &self,
-        url: &str,
-        headers: RequestHeaders<'_>,
-        body: &[u8],
-        timeout: Duration,
-    ) -> Result<Answer, ExportFailure> {
-        let request = self.agent.post(url).header(CONTENT_TYPE, JSON);
-        let (request, _substitution) = with_headers(request, headers, &self.secrets)?;
-        let response = request
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .send(body)
-            .map_err(|error| failure_from(&error))?;
-        read_answer(response)
-    }
-
-    /// `GET url`, taking at most `timeout`, reading at most `body_limit` bytes of a 2xx body
-    /// (a feature-flag answer can be far longer than an upload's answer).
-    pub(crate) fn get(
-        &self,
-        url: &str,
-        headers: RequestHeaders<'_>,
-        timeout: Duration,
-        body_limit: u64,
-    ) -> Result<Answer, ExportFailure> {
-        let (request, _substitution) = with_headers(self.agent.get(url), headers, &self.secrets)?;
-        let response = request
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .call()
-            .map_err(|error| failure_from(&error))?;
-        read_answer_limited(response, body_limit)
+impl Default for UreqTransport {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-/// Adds `Authorization` (as a placeholder the transport swaps for the value; keep the returned
-/// [`Substitution`] until the answer is read) and the org id when given (the agent adds
-/// `Accept` and `User-Agent`).
-fn with_headers<B>(
-    mut request: ureq::RequestBuilder<B>,
-    headers: RequestHeaders<'_>,
-    secrets: &Secrets,
-) -> Result<(ureq::RequestBuilder<B>, Option<Substitution>), ExportFailure> {
-    let mut substitution = None;
-    if let Some(value) = headers.authorization {
-        let registered = secrets.register(checked(value)?);
-        let mut header = HeaderValue::from_str(registered.placeholder()).map_err(|_| {
-            ExportFailure::new(FailureKind::NotRetryable, "the request could not be built")
-        })?;
-        header.set_sensitive(true);
-        request = request.header(AUTHORIZATION, header);
-        substitution = Some(registered);
+impl Transport for UreqTransport {
+    fn send(&self, request: &TransportRequest<'_>) -> Result<TransportResponse, TransportError> {
+        let timeout = request.time_left();
+        if timeout.is_zero() {
+            return Err(TransportError::new(
+                TransportErrorKind::TimedOut,
+                "timed out",
+            ));
+        }
+        let agent = self.agent_for(request.url());
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method().as_str())
+            .uri(request.url());
+        for (name, value) in request.headers() {
+            builder = builder.header(*name, *value);
+        }
+        // The value never reaches ureq: a one-off placeholder does, swapped for the value
+        // below ureq's logging (see `secret_header.rs`).
+        let substitution = match request.authorization() {
+            Some(value) if super::client::sendable(value) => Some(self.secrets.register(value)),
+            Some(_) => {
+                return Err(TransportError::new(
+                    TransportErrorKind::InvalidRequest,
+                    "the Authorization value cannot be sent",
+                ))
+            }
+            None => None,
+        };
+        if let Some(substitution) = &substitution {
+            let mut header = HeaderValue::from_str(substitution.placeholder()).map_err(|_| {
+                TransportError::new(
+                    TransportErrorKind::InvalidRequest,
+                    "the request could not be built",
+                )
+            })?;
+            header.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, header);
+        }
+        let built = |error: ureq::http::Error| {
+            let _ = error;
+            TransportError::new(
+                TransportErrorKind::InvalidRequest,
+                "the request could not be built",
+            )
+        };
+        let response = match request.method() {
+            Method::Get => {
+                let http_request = builder.body(()).map_err(built)?;
+                let configured = agent
+                    .configure_request(http_request)
+                    .timeout_global(Some(timeout))
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .build();
+                agent.run(configured)
+            }
+            Method::Post => {
+                let http_request = builder.body(request.body()).map_err(built)?;
+                let configured = agent
+                    .configure_request(http_request)
+                    .timeout_global(Some(timeout))
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .build();
+                agent.run(configured)
+            }
+        }
+        .map_err(|error| error_from(&error))?;
+        let answer = read_response(response, request.body_limit());
+        drop(substitution);
+        Ok(answer)
     }
-    if let Some(org_id) = headers.org_id {
-        request = request.header(ORG_ID_HEADER, org_id);
-    }
-    Ok((request, substitution))
 }
 
-/// `value`, when the HTTP layer can send it; otherwise a [`FailureKind::Credentials`] failure
-/// (nothing is sent, and no retry can help).
-pub(crate) fn checked(value: &AuthorizationValue) -> Result<&AuthorizationValue, ExportFailure> {
-    if sendable(value.expose()) {
-        Ok(value)
-    } else {
-        Err(ExportFailure::new(
-            FailureKind::Credentials,
-            "the credentials provider gave an Authorization value that cannot be sent (empty, \
-             or a control or non-ASCII character)",
-        ))
+/// Builds a [`UreqTransport`]; from [`UreqTransport::builder`].
+#[derive(Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct UreqTransportBuilder {
+    proxy: Option<ProxyConfig>,
+    roots: Vec<CertificateDer<'static>>,
+    user_agent: Option<String>,
+}
+
+/// Shows the proxy without credentials and how many certificates were added, not their bytes.
+impl fmt::Debug for UreqTransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UreqTransportBuilder")
+            .field("proxy", &self.proxy)
+            .field("added_roots", &self.roots.len())
+            .field("user_agent", &self.user_agent)
+            .finish()
     }
 }
 
-/// Reads the status and `Retry-After`, and for a 2xx at most [`MAX_RESPONSE_BODY_BYTES`] of the
-/// body.
+impl UreqTransportBuilder {
+    /// Send HTTPS through `proxy` (except to loopback hosts and the proxy's bypass list),
+    /// instead of the proxy from the environment.
+    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// Trust the CA certificates in `pem` (one or more `-----BEGIN CERTIFICATE-----` blocks;
+    /// other blocks are skipped) *in addition to* the bundled Mozilla roots, for uploads and
+    /// flag fetches alike.
+    ///
+    /// # Errors
+    ///
+    /// [`CertificateError`] when `pem` holds no certificate, a block that does not decode, or
+    /// a certificate rustls cannot use as a root.
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, CertificateError> {
+        let mut found = 0;
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(certificate)) => {
+                    self.roots
+                        .push(CertificateDer::from(certificate.der().to_vec()));
+                    found += 1;
+                }
+                Ok(_) => {}
+                Err(_) => return Err(CertificateError::Malformed),
+            }
+        }
+        if found == 0 {
+            return Err(CertificateError::NoCertificate);
+        }
+        Ok(self)
+    }
+
+    /// Trust this DER-encoded CA certificate in addition to the bundled roots.
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(CertificateDer::from(der.into()));
+        self
+    }
+
+    /// Send `user_agent` on proxy `CONNECT` requests too (requests carry the library's
+    /// `User-Agent` whatever this says).
+    pub fn user_agent(mut self, user_agent: &UserAgent) -> Self {
+        self.user_agent = Some(user_agent.to_string());
+        self
+    }
+
+    /// The transport.
+    ///
+    /// # Errors
+    ///
+    /// [`UreqTransportError::Certificate`] when an added certificate cannot be used as a root;
+    /// [`UreqTransportError::Proxy`] when the HTTP client refuses the proxy.
+    pub fn build(self) -> Result<UreqTransport, UreqTransportError> {
+        let (tls, roots) = client_config(&self.roots).map_err(|_| CertificateError::Unusable)?;
+        let secrets = Secrets::default();
+        let agent = |proxy: Option<Proxy>| {
+            let mut config = Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .save_redirect_history(false)
+                .proxy(proxy);
+            if let Some(user_agent) = &self.user_agent {
+                config = config.user_agent(user_agent);
+            }
+            let connector = ()
+                .chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(TlsConnector {
+                    config: Arc::clone(&tls),
+                })
+                .chain(SecretConnector {
+                    secrets: secrets.clone(),
+                });
+            Agent::with_parts(config.build(), connector, CountedResolver)
+        };
+        let (direct, proxied) = match &self.proxy {
+            Some(proxy) => {
+                let ureq_proxy = proxy.to_ureq().map_err(UreqTransportError::Proxy)?;
+                (agent(None), Some((agent(Some(ureq_proxy)), proxy.clone())))
+            }
+            None => {
+                // Only HTTP CONNECT proxies: the chain has no SOCKS connector.
+                let from_env = Proxy::try_from_env().filter(|proxy| {
+                    let usable = proxy.protocol() == ProxyProtocol::Http;
+                    if !usable {
+                        tracing::debug!("ignoring a proxy from the environment that is not http");
+                    }
+                    usable
+                });
+                match from_env {
+                    Some(proxy) => {
+                        // The environment's NO_PROXY is applied by ureq; loopback by us.
+                        let loopback_only =
+                            ProxyConfig::new("localhost:1").expect("a valid placeholder proxy");
+                        (agent(None), Some((agent(Some(proxy)), loopback_only)))
+                    }
+                    None => (agent(None), None),
+                }
+            }
+        };
+        Ok(UreqTransport {
+            direct,
+            proxy_shown: self.proxy.as_ref().map(ToString::to_string),
+            proxied,
+            secrets,
+            roots,
+            added_roots: self.roots.len(),
+        })
+    }
+}
+
+/// Why a [`UreqTransport`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UreqTransportError {
+    /// An added certificate is unusable.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// The proxy was refused.
+    #[error(transparent)]
+    Proxy(#[from] super::proxy::ProxyConfigError),
+}
+
+/// Why CA certificates could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The PEM text holds no `CERTIFICATE` block.
+    #[error("no certificate found in the PEM text")]
+    NoCertificate,
+    /// A PEM block does not decode.
+    #[error("malformed PEM text")]
+    Malformed,
+    /// A certificate cannot be used as a trust root.
+    #[error("a certificate cannot be used as a trusted root")]
+    Unusable,
+}
+
+/// Reads the status and `Retry-After`, and for a 2xx at most `body_limit` bytes of the body.
 ///
 /// Once the status line says 2xx the batch is delivered, whatever the body does: a body that
-/// declares more than the limit is not read at all ([`SuccessBody::TooLarge`]), and one that
-/// cannot be read (cut short, stalled, timed out, broken) is also [`SuccessBody::TooLarge`]
-/// (not had in full), with a debug log; neither is ever a failure, so a delivered batch is
-/// never sent again.
-pub(crate) fn read_answer(response: Response<Body>) -> Result<Answer, ExportFailure> {
-    read_answer_limited(response, MAX_RESPONSE_BODY_BYTES)
-}
-
-/// [`read_answer`] with at most `body_limit` bytes of a 2xx body read.
-fn read_answer_limited(
-    mut response: Response<Body>,
-    body_limit: u64,
-) -> Result<Answer, ExportFailure> {
+/// declares more than the limit is not read at all, and one that cannot be read (cut short,
+/// stalled, timed out, broken) is [`ResponseBody::Incomplete`] too, with a debug log.
+pub(crate) fn read_response(mut response: Response<Body>, body_limit: u64) -> TransportResponse {
     let status = response.status().as_u16();
-    let retry_after = response
+    let mut answer = TransportResponse::new(status);
+    if let Some(value) = response
         .headers()
-        .get(ureq::http::header::RETRY_AFTER)
+        .get(RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    let body = if response.status().is_success() {
-        Some(read_success_body(&mut response, body_limit))
-    } else {
-        None
-    };
+    {
+        answer = answer.with_retry_after(value);
+    }
+    if response.status().is_success() {
+        answer = answer.with_body(read_success_body(&mut response, body_limit));
+    }
     // Dropping an unread body closes the connection instead of reading it.
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-    })
+    answer
 }
 
 /// The body of a 2xx answer, as far as it can be had; never an error.
-fn read_success_body(response: &mut Response<Body>, body_limit: u64) -> SuccessBody {
+fn read_success_body(response: &mut Response<Body>, body_limit: u64) -> ResponseBody {
     let declared = response
         .headers()
-        .get(ureq::http::header::CONTENT_LENGTH)
+        .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > body_limit) {
-        tracing::debug!("2xx answer declares a body over the limit; not read, batch delivered");
-        return SuccessBody::TooLarge;
+        tracing::debug!("2xx answer declares a body over the limit; not read");
+        return ResponseBody::Incomplete;
     }
     let read = response
         .body_mut()
@@ -247,69 +398,63 @@ fn read_success_body(response: &mut Response<Body>, body_limit: u64) -> SuccessB
         .limit(body_limit)
         .read_to_vec();
     match read {
-        Ok(bytes) => SuccessBody::Complete(bytes),
-        Err(ureq::Error::BodyExceedsLimit(_)) => SuccessBody::TooLarge,
+        Ok(bytes) => ResponseBody::Complete(bytes),
+        Err(ureq::Error::BodyExceedsLimit(_)) => ResponseBody::Incomplete,
         Err(error) => {
-            let failure = failure_from(&error);
+            let error = error_from(&error);
             tracing::debug!(
-                reason = %failure.reason,
+                reason = error.reason(),
                 "warning: the body of a 2xx answer could not be read; the batch counts as \
                  delivered and is not sent again"
             );
-            SuccessBody::TooLarge
+            ResponseBody::Incomplete
         }
     }
 }
 
-/// A transport error as a failure with a short reason. The reason is made here, never taken
-/// from the error's text (which could name a proxy with its password).
-pub(crate) fn failure_from(error: &ureq::Error) -> ExportFailure {
+/// A ureq error as a transport error with a short reason. The reason is made here, never
+/// taken from the error's text (which could name a proxy with its password).
+pub(crate) fn error_from(error: &ureq::Error) -> TransportError {
     use ureq::Error as E;
-    let (kind, reason): (FailureKind, &str) = match error {
-        E::Timeout(_) => (FailureKind::Retryable, "timed out"),
-        E::Io(io) => return io_failure(io),
-        E::HostNotFound => (FailureKind::Retryable, "host not found"),
-        E::ConnectionFailed => (FailureKind::Retryable, "connection failed"),
-        E::ConnectProxyFailed(_) => (FailureKind::Retryable, "the proxy refused to connect"),
-        E::Protocol(_) => (FailureKind::Retryable, "the answer broke the HTTP protocol"),
-        E::BodyStalled => (FailureKind::Retryable, "the response body stalled"),
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => {
-            (FailureKind::NotRetryable, "TLS failed")
-        }
-        E::RequireHttpsOnly(_) => (FailureKind::NotRetryable, "https is required"),
-        E::TooManyRedirects | E::RedirectFailed => {
-            (FailureKind::NotRetryable, "redirect not followed")
-        }
-        E::LargeResponseHeader(_, _) => (
-            FailureKind::NotRetryable,
-            "the response headers are too large",
-        ),
+    use TransportErrorKind as K;
+    let (kind, reason) = match error {
+        E::Timeout(_) => (K::TimedOut, "timed out"),
+        E::Io(io) => return io_error(io),
+        E::HostNotFound => (K::Connection, "host not found"),
+        E::ConnectionFailed => (K::Connection, "connection failed"),
+        E::ConnectProxyFailed(_) => (K::Connection, "the proxy refused to connect"),
+        E::Protocol(_) => (K::Connection, "the answer broke the HTTP protocol"),
+        E::BodyStalled => (K::Connection, "the response body stalled"),
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => (K::Tls, "TLS failed"),
+        E::RequireHttpsOnly(_) => (K::InvalidRequest, "https is required"),
+        E::TooManyRedirects | E::RedirectFailed => (K::Redirected, "redirect not followed"),
+        E::LargeResponseHeader(_, _) => (K::Other, "the response headers are too large"),
         E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl => {
-            (FailureKind::NotRetryable, "the request could not be built")
+            (K::InvalidRequest, "the request could not be built")
         }
-        _ => (FailureKind::NotRetryable, "the HTTP client failed"),
+        _ => (K::Other, "the HTTP client failed"),
     };
-    ExportFailure::new(kind, reason)
+    TransportError::new(kind, reason)
 }
 
 /// An I/O error: refused, reset and timed-out connections are retryable; a TLS failure (a
 /// certificate refused, a failed handshake), which reaches us as an I/O error wrapping the TLS
 /// library's error, is not.
-fn io_failure(error: &io::Error) -> ExportFailure {
+fn io_error(error: &io::Error) -> TransportError {
     use io::ErrorKind as K;
     if error
         .get_ref()
         .is_some_and(|inner| inner.is::<rustls::Error>())
     {
-        return ExportFailure::new(FailureKind::NotRetryable, "TLS failed");
+        return TransportError::new(TransportErrorKind::Tls, "TLS failed");
     }
-    let reason = match error.kind() {
-        K::ConnectionRefused => "connection refused",
+    let (kind, reason) = match error.kind() {
+        K::ConnectionRefused => (TransportErrorKind::Connection, "connection refused"),
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-            "connection reset"
+            (TransportErrorKind::Connection, "connection reset")
         }
-        K::TimedOut | K::WouldBlock => "timed out",
-        _ => "I/O error",
+        K::TimedOut | K::WouldBlock => (TransportErrorKind::TimedOut, "timed out"),
+        _ => (TransportErrorKind::Connection, "I/O error"),
     };
-    ExportFailure::new(FailureKind::Retryable, reason)
+    TransportError::new(kind, reason)
 }
