@@ -10,6 +10,7 @@ use crate::model::{
 
 use super::error::ErrorInfo;
 use super::event::new_frontend_log;
+use super::recorder::StatementRecorder;
 use super::statement::StatementTelemetryContext;
 
 /// How the connection authenticated, as sent in `auth_type`, spelt as the C# ADBC driver (the
@@ -177,6 +178,44 @@ impl TelemetrySessionContext {
         start: Instant,
     ) -> StatementTelemetryContext {
         StatementTelemetryContext::new(Arc::clone(self), operation, start)
+    }
+
+    /// Starts recording one operation now, shareably: the [`StatementRecorder`] can be cloned
+    /// into the tasks and threads that download its chunks and poll its status.
+    ///
+    /// ```
+    /// use databricks_telemetry::TelemetrySessionContext;
+    /// use databricks_telemetry::model::OperationType;
+    ///
+    /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
+    /// let statement = session.begin_shared(OperationType::ExecuteStatement);
+    /// let log = statement.finish().expect("finished once");
+    /// assert!(log.entry.sql_driver_log.operation_latency_ms.is_some());
+    /// ```
+    pub fn begin_shared(self: &Arc<Self>, operation: OperationType) -> StatementRecorder {
+        StatementRecorder::new(Arc::clone(self), operation, Instant::now())
+    }
+
+    /// Starts recording one operation that began at `start` (a monotonic instant), shareably
+    /// (see [`begin_shared`](Self::begin_shared)).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use databricks_telemetry::TelemetrySessionContext;
+    /// use databricks_telemetry::model::OperationType;
+    ///
+    /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
+    /// let start = Instant::now();
+    /// let statement = session.begin_shared_at(OperationType::ExecuteStatement, start);
+    /// let log = statement.finish_at(start + Duration::from_millis(3)).unwrap();
+    /// assert_eq!(log.entry.sql_driver_log.operation_latency_ms, Some(3));
+    /// ```
+    pub fn begin_shared_at(
+        self: &Arc<Self>,
+        operation: OperationType,
+        start: Instant,
+    ) -> StatementRecorder {
+        StatementRecorder::new(Arc::clone(self), operation, start)
     }
 
     /// `CREATE_SESSION`: the connection opened after `latency`.
