@@ -272,7 +272,9 @@ impl Shared {
 ///     .into_iter()
 ///     .map(|ms| {
 ///         let statement = statement.clone();
-///         std::thread::spawn(move || statement.record_chunk_download(Duration::from_millis(ms)))
+///         std::thread::spawn(move || {
+///             statement.record_chunk_download(Duration::from_millis(ms));
+///         })
 ///     })
 ///     .collect();
 /// for download in downloads {
