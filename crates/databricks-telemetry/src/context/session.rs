@@ -9,7 +9,7 @@ use crate::model::{
 };
 
 use super::error::ErrorInfo;
-use super::event::new_frontend_log;
+use super::event::{new_frontend_log, now_millis, wall_millis_at};
 use super::recorder::StatementRecorder;
 use super::statement::StatementTelemetryContext;
 
@@ -254,7 +254,7 @@ impl TelemetrySessionContext {
             ..Default::default()
         });
         log.error_info = error.map(ErrorInfo::to_wire);
-        self.wrap(log)
+        new_frontend_log(self.workspace_id, &self.user_agent, log, now_millis())
     }
 
     /// The session-constant part of every event.
@@ -268,8 +268,14 @@ impl TelemetrySessionContext {
         }
     }
 
-    pub(crate) fn wrap(&self, log: SqlDriverLog) -> FrontendLog {
-        new_frontend_log(self.workspace_id, &self.user_agent, log)
+    /// `log` in its envelope, stamped with the wall-clock time of `end`.
+    pub(crate) fn wrap_at(&self, log: SqlDriverLog, end: Instant) -> FrontendLog {
+        new_frontend_log(
+            self.workspace_id,
+            &self.user_agent,
+            log,
+            wall_millis_at(end),
+        )
     }
 }
 

@@ -268,6 +268,6 @@ impl Tally {
             java_uses_patched_arrow: None,
         });
         log.error_info = self.error.as_ref().map(ErrorInfo::to_wire);
-        session.wrap(log)
+        session.wrap_at(log, end)
     }
 }
