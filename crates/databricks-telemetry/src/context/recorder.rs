@@ -1,13 +1,13 @@
 //! The shareable statement recorder: one operation, recorded from any task or thread.
 //!
 //! Everything a recording touches is an atomic in one shared allocation; nothing on the path of
-//! a chunk download or a status poll takes a lock. Counts and sums that belong together (a
-//! chunk's count, sum, slowest and initial latency; a poll's count and sum) are made consistent
-//! with `finish` by an in-flight count packed into the same word as the count itself: a record
-//! enters (one atomic add, which also tells it whether the statement is finished), updates the
-//! sums, and leaves (one atomic add that counts it). `finish` marks the words finished and
-//! waits for the records in flight (a few atomic operations each) before it reads them, so a
-//! record is in the event entirely or not at all.
+//! a chunk download or a status poll takes a lock. Chunk downloads and status polls are each a
+//! [`Latencies`]: one word holding the finished flag, the count and the records in flight, and
+//! the latencies themselves. The first [`SLOTS`] records of a kind claim a slot with one
+//! compare-exchange on the word and store their latency in it; later ones register in flight,
+//! add to atomic sums, and leave. `finish` sets the flag, which fixes the count, and waits for
+//! the slots it counted to be written and the records in flight to leave (a few atomic
+//! operations each) before it reads them, so a record is in the event entirely or not at all.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
@@ -20,9 +20,9 @@ use super::error::ErrorInfo;
 use super::session::TelemetrySessionContext;
 use super::statement::{ChunkTally, Tally};
 
-/// Set in a [`Counted`] word once the statement is finished.
+/// Set in a [`Latencies`] word once the statement is finished.
 const FINISHED: u64 = 1 << 63;
-/// The records in flight: the low 24 bits of a [`Counted`] word (far more than there can be
+/// The records in flight: the low 24 bits of a [`Latencies`] word (far more than there can be
 /// threads).
 const IN_FLIGHT: u64 = (1 << 24) - 1;
 /// One record counted: the count lives above the records in flight.
@@ -30,75 +30,130 @@ const ONE: u64 = 1 << 24;
 /// Counts stop here, as the wire's `int32` counts do in the single-owner context. The words' 39
 /// count bits leave room for every record in flight to pass it once.
 const MAX_COUNT: u64 = i32::MAX as u64;
+/// Records of one kind whose latencies are kept one by one (one compare-exchange each).
+const SLOTS: usize = 8;
 /// An unset offset or total.
 const UNSET: i64 = i64::MIN;
 
-/// A count, the records in flight that will add to it, and the finished flag, in one word.
+fn count_of(word: u64) -> u64 {
+    (word & !FINISHED) >> 24
+}
+
+/// The latencies of one kind of record (chunk downloads, status polls).
 #[derive(Debug, Default)]
-struct Counted(AtomicU64);
+struct Latencies {
+    /// The finished flag, the count, and the records in flight past the slots.
+    word: AtomicU64,
+    /// The latency of the i-th record in nanoseconds plus one, 0 until it is written.
+    slots: [AtomicU64; SLOTS],
+    /// Past the slots: the sum and the maximum of the latencies.
+    more_sum: AtomicU64,
+    more_max: AtomicU64,
+}
 
-impl Counted {
-    /// Starts a record: the word as it was, or `None` (nothing to undo) if the statement is
-    /// finished.
-    fn enter(&self) -> Option<u64> {
-        let before = self.0.fetch_add(1, Ordering::Acquire);
-        if before & FINISHED != 0 {
-            self.0.fetch_sub(1, Ordering::Relaxed);
-            return None;
-        }
-        Some(before)
-    }
+/// What [`Latencies`] held when the statement finished.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Summary {
+    count: u64,
+    /// The first record's latency.
+    first: u64,
+    max: u64,
+    sum: u64,
+}
 
-    /// Ends a record begun when the word was `before`, counting it unless the count is full.
-    fn leave(&self, before: u64) {
-        let count = (before & !FINISHED) >> 24;
-        if count < MAX_COUNT {
-            self.0.fetch_add(ONE - 1, Ordering::Release);
-        } else {
-            self.0.fetch_sub(1, Ordering::Release);
-        }
-    }
-
-    /// Marks the word finished; `false` if it already was.
-    fn finish(&self) -> bool {
-        self.0.fetch_or(FINISHED, Ordering::AcqRel) & FINISHED == 0
-    }
-
+impl Latencies {
     fn is_finished(&self) -> bool {
-        self.0.load(Ordering::Relaxed) & FINISHED != 0
+        self.word.load(Ordering::Relaxed) & FINISHED != 0
     }
 
-    /// Waits until no record is in flight (each is a few atomic operations), then the count.
-    fn settle(&self) -> u64 {
-        let mut spins = 0u32;
+    /// Records one latency of `nanos`, unless the statement is finished.
+    fn record(&self, nanos: u64) {
+        let mut word = self.word.load(Ordering::Relaxed);
         loop {
-            let word = self.0.load(Ordering::Acquire);
-            if word & IN_FLIGHT == 0 {
-                return ((word & !FINISHED) >> 24).min(MAX_COUNT);
+            if word & FINISHED != 0 {
+                return;
             }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                // The writer was descheduled between its two adds.
-                std::thread::yield_now();
+            let index = count_of(word);
+            if index >= SLOTS as u64 {
+                break;
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                word + ONE,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    // `finish` counted this record and waits for its slot.
+                    self.slots[index as usize].store(nanos.saturating_add(1), Ordering::Release);
+                    return;
+                }
+                Err(now) => word = now,
             }
         }
+        // Past the slots: counted and in flight in one add, then the sums, then out.
+        let counted = if count_of(word) < MAX_COUNT { ONE } else { 0 };
+        let before = self.word.fetch_add(counted + 1, Ordering::Acquire);
+        if before & FINISHED == 0 {
+            let _ = self
+                .more_sum
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                    Some(s.saturating_add(nanos))
+                });
+            if self.more_max.load(Ordering::Relaxed) < nanos {
+                self.more_max.fetch_max(nanos, Ordering::Relaxed);
+            }
+        }
+        self.word.fetch_sub(1, Ordering::Release);
+    }
+
+    /// Sets the finished flag; `Some` count if this call set it.
+    fn finish(&self) -> Option<u64> {
+        let before = self.word.fetch_or(FINISHED, Ordering::AcqRel);
+        (before & FINISHED == 0).then(|| count_of(before).min(MAX_COUNT))
+    }
+
+    /// What the `count` records counted at `finish` recorded, once each is written (a few atomic
+    /// operations away).
+    fn summary(&self, count: u64) -> Summary {
+        let wait = |done: &dyn Fn() -> bool| {
+            let mut spins = 0u32;
+            while !done() {
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    // The writer was descheduled between claiming and writing.
+                    std::thread::yield_now();
+                }
+            }
+        };
+        wait(&|| self.word.load(Ordering::Acquire) & IN_FLIGHT == 0);
+        let mut summary = Summary {
+            count,
+            ..Summary::default()
+        };
+        for (i, slot) in self.slots.iter().enumerate().take(count as usize) {
+            wait(&|| slot.load(Ordering::Acquire) != 0);
+            let nanos = slot.load(Ordering::Relaxed) - 1;
+            if i == 0 {
+                summary.first = nanos;
+            }
+            summary.max = summary.max.max(nanos);
+            summary.sum = summary.sum.saturating_add(nanos);
+        }
+        if count > SLOTS as u64 {
+            summary.max = summary.max.max(self.more_max.load(Ordering::Relaxed));
+            let more = self.more_sum.load(Ordering::Relaxed);
+            summary.sum = summary.sum.saturating_add(more);
+        }
+        summary
     }
 }
 
 /// A duration in whole nanoseconds, saturating at `u64::MAX` (about 584 years).
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Adds to a sum of nanoseconds, saturating.
-fn add_nanos(sum: &AtomicU64, n: u64) {
-    if n != 0 {
-        let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-            Some(s.saturating_add(n))
-        });
-    }
 }
 
 /// An optional small enum, as its index in `ALL` plus one (0 is unset).
@@ -128,18 +183,11 @@ struct Shared {
     session: Arc<TelemetrySessionContext>,
     operation: OperationType,
     start: Instant,
-    /// CloudFetch downloads: their count, in flight, and the finished flag (the one every other
-    /// recording checks).
-    chunks: Counted,
-    chunk_sum_nanos: AtomicU64,
-    chunk_slowest_nanos: AtomicU64,
-    /// The first chunk's latency in nanoseconds plus one (0 until a chunk is recorded).
-    chunk_initial_nanos: AtomicU64,
+    /// CloudFetch downloads; their finished flag is the one every other recording checks.
+    chunks: Latencies,
     /// `total_chunks_present`, or [`UNSET`].
     chunks_present: AtomicI64,
-    /// Status polls: their count, in flight, and the finished flag.
-    polls: Counted,
-    poll_sum_nanos: AtomicU64,
+    polls: Latencies,
     retries: AtomicU64,
     /// Offsets from `start` in nanoseconds (negative for instants before it), or [`UNSET`].
     result_ready: AtomicI64,
@@ -193,10 +241,10 @@ impl Shared {
         }
     }
 
-    /// Everything recorded, once no record is in flight. Only the finisher calls this.
-    fn tally(&self) -> Tally {
-        let polls = self.polls.settle();
-        let chunks = self.chunks.settle();
+    /// Everything recorded, given the counts `finish` fixed. Only the finisher calls this.
+    fn tally(&self, chunks: u64, polls: u64) -> Tally {
+        let polls = self.polls.summary(polls);
+        let chunks = self.chunks.summary(chunks);
         let text = std::mem::take(&mut *self.text.lock().unwrap_or_else(PoisonError::into_inner));
         let present = self.chunks_present.load(Ordering::Relaxed);
         let present = (present != UNSET).then(|| i32::try_from(present).unwrap_or(i32::MAX));
@@ -209,23 +257,16 @@ impl Shared {
             compressed: load_bool(&self.compressed),
             internal_call: load_bool(&self.internal_call),
             retry_count: (retries > 0).then(|| i64::try_from(retries).unwrap_or(i64::MAX)),
-            status_polls: (polls > 0).then(|| {
-                let sum = self.poll_sum_nanos.load(Ordering::Relaxed);
-                (clamp(polls), Duration::from_nanos(sum))
-            }),
+            status_polls: (polls.count > 0)
+                .then(|| (clamp(polls.count), Duration::from_nanos(polls.sum))),
             result_ready: self.instant(self.result_ready.load(Ordering::Relaxed)),
             results_consumed: self.instant(self.results_consumed.load(Ordering::Relaxed)),
-            chunks: (chunks > 0 || present.is_some()).then(|| {
-                let initial = self.chunk_initial_nanos.load(Ordering::Relaxed);
-                ChunkTally {
-                    initial: (initial > 0).then(|| Duration::from_nanos(initial - 1)),
-                    slowest: (chunks > 0).then(|| {
-                        Duration::from_nanos(self.chunk_slowest_nanos.load(Ordering::Relaxed))
-                    }),
-                    sum: Duration::from_nanos(self.chunk_sum_nanos.load(Ordering::Relaxed)),
-                    iterated: clamp(chunks),
-                    present,
-                }
+            chunks: (chunks.count > 0 || present.is_some()).then(|| ChunkTally {
+                initial: (chunks.count > 0).then(|| Duration::from_nanos(chunks.first)),
+                slowest: (chunks.count > 0).then(|| Duration::from_nanos(chunks.max)),
+                sum: Duration::from_nanos(chunks.sum),
+                iterated: clamp(chunks.count),
+                present,
             }),
             error: text.error,
         }
@@ -240,10 +281,11 @@ impl Shared {
 /// [`begin_shared_at`](TelemetrySessionContext::begin_shared_at)). A clone is one reference count;
 /// every clone records into the same statement, so a driver hands one to each spawned CloudFetch
 /// download and to the client that polls the statement's status, without changing their
-/// signatures beyond taking the recorder. Recording takes `&self` and no lock: counters, sums
-/// and the slowest latency are atomics, the first chunk's latency is set by a compare-exchange,
-/// and instants are kept as nanoseconds from the statement's start. Only the statement id and an
-/// error (set once per statement, owning memory) go through a short mutex.
+/// signatures beyond taking the recorder. Recording takes `&self` and no lock: the first eight
+/// chunk downloads and the first eight status polls each claim a slot with one compare-exchange
+/// and store their latency in it; later ones add to atomic sums and a maximum; other settings
+/// are atomic stores, with instants kept as nanoseconds from the statement's start. Only the
+/// statement id and an error (set once per statement, owning memory) go through a short mutex.
 ///
 /// As with the context, every `*_at` method takes an instant the driver already holds, and the
 /// others read [`Instant::now`]. Durations saturate at `u64::MAX` nanoseconds (584 years);
@@ -322,13 +364,9 @@ impl StatementRecorder {
                 session,
                 operation,
                 start,
-                chunks: Counted::default(),
-                chunk_sum_nanos: AtomicU64::new(0),
-                chunk_slowest_nanos: AtomicU64::new(0),
-                chunk_initial_nanos: AtomicU64::new(0),
+                chunks: Latencies::default(),
                 chunks_present: AtomicI64::new(UNSET),
-                polls: Counted::default(),
-                poll_sum_nanos: AtomicU64::new(0),
+                polls: Latencies::default(),
                 retries: AtomicU64::new(0),
                 result_ready: AtomicI64::new(UNSET),
                 results_consumed: AtomicI64::new(UNSET),
@@ -507,11 +545,7 @@ impl StatementRecorder {
     /// assert_eq!(detail.operation_status_latency_millis, Some(25));
     /// ```
     pub fn record_status_poll(&self, latency: Duration) -> &Self {
-        let polls = &self.shared.polls;
-        if let Some(before) = polls.enter() {
-            add_nanos(&self.shared.poll_sum_nanos, nanos(latency));
-            polls.leave(before);
-        }
+        self.shared.polls.record(nanos(latency));
         self
     }
 
@@ -633,24 +667,7 @@ impl StatementRecorder {
     /// assert_eq!(chunks.sum_chunks_download_time_millis, Some(65));
     /// ```
     pub fn record_chunk_download(&self, latency: Duration) -> &Self {
-        let shared = &*self.shared;
-        if let Some(before) = shared.chunks.enter() {
-            let n = nanos(latency);
-            if shared.chunk_initial_nanos.load(Ordering::Relaxed) == 0 {
-                let first = n.saturating_add(1);
-                let _ = shared.chunk_initial_nanos.compare_exchange(
-                    0,
-                    first,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-            }
-            if shared.chunk_slowest_nanos.load(Ordering::Relaxed) < n {
-                shared.chunk_slowest_nanos.fetch_max(n, Ordering::Relaxed);
-            }
-            add_nanos(&shared.chunk_sum_nanos, n);
-            shared.chunks.leave(before);
-        }
+        self.shared.chunks.record(nanos(latency));
         self
     }
 
@@ -703,16 +720,10 @@ impl StatementRecorder {
     #[must_use = "the event is built once: enqueue it"]
     pub fn finish_at(&self, end: Instant) -> Option<FrontendLog> {
         let shared = &*self.shared;
-        // Both words, so every kind of recording stops; the chunks' word decides who finishes.
-        let first = shared.chunks.finish();
-        shared.polls.finish();
-        if !first {
-            return None;
-        }
-        Some(
-            shared
-                .tally()
-                .into_log(&shared.session, shared.operation, shared.start, end),
-        )
+        // The chunks' flag decides who finishes; only the finisher sets the polls' flag.
+        let chunks = shared.chunks.finish()?;
+        let polls = shared.polls.finish().unwrap_or(0);
+        let tally = shared.tally(chunks, polls);
+        Some(tally.into_log(&shared.session, shared.operation, shared.start, end))
     }
 }
