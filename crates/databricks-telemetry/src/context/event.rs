@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use super::statement::offset_nanos;
 use crate::model::{
     ClientContext, FrontendLog, FrontendLogContext, FrontendLogEntry, SqlDriverLog,
 };
@@ -50,14 +51,6 @@ static WALL_AT_BASE_NANOS: AtomicI64 = AtomicI64::new(0);
 /// read).
 static WALL_READ_AT: AtomicU64 = AtomicU64::new(0);
 
-/// Signed nanoseconds from `base` to `at`, saturating.
-fn nanos_since(base: Instant, at: Instant) -> i64 {
-    match at.checked_duration_since(base) {
-        Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-        None => i64::try_from(base.duration_since(at).as_nanos()).map_or(i64::MIN, |b| -b),
-    }
-}
-
 /// The wall-clock time, in milliseconds since the Unix epoch, of the monotonic instant `at` (0 if
 /// the wall clock is before the epoch).
 ///
@@ -68,7 +61,7 @@ fn nanos_since(base: Instant, at: Instant) -> i64 {
 /// second.
 pub(crate) fn wall_millis_at(at: Instant) -> i64 {
     let base = *MONOTONIC_BASE.get_or_init(Instant::now);
-    let since_base = nanos_since(base, at);
+    let since_base = offset_nanos(base, at);
     let read_at = WALL_READ_AT.load(Ordering::Acquire);
     let fresh = read_at != 0
         && since_base.saturating_sub(i64::try_from(read_at - 1).unwrap_or(i64::MAX))
@@ -79,7 +72,7 @@ pub(crate) fn wall_millis_at(at: Instant) -> i64 {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        let now = nanos_since(base, Instant::now());
+        let now = offset_nanos(base, Instant::now());
         let wall_at_base = wall.saturating_sub(now);
         WALL_AT_BASE_NANOS.store(wall_at_base, Ordering::Relaxed);
         WALL_READ_AT.store(u64::try_from(now).unwrap_or(0) + 1, Ordering::Release);

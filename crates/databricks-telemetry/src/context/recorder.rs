@@ -18,7 +18,7 @@ use crate::model::{ExecutionResultFormat, FrontendLog, OperationType, StatementT
 
 use super::error::ErrorInfo;
 use super::session::TelemetrySessionContext;
-use super::statement::{ChunkTally, Tally};
+use super::statement::{offset_nanos, ChunkTally, Tally};
 
 /// Set in a [`Latencies`] word once the statement is finished.
 const FINISHED: u64 = 1 << 63;
@@ -212,29 +212,6 @@ impl Shared {
         self.chunks.is_finished()
     }
 
-    /// `at` as signed nanoseconds from the start.
-    fn offset(&self, at: Instant) -> i64 {
-        match at.checked_duration_since(self.start) {
-            Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-            None => {
-                let before = self.start.saturating_duration_since(at).as_nanos();
-                i64::try_from(before).map_or(UNSET + 1, |b| -b)
-            }
-        }
-    }
-
-    /// The instant `offset` nanoseconds from the start (the one that was recorded).
-    fn instant(&self, offset: i64) -> Option<Instant> {
-        let magnitude = Duration::from_nanos(offset.unsigned_abs());
-        if offset == UNSET {
-            None
-        } else if offset >= 0 {
-            Some(self.start.checked_add(magnitude).unwrap_or(self.start))
-        } else {
-            Some(self.start.checked_sub(magnitude).unwrap_or(self.start))
-        }
-    }
-
     fn set_text(&self, set: impl FnOnce(&mut Text)) {
         if !self.is_finished() {
             set(&mut self.text.lock().unwrap_or_else(PoisonError::into_inner));
@@ -259,8 +236,9 @@ impl Shared {
             retry_count: (retries > 0).then(|| i64::try_from(retries).unwrap_or(i64::MAX)),
             status_polls: (polls.count > 0)
                 .then(|| (clamp(polls.count), Duration::from_nanos(polls.sum))),
-            result_ready: self.instant(self.result_ready.load(Ordering::Relaxed)),
-            results_consumed: self.instant(self.results_consumed.load(Ordering::Relaxed)),
+            result_ready: Some(self.result_ready.load(Ordering::Relaxed)).filter(|&o| o != UNSET),
+            results_consumed: Some(self.results_consumed.load(Ordering::Relaxed))
+                .filter(|&o| o != UNSET),
             chunks: (chunks.count > 0 || present.is_some()).then(|| ChunkTally {
                 initial: (chunks.count > 0).then(|| Duration::from_nanos(chunks.first)),
                 slowest: (chunks.count > 0).then(|| Duration::from_nanos(chunks.max)),
@@ -580,7 +558,7 @@ impl StatementRecorder {
     /// ```
     pub fn mark_result_ready_at(&self, at: Instant) -> &Self {
         if !self.shared.is_finished() {
-            let offset = self.shared.offset(at);
+            let offset = offset_nanos(self.shared.start, at);
             self.shared.result_ready.store(offset, Ordering::Relaxed);
         }
         self
@@ -619,7 +597,7 @@ impl StatementRecorder {
     /// ```
     pub fn mark_results_consumed_at(&self, at: Instant) -> &Self {
         if !self.shared.is_finished() {
-            let offset = self.shared.offset(at);
+            let offset = offset_nanos(self.shared.start, at);
             self.shared
                 .results_consumed
                 .store(offset, Ordering::Relaxed);

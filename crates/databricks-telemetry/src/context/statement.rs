@@ -16,6 +16,22 @@ pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Signed nanoseconds from `start` to `at` (negative before it), saturating at about 292 years.
+pub(super) fn offset_nanos(start: Instant, at: Instant) -> i64 {
+    match at.checked_duration_since(start) {
+        Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        None => {
+            let before = start.saturating_duration_since(at).as_nanos();
+            i64::try_from(before).map_or(i64::MIN + 1, |b| -b)
+        }
+    }
+}
+
+/// Whole milliseconds of a span of `nanos`; a negative span is no time at all.
+fn span_millis(nanos: i64) -> i64 {
+    nanos.max(0) / 1_000_000
+}
+
 /// One operation (a statement, a metadata call, a close or a cancel), measured with a monotonic
 /// clock from [`TelemetrySessionContext::begin`] to [`finish`](Self::finish).
 ///
@@ -67,8 +83,9 @@ pub(super) struct Tally {
     pub(super) internal_call: Option<bool>,
     pub(super) retry_count: Option<i64>,
     pub(super) status_polls: Option<(i32, Duration)>,
-    pub(super) result_ready: Option<Instant>,
-    pub(super) results_consumed: Option<Instant>,
+    /// Nanoseconds from the start ([`offset_nanos`]).
+    pub(super) result_ready: Option<i64>,
+    pub(super) results_consumed: Option<i64>,
     pub(super) chunks: Option<ChunkTally>,
     pub(super) error: Option<ErrorInfo>,
 }
@@ -158,7 +175,7 @@ impl StatementTelemetryContext {
 
     /// The first results were ready at `at`.
     pub fn mark_result_ready_at(&mut self, at: Instant) -> &mut Self {
-        self.tally.result_ready = Some(at);
+        self.tally.result_ready = Some(offset_nanos(self.start, at));
         self
     }
 
@@ -169,7 +186,7 @@ impl StatementTelemetryContext {
 
     /// The caller had consumed the results at `at`.
     pub fn mark_results_consumed_at(&mut self, at: Instant) -> &mut Self {
-        self.tally.results_consumed = Some(at);
+        self.tally.results_consumed = Some(offset_nanos(self.start, at));
         self
     }
 
@@ -229,14 +246,13 @@ impl Tally {
         start: Instant,
         end: Instant,
     ) -> FrontendLog {
-        let since = |from: Instant, to: Instant| millis(to.saturating_duration_since(from));
         let result_latency =
             (self.result_ready.is_some() || self.results_consumed.is_some()).then(|| {
                 ResultLatency {
-                    result_set_ready_latency_millis: self.result_ready.map(|r| since(start, r)),
+                    result_set_ready_latency_millis: self.result_ready.map(span_millis),
                     result_set_consumption_latency_millis: self
                         .results_consumed
-                        .map(|c| since(self.result_ready.unwrap_or(start), c)),
+                        .map(|c| span_millis(c.saturating_sub(self.result_ready.unwrap_or(0)))),
                 }
             });
         let chunk_details = self.chunks.map(|t| ChunkDetails {
@@ -255,7 +271,7 @@ impl Tally {
 
         let mut log = session.driver_log();
         log.sql_statement_id = self.statement_id;
-        log.operation_latency_ms = Some(since(start, end));
+        log.operation_latency_ms = Some(span_millis(offset_nanos(start, end)));
         log.sql_operation = Some(SqlExecutionEvent {
             statement_type: self.statement_type,
             is_compressed: self.compressed,
