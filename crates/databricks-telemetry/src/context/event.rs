@@ -11,6 +11,7 @@ use crate::model::{
 };
 
 /// Wraps a driver event in a frontend log stamped `timestamp_millis` (since the Unix epoch).
+#[inline(always)]
 pub(crate) fn new_frontend_log(
     workspace_id: Option<i64>,
     user_agent: &Arc<str>,

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverSystemConfiguration,
-    FrontendLog, OperationType, SqlDriverLog,
+    DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverErrorInfo,
+    DriverSystemConfiguration, FrontendLog, OperationType, SqlDriverLog, SqlExecutionEvent,
 };
 
 use super::error::ErrorInfo;
@@ -268,7 +268,30 @@ impl TelemetrySessionContext {
         }
     }
 
+    /// The session-constant part of an event with its operation's parts.
+    #[inline(always)]
+    pub(crate) fn driver_log_with(
+        &self,
+        sql_statement_id: Option<String>,
+        operation_latency_ms: Option<i64>,
+        sql_operation: SqlExecutionEvent,
+        error_info: Option<DriverErrorInfo>,
+    ) -> SqlDriverLog {
+        SqlDriverLog {
+            session_id: self.session_id.clone(),
+            sql_statement_id,
+            system_configuration: Some(Arc::clone(&self.system_configuration)),
+            driver_connection_params: self.connection_parameters.clone(),
+            auth_type: self.auth_type_name.clone(),
+            vol_operation: None,
+            sql_operation: Some(sql_operation),
+            error_info,
+            operation_latency_ms,
+        }
+    }
+
     /// `log` in its envelope, stamped with the wall-clock time of `end`.
+    #[inline(always)]
     pub(crate) fn wrap_at(&self, log: SqlDriverLog, end: Instant) -> FrontendLog {
         new_frontend_log(
             self.workspace_id,

@@ -269,10 +269,9 @@ impl Tally {
             is_internal_call: self.internal_call,
         };
 
-        let mut log = session.driver_log();
-        log.sql_statement_id = self.statement_id;
-        log.operation_latency_ms = Some(span_millis(offset_nanos(start, end)));
-        log.sql_operation = Some(SqlExecutionEvent {
+        // One expression, so the event is built where it is returned rather than copied into
+        // its envelope.
+        let sql_operation = SqlExecutionEvent {
             statement_type: self.statement_type,
             is_compressed: self.compressed,
             execution_result: self.result_format,
@@ -282,8 +281,15 @@ impl Tally {
             result_latency,
             operation_detail: Some(operation_detail),
             java_uses_patched_arrow: None,
-        });
-        log.error_info = self.error.as_ref().map(ErrorInfo::to_wire);
-        session.wrap_at(log, end)
+        };
+        session.wrap_at(
+            session.driver_log_with(
+                self.statement_id,
+                Some(span_millis(offset_nanos(start, end))),
+                sql_operation,
+                self.error.map(ErrorInfo::into_wire),
+            ),
+            end,
+        )
     }
 }
