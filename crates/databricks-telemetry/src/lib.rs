@@ -112,8 +112,8 @@ mod context;
 
 pub use config::{ConfigError, TelemetryConfig, TelemetryConfigBuilder};
 pub use context::{
-    AuthType, ErrorInfo, SessionContextBuilder, StatementTelemetryContext, TelemetrySessionContext,
-    MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
+    AuthType, ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
+    TelemetrySessionContext, MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
 
 mod driver;

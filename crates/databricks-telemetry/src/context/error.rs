@@ -57,6 +57,13 @@ impl ErrorInfo {
         self.stack_trace.as_deref()
     }
 
+    pub(crate) fn into_wire(self) -> DriverErrorInfo {
+        DriverErrorInfo {
+            error_name: Some(self.name),
+            stack_trace: Some(self.stack_trace.unwrap_or_default()),
+        }
+    }
+
     pub(crate) fn to_wire(&self) -> DriverErrorInfo {
         DriverErrorInfo {
             error_name: Some(self.name.clone()),

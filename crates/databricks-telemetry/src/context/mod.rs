@@ -3,7 +3,11 @@
 //! - [`TelemetrySessionContext`] holds what is constant for a connection and makes the
 //!   `CREATE_SESSION` and `DELETE_SESSION` events.
 //! - [`StatementTelemetryContext`] measures one operation (`EXECUTE_STATEMENT(_ASYNC)`,
-//!   `CLOSE_STATEMENT`, `CANCEL_STATEMENT`, each `LIST_*` metadata call) and makes its event.
+//!   `CLOSE_STATEMENT`, `CANCEL_STATEMENT`, each `LIST_*` metadata call) and makes its event:
+//!   a single-owner `&mut` builder, for code that records an operation in one place.
+//! - [`StatementRecorder`] records the same from any number of tasks and threads (a clone per
+//!   CloudFetch download, one in the status poller) without a lock, and finishes into the
+//!   same event the context makes for the same recordings (both end in one `Tally`).
 //! - [`ErrorInfo`] marks any of them as failed.
 //!
 //! Privacy: no API here takes SQL text, parameter values or credentials. The only free text,
@@ -11,12 +15,14 @@
 
 mod error;
 mod event;
+mod recorder;
 mod redact;
 mod session;
 mod statement;
 mod system;
 
 pub use error::ErrorInfo;
+pub use recorder::StatementRecorder;
 pub use redact::{MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES};
 pub use session::{AuthType, SessionContextBuilder, TelemetrySessionContext};
 pub use statement::StatementTelemetryContext;

@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::{
-    DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverSystemConfiguration,
-    FrontendLog, OperationType, SqlDriverLog,
+    DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverErrorInfo,
+    DriverSystemConfiguration, FrontendLog, OperationType, SqlDriverLog, SqlExecutionEvent,
 };
 
 use super::error::ErrorInfo;
-use super::event::new_frontend_log;
+use super::event::{new_frontend_log, now_millis, wall_millis_at};
+use super::recorder::StatementRecorder;
 use super::statement::StatementTelemetryContext;
 
 /// How the connection authenticated, as sent in `auth_type`, spelt as the C# ADBC driver (the
@@ -179,6 +180,44 @@ impl TelemetrySessionContext {
         StatementTelemetryContext::new(Arc::clone(self), operation, start)
     }
 
+    /// Starts recording one operation now, shareably: the [`StatementRecorder`] can be cloned
+    /// into the tasks and threads that download its chunks and poll its status.
+    ///
+    /// ```
+    /// use databricks_telemetry::TelemetrySessionContext;
+    /// use databricks_telemetry::model::OperationType;
+    ///
+    /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
+    /// let statement = session.begin_shared(OperationType::ExecuteStatement);
+    /// let log = statement.finish().expect("finished once");
+    /// assert!(log.entry.sql_driver_log.operation_latency_ms.is_some());
+    /// ```
+    pub fn begin_shared(self: &Arc<Self>, operation: OperationType) -> StatementRecorder {
+        StatementRecorder::new(Arc::clone(self), operation, Instant::now())
+    }
+
+    /// Starts recording one operation that began at `start` (a monotonic instant), shareably
+    /// (see [`begin_shared`](Self::begin_shared)).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use databricks_telemetry::TelemetrySessionContext;
+    /// use databricks_telemetry::model::OperationType;
+    ///
+    /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
+    /// let start = Instant::now();
+    /// let statement = session.begin_shared_at(OperationType::ExecuteStatement, start);
+    /// let log = statement.finish_at(start + Duration::from_millis(3)).unwrap();
+    /// assert_eq!(log.entry.sql_driver_log.operation_latency_ms, Some(3));
+    /// ```
+    pub fn begin_shared_at(
+        self: &Arc<Self>,
+        operation: OperationType,
+        start: Instant,
+    ) -> StatementRecorder {
+        StatementRecorder::new(Arc::clone(self), operation, start)
+    }
+
     /// `CREATE_SESSION`: the connection opened after `latency`.
     pub fn connection_opened(&self, latency: Duration) -> FrontendLog {
         self.session_event(OperationType::CreateSession, latency, None)
@@ -215,7 +254,7 @@ impl TelemetrySessionContext {
             ..Default::default()
         });
         log.error_info = error.map(ErrorInfo::to_wire);
-        self.wrap(log)
+        new_frontend_log(self.workspace_id, &self.user_agent, log, now_millis())
     }
 
     /// The session-constant part of every event.
@@ -229,8 +268,37 @@ impl TelemetrySessionContext {
         }
     }
 
-    pub(crate) fn wrap(&self, log: SqlDriverLog) -> FrontendLog {
-        new_frontend_log(self.workspace_id, &self.user_agent, log)
+    /// The session-constant part of an event with its operation's parts.
+    #[inline(always)]
+    pub(crate) fn driver_log_with(
+        &self,
+        sql_statement_id: Option<String>,
+        operation_latency_ms: Option<i64>,
+        sql_operation: SqlExecutionEvent,
+        error_info: Option<DriverErrorInfo>,
+    ) -> SqlDriverLog {
+        SqlDriverLog {
+            session_id: self.session_id.clone(),
+            sql_statement_id,
+            system_configuration: Some(Arc::clone(&self.system_configuration)),
+            driver_connection_params: self.connection_parameters.clone(),
+            auth_type: self.auth_type_name.clone(),
+            vol_operation: None,
+            sql_operation: Some(sql_operation),
+            error_info,
+            operation_latency_ms,
+        }
+    }
+
+    /// `log` in its envelope, stamped with the wall-clock time of `end`.
+    #[inline(always)]
+    pub(crate) fn wrap_at(&self, log: SqlDriverLog, end: Instant) -> FrontendLog {
+        new_frontend_log(
+            self.workspace_id,
+            &self.user_agent,
+            log,
+            wall_millis_at(end),
+        )
     }
 }
 

@@ -16,6 +16,22 @@ pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Signed nanoseconds from `start` to `at` (negative before it), saturating at about 292 years.
+pub(super) fn offset_nanos(start: Instant, at: Instant) -> i64 {
+    match at.checked_duration_since(start) {
+        Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        None => {
+            let before = start.saturating_duration_since(at).as_nanos();
+            i64::try_from(before).map_or(i64::MIN + 1, |b| -b)
+        }
+    }
+}
+
+/// Whole milliseconds of a span of `nanos`; a negative span is no time at all.
+fn span_millis(nanos: i64) -> i64 {
+    nanos.max(0) / 1_000_000
+}
+
 /// One operation (a statement, a metadata call, a close or a cancel), measured with a monotonic
 /// clock from [`TelemetrySessionContext::begin`] to [`finish`](Self::finish).
 ///
@@ -51,27 +67,37 @@ pub struct StatementTelemetryContext {
     session: Arc<TelemetrySessionContext>,
     operation: OperationType,
     start: Instant,
-    statement_id: Option<String>,
-    statement_type: Option<StatementType>,
-    result_format: Option<ExecutionResultFormat>,
-    compressed: Option<bool>,
-    internal_call: Option<bool>,
-    retry_count: Option<i64>,
-    status_polls: Option<(i32, Duration)>,
-    result_ready: Option<Instant>,
-    results_consumed: Option<Instant>,
-    chunks: Option<ChunkTally>,
-    error: Option<ErrorInfo>,
+    tally: Tally,
+}
+
+/// What an operation recorded between begin and finish: the part of a statement's event that
+/// the single-owner [`StatementTelemetryContext`] and the shared
+/// [`StatementRecorder`](super::StatementRecorder) both fill, and turn into the event the same
+/// way ([`Tally::into_log`]).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Tally {
+    pub(super) statement_id: Option<String>,
+    pub(super) statement_type: Option<StatementType>,
+    pub(super) result_format: Option<ExecutionResultFormat>,
+    pub(super) compressed: Option<bool>,
+    pub(super) internal_call: Option<bool>,
+    pub(super) retry_count: Option<i64>,
+    pub(super) status_polls: Option<(i32, Duration)>,
+    /// Nanoseconds from the start ([`offset_nanos`]).
+    pub(super) result_ready: Option<i64>,
+    pub(super) results_consumed: Option<i64>,
+    pub(super) chunks: Option<ChunkTally>,
+    pub(super) error: Option<ErrorInfo>,
 }
 
 /// CloudFetch downloads seen so far.
 #[derive(Debug, Clone, Copy, Default)]
-struct ChunkTally {
-    initial: Option<Duration>,
-    slowest: Option<Duration>,
-    sum: Duration,
-    iterated: i32,
-    present: Option<i32>,
+pub(super) struct ChunkTally {
+    pub(super) initial: Option<Duration>,
+    pub(super) slowest: Option<Duration>,
+    pub(super) sum: Duration,
+    pub(super) iterated: i32,
+    pub(super) present: Option<i32>,
 }
 
 impl StatementTelemetryContext {
@@ -84,17 +110,7 @@ impl StatementTelemetryContext {
             session,
             operation,
             start,
-            statement_id: None,
-            statement_type: operation.is_metadata().then_some(StatementType::Metadata),
-            result_format: None,
-            compressed: None,
-            internal_call: None,
-            retry_count: None,
-            status_polls: None,
-            result_ready: None,
-            results_consumed: None,
-            chunks: None,
-            error: None,
+            tally: Tally::new(operation),
         }
     }
 
@@ -110,43 +126,43 @@ impl StatementTelemetryContext {
 
     /// The statement id the server assigned.
     pub fn set_statement_id(&mut self, id: impl Into<String>) -> &mut Self {
-        self.statement_id = Some(id.into());
+        self.tally.statement_id = Some(id.into());
         self
     }
 
     /// The kind of statement (metadata calls are `METADATA` already).
     pub fn set_statement_type(&mut self, statement_type: StatementType) -> &mut Self {
-        self.statement_type = Some(statement_type);
+        self.tally.statement_type = Some(statement_type);
         self
     }
 
     /// How results came back.
     pub fn set_result_format(&mut self, format: ExecutionResultFormat) -> &mut Self {
-        self.result_format = Some(format);
+        self.tally.result_format = Some(format);
         self
     }
 
     /// Whether results were compressed.
     pub fn set_compressed(&mut self, compressed: bool) -> &mut Self {
-        self.compressed = Some(compressed);
+        self.tally.compressed = Some(compressed);
         self
     }
 
     /// Whether the driver made this call for itself rather than for the application.
     pub fn set_internal_call(&mut self, internal: bool) -> &mut Self {
-        self.internal_call = Some(internal);
+        self.tally.internal_call = Some(internal);
         self
     }
 
     /// One retry of the operation.
     pub fn record_retry(&mut self) -> &mut Self {
-        *self.retry_count.get_or_insert(0) += 1;
+        *self.tally.retry_count.get_or_insert(0) += 1;
         self
     }
 
     /// One status poll that took `latency`.
     pub fn record_status_poll(&mut self, latency: Duration) -> &mut Self {
-        let (count, total) = self.status_polls.get_or_insert((0, Duration::ZERO));
+        let (count, total) = self.tally.status_polls.get_or_insert((0, Duration::ZERO));
         *count = count.saturating_add(1);
         *total = total.saturating_add(latency);
         self
@@ -159,7 +175,7 @@ impl StatementTelemetryContext {
 
     /// The first results were ready at `at`.
     pub fn mark_result_ready_at(&mut self, at: Instant) -> &mut Self {
-        self.result_ready = Some(at);
+        self.tally.result_ready = Some(offset_nanos(self.start, at));
         self
     }
 
@@ -170,19 +186,22 @@ impl StatementTelemetryContext {
 
     /// The caller had consumed the results at `at`.
     pub fn mark_results_consumed_at(&mut self, at: Instant) -> &mut Self {
-        self.results_consumed = Some(at);
+        self.tally.results_consumed = Some(offset_nanos(self.start, at));
         self
     }
 
     /// How many CloudFetch chunks the result has.
     pub fn set_total_chunks(&mut self, present: i32) -> &mut Self {
-        self.chunks.get_or_insert_with(ChunkTally::default).present = Some(present);
+        self.tally
+            .chunks
+            .get_or_insert_with(ChunkTally::default)
+            .present = Some(present);
         self
     }
 
     /// One CloudFetch chunk was downloaded in `latency`. The first one is the initial chunk.
     pub fn record_chunk_download(&mut self, latency: Duration) -> &mut Self {
-        let tally = self.chunks.get_or_insert_with(ChunkTally::default);
+        let tally = self.tally.chunks.get_or_insert_with(ChunkTally::default);
         tally.initial.get_or_insert(latency);
         tally.slowest = Some(tally.slowest.map_or(latency, |s| s.max(latency)));
         tally.sum = tally.sum.saturating_add(latency);
@@ -192,7 +211,7 @@ impl StatementTelemetryContext {
 
     /// The operation failed.
     pub fn record_error(&mut self, error: ErrorInfo) -> &mut Self {
-        self.error = Some(error);
+        self.tally.error = Some(error);
         self
     }
 
@@ -204,16 +223,36 @@ impl StatementTelemetryContext {
     /// Ends the measurement at `end` and builds the event. Instants before `start` count as no
     /// time at all.
     pub fn finish_at(self, end: Instant) -> FrontendLog {
-        let since = |from: Instant, to: Instant| millis(to.saturating_duration_since(from));
+        self.tally
+            .into_log(&self.session, self.operation, self.start, end)
+    }
+}
+
+impl Tally {
+    /// Nothing recorded yet: metadata calls are `METADATA` statements from the start.
+    pub(super) fn new(operation: OperationType) -> Self {
+        Tally {
+            statement_type: operation.is_metadata().then_some(StatementType::Metadata),
+            ..Tally::default()
+        }
+    }
+
+    /// The event of `operation`, begun at `start` and ended at `end`, carrying what was recorded.
+    /// Instants before `start` count as no time at all.
+    pub(super) fn into_log(
+        self,
+        session: &TelemetrySessionContext,
+        operation: OperationType,
+        start: Instant,
+        end: Instant,
+    ) -> FrontendLog {
         let result_latency =
             (self.result_ready.is_some() || self.results_consumed.is_some()).then(|| {
                 ResultLatency {
-                    result_set_ready_latency_millis: self
-                        .result_ready
-                        .map(|r| since(self.start, r)),
+                    result_set_ready_latency_millis: self.result_ready.map(span_millis),
                     result_set_consumption_latency_millis: self
                         .results_consumed
-                        .map(|c| since(self.result_ready.unwrap_or(self.start), c)),
+                        .map(|c| span_millis(c.saturating_sub(self.result_ready.unwrap_or(0)))),
                 }
             });
         let chunk_details = self.chunks.map(|t| ChunkDetails {
@@ -226,14 +265,13 @@ impl StatementTelemetryContext {
         let operation_detail = OperationDetail {
             n_operation_status_calls: self.status_polls.map(|(n, _)| n),
             operation_status_latency_millis: self.status_polls.map(|(_, total)| millis(total)),
-            operation_type: Some(self.operation),
+            operation_type: Some(operation),
             is_internal_call: self.internal_call,
         };
 
-        let mut log = self.session.driver_log();
-        log.sql_statement_id = self.statement_id;
-        log.operation_latency_ms = Some(since(self.start, end));
-        log.sql_operation = Some(SqlExecutionEvent {
+        // One expression, so the event is built where it is returned rather than copied into
+        // its envelope.
+        let sql_operation = SqlExecutionEvent {
             statement_type: self.statement_type,
             is_compressed: self.compressed,
             execution_result: self.result_format,
@@ -243,8 +281,15 @@ impl StatementTelemetryContext {
             result_latency,
             operation_detail: Some(operation_detail),
             java_uses_patched_arrow: None,
-        });
-        log.error_info = self.error.as_ref().map(ErrorInfo::to_wire);
-        self.session.wrap(log)
+        };
+        session.wrap_at(
+            session.driver_log_with(
+                self.statement_id,
+                Some(span_millis(offset_nanos(start, end))),
+                sql_operation,
+                self.error.map(ErrorInfo::into_wire),
+            ),
+            end,
+        )
     }
 }
