@@ -110,7 +110,7 @@ pub mod model;
 
 mod context;
 
-pub use config::{ConfigError, TelemetryConfig, TelemetryConfigBuilder};
+pub use config::{ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder};
 pub use context::{
     AuthType, ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
     TelemetrySessionContext, MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
@@ -127,3 +127,8 @@ pub use driver::DriverInfo;
 pub use manager::{AcquireOptions, ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};
+
+/// The repository README's Rust examples, compiled as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -266,6 +266,17 @@ fn acquiring_after_shutdown_is_an_error() {
         )
         .unwrap_err();
     assert!(matches!(error, AcquireError::ShutDown), "{error}");
+    // A disabled handle is still handed out: a driver can always fall back to one.
+    let off = TelemetryConfig::builder().with_enabled(false).build().unwrap();
+    let disabled = manager
+        .acquire(
+            "adb-6.azuredatabricks.net",
+            &ClientIdentity::anonymous(),
+            &off,
+            boxed(&exporter),
+        )
+        .unwrap();
+    assert!(!disabled.is_enabled());
     // A handle still held counts what it is given as dropped after close.
     handle.enqueue(log("late"));
     assert_eq!(handle.stats().dropped.after_close, 1);

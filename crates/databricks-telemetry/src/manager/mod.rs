@@ -309,9 +309,8 @@ impl TelemetryClientManager {
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, AcquireError>,
     ) -> Result<TelemetryClientHandle, AcquireError> {
         if !config.enabled() {
-            if self.engine.is_shut_down() {
-                return Err(AcquireError::ShutDown);
-            }
+            // A disabled handle touches nothing, so it is handed out even after shutdown: a
+            // driver can always fall back to one.
             return Ok(TelemetryClientHandle {
                 manager: self.clone(),
                 host,

@@ -401,11 +401,6 @@ impl Engine {
         (result, self.stats())
     }
 
-    /// Whether `shutdown` has begun.
-    pub(crate) fn is_shut_down(&self) -> bool {
-        self.registry().shut_down
-    }
-
     /// The accounting of every lane, live and gone.
     pub(crate) fn stats(&self) -> TelemetryStats {
         let mut total = self
