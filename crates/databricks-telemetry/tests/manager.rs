@@ -267,7 +267,10 @@ fn acquiring_after_shutdown_is_an_error() {
         .unwrap_err();
     assert!(matches!(error, AcquireError::ShutDown), "{error}");
     // A disabled handle is still handed out: a driver can always fall back to one.
-    let off = TelemetryConfig::builder().with_enabled(false).build().unwrap();
+    let off = TelemetryConfig::builder()
+        .with_enabled(false)
+        .build()
+        .unwrap();
     let disabled = manager
         .acquire(
             "adb-6.azuredatabricks.net",
