@@ -88,7 +88,7 @@ impl AcquireOptions {
     }
 
     /// Send uploads and flag fetches through `transport` (e.g. the driver's own HTTP client:
-    /// [`ReqwestTransport`](crate::export::ReqwestTransport) with the `reqwest` feature) instead
+    /// `export::ReqwestTransport`, with the `reqwest` feature) instead
     /// of the default client. It applies to the host when this acquire creates it (the host's
     /// first acquirer).
     pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
