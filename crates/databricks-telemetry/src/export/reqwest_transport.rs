@@ -1,17 +1,21 @@
 //! [`ReqwestTransport`]: telemetry through a driver's own `reqwest::Client`, on the driver's
-//! tokio runtime (feature `reqwest`).
+//! tokio runtime or on a small runtime of its own (feature `reqwest`).
 
 use std::fmt;
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
 use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 
 use crate::export::transport::{
     Method, ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
     TransportResponse,
 };
+use crate::pipeline::threads;
 
 /// Sends telemetry through a driver's own [`reqwest::Client`], so uploads and flag fetches
 /// use the driver's proxy, TLS backend, trust store and connection pool.
@@ -63,10 +67,37 @@ use crate::export::transport::{
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Runtimes per connection: [`with_own_runtime`](Self::with_own_runtime)
+///
+/// A host's transport is its first acquirer's, and the host lives as long as the manager. A
+/// driver that makes one tokio runtime per connection and drops it on close must not hand
+/// [`new`](Self::new) the handle of a connection's runtime: once that connection closes,
+/// every later request on the host fails as [`TransportErrorKind::Unavailable`]. Use
+/// [`with_own_runtime`](Self::with_own_runtime) there: the transport runs its requests on a
+/// small runtime it owns, which lives as long as the transport.
 #[derive(Clone)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
     runtime: Handle,
+    /// The runtime this transport owns ([`with_own_runtime`](Self::with_own_runtime)): stopped
+    /// when the last clone goes.
+    _owned: Option<Arc<OwnedRuntime>>,
+}
+
+/// The thread that drives an owned runtime; dropping this tells it to stop.
+struct OwnedRuntime {
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        // Never waits: the transport may be dropped inside an async runtime. The thread drops
+        // the runtime (and any task still on it) and ends.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 /// Shows neither the client's configuration (it may hold a proxy password) nor the runtime.
@@ -78,8 +109,63 @@ impl fmt::Debug for ReqwestTransport {
 
 impl ReqwestTransport {
     /// A transport that sends with `client`, running each request on `runtime`.
+    ///
+    /// The transport works only while that runtime does: when it may shut down before the
+    /// transport's last use (a runtime per connection), use
+    /// [`with_own_runtime`](Self::with_own_runtime).
     pub fn new(client: reqwest::Client, runtime: Handle) -> Self {
-        ReqwestTransport { client, runtime }
+        ReqwestTransport {
+            client,
+            runtime,
+            _owned: None,
+        }
+    }
+
+    /// A transport that sends with `client` on a runtime of its own: one current-thread tokio
+    /// runtime driven by one counted thread, `dbx-telemetry-http` (see
+    /// [`thread_stats`](crate::pipeline::thread_stats)). The runtime and its thread live as
+    /// long as the transport (its last clone); dropping it stops them without waiting.
+    ///
+    /// This is the one to use when the driver's runtimes are per connection: a `reqwest::Client`
+    /// is not tied to the runtime it was built on, so the client of a connection whose runtime
+    /// is gone keeps working here.
+    ///
+    /// # Errors
+    ///
+    /// When the runtime or its thread cannot be started.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use databricks_telemetry::export::{ReqwestTransport, Transport};
+    ///
+    /// # fn driver() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let transport: Arc<dyn Transport> = Arc::new(ReqwestTransport::with_own_runtime(client)?);
+    /// # let _ = transport;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_own_runtime(client: reqwest::Client) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        threads::spawn("dbx-telemetry-http", move || {
+            // Runs the requests' tasks until the transport goes (or its sender is dropped).
+            let _ = runtime.block_on(stopped);
+            drop(runtime);
+        })?;
+        Ok(ReqwestTransport {
+            client,
+            runtime: handle,
+            _owned: Some(Arc::new(OwnedRuntime { stop: Some(stop) })),
+        })
     }
 }
 

@@ -11,7 +11,8 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 static STARTED: AtomicU64 = AtomicU64::new(0);
 
 /// The threads the telemetry pipeline started in this process (export workers, credentials
-/// helpers, `close_async` waiters), counted when they start and when they end.
+/// helpers, `close_async` waiters, the HTTP runtime of a `ReqwestTransport` that owns one),
+/// counted when they start and when they end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ThreadStats {
