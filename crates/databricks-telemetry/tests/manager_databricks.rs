@@ -309,3 +309,136 @@ fn the_configurations_endpoint_and_org_id_are_used() {
         .unwrap();
     assert_eq!(upload.header("x-databricks-org-id"), Some("42"));
 }
+
+/// A transport that counts what it sends and sends it through the default client.
+#[cfg(feature = "ureq-transport")]
+#[derive(Debug)]
+struct Counting {
+    inner: databricks_telemetry::export::UreqTransport,
+    sent: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(feature = "ureq-transport")]
+impl databricks_telemetry::export::Transport for Counting {
+    fn send(
+        &self,
+        request: &databricks_telemetry::export::TransportRequest<'_>,
+    ) -> Result<
+        databricks_telemetry::export::TransportResponse,
+        databricks_telemetry::export::TransportError,
+    > {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.send(request)
+    }
+}
+
+#[cfg(feature = "ureq-transport")]
+fn counting() -> Arc<Counting> {
+    Arc::new(Counting {
+        inner: databricks_telemetry::export::UreqTransport::builder()
+            .build()
+            .unwrap(),
+        sent: std::sync::atomic::AtomicUsize::new(0),
+    })
+}
+
+/// A `debug`-level subscriber writing into a buffer, for the acquiring thread.
+#[cfg(feature = "ureq-transport")]
+fn capture_debug() -> (impl tracing::Subscriber, Arc<std::sync::Mutex<Vec<u8>>>) {
+    #[derive(Clone)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = Buffer(Arc::clone(&buffer));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (subscriber, buffer)
+}
+
+/// The host's transport is its first acquirer's: a later acquirer's other transport is
+/// reported as a settings conflict and never used; the same `Arc` again is no conflict.
+#[cfg(feature = "ureq-transport")]
+#[test]
+fn a_later_acquirers_other_transport_is_a_conflict_and_the_first_stays() {
+    use databricks_telemetry::export::Transport;
+    use std::sync::atomic::Ordering;
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let first = counting();
+    let second = counting();
+    let options = |transport: Arc<dyn Transport>| {
+        acquire_options(
+            &service.base_url(),
+            &ClientIdentity::new("u"),
+            token(),
+            &config(false),
+        )
+        .with_transport(transport)
+    };
+    let a = manager.acquire_databricks(&options(first.clone())).unwrap();
+    assert!(a.settings_conflicts().is_empty());
+    // The same transport again: no conflict.
+    let same = manager.acquire_databricks(&options(first.clone())).unwrap();
+    assert!(same.settings_conflicts().is_empty());
+    let (subscriber, log) = capture_debug();
+    let b = tracing::subscriber::with_default(subscriber, || {
+        manager
+            .acquire_databricks(&options(second.clone()))
+            .unwrap()
+    });
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("transport") && log.contains("first acquirer"),
+        "{log}"
+    );
+    assert!(b.shares_lane_with(&a));
+    assert_eq!(b.settings_conflicts(), vec!["transport"]);
+    // Another lane of the host, acquired with another transport, is told too.
+    let other = manager
+        .acquire_databricks(
+            &acquire_options(
+                &service.base_url(),
+                &ClientIdentity::new("v"),
+                token(),
+                &config(false),
+            )
+            .with_transport(second.clone()),
+        )
+        .unwrap();
+    assert!(!other.shares_lane_with(&a));
+    assert_eq!(other.settings_conflicts(), vec!["transport"]);
+    // Without a transport: the host's, no conflict.
+    let plain = manager
+        .acquire_databricks(&acquire_options(
+            &service.base_url(),
+            &ClientIdentity::new("w"),
+            token(),
+            &config(false),
+        ))
+        .unwrap();
+    assert!(plain.settings_conflicts().is_empty());
+    // Everything goes through the first acquirer's transport.
+    for event in events(3) {
+        b.enqueue(event);
+    }
+    assert_eq!(b.flush(WAIT), FlushResult::Completed);
+    assert_eq!(service.stats().logs_accepted, 3);
+    assert!(
+        first.sent.load(Ordering::SeqCst) >= 2,
+        "the flag and the upload"
+    );
+    assert_eq!(second.sent.load(Ordering::SeqCst), 0);
+}

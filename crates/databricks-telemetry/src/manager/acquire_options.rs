@@ -89,8 +89,19 @@ impl AcquireOptions {
 
     /// Send uploads and flag fetches through `transport` (e.g. the driver's own HTTP client:
     /// `export::ReqwestTransport`, with the `reqwest` feature) instead
-    /// of the default client. It applies to the host when this acquire creates it (the host's
-    /// first acquirer).
+    /// of the default client.
+    ///
+    /// A host has one transport: **its first acquirer's**, kept as long as the manager (for
+    /// the global manager, the process). It applies when this acquire creates the host. A
+    /// later acquire that brings another transport (another `Arc`, or any transport when the
+    /// first acquirer brought none) does not replace it: it is reported like other settings
+    /// conflicts, as a `debug` log naming `transport` and in the handle's
+    /// [`settings_conflicts`](super::TelemetryClientHandle::settings_conflicts). Give every
+    /// connection to a host the same `Arc`.
+    ///
+    /// So the transport must outlive any one connection: a `ReqwestTransport` on the runtime
+    /// of a connection that later closes fails every later request on the host. A driver with
+    /// one tokio runtime per connection builds it with `ReqwestTransport::with_own_runtime`.
     pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self

@@ -7,13 +7,14 @@
 //! host and identity), some to its host, one to the manager. Each is taken from the first
 //! acquirer of that lane, host or manager; a later acquirer with another value is reported (a
 //! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
-//! settings), never applied and never silently ignored.
+//! settings and the transport), never applied and never silently ignored.
 //!
 //! | setting | lives in | taken from |
 //! |---|---|---|
 //! | `enabled` | the handle | each acquirer (a disabled handle records nothing and touches no lane) |
 //! | `force_enabled`, `batch_size`, `flush_interval_ms`, `max_queue_size`, `close_timeout_ms` | the lane | the lane's first acquirer |
 //! | `circuit_breaker_*`, `request_timeout_ms`, `max_retries`, `retry_*_delay_ms`, `max_export_attempts`, `feature_flag_*`, `allow_insecure_http` | the host | the host's first acquirer |
+//! | transport ([`AcquireOptions::with_transport`]) | the host | the host's first acquirer |
 //! | `max_pending_events` | the manager | its first acquirer |
 //!
 //! # A short-lived program
@@ -46,7 +47,7 @@ use crate::credentials::CredentialsProvider;
 use crate::driver::DriverInfo;
 use crate::export::{
     BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
-    ServiceEndpointError,
+    ServiceEndpointError, Transport,
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
@@ -195,7 +196,7 @@ impl TelemetryClientManager {
         F: FnOnce(&HostKey) -> Box<dyn Exporter>,
     {
         let host = HostKey::parse(host)?;
-        self.acquire_parts(host, identity, credentials, config, |host| {
+        self.acquire_parts(host, identity, credentials, None, config, |host| {
             Ok(HostParts {
                 exporter: make_exporter(host),
                 flags: None,
@@ -269,6 +270,7 @@ impl TelemetryClientManager {
             host,
             &options.identity,
             options.credentials.clone(),
+            options.transport.as_ref(),
             config,
             |_| {
                 let mut builder =
@@ -305,6 +307,7 @@ impl TelemetryClientManager {
         host: HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
+        transport: Option<&Arc<dyn Transport>>,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, AcquireError>,
     ) -> Result<TelemetryClientHandle, AcquireError> {
@@ -320,7 +323,14 @@ impl TelemetryClientManager {
         }
         let grip = self
             .engine
-            .acquire(host.clone(), identity, credentials, config, make_host)
+            .acquire(
+                host.clone(),
+                identity,
+                credentials,
+                transport,
+                config,
+                make_host,
+            )
             .map_err(|failure| match failure {
                 AcquireFailure::ShutDown => AcquireError::ShutDown,
                 AcquireFailure::Exporter(error) => error,
@@ -508,7 +518,9 @@ impl TelemetryClientHandle {
     }
 
     /// The lane's option keys for which a later acquirer gave another value than the lane's
-    /// first acquirer (whose values apply).
+    /// first acquirer (whose values apply), and `"transport"` when a handle of this lane was
+    /// acquired with a transport other than its host's (the host's first acquirer's applies;
+    /// see [`AcquireOptions::with_transport`]).
     pub fn settings_conflicts(&self) -> Vec<&'static str> {
         self.grip
             .as_ref()

@@ -14,7 +14,7 @@ use super::wait::{deadline_after, CloseResult, FlushResult};
 use crate::clock::Clock;
 use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
-use crate::export::Exporter;
+use crate::export::{Exporter, Transport};
 use crate::host::HostKey;
 use crate::manager::ClientIdentity;
 use crate::stats::TelemetryStats;
@@ -132,6 +132,7 @@ impl Engine {
         host: HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
+        transport: Option<&Arc<dyn Transport>>,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, E>,
     ) -> Result<Grip, AcquireFailure<E>> {
@@ -145,9 +146,21 @@ impl Engine {
             return Err(AcquireFailure::ShutDown);
         }
         let host_settings = HostSettings::from_config(config);
+        // A transport other than the host's (or one where the host has the default): the
+        // host keeps its own, and the acquirer is told.
+        let mut transport_conflict = false;
         let host = match registry.hosts.get(&host) {
             Some(existing) => {
-                let differences = existing.settings.differences(&host_settings);
+                let mut differences = existing.settings.differences(&host_settings);
+                transport_conflict = transport.is_some_and(|brought| {
+                    !existing
+                        .transport
+                        .as_ref()
+                        .is_some_and(|kept| Arc::ptr_eq(kept, brought))
+                });
+                if transport_conflict {
+                    differences.push("transport");
+                }
                 if !differences.is_empty() {
                     tracing::debug!(host = %existing.key, ?differences, "telemetry host settings differ from the host's first acquirer; the first acquirer's apply");
                 }
@@ -160,6 +173,7 @@ impl Engine {
                     host_settings,
                     parts.exporter,
                     parts.flags,
+                    transport.cloned(),
                     Arc::clone(&self.shared),
                 );
                 registry.hosts.insert(host, Arc::clone(&new));
@@ -203,6 +217,12 @@ impl Engine {
         };
         drop(state);
         drop(registry);
+        if transport_conflict {
+            let mut lane_state = lane.lock();
+            if !lane_state.conflicts.contains(&"transport") {
+                lane_state.conflicts.push("transport");
+            }
+        }
         if let Some(provider) = credentials {
             let mut lane_state = lane.lock();
             lane_state.expects_credentials = true;

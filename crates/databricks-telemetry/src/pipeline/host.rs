@@ -10,7 +10,7 @@ use super::lane::Lane;
 use super::settings::HostSettings;
 use super::{threads, worker};
 use crate::clock::ClockSleeper;
-use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint};
+use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint, Transport};
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::HostKey;
 use crate::stats::TelemetryStats;
@@ -33,6 +33,9 @@ pub(crate) struct Host {
     pub(crate) exporter: Box<dyn Exporter>,
     /// `None` for hosts whose exporter is not the Databricks service's (no flag to ask).
     pub(crate) flags: Option<FlagSource>,
+    /// The transport the host's first acquirer brought (`None`: it brought none), kept to tell
+    /// a later acquirer bringing another one.
+    pub(crate) transport: Option<Arc<dyn Transport>>,
     pub(crate) breaker: HostCircuitBreaker,
     pub(crate) engine: Arc<EngineShared>,
     /// Seeds the worker's retry jitter.
@@ -92,6 +95,7 @@ impl Host {
         settings: HostSettings,
         exporter: Box<dyn Exporter>,
         flags: Option<FlagSource>,
+        transport: Option<Arc<dyn Transport>>,
         engine: Arc<EngineShared>,
     ) -> Arc<Self> {
         let seed = engine.next_seed();
@@ -105,6 +109,7 @@ impl Host {
             settings,
             exporter,
             flags,
+            transport,
             breaker,
             seed,
             state: Mutex::new(HostState {
