@@ -359,3 +359,100 @@ fn close_async_on_a_current_thread_runtime_lets_its_provider_run() {
         );
     }
 }
+
+/// The driver's sync OAuth provider, as the ADBC driver writes it: it enters the runtime on
+/// its own (`block_in_place` + `Handle::current().block_on`), which panics on the pipeline's
+/// threads; `from_blocking_fn` runs it on the runtime's blocking pool.
+fn sync_oauth(calls: Arc<AtomicUsize>) -> Result<AuthorizationValue, CredentialsError> {
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(AuthorizationValue::bearer(&format!("u2m-{call}")))
+        })
+    })
+}
+
+#[test]
+fn a_sync_provider_that_enters_the_runtime_works_through_the_pipeline() {
+    let runtime = multi_thread();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::clone(&calls);
+    let credentials = TokioCredentials::from_blocking_fn(runtime.handle().clone(), move || {
+        sync_oauth(Arc::clone(&shared))
+    })
+    .with_timeout(WAIT);
+    assert!(credentials.may_block());
+    assert!(!format!("{credentials:?}").contains("u2m-"));
+    let config = TelemetryConfig::builder()
+        .with_batch_size(1)
+        .build()
+        .unwrap();
+    let exporter = InMemoryExporter::new();
+    let manager = TelemetryClientManager::new();
+    let handle = acquire(&manager, &exporter, credentials, &config);
+    for id in ["a", "b", "c"] {
+        handle.enqueue(log(id));
+    }
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    let stats = handle.stats();
+    assert_eq!(stats.exported, 3, "{stats:?}");
+    assert_eq!(stats.dropped.credentials_failed, 0, "{stats:?}");
+    let sent = exporter.authorizations();
+    assert_eq!(sent.len(), 3);
+    for value in &sent {
+        let value = value.as_deref().expect("every batch carried credentials");
+        assert!(value.starts_with("Bearer u2m-"), "{value}");
+    }
+    assert!(calls.load(Ordering::SeqCst) >= 3);
+    handle.release();
+}
+
+#[test]
+fn a_blocking_provider_fails_cleanly_on_error_panic_timeout_and_a_gone_runtime() {
+    let runtime = multi_thread();
+    let failing = TokioCredentials::from_blocking_fn(runtime.handle().clone(), || {
+        Err(CredentialsError::new("refresh failed: HTTP 503"))
+    });
+    assert_eq!(
+        failing.authorization().unwrap_err().reason(),
+        "refresh failed: HTTP 503"
+    );
+    let panicking = TokioCredentials::from_blocking_fn(runtime.handle().clone(), || {
+        panic!("the token endpoint blew up")
+    });
+    assert_eq!(
+        panicking.authorization().unwrap_err().reason(),
+        "the async credentials provider panicked"
+    );
+    // A call that outlives its timeout fails by it (it finishes on the pool, unheard).
+    let release = Arc::new(AtomicBool::new(false));
+    let held = Arc::clone(&release);
+    let slow = TokioCredentials::from_blocking_fn(runtime.handle().clone(), move || {
+        let until = Instant::now() + WAIT;
+        while !held.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(AuthorizationValue::bearer("late"))
+    })
+    .with_timeout(Duration::from_millis(100));
+    let started = Instant::now();
+    let error = slow.authorization().unwrap_err();
+    assert!(error.reason().contains("took longer than"), "{error}");
+    assert!(started.elapsed() < WAIT / 2, "{:?}", started.elapsed());
+    release.store(true, Ordering::SeqCst);
+    // Once the runtime has shut down: at once, not by the timeout.
+    let working = TokioCredentials::from_blocking_fn(runtime.handle().clone(), || {
+        Ok(AuthorizationValue::bearer("t"))
+    })
+    .with_timeout(WAIT);
+    assert!(working.authorization().is_ok(), "works while it runs");
+    runtime.shutdown_timeout(WAIT);
+    let started = Instant::now();
+    let error = working.authorization().unwrap_err();
+    assert_eq!(
+        error.reason(),
+        "the async runtime of the credentials provider has shut down"
+    );
+    assert!(started.elapsed() < WAIT / 2, "{:?}", started.elapsed());
+}

@@ -1,8 +1,9 @@
-//! [`TokioCredentials`]: an async credentials provider, run on a tokio runtime the driver gives
-//! (feature `tokio`).
+//! [`TokioCredentials`]: an async credentials provider (or a sync one that needs the runtime),
+//! run on a tokio runtime the driver gives (feature `tokio`).
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,18 @@ pub trait AsyncCredentialsProvider: Send + Sync + fmt::Debug + 'static {
 /// Makes the future of one call.
 type MakeFuture = dyn Fn() -> AuthorizationFuture + Send + Sync;
 
+/// A sync provider, run on the runtime's blocking pool.
+type BlockingCall = dyn Fn() -> Result<AuthorizationValue, CredentialsError> + Send + Sync;
+
+/// What one call runs on the runtime.
+#[derive(Clone)]
+enum Call {
+    /// A future, spawned as a task.
+    Async(Arc<MakeFuture>),
+    /// A sync call, through `spawn_blocking`.
+    Blocking(Arc<BlockingCall>),
+}
+
 /// A [`CredentialsProvider`] that runs an async provider on a tokio runtime the driver gives,
 /// for drivers whose credentials live on tokio.
 ///
@@ -66,7 +79,9 @@ type MakeFuture = dyn Fn() -> AuthorizationFuture + Send + Sync;
 /// ([`may_block`](CredentialsProvider::may_block) is `true`), on a helper thread
 /// (`dbx-telemetry-auth`), bounded by `request_timeout_ms`. An async provider called there
 /// directly would panic ("there is no reactor running"). This adapter spawns each call as a
-/// task on the runtime of the [`Handle`] it was given and waits for the answer on the helper
+/// task on the runtime of the [`Handle`] it was given (a sync call given to
+/// [`from_blocking_fn`](Self::from_blocking_fn): on that runtime's blocking pool) and waits
+/// for the answer on the helper
 /// thread, at most [`timeout`](Self::with_timeout); a call that takes longer is aborted.
 ///
 /// # Failing cleanly
@@ -114,7 +129,7 @@ type MakeFuture = dyn Fn() -> AuthorizationFuture + Send + Sync;
 #[derive(Clone)]
 pub struct TokioCredentials {
     handle: Handle,
-    make: Arc<MakeFuture>,
+    call: Call,
     describe: Arc<dyn fmt::Debug + Send + Sync>,
     timeout: Duration,
 }
@@ -134,7 +149,7 @@ impl TokioCredentials {
         };
         TokioCredentials {
             handle,
-            make: Arc::new(make),
+            call: Call::Async(Arc::new(make)),
             describe,
             timeout: Self::DEFAULT_TIMEOUT,
         }
@@ -151,7 +166,49 @@ impl TokioCredentials {
         let make = move || -> AuthorizationFuture { Box::pin(make()) };
         TokioCredentials {
             handle,
-            make: Arc::new(make),
+            call: Call::Async(Arc::new(make)),
+            describe: Arc::new(Closure),
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Runs the sync call `f`, one per call, through
+    /// [`spawn_blocking`](tokio::runtime::Handle::spawn_blocking) on the runtime of `handle`:
+    /// for a driver's sync provider that uses the runtime itself, such as one that calls
+    /// `tokio::task::block_in_place(|| Handle::current().block_on(..))`, which would panic on
+    /// the pipeline's own threads ("there is no reactor running"). On the blocking pool
+    /// `Handle::current()` is the runtime's and `block_in_place` is allowed.
+    ///
+    /// Bounded by the same [`timeout`](Self::with_timeout): a call still running then fails
+    /// (a blocking call cannot be aborted; it finishes on the pool and its answer is dropped).
+    /// When the runtime has shut down, the call fails at once. A `block_on` inside `f` needs a
+    /// runtime whose I/O and timers are driven without it: a multi-thread runtime.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use databricks_telemetry::credentials::{
+    ///     AuthorizationValue, CredentialsProvider, TokioCredentials,
+    /// };
+    ///
+    /// let runtime = tokio::runtime::Builder::new_multi_thread().build()?;
+    /// // The driver's sync provider, which enters its runtime on its own.
+    /// let credentials = TokioCredentials::from_blocking_fn(runtime.handle().clone(), || {
+    ///     tokio::task::block_in_place(|| {
+    ///         tokio::runtime::Handle::current()
+    ///             .block_on(async { Ok(AuthorizationValue::bearer("eyJ...")) })
+    ///     })
+    /// });
+    /// assert_eq!(credentials.authorization()?.expose(), "Bearer eyJ...");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_blocking_fn<F>(handle: Handle, f: F) -> Self
+    where
+        F: Fn() -> Result<AuthorizationValue, CredentialsError> + Send + Sync + 'static,
+    {
+        TokioCredentials {
+            handle,
+            call: Call::Blocking(Arc::new(f)),
             describe: Arc::new(Closure),
             timeout: Self::DEFAULT_TIMEOUT,
         }
@@ -211,14 +268,35 @@ impl CredentialsProvider for TokioCredentials {
     /// runtime's own threads it would block that thread while waiting.
     fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
         let (sender, answer) = crossbeam_channel::bounded(1);
-        let make = Arc::clone(&self.make);
-        // Spawning on a runtime that has shut down drops the task unpolled: `sender` goes with
-        // it, and the wait below ends at once.
-        let task = self.handle.spawn(async move {
-            let reporter = Reporter(Some(sender));
-            let result = make().await;
-            reporter.answer(result);
-        });
+        // Spawning on a runtime that has shut down drops the task (or the blocking call)
+        // unrun: `sender` goes with it, and the wait below ends at once. Nothing of the
+        // driver's runtime is trusted not to panic.
+        let spawned = catch_unwind(AssertUnwindSafe(|| match &self.call {
+            Call::Async(make) => {
+                let make = Arc::clone(make);
+                let task = self.handle.spawn(async move {
+                    let reporter = Reporter(Some(sender));
+                    let result = make().await;
+                    reporter.answer(result);
+                });
+                Some(task)
+            }
+            Call::Blocking(call) => {
+                let call = Arc::clone(call);
+                // Not aborted on a timeout (a blocking call cannot be): detached.
+                drop(self.handle.spawn_blocking(move || {
+                    let reporter = Reporter(Some(sender));
+                    let result = call();
+                    reporter.answer(result);
+                }));
+                None
+            }
+        }));
+        let Ok(task) = spawned else {
+            return Err(CredentialsError::new(
+                "the async runtime of the credentials provider refused the call",
+            ));
+        };
         match answer.recv_timeout(self.timeout) {
             Ok(Ended::Answered(result)) => result,
             Ok(Ended::Panicked) => Err(CredentialsError::new(
@@ -228,7 +306,9 @@ impl CredentialsProvider for TokioCredentials {
                 "the async runtime of the credentials provider has shut down",
             )),
             Err(RecvTimeoutError::Timeout) => {
-                task.abort();
+                if let Some(task) = task {
+                    task.abort();
+                }
                 Err(CredentialsError::new(format!(
                     "the async credentials provider took longer than {:?}",
                     self.timeout
