@@ -32,16 +32,10 @@ pub(crate) struct EngineShared {
     seeds: AtomicU64,
     pub(crate) authorizer: Authorizer,
     /// Totals of lanes that are gone; signalled whenever a lane goes.
-    retired: Mutex<Retired>,
+    retired: Mutex<TelemetryStats>,
     lane_gone: Condvar,
     /// The manager-wide bound on pending events, from the first acquire's configuration.
     pub(crate) budget: OnceLock<Arc<PendingBudget>>,
-}
-
-#[derive(Debug, Default)]
-struct Retired {
-    stats: TelemetryStats,
-    lanes: u64,
 }
 
 impl EngineShared {
@@ -60,8 +54,7 @@ impl EngineShared {
     /// Adds a finished lane's accounting to the totals.
     pub(crate) fn retire(&self, stats: &TelemetryStats) {
         let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
-        retired.stats.add(stats);
-        retired.lanes += 1;
+        retired.add(stats);
         drop(retired);
         self.lane_gone.notify_all();
     }
@@ -423,12 +416,11 @@ impl Engine {
 
     /// The accounting of every lane, live and gone.
     pub(crate) fn stats(&self) -> TelemetryStats {
-        let mut total = self
+        let mut total = *self
             .shared
             .retired
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .stats;
+            .unwrap_or_else(PoisonError::into_inner);
         for host in self.hosts() {
             total.add(&host.live_stats());
         }
