@@ -122,10 +122,17 @@ pub mod pipeline;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod unstable;
 
+pub use breaker::CircuitState;
 pub use driver::DriverInfo;
-pub use manager::{AcquireOptions, ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
-pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
+pub use export::BreakerSnapshot;
+pub use host::{HostError, HostErrorKind, HostKey};
+pub use manager::{
+    AcquireError, AcquireOptions, ClientIdentity, ShutdownGuard, TelemetryClientHandle,
+    TelemetryClientManager,
+};
+pub use pipeline::{CloseFuture, CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};
 
 /// The repository README's Rust examples, compiled as doctests so they cannot go stale.

@@ -1,0 +1,29 @@
+//! Internals that this workspace's own tools, tests and benchmarks reach into: **not part of
+//! the stable API**.
+//!
+//! Everything here is outside semantic versioning and may change or disappear in any release,
+//! without notice and without a deprecation period. A driver needs none of it: what a driver
+//! uses is at the crate root and in [`clock`](crate::clock), [`config`](crate::config),
+//! [`credentials`](crate::credentials), [`export`](crate::export), [`model`](crate::model) and
+//! `testing`.
+//!
+//! It holds the circuit-breaker state machine and its per-host wrapper, the feature-flag cache,
+//! the retry policy's arithmetic, the process-wide thread counts, how `dbtel` prints a URL a
+//! user gave, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
+
+pub use crate::breaker::{Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings};
+pub use crate::export::http::RetryPolicy;
+pub use crate::export::HostCircuitBreaker;
+pub use crate::feature_flags::{
+    CachedFlag, FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
+    MAX_FLAG_ANSWER_BYTES, MAX_FLAG_TTL, MIN_FLAG_TTL,
+};
+pub use crate::host::{shown, MAX_SHOWN_CHARS};
+pub use crate::pipeline::{thread_stats, ThreadStats};
+
+pub use crate::fuzzing;
+
+/// The retry policy `exporter` follows (taken from its configuration).
+pub fn retry_policy(exporter: &crate::export::DatabricksExporter) -> RetryPolicy {
+    exporter.retry_policy()
+}
