@@ -1,4 +1,4 @@
-//! How `dbtel` prints a URL a user gave (`host::shown`): no credential, bounded length.
+//! How `dbtel` prints a URL a user gave (`unstable::shown`): no credential, bounded length.
 #![no_main]
 
 #[path = "../../crates/databricks-telemetry/tests/fuzz_properties/mod.rs"]

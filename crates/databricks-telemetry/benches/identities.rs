@@ -8,7 +8,7 @@
 //! `EVENTS_PER_IDENTITY` statement events (built then, as a driver does), and all are released;
 //! the manager then shuts down, delivering everything. It prints:
 //!
-//! - threads: the peak of `pipeline::thread_stats()` (threads the library started; none before);
+//! - threads: the peak of `unstable::thread_stats()` (threads the library started; none before);
 //! - memory: the process's RSS before the first acquire, and its peak (`VmHWM`, reset through
 //!   `/proc/self/clear_refs` just before; the endpoint runs in this process too) up to the end of
 //!   the shutdown;
@@ -23,7 +23,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::pipeline::thread_stats;
+use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager, TelemetryConfig};
 
 const DEFAULT_IDENTITIES: usize = 1_000;

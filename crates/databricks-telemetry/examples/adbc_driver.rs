@@ -75,7 +75,7 @@ async fn open(
     let session = telemetry
         .session()
         .expect("a Databricks handle")
-        .session_id("01f0-example-session")
+        .with_session_id("01f0-example-session")
         .build();
     telemetry.enqueue(session.connection_opened(started.elapsed()));
     Ok(Connection {

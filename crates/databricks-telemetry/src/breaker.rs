@@ -2,7 +2,7 @@
 //!
 //! [`CircuitBreaker`] decides whether an export may be attempted, from the outcomes of earlier
 //! exports. It is pure: it holds no lock and reads no clock; every call is given the current
-//! instant. [`HostCircuitBreaker`](crate::export::HostCircuitBreaker) wraps it with a lock and a
+//! instant. [`HostCircuitBreaker`](crate::unstable::HostCircuitBreaker) wraps it with a lock and a
 //! [`Clock`](crate::clock::Clock) to share it between the clients of one host.
 //!
 //! # The rules
@@ -37,9 +37,8 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use databricks_telemetry::breaker::{
-//!     Admission, CircuitBreaker, CircuitBreakerSettings, CircuitState,
-//! };
+//! use databricks_telemetry::unstable::{Admission, CircuitBreaker, CircuitBreakerSettings};
+//! use databricks_telemetry::CircuitState;
 //!
 //! let settings = CircuitBreakerSettings { failure_threshold: 2, ..Default::default() };
 //! let mut breaker = CircuitBreaker::new(settings);
@@ -148,7 +147,7 @@ impl CircuitBreakerSettings {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use databricks_telemetry::breaker::CircuitBreakerSettings;
+    /// use databricks_telemetry::unstable::CircuitBreakerSettings;
     ///
     /// let s = CircuitBreakerSettings::default(); // open 60 s, cap 600 s
     /// let secs = Duration::from_secs;

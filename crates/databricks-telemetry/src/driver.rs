@@ -16,7 +16,7 @@ use crate::TelemetrySessionContext;
 ///
 /// let driver = DriverInfo::new("Databricks ADBC Rust", "0.1.0")?;
 /// assert_eq!(driver.user_agent().to_string(), "DatabricksADBCRust/0.1.0");
-/// let session = driver.session().session_id("01f0-...").build();
+/// let session = driver.session().with_session_id("01f0-...").build();
 /// assert_eq!(session.session_id(), Some("01f0-..."));
 /// # Ok::<(), databricks_telemetry::export::UserAgentError>(())
 /// ```

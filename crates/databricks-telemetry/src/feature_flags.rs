@@ -120,7 +120,7 @@ pub struct CachedFlag {
 ///
 /// ```
 /// use databricks_telemetry::export::{ServiceEndpoint, UserAgent};
-/// use databricks_telemetry::feature_flags::FeatureFlagCache;
+/// use databricks_telemetry::unstable::FeatureFlagCache;
 /// use databricks_telemetry::TelemetryConfig;
 ///
 /// // With force_enabled nothing is fetched.

@@ -7,7 +7,7 @@
 //! (driver options and the environment) and [`HostKey::parse`] (host strings).
 //!
 //! [`TelemetryConfig::from_options_with_env`]: crate::TelemetryConfig::from_options_with_env
-//! [`HostKey::parse`]: crate::host::HostKey::parse
+//! [`HostKey::parse`]: crate::HostKey::parse
 
 use std::time::{Duration, SystemTime};
 

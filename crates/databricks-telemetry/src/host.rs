@@ -23,7 +23,7 @@ const DEFAULT_HTTPS_PORT: u16 = 443;
 /// # Example
 ///
 /// ```
-/// use databricks_telemetry::host::HostKey;
+/// use databricks_telemetry::HostKey;
 ///
 /// let key = HostKey::parse(" HTTPS://Adb-123.Azuredatabricks.NET.:443/ ").unwrap();
 /// assert_eq!(key.as_str(), "adb-123.azuredatabricks.net");
@@ -383,7 +383,7 @@ pub const MAX_SHOWN_CHARS: usize = 200;
 /// # Example
 ///
 /// ```
-/// use databricks_telemetry::host::shown;
+/// use databricks_telemetry::unstable::shown;
 ///
 /// assert_eq!(shown("http://user:PASSWORD@127.0.0.1:8089/x?token=abc#f"), "http://***@127.0.0.1:8089/x?***");
 /// assert_eq!(shown(&"a".repeat(100_000)).chars().count(), 200);

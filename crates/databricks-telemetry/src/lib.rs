@@ -61,7 +61,7 @@
 //!         .with_config(config),
 //! )?;
 //!
-//! let session = telemetry.session().expect("a Databricks handle").session_id("01f0-...").build();
+//! let session = telemetry.session().expect("a Databricks handle").with_session_id("01f0-...").build();
 //! telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
 //! let mut statement = session.begin(OperationType::ListTables);
 //! statement.set_statement_id("01f0-...");
@@ -112,8 +112,8 @@ mod context;
 
 pub use config::{ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder};
 pub use context::{
-    AuthType, ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
-    TelemetrySessionContext, MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
+    ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
+    TelemetryAuthType, TelemetrySessionContext, MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
 };
 
 mod driver;

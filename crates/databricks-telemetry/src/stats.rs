@@ -16,8 +16,8 @@ use serde::Serialize;
 /// not counted again when it returns, even if the service took it: the accounting keeps what
 /// it said at the deadline.
 ///
-/// [`stats`]: crate::manager::TelemetryClientHandle::stats
-/// [`shutdown`]: crate::manager::TelemetryClientManager::shutdown
+/// [`stats`]: crate::TelemetryClientHandle::stats
+/// [`shutdown`]: crate::TelemetryClientManager::shutdown
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TelemetryStats {

@@ -4,15 +4,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::*;
-use databricks_telemetry::{AuthType, ErrorInfo, TelemetrySessionContext};
+use databricks_telemetry::{ErrorInfo, TelemetryAuthType, TelemetrySessionContext};
 use proptest::prelude::*;
 
 fn session() -> Arc<TelemetrySessionContext> {
     TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("01f0-session")
-        .workspace_id(42)
-        .auth_type(AuthType::OAuthM2m)
-        .connection_parameters(DriverConnectionParameters {
+        .with_session_id("01f0-session")
+        .with_workspace_id(42)
+        .with_auth_type(TelemetryAuthType::OAuthM2m)
+        .with_connection_parameters(DriverConnectionParameters {
             http_path: Some("/sql/1.0/warehouses/abc".into()),
             mode: Some(DriverMode::Sea),
             ..Default::default()
@@ -275,36 +275,41 @@ proptest! {
 #[test]
 fn auth_types_use_the_csharp_adbc_spellings() {
     let expected = [
-        (AuthType::Pat, "pat", DriverAuthMech::Pat, None),
+        (TelemetryAuthType::Pat, "pat", DriverAuthMech::Pat, None),
         (
-            AuthType::OAuthM2m,
+            TelemetryAuthType::OAuthM2m,
             "oauth-client_credentials",
             DriverAuthMech::Oauth,
             Some(DriverAuthFlow::ClientCredentials),
         ),
         (
-            AuthType::OAuthU2m,
+            TelemetryAuthType::OAuthU2m,
             "oauth-authorization_code",
             DriverAuthMech::Oauth,
             Some(DriverAuthFlow::BrowserBasedAuthentication),
         ),
         (
-            AuthType::OAuthAccessToken,
+            TelemetryAuthType::OAuthAccessToken,
             "oauth-access_token",
             DriverAuthMech::Oauth,
             Some(DriverAuthFlow::TokenPassthrough),
         ),
-        (AuthType::Other, "other", DriverAuthMech::Other, None),
+        (
+            TelemetryAuthType::Other,
+            "other",
+            DriverAuthMech::Other,
+            None,
+        ),
     ];
-    assert_eq!(expected.len(), AuthType::ALL.len());
-    for ((auth, name, mech, flow), listed) in expected.into_iter().zip(AuthType::ALL) {
+    assert_eq!(expected.len(), TelemetryAuthType::ALL.len());
+    for ((auth, name, mech, flow), listed) in expected.into_iter().zip(TelemetryAuthType::ALL) {
         assert_eq!(auth, listed);
         assert_eq!(auth.as_str(), name);
         assert_ne!(name, "oauth-u2m", "no driver sends it");
 
         let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-            .auth_type(auth)
-            .connection_parameters(DriverConnectionParameters::default())
+            .with_auth_type(auth)
+            .with_connection_parameters(DriverConnectionParameters::default())
             .build();
         let log = session.connection_opened(Duration::from_millis(1));
         let event = &log.entry.sql_driver_log;
@@ -325,8 +330,8 @@ fn the_builder_fills_known_connection_parameters_and_nothing_else() {
         ..Default::default()
     };
     let session = TelemetrySessionContext::builder("d", "1")
-        .auth_type(AuthType::OAuthM2m)
-        .connection_parameters(given.clone())
+        .with_auth_type(TelemetryAuthType::OAuthM2m)
+        .with_connection_parameters(given.clone())
         .build();
     let params = session.connection_parameters().unwrap();
     assert_eq!(
@@ -339,12 +344,12 @@ fn the_builder_fills_known_connection_parameters_and_nothing_else() {
     );
 
     let session = TelemetrySessionContext::builder("d", "1")
-        .auth_type(AuthType::Pat)
+        .with_auth_type(TelemetryAuthType::Pat)
         .build();
     assert!(session.connection_parameters().is_none());
 
     let session = TelemetrySessionContext::builder("d", "1")
-        .connection_parameters(DriverConnectionParameters::default())
+        .with_connection_parameters(DriverConnectionParameters::default())
         .build();
     assert_eq!(
         **session.connection_parameters().unwrap(),

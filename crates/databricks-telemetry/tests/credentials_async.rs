@@ -14,9 +14,9 @@ use databricks_telemetry::credentials::{
     CredentialsProvider, TokioCredentials,
 };
 use databricks_telemetry::export::Exporter;
-use databricks_telemetry::host::HostKey;
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::InMemoryExporter;
+use databricks_telemetry::HostKey;
 use databricks_telemetry::{
     ClientIdentity, FlushResult, TelemetryClientHandle, TelemetryClientManager, TelemetryConfig,
 };

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::ServiceEndpoint;
-use databricks_telemetry::feature_flags::{
+use databricks_telemetry::unstable::{
     FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
-use databricks_telemetry::manager::{
-    ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
-};
+use databricks_telemetry::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
 use telemetry_endpoint::{FeatureFlagAnswer, TelemetryEndpoint};
@@ -248,7 +246,7 @@ fn an_answer_far_over_64_kib_is_read() {
 
 #[test]
 fn an_answer_over_the_flag_limit_is_a_failure() {
-    use databricks_telemetry::feature_flags::MAX_FLAG_ANSWER_BYTES;
+    use databricks_telemetry::unstable::MAX_FLAG_ANSWER_BYTES;
     const _: () = assert!(
         MAX_FLAG_ANSWER_BYTES >= 1024 * 1024,
         "at least 1 MiB is read"

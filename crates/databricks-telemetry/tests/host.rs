@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use databricks_telemetry::host::{HostErrorKind, HostKey};
+use databricks_telemetry::{HostErrorKind, HostKey};
 use proptest::prelude::*;
 
 fn key(input: &str) -> HostKey {

@@ -7,14 +7,15 @@ mod http_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::breaker::{CircuitBreakerSettings, CircuitState};
 use databricks_telemetry::clock::SystemClock;
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker,
+use databricks_telemetry::{
+    export::{DatabricksExporter, ExportOutcome, Exporter, FailureKind},
+    unstable::HostCircuitBreaker,
 };
+use databricks_telemetry::{unstable::CircuitBreakerSettings, CircuitState};
 use http_support::*;
 
 #[test]
@@ -86,7 +87,7 @@ fn an_unsendable_authorization_value_is_a_credentials_error_sent_nowhere() {
     ] {
         let exporter =
             DatabricksExporter::builder(endpoint_at(fake.addr(), &config), &config, user_agent())
-                .credentials(Arc::new(Fixed(value)))
+                .with_credentials(Arc::new(Fixed(value)))
                 .build()
                 .unwrap();
         let outcome = exporter.export(&logs(1), None);
@@ -118,7 +119,7 @@ fn credentials_failures_never_open_the_breaker() {
             &config,
             user_agent(),
         )
-        .credentials(provider)
+        .with_credentials(provider)
         .build()
         .unwrap();
         for _ in 0..3 {

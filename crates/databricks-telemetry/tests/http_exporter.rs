@@ -12,8 +12,8 @@ use databricks_telemetry::export::{
     DatabricksExporter, DatabricksExporterError, ExportOutcome, Exporter, FailureKind, Scheme,
     ServiceEndpoint, ServiceEndpointError, UserAgent,
 };
-use databricks_telemetry::host::HostKey;
 use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::HostKey;
 use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
 
@@ -86,8 +86,8 @@ fn uploads_carry_exactly_the_headers_of_the_wire_format() {
             .with_entry("  PowerBI/2.1 ")
             .unwrap(),
     )
-    .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
-    .org_id("1234567890")
+    .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+    .with_org_id("1234567890")
     .build()
     .unwrap();
     assert_eq!(exporter.export(&logs(3), None), ExportOutcome::Delivered);
@@ -208,7 +208,7 @@ fn a_wrong_token_is_not_retried() {
     let config = fast_config();
     let exporter =
         DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .credentials(Arc::new(StaticBearerToken::new("not-the-token")))
+            .with_credentials(Arc::new(StaticBearerToken::new("not-the-token")))
             .build()
             .unwrap();
     let outcome = exporter.export(&logs(2), None);
@@ -311,7 +311,7 @@ fn an_https_exporter_never_speaks_plain_http_to_a_plain_server() {
     let config = fast_config();
     let https = ServiceEndpoint::https(HostKey::parse(&endpoint.addr().to_string()).unwrap());
     let exporter = DatabricksExporter::builder(https, &config, user_agent())
-        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
         .unwrap();
     let outcome = exporter.export(&logs(1), None);
@@ -325,7 +325,7 @@ fn invalid_org_ids_and_user_agents_are_refused() {
     let endpoint = ServiceEndpoint::parse("adb-1.azuredatabricks.net", &config).unwrap();
     for org_id in ["", "12a", "1 2", "123\r\nX: y"] {
         let error = DatabricksExporter::builder(endpoint.clone(), &config, user_agent())
-            .org_id(org_id)
+            .with_org_id(org_id)
             .build()
             .unwrap_err();
         assert!(

@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::breaker::CircuitState;
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
-use databricks_telemetry::manager::TelemetryClientManager;
+use databricks_telemetry::CircuitState;
 use databricks_telemetry::CloseResult;
+use databricks_telemetry::TelemetryClientManager;
 use http_support::*;
 use telemetry_endpoint::TelemetryEndpoint;
 

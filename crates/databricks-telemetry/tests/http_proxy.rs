@@ -35,7 +35,7 @@ fn the_proxy_comes_from_the_environment_and_never_sees_the_token() {
         .unwrap();
     let endpoint = ServiceEndpoint::parse("adb-1.example.invalid", &config).unwrap();
     let remote = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
         .unwrap();
     let outcome = remote.export(&logs(1), None);

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, HostCircuitBreaker, ServiceEndpoint,
-};
-use databricks_telemetry::feature_flags::FeatureFlagCache;
-use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
+use databricks_telemetry::unstable::FeatureFlagCache;
 use databricks_telemetry::CloseResult;
+use databricks_telemetry::{
+    export::{DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint},
+    unstable::HostCircuitBreaker,
+};
+use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use http_support::*;
 use tracing::field::{Field, Visit};
 use tracing::span;
@@ -117,8 +118,8 @@ fn exporter_with(
 ) -> DatabricksExporter {
     let config = fast_config();
     DatabricksExporter::builder(endpoint_at(addr, &config), &config, user_agent())
-        .credentials(provider)
-        .org_id("42")
+        .with_credentials(provider)
+        .with_org_id("42")
         .build()
         .unwrap()
 }
@@ -140,7 +141,7 @@ fn no_public_type_shows_the_token_in_debug_or_display() {
     let config = fast_config();
     let endpoint = ServiceEndpoint::parse("adb-1.azuredatabricks.net", &config).unwrap();
     let builder = DatabricksExporter::builder(endpoint.clone(), &config, user_agent())
-        .credentials(provider.clone());
+        .with_credentials(provider.clone());
     assert_clean("DatabricksExporterBuilder", &format!("{builder:?}"));
     let exporter = builder.build().unwrap();
     assert_clean("DatabricksExporter", &format!("{exporter:?} {exporter:#?}"));

@@ -5,7 +5,10 @@ mod http_support;
 
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind, RetryPolicy};
+use databricks_telemetry::{
+    export::{ExportOutcome, Exporter, FailureKind},
+    unstable::RetryPolicy,
+};
 use http_support::*;
 use proptest::prelude::*;
 

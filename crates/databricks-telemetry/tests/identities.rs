@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{ExportOutcome, Exporter};
 use databricks_telemetry::model::{ExecutionResultFormat, FrontendLog, OperationType};
-use databricks_telemetry::pipeline::thread_stats;
+use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::{
-    AuthType, ClientIdentity, FlushResult, TelemetryClientManager, TelemetryConfig,
+    ClientIdentity, FlushResult, TelemetryAuthType, TelemetryClientManager, TelemetryConfig,
     TelemetrySessionContext,
 };
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
@@ -82,8 +82,8 @@ fn per_lane(bytes: i64) -> usize {
 #[test]
 fn thousand_identities_on_one_host_use_one_export_thread_and_a_bounded_heap() {
     let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
-        .auth_type(AuthType::Pat)
+        .with_session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
+        .with_auth_type(TelemetryAuthType::Pat)
         .build();
     let event_heap = event_heap(&session);
     let config = TelemetryConfig::builder()

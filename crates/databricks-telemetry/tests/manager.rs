@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{Exporter, FailureKind};
-use databricks_telemetry::host::HostKey;
-use databricks_telemetry::manager::{AcquireError, ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
+use databricks_telemetry::HostKey;
+use databricks_telemetry::{AcquireError, ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryConfig};
 
 const WAIT: Duration = Duration::from_secs(10);

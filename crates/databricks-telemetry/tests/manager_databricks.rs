@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::manager::{
+use databricks_telemetry::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
 use databricks_telemetry::{FlushResult, TelemetryConfig, TelemetrySessionContext};
@@ -58,7 +58,7 @@ fn acquire(
 
 fn events(n: usize) -> Vec<databricks_telemetry::model::FrontendLog> {
     let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("s-1")
+        .with_session_id("s-1")
         .build();
     (0..n)
         .map(|_| session.connection_opened(Duration::from_millis(3)))

@@ -5,9 +5,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::InMemoryExporter;
+use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{TelemetryConfig, TelemetryStats};
 
 /// Threads of this process whose name is the worker's.

@@ -41,8 +41,8 @@ use databricks_telemetry::model::{
 };
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
 use databricks_telemetry::{
-    AuthType, ClientIdentity, TelemetryClientHandle, TelemetryClientManager, TelemetryConfig,
-    TelemetrySessionContext, TelemetryStats,
+    ClientIdentity, TelemetryAuthType, TelemetryClientHandle, TelemetryClientManager,
+    TelemetryConfig, TelemetrySessionContext, TelemetryStats,
 };
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 
@@ -80,10 +80,10 @@ fn live_bytes() -> i64 {
 
 fn session() -> Arc<TelemetrySessionContext> {
     TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
-        .workspace_id(1_234_567_890)
-        .auth_type(AuthType::Pat)
-        .connection_parameters(DriverConnectionParameters {
+        .with_session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
+        .with_workspace_id(1_234_567_890)
+        .with_auth_type(TelemetryAuthType::Pat)
+        .with_connection_parameters(DriverConnectionParameters {
             http_path: Some("/sql/1.0/warehouses/abc123def456".to_owned()),
             mode: Some(DriverMode::Sea),
             ..DriverConnectionParameters::default()

@@ -15,9 +15,9 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{Exporter, FailureKind};
-use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
+use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryConfig};
 use http_support::*;
 
@@ -38,7 +38,7 @@ fn ids(exporter: &InMemoryExporter) -> Vec<String> {
 
 fn boxed(
     exporter: &InMemoryExporter,
-) -> impl FnOnce(&databricks_telemetry::host::HostKey) -> Box<dyn Exporter> + '_ {
+) -> impl FnOnce(&databricks_telemetry::HostKey) -> Box<dyn Exporter> + '_ {
     move |_| Box::new(exporter.clone())
 }
 

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::*;
 use databricks_telemetry::{
-    AuthType, ErrorInfo, StatementRecorder, StatementTelemetryContext, TelemetrySessionContext,
+    ErrorInfo, StatementRecorder, StatementTelemetryContext, TelemetryAuthType,
+    TelemetrySessionContext,
 };
 use proptest::prelude::*;
 
@@ -18,9 +19,9 @@ const _: () = {
 
 fn session() -> Arc<TelemetrySessionContext> {
     TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("01f0-session")
-        .workspace_id(42)
-        .auth_type(AuthType::Pat)
+        .with_session_id("01f0-session")
+        .with_workspace_id(42)
+        .with_auth_type(TelemetryAuthType::Pat)
         .build()
 }
 

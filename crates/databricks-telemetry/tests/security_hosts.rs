@@ -13,10 +13,10 @@ mod http_support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use databricks_telemetry::export::{Scheme, ServiceEndpoint, ServiceEndpointError};
-use databricks_telemetry::host::{HostErrorKind, HostKey};
-use databricks_telemetry::manager::{AcquireError, ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::testing::InMemoryExporter;
 use databricks_telemetry::TelemetryConfig;
+use databricks_telemetry::{AcquireError, ClientIdentity, TelemetryClientManager};
+use databricks_telemetry::{HostErrorKind, HostKey};
 use http_support::fast_config;
 
 /// A password that must never appear in an error.

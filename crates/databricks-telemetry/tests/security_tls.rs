@@ -37,17 +37,17 @@ fn exporter(host: &str, port: u16, roots: Option<Vec<Vec<u8>>>) -> DatabricksExp
     let config = config();
     let endpoint = ServiceEndpoint::parse(&format!("{host}:{port}"), &config).unwrap();
     let builder = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .credentials(Arc::new(StaticBearerToken::new(TOKEN)));
+        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)));
     match roots {
         Some(roots) => {
             let transport = roots
                 .into_iter()
                 .fold(UreqTransport::builder(), |builder, der| {
-                    builder.add_root_certificate_der(der)
+                    builder.with_root_certificate_der(der)
                 })
                 .build()
                 .unwrap();
-            builder.transport(Arc::new(transport))
+            builder.with_transport(Arc::new(transport))
         }
         None => builder,
     }
@@ -161,13 +161,13 @@ fn an_ip_literal_host_needs_a_certificate_for_that_address() {
 fn unusable_root_certificates_are_refused_when_building() {
     assert_eq!(
         UreqTransport::builder()
-            .add_root_certificates_pem(b"not a certificate")
+            .with_root_certificates_pem(b"not a certificate")
             .unwrap_err(),
         CertificateError::NoCertificate
     );
     assert_eq!(
         UreqTransport::builder()
-            .add_root_certificates_pem(
+            .with_root_certificates_pem(
                 b"-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n"
             )
             .unwrap_err(),
@@ -175,7 +175,7 @@ fn unusable_root_certificates_are_refused_when_building() {
     );
     for junk in [b"not a certificate".to_vec(), Vec::new()] {
         let error = UreqTransport::builder()
-            .add_root_certificate_der(junk)
+            .with_root_certificate_der(junk)
             .build()
             .unwrap_err();
         assert_eq!(
@@ -197,7 +197,7 @@ fn pem_roots_are_added_to_the_bundled_roots() {
     let pem = format!("{}{}", first.root_pem(), second.root_pem());
     let transport = Arc::new(
         UreqTransport::builder()
-            .add_root_certificates_pem(pem.as_bytes())
+            .with_root_certificates_pem(pem.as_bytes())
             .unwrap()
             .build()
             .unwrap(),
@@ -209,8 +209,8 @@ fn pem_roots_are_added_to_the_bundled_roots() {
         let endpoint =
             ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
         let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-            .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
-            .transport(transport.clone())
+            .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+            .with_transport(transport.clone())
             .build()
             .unwrap();
         assert_eq!(exporter.export(&logs(1), None), ExportOutcome::Delivered);
@@ -223,8 +223,8 @@ fn pem_roots_are_added_to_the_bundled_roots() {
     let endpoint =
         ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
     let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
-        .transport(transport)
+        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        .with_transport(transport)
         .build()
         .unwrap();
     assert_refused(&exporter.export(&logs(1), None), &server);
@@ -234,7 +234,7 @@ fn pem_roots_are_added_to_the_bundled_roots() {
 fn the_builder_debug_shows_how_many_roots_not_their_bytes() {
     let ca = TestCa::new("debug CA");
     let builder = UreqTransport::builder()
-        .add_root_certificates_pem(ca.root_pem().as_bytes())
+        .with_root_certificates_pem(ca.root_pem().as_bytes())
         .unwrap();
     let text = format!("{builder:?}");
     assert!(text.contains("added_roots: 1"), "{text}");

@@ -29,7 +29,7 @@ use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, FailureKind, ReqwestTransport, Transport,
     UreqTransport,
 };
-use databricks_telemetry::feature_flags::FeatureFlagCache;
+use databricks_telemetry::unstable::FeatureFlagCache;
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 use log_support::leaks;
@@ -49,7 +49,7 @@ fn transport(kind: Kind, runtime: &tokio::runtime::Runtime) -> Arc<dyn Transport
     match kind {
         Kind::Ureq => Arc::new(
             UreqTransport::builder()
-                .user_agent(&user_agent())
+                .with_user_agent(&user_agent())
                 .build()
                 .unwrap(),
         ),
@@ -80,9 +80,9 @@ fn exporter_via(
     token: Option<&str>,
 ) -> DatabricksExporter {
     let builder = DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent())
-        .transport(transport.clone());
+        .with_transport(transport.clone());
     match token {
-        Some(token) => builder.credentials(Arc::new(StaticBearerToken::new(token))),
+        Some(token) => builder.with_credentials(Arc::new(StaticBearerToken::new(token))),
         None => builder,
     }
     .build()
@@ -405,8 +405,8 @@ fn no_secret_reaches_a_log_or_a_subscriber_over_either_transport() {
             &config,
             user_agent(),
         )
-        .credentials(provider.clone())
-        .transport(transport.clone())
+        .with_credentials(provider.clone())
+        .with_transport(transport.clone())
         .build()
         .unwrap();
         // Delivered, retried after a 500, refused with a wrong token, and a flag fetch.

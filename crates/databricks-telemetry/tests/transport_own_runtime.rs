@@ -16,7 +16,7 @@ use databricks_telemetry::credentials::{AuthorizationValue, StaticBearerToken};
 use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, ReqwestTransport, Transport,
 };
-use databricks_telemetry::pipeline::thread_stats;
+use databricks_telemetry::unstable::thread_stats;
 use http_support::*;
 
 #[test]
@@ -45,8 +45,8 @@ fn an_owned_runtime_delivers_after_the_clients_runtime_is_gone_and_its_thread_is
     let config = fast_config();
     let exporter =
         DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .transport(Arc::clone(&transport))
-            .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+            .with_transport(Arc::clone(&transport))
+            .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
             .build()
             .unwrap();
     for round in 0..2 {

@@ -21,7 +21,7 @@ use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, FailureKind, ProxyConfig, ServiceEndpoint,
     Transport, UreqTransport,
 };
-use databricks_telemetry::feature_flags::FeatureFlagCache;
+use databricks_telemetry::unstable::FeatureFlagCache;
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 use tls_support::{TestCa, TlsServer};
@@ -248,14 +248,14 @@ fn config() -> TelemetryConfig {
 fn proxied_transport(proxy: &ConnectProxy, ca: &TestCa, bypass: &[&str]) -> Arc<dyn Transport> {
     Arc::new(
         UreqTransport::builder()
-            .user_agent(&user_agent())
-            .proxy(
+            .with_user_agent(&user_agent())
+            .with_proxy(
                 ProxyConfig::new(&format!("http://{}", proxy.addr))
                     .unwrap()
                     .with_credentials(PROXY_USER, PROXY_PASSWORD)
                     .with_bypass_hosts(bypass),
             )
-            .add_root_certificates_pem(ca.root_pem().as_bytes())
+            .with_root_certificates_pem(ca.root_pem().as_bytes())
             .unwrap()
             .build()
             .unwrap(),
@@ -264,8 +264,8 @@ fn proxied_transport(proxy: &ConnectProxy, ca: &TestCa, bypass: &[&str]) -> Arc<
 
 fn exporter(endpoint: ServiceEndpoint, transport: &Arc<dyn Transport>) -> DatabricksExporter {
     DatabricksExporter::builder(endpoint, &config(), user_agent())
-        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
-        .transport(transport.clone())
+        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        .with_transport(transport.clone())
         .build()
         .unwrap()
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint};
-use databricks_telemetry::pipeline::thread_stats;
+use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 
@@ -30,7 +30,7 @@ fn name_lookups_run_on_counted_threads_and_literals_need_none() {
             &config,
             user_agent(),
         )
-        .credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
         .unwrap();
         assert_eq!(

@@ -59,10 +59,10 @@ fn known_logs() -> Vec<FrontendLog> {
     let ms = Duration::from_millis;
     let mut logs = Vec::new();
     let a = TelemetrySessionContext::builder("Test Driver", "1.0")
-        .session_id("session-a")
+        .with_session_id("session-a")
         .build();
     let b = TelemetrySessionContext::builder("Test Driver", "1.0")
-        .session_id("session-b")
+        .with_session_id("session-b")
         .build();
     logs.push(a.connection_opened(ms(100)));
     logs.push(b.connection_opened(ms(300)));

@@ -33,9 +33,11 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint, UserAgent};
-use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::model::OperationType;
-use databricks_telemetry::{AuthType, TelemetryConfig, TelemetrySessionContext, TelemetryStats};
+use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
+use databricks_telemetry::{
+    TelemetryAuthType, TelemetryConfig, TelemetrySessionContext, TelemetryStats,
+};
 use telemetry_endpoint::{EndpointConfig, EndpointStats, Fault, TelemetryEndpoint};
 
 /// The token the endpoints require.
@@ -356,9 +358,9 @@ fn connections(
             .expect("a handle");
         tally.connections.fetch_add(1, Ordering::AcqRel);
         let session = TelemetrySessionContext::builder("Databricks Soak", "0.1.0")
-            .session_id(format!("soak-{worker}-{iteration}"))
-            .workspace_id(1_000 + worker as i64)
-            .auth_type(AuthType::Pat)
+            .with_session_id(format!("soak-{worker}-{iteration}"))
+            .with_workspace_id(1_000 + worker as i64)
+            .with_auth_type(TelemetryAuthType::Pat)
             .build();
         let mut events = 1;
         handle.enqueue(session.connection_opened(Duration::from_millis(next(50))));

@@ -16,14 +16,12 @@ use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
 };
-use databricks_telemetry::manager::{
-    ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
-};
 use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
-use databricks_telemetry::{AuthType, TelemetryConfig, TelemetrySessionContext};
+use databricks_telemetry::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
+use databricks_telemetry::{TelemetryAuthType, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
 
 #[allow(unused_imports)] // Only some benches use the sinks.
@@ -33,10 +31,10 @@ pub(crate) use sink::{HangingHost, LoopbackSink};
 /// configuration and a typical set of connection parameters.
 pub(crate) fn session() -> Arc<TelemetrySessionContext> {
     TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
-        .workspace_id(1_234_567_890_123_456)
-        .auth_type(AuthType::Pat)
-        .connection_parameters(DriverConnectionParameters {
+        .with_session_id("01f0c3a2-5b1e-1d4c-9a7e-3f2b8c6d4e10")
+        .with_workspace_id(1_234_567_890_123_456)
+        .with_auth_type(TelemetryAuthType::Pat)
+        .with_connection_parameters(DriverConnectionParameters {
             http_path: Some("/sql/1.0/warehouses/abc123def456".to_owned()),
             mode: Some(DriverMode::Sea),
             host_info: Some(HostDetails {

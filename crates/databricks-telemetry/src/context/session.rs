@@ -18,17 +18,17 @@ use super::statement::StatementTelemetryContext;
 ///
 /// | variant | `auth_type` | `auth_mech` | `auth_flow` |
 /// |---|---|---|---|
-/// | [`Pat`](AuthType::Pat) | `pat` | `PAT` | (unset) |
-/// | [`OAuthM2m`](AuthType::OAuthM2m) | `oauth-client_credentials` | `OAUTH` | `CLIENT_CREDENTIALS` |
-/// | [`OAuthU2m`](AuthType::OAuthU2m) | `oauth-authorization_code` | `OAUTH` | `BROWSER_BASED_AUTHENTICATION` |
-/// | [`OAuthAccessToken`](AuthType::OAuthAccessToken) | `oauth-access_token` | `OAUTH` | `TOKEN_PASSTHROUGH` |
-/// | [`Other`](AuthType::Other) | `other` | `OTHER` | (unset) |
+/// | [`Pat`](TelemetryAuthType::Pat) | `pat` | `PAT` | (unset) |
+/// | [`OAuthM2m`](TelemetryAuthType::OAuthM2m) | `oauth-client_credentials` | `OAUTH` | `CLIENT_CREDENTIALS` |
+/// | [`OAuthU2m`](TelemetryAuthType::OAuthU2m) | `oauth-authorization_code` | `OAUTH` | `BROWSER_BASED_AUTHENTICATION` |
+/// | [`OAuthAccessToken`](TelemetryAuthType::OAuthAccessToken) | `oauth-access_token` | `OAUTH` | `TOKEN_PASSTHROUGH` |
+/// | [`Other`](TelemetryAuthType::Other) | `other` | `OTHER` | (unset) |
 ///
 /// The browser flow follows the C# rule `oauth-<grant_type>` with the OAuth grant it uses
 /// (`authorization_code`); the C# driver itself has no browser flow. No driver sends
 /// `oauth-u2m`; `oauth-m2m` is the Node.js driver's spelling, not this family's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthType {
+pub enum TelemetryAuthType {
     /// A personal access token.
     Pat,
     /// OAuth machine-to-machine (the client-credentials grant).
@@ -41,35 +41,35 @@ pub enum AuthType {
     Other,
 }
 
-impl AuthType {
+impl TelemetryAuthType {
     /// Every variant, in declaration order.
-    pub const ALL: [AuthType; 5] = [
-        AuthType::Pat,
-        AuthType::OAuthM2m,
-        AuthType::OAuthU2m,
-        AuthType::OAuthAccessToken,
-        AuthType::Other,
+    pub const ALL: [TelemetryAuthType; 5] = [
+        TelemetryAuthType::Pat,
+        TelemetryAuthType::OAuthM2m,
+        TelemetryAuthType::OAuthU2m,
+        TelemetryAuthType::OAuthAccessToken,
+        TelemetryAuthType::Other,
     ];
 
-    /// The name sent on the wire in `auth_type` (see the table on [`AuthType`]).
+    /// The name sent on the wire in `auth_type` (see the table on [`TelemetryAuthType`]).
     pub const fn as_str(self) -> &'static str {
         match self {
-            AuthType::Pat => "pat",
-            AuthType::OAuthM2m => "oauth-client_credentials",
-            AuthType::OAuthU2m => "oauth-authorization_code",
-            AuthType::OAuthAccessToken => "oauth-access_token",
-            AuthType::Other => "other",
+            TelemetryAuthType::Pat => "pat",
+            TelemetryAuthType::OAuthM2m => "oauth-client_credentials",
+            TelemetryAuthType::OAuthU2m => "oauth-authorization_code",
+            TelemetryAuthType::OAuthAccessToken => "oauth-access_token",
+            TelemetryAuthType::Other => "other",
         }
     }
 
     /// The `driver_connection_params.auth_mech` this authentication implies.
     pub const fn auth_mech(self) -> DriverAuthMech {
         match self {
-            AuthType::Pat => DriverAuthMech::Pat,
-            AuthType::OAuthM2m | AuthType::OAuthU2m | AuthType::OAuthAccessToken => {
-                DriverAuthMech::Oauth
-            }
-            AuthType::Other => DriverAuthMech::Other,
+            TelemetryAuthType::Pat => DriverAuthMech::Pat,
+            TelemetryAuthType::OAuthM2m
+            | TelemetryAuthType::OAuthU2m
+            | TelemetryAuthType::OAuthAccessToken => DriverAuthMech::Oauth,
+            TelemetryAuthType::Other => DriverAuthMech::Other,
         }
     }
 
@@ -77,10 +77,10 @@ impl AuthType {
     /// or another mechanism has no OAuth flow).
     pub const fn auth_flow(self) -> Option<DriverAuthFlow> {
         match self {
-            AuthType::OAuthM2m => Some(DriverAuthFlow::ClientCredentials),
-            AuthType::OAuthU2m => Some(DriverAuthFlow::BrowserBasedAuthentication),
-            AuthType::OAuthAccessToken => Some(DriverAuthFlow::TokenPassthrough),
-            AuthType::Pat | AuthType::Other => None,
+            TelemetryAuthType::OAuthM2m => Some(DriverAuthFlow::ClientCredentials),
+            TelemetryAuthType::OAuthU2m => Some(DriverAuthFlow::BrowserBasedAuthentication),
+            TelemetryAuthType::OAuthAccessToken => Some(DriverAuthFlow::TokenPassthrough),
+            TelemetryAuthType::Pat | TelemetryAuthType::Other => None,
         }
     }
 }
@@ -93,13 +93,13 @@ impl AuthType {
 ///
 /// ```
 /// use std::time::Duration;
-/// use databricks_telemetry::{AuthType, TelemetrySessionContext};
+/// use databricks_telemetry::{TelemetryAuthType, TelemetrySessionContext};
 /// use databricks_telemetry::model::OperationType;
 ///
 /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-///     .session_id("01f0-session")
-///     .workspace_id(1234567890)
-///     .auth_type(AuthType::Pat)
+///     .with_session_id("01f0-session")
+///     .with_workspace_id(1234567890)
+///     .with_auth_type(TelemetryAuthType::Pat)
 ///     .build();
 /// let opened = session.connection_opened(Duration::from_millis(120));
 /// let log = &opened.entry.sql_driver_log;
@@ -113,7 +113,7 @@ impl AuthType {
 pub struct TelemetrySessionContext {
     session_id: Option<Arc<str>>,
     workspace_id: Option<i64>,
-    auth_type: Option<AuthType>,
+    auth_type: Option<TelemetryAuthType>,
     /// `auth_type`'s wire name, shared by every event.
     auth_type_name: Option<Arc<str>>,
     system_configuration: Arc<DriverSystemConfiguration>,
@@ -147,7 +147,7 @@ impl TelemetrySessionContext {
     }
 
     /// How the connection authenticated.
-    pub fn auth_type(&self) -> Option<AuthType> {
+    pub fn auth_type(&self) -> Option<TelemetryAuthType> {
         self.auth_type
     }
 
@@ -308,7 +308,7 @@ impl TelemetrySessionContext {
 pub struct SessionContextBuilder {
     session_id: Option<String>,
     workspace_id: Option<i64>,
-    auth_type: Option<AuthType>,
+    auth_type: Option<TelemetryAuthType>,
     system_configuration: DriverSystemConfiguration,
     connection_parameters: Option<DriverConnectionParameters>,
     user_agent: String,
@@ -316,31 +316,31 @@ pub struct SessionContextBuilder {
 
 impl SessionContextBuilder {
     /// The session id the server assigned.
-    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_session_id(mut self, id: impl Into<String>) -> Self {
         self.session_id = Some(id.into());
         self
     }
 
     /// The workspace id.
-    pub fn workspace_id(mut self, id: i64) -> Self {
+    pub fn with_workspace_id(mut self, id: i64) -> Self {
         self.workspace_id = Some(id);
         self
     }
 
     /// How the connection authenticated.
-    pub fn auth_type(mut self, auth: AuthType) -> Self {
+    pub fn with_auth_type(mut self, auth: TelemetryAuthType) -> Self {
         self.auth_type = Some(auth);
         self
     }
 
     /// The application that uses the driver.
-    pub fn client_app_name(mut self, name: impl Into<String>) -> Self {
+    pub fn with_client_app_name(mut self, name: impl Into<String>) -> Self {
         self.system_configuration.client_app_name = Some(name.into());
         self
     }
 
     /// Replaces the detected system configuration.
-    pub fn system_configuration(mut self, config: DriverSystemConfiguration) -> Self {
+    pub fn with_system_configuration(mut self, config: DriverSystemConfiguration) -> Self {
         self.system_configuration = config;
         self
     }
@@ -348,18 +348,18 @@ impl SessionContextBuilder {
     /// The connection's parameters.
     ///
     /// At [`build`](Self::build), the parameters the driver left unset and the library knows
-    /// are filled in: `auth_mech` and `auth_flow` from [`auth_type`](Self::auth_type) (see
-    /// [`AuthType`]). Everything else the library cannot know (the driver's own proxy, trust
+    /// are filled in: `auth_mech` and `auth_flow` from [`with_auth_type`](Self::with_auth_type) (see
+    /// [`TelemetryAuthType`]). Everything else the library cannot know (the driver's own proxy, trust
     /// store, poll interval, auto-commit, ...) stays as the driver gave it: never a guessed
     /// value. Without parameters from the driver none are sent.
-    pub fn connection_parameters(mut self, params: DriverConnectionParameters) -> Self {
+    pub fn with_connection_parameters(mut self, params: DriverConnectionParameters) -> Self {
         self.connection_parameters = Some(params);
         self
     }
 
     /// Replaces the user agent; `entry`, when given, is appended after a space (the connection's
     /// user-agent entry).
-    pub fn user_agent(mut self, user_agent: impl Into<String>, entry: Option<&str>) -> Self {
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>, entry: Option<&str>) -> Self {
         let mut ua = user_agent.into();
         if let Some(entry) = entry.filter(|e| !e.trim().is_empty()) {
             ua.push(' ');

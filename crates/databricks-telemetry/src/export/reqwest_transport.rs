@@ -62,7 +62,7 @@ use crate::pipeline::threads;
 ///     .build()?;
 /// let transport: Arc<dyn Transport> =
 ///     Arc::new(ReqwestTransport::new(client, runtime.handle().clone()));
-/// // Hand `transport` to `DatabricksExporterBuilder::transport` and
+/// // Hand `transport` to `DatabricksExporterBuilder::with_transport` and
 /// // `FeatureFlagCache::with_transport`.
 /// # Ok(())
 /// # }
@@ -123,7 +123,7 @@ impl ReqwestTransport {
 
     /// A transport that sends with `client` on a runtime of its own: one current-thread tokio
     /// runtime driven by one counted thread, `dbx-telemetry-http` (see
-    /// [`thread_stats`](crate::pipeline::thread_stats)). The runtime and its thread live as
+    /// [`thread_stats`](crate::unstable::thread_stats)). The runtime and its thread live as
     /// long as the transport (its last clone); dropping it stops them without waiting.
     ///
     /// This is the one to use when the driver's runtimes are per connection: a `reqwest::Client`

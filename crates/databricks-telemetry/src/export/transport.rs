@@ -14,8 +14,8 @@
 //!   driver's own `reqwest::Client`, on the driver's tokio runtime.
 //!
 //! A driver with another HTTP stack implements [`Transport`] itself and hands it to
-//! [`DatabricksExporterBuilder::transport`](crate::export::DatabricksExporterBuilder::transport)
-//! and [`FeatureFlagCache::with_transport`](crate::feature_flags::FeatureFlagCache::with_transport).
+//! [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport)
+//! and [`FeatureFlagCache::with_transport`](crate::unstable::FeatureFlagCache::with_transport).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -32,8 +32,8 @@ use crate::export::{ExportFailure, FailureKind};
 /// `ureq-transport`, the default client) and `ReqwestTransport`
 /// (feature `reqwest`, a driver's own `reqwest::Client` on its tokio runtime). A driver with
 /// another HTTP stack implements this trait and hands it to
-/// [`DatabricksExporterBuilder::transport`](crate::export::DatabricksExporterBuilder::transport)
-/// and [`FeatureFlagCache::with_transport`](crate::feature_flags::FeatureFlagCache::with_transport).
+/// [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport)
+/// and [`FeatureFlagCache::with_transport`](crate::unstable::FeatureFlagCache::with_transport).
 ///
 /// # Contract
 ///

@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use databricks_telemetry::manager::TelemetryClientManager;
+//! use databricks_telemetry::TelemetryClientManager;
 //!
 //! fn main() {
 //!     // Dropped last, at the end of main: delivers what is queued, for at most 5 s.
@@ -98,7 +98,7 @@ pub enum AcquireError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
+/// use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 /// use databricks_telemetry::testing::InMemoryExporter;
 /// use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
 ///
@@ -232,7 +232,7 @@ impl TelemetryClientManager {
     ///         Arc::new(StaticBearerToken::new(token)),
     ///     ),
     /// )?;
-    /// let session = telemetry.session().expect("a Databricks handle").session_id("01f0-...").build();
+    /// let session = telemetry.session().expect("a Databricks handle").with_session_id("01f0-...").build();
     /// telemetry.enqueue(session.connection_opened(std::time::Duration::from_millis(80)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -276,13 +276,13 @@ impl TelemetryClientManager {
                 let mut builder =
                     DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone());
                 if let Some(org_id) = &org_id {
-                    builder = builder.org_id(org_id.clone());
+                    builder = builder.with_org_id(org_id.clone());
                 }
                 // The host's flag is asked through the same transport as its uploads.
                 let mut cache =
                     FeatureFlagCache::with_clock(config, user_agent, Arc::clone(&shared.clock));
                 if let Some(transport) = &options.transport {
-                    builder = builder.transport(Arc::clone(transport));
+                    builder = builder.with_transport(Arc::clone(transport));
                     cache = cache.with_transport(Arc::clone(transport));
                 }
                 let exporter = builder.build()?;
@@ -454,7 +454,7 @@ impl TelemetryClientHandle {
     /// skip building events when it does not:
     ///
     /// ```
-    /// # use databricks_telemetry::manager::{ClientIdentity, TelemetryClientManager};
+    /// # use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
     /// # use databricks_telemetry::testing::InMemoryExporter;
     /// # use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
     /// # let manager = TelemetryClientManager::new();
@@ -498,7 +498,7 @@ impl TelemetryClientHandle {
         self.session.as_ref().map(|defaults| {
             let builder = defaults.driver.session();
             match defaults.workspace_id {
-                Some(id) => builder.workspace_id(id),
+                Some(id) => builder.with_workspace_id(id),
                 None => builder,
             }
         })

@@ -2,10 +2,10 @@
 //!
 //! # The protocol
 //!
-//! - **Who owns what.** A [manager](crate::manager::TelemetryClientManager) owns one engine. The
+//! - **Who owns what.** A [manager](crate::TelemetryClientManager) owns one engine. The
 //!   engine owns one *host* per normalised host name, and each host one *lane* per
-//!   [identity](crate::manager::ClientIdentity). A
-//!   [handle](crate::manager::TelemetryClientHandle) holds its lane and its host. A host owns
+//!   [identity](crate::ClientIdentity). A
+//!   [handle](crate::TelemetryClientHandle) holds its lane and its host. A host owns
 //!   its circuit breaker, its exporter (one HTTP connection pool) and, while it has work, one
 //!   export thread (`dbx-telemetry`).
 //! - **How an event travels.** `enqueue` checks the lane's bound and the manager's, and pushes
@@ -23,7 +23,7 @@
 //!   the background until it is empty (then it finishes) or its close timeout passes (then what
 //!   it still holds is counted as `closed_before_delivery`); the host's worker ends once it has
 //!   had nothing to do for a second. A new acquire of a draining lane takes it back.
-//!   [`shutdown`](crate::manager::TelemetryClientManager::shutdown) closes every lane and
+//!   [`shutdown`](crate::TelemetryClientManager::shutdown) closes every lane and
 //!   waits for them within its timeout, counting whatever a hanging host still holds.
 //!
 //! # The breaker, as a lane sees it

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::threads;
 use crate::stats::TelemetryStats;
 
-/// How a [`flush`](crate::manager::TelemetryClientHandle::flush) ended.
+/// How a [`flush`](crate::TelemetryClientHandle::flush) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[must_use = "a flush may have timed out"]
 pub enum FlushResult {
@@ -57,7 +57,7 @@ struct Slot {
     waker: Option<Waker>,
 }
 
-/// The future of [`close_async`](crate::manager::TelemetryClientHandle::close_async): the wait
+/// The future of [`close_async`](crate::TelemetryClientHandle::close_async): the wait
 /// runs on a short-lived helper thread, so the future needs no particular async runtime and
 /// never blocks the task that polls it.
 #[derive(Debug)]

@@ -10,9 +10,12 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use databricks_telemetry::export::{ExportOutcome, FailureKind, Scheme, ServiceEndpoint};
-use databricks_telemetry::feature_flags::{FlagAnswer, MAX_FLAG_TTL, MIN_FLAG_TTL};
-use databricks_telemetry::fuzzing;
-use databricks_telemetry::host::{shown, HostKey, MAX_SHOWN_CHARS};
+use databricks_telemetry::unstable::fuzzing;
+use databricks_telemetry::unstable::{FlagAnswer, MAX_FLAG_TTL, MIN_FLAG_TTL};
+use databricks_telemetry::{
+    unstable::{shown, MAX_SHOWN_CHARS},
+    HostKey,
+};
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
 /// Every option name after the prefix, so generated inputs hit real keys often.
@@ -304,7 +307,7 @@ pub(crate) fn check_host(input: &str) {
     }
 }
 
-/// A URL as `dbtel` prints it (`host::shown`): never panics; at most `MAX_SHOWN_CHARS`
+/// A URL as `dbtel` prints it (`unstable::shown`): never panics; at most `MAX_SHOWN_CHARS`
 /// characters, none a control character; never the user information, nor what follows a `?`
 /// or `#`.
 pub(crate) fn check_shown(input: &str) {

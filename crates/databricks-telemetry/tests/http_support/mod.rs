@@ -13,12 +13,14 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint, UserAgent};
-use databricks_telemetry::manager::{
+use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
+use databricks_telemetry::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
-use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
-use databricks_telemetry::{AuthType, ErrorInfo, TelemetryConfig, TelemetrySessionContext};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryStats};
+use databricks_telemetry::{
+    ErrorInfo, TelemetryAuthType, TelemetryConfig, TelemetrySessionContext,
+};
 use telemetry_endpoint::{EndpointConfig, RecordedRequest, TelemetryEndpoint};
 
 /// The token the endpoint expects.
@@ -64,7 +66,7 @@ pub(crate) fn exporter(
 ) -> DatabricksExporter {
     let builder = DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent());
     let builder = if authenticated {
-        builder.credentials(Arc::new(StaticBearerToken::new(TOKEN)))
+        builder.with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
     } else {
         builder
     };
@@ -79,10 +81,10 @@ pub(crate) fn start_endpoint() -> TelemetryEndpoint {
 /// A session with everything the unauthenticated route refuses.
 pub(crate) fn session() -> Arc<TelemetrySessionContext> {
     TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0")
-        .session_id("01f0-session-id")
-        .workspace_id(1234567890)
-        .auth_type(AuthType::Pat)
-        .connection_parameters(DriverConnectionParameters {
+        .with_session_id("01f0-session-id")
+        .with_workspace_id(1234567890)
+        .with_auth_type(TelemetryAuthType::Pat)
+        .with_connection_parameters(DriverConnectionParameters {
             http_path: Some("/sql/1.0/warehouses/abc".into()),
             mode: Some(DriverMode::Sea),
             ..Default::default()

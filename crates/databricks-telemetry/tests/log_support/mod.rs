@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
-use databricks_telemetry::feature_flags::FeatureFlagCache;
+use databricks_telemetry::unstable::FeatureFlagCache;
 use telemetry_endpoint::{EndpointConfig, Fault, FaultScope, TelemetryEndpoint};
 
 use crate::http_support::*;
@@ -25,7 +25,7 @@ pub(crate) fn send_the_secret_every_way() {
     let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(LOG_SECRET));
     let exporter =
         DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .credentials(provider.clone())
+            .with_credentials(provider.clone())
             .build()
             .unwrap();
     assert_eq!(exporter.export(&logs(3), None), ExportOutcome::Delivered);
@@ -48,7 +48,7 @@ pub(crate) fn send_the_secret_every_way() {
     );
     let wrong =
         DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .credentials(Arc::new(StaticBearerToken::new(format!("{LOG_SECRET}-x"))))
+            .with_credentials(Arc::new(StaticBearerToken::new(format!("{LOG_SECRET}-x"))))
             .build()
             .unwrap();
     assert!(wrong.export(&logs(1), None).failure().is_some());

@@ -11,7 +11,7 @@ use databricks_telemetry::model::{
     DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat,
     FrontendLog, HostDetails, OperationType, StatementType,
 };
-use databricks_telemetry::{AuthType, ErrorInfo, TelemetrySessionContext};
+use databricks_telemetry::{ErrorInfo, TelemetryAuthType, TelemetrySessionContext};
 
 /// The driver name the simulated sessions report.
 pub(crate) const SIMULATED_DRIVER_NAME: &str = "dbtel-simulate";
@@ -124,11 +124,11 @@ impl SimulatedSession {
         };
         let session =
             TelemetrySessionContext::builder(SIMULATED_DRIVER_NAME, env!("CARGO_PKG_VERSION"))
-                .session_id(random_id(&mut rng))
-                .workspace_id(workspace_id)
-                .auth_type(AuthType::Pat)
-                .client_app_name("dbtel simulate")
-                .connection_parameters(parameters)
+                .with_session_id(random_id(&mut rng))
+                .with_workspace_id(workspace_id)
+                .with_auth_type(TelemetryAuthType::Pat)
+                .with_client_app_name("dbtel simulate")
+                .with_connection_parameters(parameters)
                 .build();
         SimulatedSession { session, rng }
     }

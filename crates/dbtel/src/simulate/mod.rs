@@ -28,11 +28,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use databricks_telemetry::export::UserAgentError;
-use databricks_telemetry::host::shown;
-use databricks_telemetry::host::HostKey;
-use databricks_telemetry::manager::{AcquireError, TelemetryClientManager};
-use databricks_telemetry::pipeline::thread_stats;
+use databricks_telemetry::unstable::shown;
+use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::ConfigError;
+use databricks_telemetry::HostKey;
+use databricks_telemetry::{AcquireError, TelemetryClientManager};
 use telemetry_endpoint::{EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
 use self::monitor::ExportWatch;

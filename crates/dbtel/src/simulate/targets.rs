@@ -5,7 +5,7 @@
 use std::fmt;
 
 use databricks_telemetry::export::{ServiceEndpoint, ServiceEndpointError, UserAgentError};
-use databricks_telemetry::host::shown;
+use databricks_telemetry::unstable::shown;
 use databricks_telemetry::DriverInfo;
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
@@ -83,7 +83,7 @@ pub(crate) fn driver() -> Result<DriverInfo, UserAgentError> {
 }
 
 /// Checks that the host at `url` can be exported to (the manager's
-/// [`acquire_databricks`](databricks_telemetry::manager::TelemetryClientManager::acquire_databricks)
+/// [`acquire_databricks`](databricks_telemetry::TelemetryClientManager::acquire_databricks)
 /// builds each new host's exporter for it).
 ///
 /// # Errors

@@ -13,10 +13,10 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::manager::{
+use databricks_telemetry::TelemetryConfig;
+use databricks_telemetry::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
-use databricks_telemetry::TelemetryConfig;
 use databricks_telemetry::{AcquireOptions, DriverInfo};
 
 use super::actions::{Action, SimulatedSession};

@@ -28,7 +28,7 @@
 //! - At most 64 KiB of a response body is read; a longer one is not read at all.
 //! - Plain HTTP only to loopback hosts with `allow_insecure_http` (see [`ServiceEndpoint`]).
 //! - Requests go through a [`Transport`]: the driver's own
-//!   ([`DatabricksExporterBuilder::transport`]), or by default a `UreqTransport` of the
+//!   ([`DatabricksExporterBuilder::with_transport`]), or by default a `UreqTransport` of the
 //!   exporter's own (one connection pool per exporter; proxies from `ALL_PROXY`,
 //!   `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; loopback hosts are never proxied). Every
 //!   transport keeps the [`Transport`] contract: no redirects, bounded bodies, the deadline,
@@ -98,8 +98,8 @@ use crate::model::FrontendLog;
 ///     &config,
 ///     UserAgent::new("DatabricksAdbcRust", "0.1.0")?,
 /// )
-/// .credentials(Arc::new(StaticBearerToken::new("dapi-secret")))
-/// .org_id("1234567890")
+/// .with_credentials(Arc::new(StaticBearerToken::new("dapi-secret")))
+/// .with_org_id("1234567890")
 /// .build()?;
 /// assert_eq!(exporter.url(), "https://adb-123.4.azuredatabricks.net/telemetry-ext");
 /// assert!(!format!("{exporter:?}").contains("dapi-secret"));
@@ -366,13 +366,13 @@ impl fmt::Debug for DatabricksExporterBuilder {
 impl DatabricksExporterBuilder {
     /// Upload to `/telemetry-ext` with the `Authorization` value `credentials` gives for each
     /// request. Without this, uploads go to `/telemetry-unauth`.
-    pub fn credentials(mut self, credentials: Arc<dyn CredentialsProvider>) -> Self {
+    pub fn with_credentials(mut self, credentials: Arc<dyn CredentialsProvider>) -> Self {
         self.credentials = Some(credentials);
         self
     }
 
     /// Send `x-databricks-org-id: <org_id>` (the `?o=` of the connection's HTTP path).
-    pub fn org_id(mut self, org_id: impl Into<String>) -> Self {
+    pub fn with_org_id(mut self, org_id: impl Into<String>) -> Self {
         self.org_id = Some(org_id.into());
         self
     }
@@ -381,9 +381,9 @@ impl DatabricksExporterBuilder {
     /// `ReqwestTransport`, or a shared
     /// `UreqTransport` with a proxy and extra CA certificates) instead of a default
     /// `UreqTransport` of the exporter's own. Give the same transport to the
-    /// [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache) so flag fetches use the
+    /// [`FeatureFlagCache`](crate::unstable::FeatureFlagCache) so flag fetches use the
     /// same network settings.
-    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
     }
@@ -463,7 +463,7 @@ pub enum DatabricksExporterError {
 pub(crate) fn default_transport(
     user_agent: &UserAgent,
 ) -> Result<Arc<dyn Transport>, DatabricksExporterError> {
-    match UreqTransport::builder().user_agent(user_agent).build() {
+    match UreqTransport::builder().with_user_agent(user_agent).build() {
         Ok(transport) => Ok(Arc::new(transport)),
         // Nothing was added: only a broken environment could refuse it.
         Err(_) => Err(DatabricksExporterError::NoTransport),

@@ -4,7 +4,7 @@
 //! is, for every request the library makes). This one resolves IP literals and `localhost`
 //! where it is called, without a thread, and starts lookups of other names through the
 //! pipeline's [`spawn`](crate::pipeline::threads::spawn), so they show in
-//! [`thread_stats`](crate::pipeline::thread_stats) (thread name `dbx-telemetry-dns`). A lookup
+//! [`thread_stats`](crate::unstable::thread_stats) (thread name `dbx-telemetry-dns`). A lookup
 //! that outlives its timeout finishes on its thread, which then ends; the request has already
 //! failed as timed out.
 

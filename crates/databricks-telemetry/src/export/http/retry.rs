@@ -17,7 +17,7 @@ use crate::config::TelemetryConfig;
 ///
 /// ```
 /// use std::time::Duration;
-/// use databricks_telemetry::export::RetryPolicy;
+/// use databricks_telemetry::unstable::RetryPolicy;
 ///
 /// let policy = RetryPolicy {
 ///     max_retries: 3,

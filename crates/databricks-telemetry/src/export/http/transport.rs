@@ -27,18 +27,18 @@ use crate::export::transport::{
 /// rustls, one connection pool per transport. It keeps the [`Transport`] contract.
 ///
 /// - **TLS**: rustls; certificates verified against the bundled Mozilla roots *and* the CA
-///   certificates given to [`add_root_certificates_pem`](UreqTransportBuilder::add_root_certificates_pem)
+///   certificates given to [`with_root_certificates_pem`](UreqTransportBuilder::with_root_certificates_pem)
 ///   (a corporate CA that re-signs traffic, a private CA). Verification cannot be turned off.
-/// - **Proxy**: the one given to [`proxy`](UreqTransportBuilder::proxy), else
+/// - **Proxy**: the one given to [`with_proxy`](UreqTransportBuilder::with_proxy), else
 ///   `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY` with `NO_PROXY` (HTTP `CONNECT` proxies only);
 ///   loopback hosts never go through a proxy.
 /// - **Logging**: the `Authorization` value never reaches ureq (see `secret_header.rs`), so
 ///   its TRACE dumps show a placeholder; failure reasons are fixed texts.
 /// - **Threads**: name lookups run on counted threads (`dbx-telemetry-dns`, see
-///   [`thread_stats`](crate::pipeline::thread_stats)); IP literals and `localhost` need none.
+///   [`thread_stats`](crate::unstable::thread_stats)); IP literals and `localhost` need none.
 ///
 /// Build one per driver and share it (an `Arc`) between the exporters and the
-/// [`FeatureFlagCache`](crate::feature_flags::FeatureFlagCache), so uploads and flag fetches
+/// [`FeatureFlagCache`](crate::unstable::FeatureFlagCache), so uploads and flag fetches
 /// use the same network settings.
 ///
 /// # Example
@@ -48,8 +48,8 @@ use crate::export::transport::{
 /// use databricks_telemetry::export::{ProxyConfig, Transport, UreqTransport, UserAgent};
 ///
 /// let transport = UreqTransport::builder()
-///     .user_agent(&UserAgent::new("DatabricksAdbcRust", "0.1.0")?)
-///     .proxy(
+///     .with_user_agent(&UserAgent::new("DatabricksAdbcRust", "0.1.0")?)
+///     .with_proxy(
 ///         ProxyConfig::new("http://proxy.corp.example:3128")?
 ///             .with_credentials("svc", "secret")
 ///             .with_bypass_hosts([".corp.example"]),
@@ -222,7 +222,7 @@ impl fmt::Debug for UreqTransportBuilder {
 impl UreqTransportBuilder {
     /// Send HTTPS through `proxy` (except to loopback hosts and the proxy's bypass list),
     /// instead of the proxy from the environment.
-    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+    pub fn with_proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = Some(proxy);
         self
     }
@@ -235,7 +235,7 @@ impl UreqTransportBuilder {
     ///
     /// [`CertificateError`] when `pem` holds no certificate, a block that does not decode, or
     /// a certificate rustls cannot use as a root.
-    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, CertificateError> {
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, CertificateError> {
         let mut found = 0;
         for item in ureq::tls::parse_pem(pem) {
             match item {
@@ -255,14 +255,14 @@ impl UreqTransportBuilder {
     }
 
     /// Trust this DER-encoded CA certificate in addition to the bundled roots.
-    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+    pub fn with_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.roots.push(CertificateDer::from(der.into()));
         self
     }
 
     /// Send `user_agent` on proxy `CONNECT` requests too (requests carry the library's
     /// `User-Agent` whatever this says).
-    pub fn user_agent(mut self, user_agent: &UserAgent) -> Self {
+    pub fn with_user_agent(mut self, user_agent: &UserAgent) -> Self {
         self.user_agent = Some(user_agent.to_string());
         self
     }
