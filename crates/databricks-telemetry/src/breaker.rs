@@ -1,59 +1,4 @@
-//! The circuit-breaker state machine.
-//!
-//! [`CircuitBreaker`] decides whether an export may be attempted, from the outcomes of earlier
-//! exports. It is pure: it holds no lock and reads no clock; every call is given the current
-//! instant. [`HostCircuitBreaker`](crate::unstable::HostCircuitBreaker) wraps it with a lock and a
-//! [`Clock`](crate::clock::Clock) to share it between the clients of one host.
-//!
-//! # The rules
-//!
-//! - **Closed**: every export is [`Admission::Allowed`]. A success resets the count of
-//!   consecutive failures. A failure adds one; when the count reaches `failure_threshold` the
-//!   breaker opens for `open_duration`. A failure that carries a `retry_after` (the service said
-//!   how long to wait) opens it at once, whatever the count, for
-//!   [`CircuitBreakerSettings::open_duration_for`] that `retry_after`.
-//! - **Open**: every export is [`Admission::Rejected`] until the open period has passed. The first
-//!   [`admit`](CircuitBreaker::admit) at or after the end of the period moves the breaker to
-//!   half-open and returns [`Admission::Probe`]. Reports that arrive while open (from exports
-//!   admitted before it opened) are ignored, except that a failure with a `retry_after` extends
-//!   the open period when it asks for a later end.
-//! - **Half-open**: one probe at a time. While a probe is outstanding every other export is
-//!   rejected. A success releases the probe slot and counts towards `success_threshold`; when that
-//!   many consecutive successes have been reported the breaker closes. A failure re-opens it (for
-//!   `open_duration`, or longer as above when it carries a `retry_after`).
-//! - **Abandoned probe**: a probe whose caller has not reported within `open_duration` of being
-//!   granted is considered released: the next `admit` grants a new probe. A late report of the old
-//!   probe is then taken like any other report.
-//! - Reports are not matched to admissions: in half-open, any reported success or failure is
-//!   taken as the probe's outcome (the breaker is shared by several clients, and a report may come
-//!   from an export admitted before the breaker opened).
-//! - **Disabled** (`enabled == false`): every export is allowed, reports are ignored, and the
-//!   breaker stays closed.
-//! - A `failure_threshold` or `success_threshold` of 0 is taken as 1.
-//!
-//! Every transition is logged with `tracing::debug!` and counted in [`BreakerTransitions`].
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::{Duration, Instant};
-//! use databricks_telemetry::unstable::{Admission, CircuitBreaker, CircuitBreakerSettings};
-//! use databricks_telemetry::CircuitState;
-//!
-//! let settings = CircuitBreakerSettings { failure_threshold: 2, ..Default::default() };
-//! let mut breaker = CircuitBreaker::new(settings);
-//! let start = Instant::now();
-//!
-//! breaker.on_failure(start, None);
-//! breaker.on_failure(start, None);
-//! assert_eq!(breaker.state(), CircuitState::Open);
-//! assert_eq!(breaker.admit(start), Admission::Rejected);
-//!
-//! let later = start + settings.open_duration;
-//! assert_eq!(breaker.admit(later), Admission::Probe);
-//! breaker.on_success(later);
-//! assert_eq!(breaker.state(), CircuitState::Closed);
-//! ```
+//! The circuit-breaker state machine; the rules are on [`CircuitBreaker`].
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -63,44 +8,49 @@ use serde::Serialize;
 use crate::jitter::Jitter;
 
 /// Whether a breaker is used unless configured otherwise (the configuration's default).
-pub const DEFAULT_ENABLED: bool = crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED;
+const DEFAULT_ENABLED: bool = crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED;
 /// Consecutive failures that open a closed breaker, unless configured otherwise.
-pub const DEFAULT_FAILURE_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_THRESHOLD;
+const DEFAULT_FAILURE_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_THRESHOLD;
 /// How long a breaker stays open before it lets a probe through (with a growing open time: the
 /// longest it stays open), unless configured otherwise.
-pub const DEFAULT_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT;
+const DEFAULT_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT;
 /// Consecutive probe successes that close a half-open breaker, unless configured otherwise.
-pub const DEFAULT_SUCCESS_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD;
+const DEFAULT_SUCCESS_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD;
 /// The longest a service's `Retry-After` can hold a breaker open, unless configured otherwise.
-pub const DEFAULT_MAX_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN;
+const DEFAULT_MAX_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN;
 /// The first open period of a breaker whose open time grows (the pipeline's): 1 second, then
 /// doubling with each failed probe up to `open_duration`.
-pub const DEFAULT_INITIAL_OPEN_DURATION: Duration = Duration::from_secs(1);
+const DEFAULT_INITIAL_OPEN_DURATION: Duration = Duration::from_secs(1);
 
 /// How a [`CircuitBreaker`] behaves. Every field is honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitBreakerSettings {
     /// When false, every export is allowed and the breaker never opens.
-    /// Default: [`DEFAULT_ENABLED`] (true).
+    /// Default: the configuration's
+    /// [`DEFAULT_CIRCUIT_BREAKER_ENABLED`](crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED) (true).
     pub enabled: bool,
     /// Consecutive failures (while closed) that open the breaker; 0 is taken as 1.
-    /// Default: [`DEFAULT_FAILURE_THRESHOLD`] (5).
+    /// Default: the configuration's
+    /// [`DEFAULT_CIRCUIT_BREAKER_THRESHOLD`](crate::config::DEFAULT_CIRCUIT_BREAKER_THRESHOLD) (5).
     pub failure_threshold: u32,
     /// How long the breaker stays open before it lets one probe through; also how long a probe
     /// may stay unreported before it is considered abandoned.
-    /// Default: [`DEFAULT_OPEN_DURATION`] (60 s).
+    /// Default: the configuration's
+    /// [`DEFAULT_CIRCUIT_BREAKER_TIMEOUT`](crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT) (60 s).
     pub open_duration: Duration,
     /// Consecutive probe successes (while half-open) that close the breaker; 0 is taken as 1.
-    /// Default: [`DEFAULT_SUCCESS_THRESHOLD`] (1).
+    /// Default: the configuration's
+    /// [`DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD`](crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD) (1).
     pub success_threshold: u32,
     /// The cap on how long a `retry_after` from the service can hold the breaker open. It never
-    /// shortens `open_duration`. Default: [`DEFAULT_MAX_OPEN_DURATION`] (600 s).
+    /// shortens `open_duration`. Default: the configuration's
+    /// [`DEFAULT_CIRCUIT_BREAKER_MAX_OPEN`](crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN) (600 s).
     pub max_open_duration: Duration,
     /// `None` (the default here): every open period lasts `open_duration`. `Some(initial)`: the
     /// first open period lasts `initial`, and each failed probe doubles it up to
     /// `open_duration`, each period shortened by a random 0-20 % (jitter) so that many clients
     /// do not probe in step. A success resets it. The pipeline uses
-    /// `Some(`[`DEFAULT_INITIAL_OPEN_DURATION`]`)` (see [`from_config`](Self::from_config)).
+    /// `Some(1 s)` (see [`from_config`](Self::from_config)).
     pub initial_open_duration: Option<Duration>,
 }
 
@@ -119,7 +69,7 @@ impl Default for CircuitBreakerSettings {
 
 impl CircuitBreakerSettings {
     /// The breaker settings of a configuration (`circuit_breaker_*`), with an open time that
-    /// starts at [`DEFAULT_INITIAL_OPEN_DURATION`] and grows to `circuit_breaker_timeout_ms`.
+    /// starts at 1 s and grows to `circuit_breaker_timeout_ms`.
     pub fn from_config(config: &crate::TelemetryConfig) -> Self {
         CircuitBreakerSettings {
             enabled: config.circuit_breaker_enabled(),
@@ -243,7 +193,62 @@ enum Phase {
     },
 }
 
-/// The closed / open / half-open state machine. See the [module docs](self) for the rules.
+/// The closed / open / half-open state machine.
+///
+/// [`CircuitBreaker`] decides whether an export may be attempted, from the outcomes of earlier
+/// exports. It is pure: it holds no lock and reads no clock; every call is given the current
+/// instant. [`HostCircuitBreaker`](crate::unstable::HostCircuitBreaker) wraps it with a lock and a
+/// [`Clock`](crate::clock::Clock) to share it between the clients of one host.
+///
+/// # The rules
+///
+/// - **Closed**: every export is [`Admission::Allowed`]. A success resets the count of
+///   consecutive failures. A failure adds one; when the count reaches `failure_threshold` the
+///   breaker opens for `open_duration`. A failure that carries a `retry_after` (the service said
+///   how long to wait) opens it at once, whatever the count, for
+///   [`CircuitBreakerSettings::open_duration_for`] that `retry_after`.
+/// - **Open**: every export is [`Admission::Rejected`] until the open period has passed. The first
+///   [`admit`](CircuitBreaker::admit) at or after the end of the period moves the breaker to
+///   half-open and returns [`Admission::Probe`]. Reports that arrive while open (from exports
+///   admitted before it opened) are ignored, except that a failure with a `retry_after` extends
+///   the open period when it asks for a later end.
+/// - **Half-open**: one probe at a time. While a probe is outstanding every other export is
+///   rejected. A success releases the probe slot and counts towards `success_threshold`; when that
+///   many consecutive successes have been reported the breaker closes. A failure re-opens it (for
+///   `open_duration`, or longer as above when it carries a `retry_after`).
+/// - **Abandoned probe**: a probe whose caller has not reported within `open_duration` of being
+///   granted is considered released: the next `admit` grants a new probe. A late report of the old
+///   probe is then taken like any other report.
+/// - Reports are not matched to admissions: in half-open, any reported success or failure is
+///   taken as the probe's outcome (the breaker is shared by several clients, and a report may come
+///   from an export admitted before the breaker opened).
+/// - **Disabled** (`enabled == false`): every export is allowed, reports are ignored, and the
+///   breaker stays closed.
+/// - A `failure_threshold` or `success_threshold` of 0 is taken as 1.
+///
+/// Every transition is logged with `tracing::debug!` and counted in [`BreakerTransitions`].
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use databricks_telemetry::unstable::{Admission, CircuitBreaker, CircuitBreakerSettings};
+/// use databricks_telemetry::CircuitState;
+///
+/// let settings = CircuitBreakerSettings { failure_threshold: 2, ..Default::default() };
+/// let mut breaker = CircuitBreaker::new(settings);
+/// let start = Instant::now();
+///
+/// breaker.on_failure(start, None);
+/// breaker.on_failure(start, None);
+/// assert_eq!(breaker.state(), CircuitState::Open);
+/// assert_eq!(breaker.admit(start), Admission::Rejected);
+///
+/// let later = start + settings.open_duration;
+/// assert_eq!(breaker.admit(later), Admission::Probe);
+/// breaker.on_success(later);
+/// assert_eq!(breaker.state(), CircuitState::Closed);
+/// ```
 #[derive(Debug, Clone)]
 pub struct CircuitBreaker {
     settings: CircuitBreakerSettings,

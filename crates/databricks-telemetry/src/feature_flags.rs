@@ -1,42 +1,5 @@
-//! The server feature flag that turns telemetry on or off per host, fetched once and cached.
-//!
-//! # The flag
-//!
-//! `GET {endpoint}/api/2.0/connector-service/feature-flags/{driver}/{version}` answers
-//! `{"flags":[{"name":"...","value":"true"}],"ttl_seconds":900}`. Telemetry is on for the host
-//! only when one of the flags named by the `feature_flag_name` setting has the value `"true"`
-//! (any case), or when `force_enabled` is set, in which case nothing is fetched at all. By
-//! default those are `adbc.databricks.telemetry.enabled` (what the C# ADBC driver reads) and
-//! `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` (what its design
-//! document names). The names are not derived from `feature_flag_driver`, which only names the
-//! URL's `{driver}` segment: no official driver builds its flag name from that segment.
-//!
-//! The answer can be long (a workspace may return thousands of flags): up to
-//! [`MAX_FLAG_ANSWER_BYTES`] of it is read, far more than the limit on an upload's answer.
-//!
-//! # Caching
-//!
-//! | answer | cached as | for |
-//! |---|---|---|
-//! | 2xx, a named flag `"true"` | [`FlagAnswer::On`] | the server's `ttl_seconds` clamped to 60..=3600 s, 900 s without one |
-//! | 2xx, named flags present, none `"true"` | [`FlagAnswer::Off`] | the same |
-//! | 2xx, valid flag list without any named flag | [`FlagAnswer::Missing`] (off) | the same: it is an answer, not a failure |
-//! | 401 or 403; credentials the provider could not give or the HTTP layer cannot send | [`FlagAnswer::Refused`] (off for that caller) | not cached: the caller's credentials, not the host |
-//! | anything else: transport error, timeout, other non-2xx, a body that is not a flag list | [`FlagAnswer::Failed`] (off) | 60 s |
-//!
-//! Concurrent first fetches for a host are de-duplicated: one caller fetches, the others wait for
-//! its answer (at most the flag timeout, or their deadline). Time comes from a [`Clock`], so
-//! expiry can be tested without sleeping.
-//!
-//! # Where the flag is resolved
-//!
-//! On the host's export worker, never on the driver's connect path: before sending an
-//! authenticated lane's batch (unless the lane has `force_enabled`), the worker asks the cache,
-//! fetching on first use with the lane's authorization, bounded by `feature_flag_timeout_ms`.
-//! "On" sends; "off" or "missing" drops the batch as `disabled_by_server`; a fetch that failed
-//! holds the host's lanes that need the flag (their events wait) until the failed answer
-//! expires, then asks again. Unauthenticated lanes (`/telemetry-unauth`, connection failures)
-//! never ask: the flag needs credentials. A driver's connect is never delayed by the flag.
+//! The server feature flag that turns telemetry on or off per host, fetched once and cached; see
+//! [`FeatureFlagCache`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -53,12 +16,6 @@ use crate::export::http::client::{exchange, RequestHeaders};
 use crate::export::http::{default_transport, SuccessBody};
 use crate::export::{FailureKind, Method, ServiceEndpoint, Transport, UserAgent};
 use crate::host::HostKey;
-
-/// The common prefix of the official drivers' telemetry flags (JDBC's ends in `Jdbc`, Python's
-/// in `PythonDriver`, the ADBC design document's in `Adbc`). The cache no longer builds a name
-/// from it: the names come from the `feature_flag_name` setting.
-pub const TELEMETRY_FLAG_PREFIX: &str =
-    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryFor";
 
 /// The most bytes of a feature-flag answer read (at least 1 MiB must be accepted; a
 /// 5,000-flag answer is several hundred KiB). A longer answer counts as a failed fetch.
@@ -111,7 +68,45 @@ pub struct CachedFlag {
     pub expires_at: Instant,
 }
 
-/// Per-host cache of the server's telemetry flag; see the [module docs](self).
+/// Per-host cache of the server's telemetry flag.
+///
+/// # The flag
+///
+/// `GET {endpoint}/api/2.0/connector-service/feature-flags/{driver}/{version}` answers
+/// `{"flags":[{"name":"...","value":"true"}],"ttl_seconds":900}`. Telemetry is on for the host
+/// only when one of the flags named by the `feature_flag_name` setting has the value `"true"`
+/// (any case), or when `force_enabled` is set, in which case nothing is fetched at all. By
+/// default those are `adbc.databricks.telemetry.enabled` (what the C# ADBC driver reads) and
+/// `databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` (what its design
+/// document names). The names are not derived from `feature_flag_driver`, which only names the
+/// URL's `{driver}` segment: no official driver builds its flag name from that segment.
+///
+/// The answer can be long (a workspace may return thousands of flags): up to
+/// [`MAX_FLAG_ANSWER_BYTES`] of it is read, far more than the limit on an upload's answer.
+///
+/// # Caching
+///
+/// | answer | cached as | for |
+/// |---|---|---|
+/// | 2xx, a named flag `"true"` | [`FlagAnswer::On`] | the server's `ttl_seconds` clamped to 60..=3600 s, 900 s without one |
+/// | 2xx, named flags present, none `"true"` | [`FlagAnswer::Off`] | the same |
+/// | 2xx, valid flag list without any named flag | [`FlagAnswer::Missing`] (off) | the same: it is an answer, not a failure |
+/// | 401 or 403; credentials the provider could not give or the HTTP layer cannot send | [`FlagAnswer::Refused`] (off for that caller) | not cached: the caller's credentials, not the host |
+/// | anything else: transport error, timeout, other non-2xx, a body that is not a flag list | [`FlagAnswer::Failed`] (off) | 60 s |
+///
+/// Concurrent first fetches for a host are de-duplicated: one caller fetches, the others wait for
+/// its answer (at most the flag timeout, or their deadline). Time comes from a [`Clock`], so
+/// expiry can be tested without sleeping.
+///
+/// # Where the flag is resolved
+///
+/// On the host's export worker, never on the driver's connect path: before sending an
+/// authenticated lane's batch (unless the lane has `force_enabled`), the worker asks the cache,
+/// fetching on first use with the lane's authorization, bounded by `feature_flag_timeout_ms`.
+/// "On" sends; "off" or "missing" drops the batch as `disabled_by_server`; a fetch that failed
+/// holds the host's lanes that need the flag (their events wait) until the failed answer
+/// expires, then asks again. Unauthenticated lanes (`/telemetry-unauth`, connection failures)
+/// never ask: the flag needs credentials. A driver's connect is never delayed by the flag.
 ///
 /// Share one per process behind an [`Arc`]. It is `Send + Sync`; lookups for different hosts
 /// do not wait for each other, and no lock is held during a fetch.

@@ -17,17 +17,19 @@
 //!   [`enqueue`](TelemetryClientHandle::enqueue) is two counters and a push onto the lane of the
 //!   connection's (host, identity); one export worker per host with work batches the host's
 //!   lanes round-robin and sends each batch with a live connection's credentials.
-//! - A [circuit breaker](breaker) per host protects the service; while it is open, events wait
-//!   in their lanes and are delivered after recovery. Only a full lane, an answer the service
-//!   will never take, the server's flag, a credentials failure or a deadline drops events, and
+//! - A circuit breaker per host protects the service; while it is open, events wait in their
+//!   lanes and are delivered after recovery. Only a full lane, an answer the service will never
+//!   take, the server's flag, a credentials failure or a deadline drops events, and
 //!   [`TelemetryStats`] counts each by reason.
 //! - Releasing a handle never blocks; the lane drains in the background within its close
 //!   timeout. [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
 //!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop)) waits for everything, within
-//!   a deadline. [`pipeline`] describes the protocol.
+//!   a deadline. [How it works](#how-it-works) describes the protocol.
 //! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
 //!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
-//!   server's [feature flag](feature_flags) is fetched by the worker, never on connect.
+//!   [`Transport`](export::Transport) it sends through (the default `UreqTransport`, or the
+//!   driver's own HTTP client); the server's feature flag is fetched by the worker, never on
+//!   connect.
 //! - [`config`] reads `adbc.databricks.telemetry.*` and `databricks.telemetry.*` driver options,
 //!   text or typed, and the environment.
 //!
@@ -71,16 +73,115 @@
 //! # }
 //! ```
 //!
+//! ### A short-lived program
+//!
+//! Releasing a handle never waits: the lane drains in the background. A program that exits
+//! right after its last query must wait for that, or what is still queued is lost (and not even
+//! counted, since the process is gone). Hold a [`ShutdownGuard`] in `main`:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use databricks_telemetry::TelemetryClientManager;
+//!
+//! fn main() {
+//!     // Dropped last, at the end of main: delivers what is queued, for at most 5 s.
+//!     let _telemetry = TelemetryClientManager::global().shutdown_on_drop(Duration::from_secs(5));
+//!     // ... open a connection, run a query, close it ...
+//! }
+//! ```
+//!
+//! or call [`TelemetryClientHandle::close`] (or `close_async` inside an async runtime) on the
+//! connection's handle before returning.
+//!
+//! ### Tests
+//!
 //! For tests, the `testing` feature adds `testing::InMemoryExporter`, an exporter that can be
 //! told to fail, hang or panic; [`clock::ManualClock`] drives every wait of the pipeline without
 //! sleeping, and [`TelemetryClientManager::settle`] waits until the workers have caught up.
 //!
+//! ## How it works
+//!
+//! - **Who owns what.** A [manager](crate::TelemetryClientManager) owns one engine. The
+//!   engine owns one *host* per normalised host name, and each host one *lane* per
+//!   [identity](crate::ClientIdentity). A
+//!   [handle](crate::TelemetryClientHandle) holds its lane and its host. A host owns
+//!   its circuit breaker, its exporter (one HTTP connection pool) and, while it has work, one
+//!   export thread (`dbx-telemetry`).
+//! - **How an event travels.** `enqueue` checks the lane's bound and the manager's, and pushes
+//!   the event onto the lane's unbounded queue: no lock, no I/O. The lane's first event (or a
+//!   whole batch) wakes the host's worker, starting it if the host had none. The worker serves
+//!   the host's lanes round-robin, one batch per lane per turn: a lane is due once it holds
+//!   `batch_size` events, when its flush interval has passed since its first waiting event,
+//!   while someone flushes it, or once its last handle is gone. For each batch the worker gets
+//!   the lane's authorization (from a live connection's credentials provider, or the one it
+//!   kept), asks the host's feature flag (authenticated lanes only, unless `force_enabled`),
+//!   asks the breaker, and sends once. A batch that fails with a retryable error goes back to
+//!   the front of its lane and waits (backoff, or the breaker); every send counts against its
+//!   `max_export_attempts`.
+//! - **The server's feature flag.** Before an authenticated lane's batch is sent (unless
+//!   `force_enabled`), the host's worker asks the server whether telemetry is on for the host
+//!   (the flags named by `feature_flag_name`), with the lane's authorization, and caches the
+//!   answer per host for the server's TTL (60 s to an hour; 15 minutes without one). "Off" drops
+//!   the batch as `disabled_by_server`; a fetch that failed holds the host's lanes (their events
+//!   wait) for 60 s, then asks again. A connect never waits for the flag.
+//! - **How it ends.** Releasing a handle returns at once. The lane of the last handle drains in
+//!   the background until it is empty (then it finishes) or its close timeout passes (then what
+//!   it still holds is counted as `closed_before_delivery`); the host's worker ends once it has
+//!   had nothing to do for a second. A new acquire of a draining lane takes it back.
+//!   [`shutdown`](crate::TelemetryClientManager::shutdown) closes every lane and
+//!   waits for them within its timeout, counting whatever a hanging host still holds.
+//!
+//! ### The breaker, as a lane sees it
+//!
+//! ```text
+//!                 threshold consecutive failures (any lane of the host)
+//!     ┌────────┐ ───────────────────────────────────────────────► ┌──────┐
+//!     │ closed │                                                   │ open │  lanes keep their
+//!     └────────┘ ◄──────────┐                        ┌──────────── └──────┘  events and wait
+//!        ▲  sends freely    │ probe delivered         │ probe failed:  │
+//!        │                  │ (backlog drains)        │ open time x2   │ open time over
+//!        │             ┌───────────┐ ─────────────────┘ (jittered, up  ▼ (1 s at first)
+//!        └──────────── │ half-open │   to circuit_breaker_timeout)
+//!                      └───────────┘ ◄──────────────────────────────────
+//!                      one lane (in turn) sends one probe: one request, no retries
+//! ```
+//!
+//! A `Retry-After` holds it open at least that long (capped by `circuit_breaker_max_open_ms`).
+//! Credentials failures (a provider error, 401, 403) are the lane's own and never count against
+//! the breaker.
+//!
+//! ## Settings: where each one lives
+//!
+//! A handle's configuration decides what it can: some settings belong to its lane (one per
+//! host and identity), some to its host, one to the manager. Each is taken from the first
+//! acquirer of that lane, host or manager; a later acquirer with another value is reported (a
+//! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
+//! settings and the transport), never applied and never silently ignored.
+//!
+//! | setting | lives in | taken from |
+//! |---|---|---|
+//! | `enabled` | the handle | each acquirer (a disabled handle records nothing and touches no lane) |
+//! | `force_enabled`, `batch_size`, `flush_interval_ms`, `max_queue_size`, `close_timeout_ms` | the lane | the lane's first acquirer |
+//! | `circuit_breaker_*`, `request_timeout_ms`, `max_retries`, `retry_*_delay_ms`, `max_export_attempts`, `feature_flag_*`, `allow_insecure_http` | the host | the host's first acquirer |
+//! | transport ([`AcquireOptions::with_transport`]) | the host | the host's first acquirer |
+//! | `max_pending_events` | the manager | its first acquirer |
+//!
+//! ## The public API
+//!
+//! What a driver uses is at the crate root (the manager, its handles and what they return, the
+//! session and statement contexts, [`DriverInfo`], [`HostKey`]) and in [`config`],
+//! [`credentials`], [`export`] (exporters and HTTP transports), [`model`] (the wire types),
+//! [`clock`] and, with the `testing` feature, `testing`. Public enums and the structs that may
+//! gain fields are `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and
+//! tests reach into; it is outside semantic versioning.
+//!
 //! ## Logging
 //!
 //! Through `tracing`, at `debug` and `trace` only (besides one `warn` per bad
-//! `DATABRICKS_TELEMETRY_*` variable, see [`config`]), never a credential or a payload. Targets
+//! `DATABRICKS_TELEMETRY_*` variable, see [`config`]), never a credential or a payload. The
+//! targets are the module paths of the code that logs, private modules included, so they all
 //! start with `databricks_telemetry` (e.g. `databricks_telemetry::pipeline::worker`,
-//! `databricks_telemetry::export::http`), so a driver can include them in its filter:
+//! `databricks_telemetry::export::http`) and a driver can include them in its filter:
 //! `RUST_LOG=databricks_telemetry=debug`.
 //!
 //! ## Performance
@@ -96,37 +197,33 @@
     rust_2018_idioms
 )]
 
-pub mod breaker;
 pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod export;
-pub mod feature_flags;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod host;
-pub mod manager;
 pub mod model;
-
-mod context;
-
-pub use config::{ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder};
-pub use context::{
-    ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
-    TelemetryAuthType, TelemetrySessionContext, MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
-};
-
-mod driver;
-mod jitter;
-pub mod pipeline;
-mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod unstable;
 
+mod breaker;
+mod context;
+mod driver;
+mod feature_flags;
+mod host;
+mod jitter;
+mod manager;
+mod pipeline;
+mod stats;
+
 pub use breaker::CircuitState;
+pub use config::{ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder};
+pub use context::{
+    ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
+    TelemetryAuthType, TelemetrySessionContext,
+};
 pub use driver::DriverInfo;
-pub use export::BreakerSnapshot;
+pub use export::circuit::BreakerSnapshot;
 pub use host::{HostError, HostErrorKind, HostKey};
 pub use manager::{
     AcquireError, AcquireOptions, ClientIdentity, ShutdownGuard, TelemetryClientHandle,

@@ -11,17 +11,17 @@
 //! the retry policy's arithmetic, the process-wide thread counts, how `dbtel` prints a URL a
 //! user gave, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
 
+pub mod fuzzing;
+
 pub use crate::breaker::{Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings};
+pub use crate::export::circuit::HostCircuitBreaker;
 pub use crate::export::http::RetryPolicy;
-pub use crate::export::HostCircuitBreaker;
 pub use crate::feature_flags::{
     CachedFlag, FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
     MAX_FLAG_ANSWER_BYTES, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
 pub use crate::host::{shown, MAX_SHOWN_CHARS};
 pub use crate::pipeline::{thread_stats, ThreadStats};
-
-pub use crate::fuzzing;
 
 /// The retry policy `exporter` follows (taken from its configuration).
 pub fn retry_policy(exporter: &crate::export::DatabricksExporter) -> RetryPolicy {

@@ -94,7 +94,7 @@ fn the_policy_comes_from_the_configuration() {
         }
     );
     assert_eq!(
-        exporter(closed_port(), &config, false).retry_policy(),
+        databricks_telemetry::unstable::retry_policy(&exporter(closed_port(), &config, false)),
         RetryPolicy::from_config(&config)
     );
 }

@@ -6,9 +6,9 @@ use super::redact;
 
 /// A failure to attach to an event.
 ///
-/// Holds the error's class or category (never its message) and, optionally, a stack trace that is
-/// redacted before it is stored: tokens, JWTs, passwords, home paths and any line that could
-/// hold SQL text are removed.
+/// Holds the error's class or category (never its message), at most 128 bytes of it, and,
+/// optionally, a stack trace that is redacted before it is stored: tokens, JWTs, passwords, home
+/// paths and any line that could hold SQL text are removed, and it is cut to 4096 bytes.
 ///
 /// ```
 /// use databricks_telemetry::ErrorInfo;

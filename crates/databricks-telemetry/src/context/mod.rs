@@ -23,6 +23,5 @@ mod system;
 
 pub use error::ErrorInfo;
 pub use recorder::StatementRecorder;
-pub use redact::{MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES};
 pub use session::{SessionContextBuilder, TelemetryAuthType, TelemetrySessionContext};
 pub use statement::StatementTelemetryContext;

@@ -4,10 +4,10 @@
 //! name and the stack trace. Both pass through here before they leave the process.
 
 /// The longest stack trace kept, in bytes; the rest is cut.
-pub const MAX_STACK_TRACE_BYTES: usize = 4096;
+const MAX_STACK_TRACE_BYTES: usize = 4096;
 
 /// The longest error name kept, in bytes.
-pub const MAX_ERROR_NAME_BYTES: usize = 128;
+const MAX_ERROR_NAME_BYTES: usize = 128;
 
 const REDACTED: &str = "<redacted>";
 

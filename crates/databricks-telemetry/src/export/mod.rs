@@ -6,8 +6,8 @@
 //! it may block (within the deadline it is given); it must not panic (the worker catches a panic
 //! anyway and counts the attempt as failed).
 
-mod circuit;
-pub mod http;
+pub(crate) mod circuit;
+pub(crate) mod http;
 mod outcome;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
@@ -19,13 +19,12 @@ use std::time::Instant;
 use crate::credentials::AuthorizationValue;
 use crate::model::FrontendLog;
 
-pub use circuit::{BreakerSnapshot, HostCircuitBreaker};
+pub(crate) use circuit::{BreakerSnapshot, HostCircuitBreaker};
 #[cfg(feature = "ureq-transport")]
 pub use http::{CertificateError, UreqTransport, UreqTransportBuilder, UreqTransportError};
 pub use http::{
     DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, ProxyConfig,
-    ProxyConfigError, RetryPolicy, Scheme, ServiceEndpoint, ServiceEndpointError, UserAgent,
-    UserAgentError,
+    ProxyConfigError, Scheme, ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
 };
 pub use outcome::{ExportFailure, ExportOutcome, FailureKind};
 #[cfg(feature = "reqwest")]

@@ -1,41 +1,6 @@
 //! The driver's entry point: [`TelemetryClientManager`] hands out
-//! [`TelemetryClientHandle`]s, one per connection, onto the shared pipeline.
-//!
-//! # Settings: where each one lives
-//!
-//! A handle's configuration decides what it can: some settings belong to its lane (one per
-//! host and identity), some to its host, one to the manager. Each is taken from the first
-//! acquirer of that lane, host or manager; a later acquirer with another value is reported (a
-//! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
-//! settings and the transport), never applied and never silently ignored.
-//!
-//! | setting | lives in | taken from |
-//! |---|---|---|
-//! | `enabled` | the handle | each acquirer (a disabled handle records nothing and touches no lane) |
-//! | `force_enabled`, `batch_size`, `flush_interval_ms`, `max_queue_size`, `close_timeout_ms` | the lane | the lane's first acquirer |
-//! | `circuit_breaker_*`, `request_timeout_ms`, `max_retries`, `retry_*_delay_ms`, `max_export_attempts`, `feature_flag_*`, `allow_insecure_http` | the host | the host's first acquirer |
-//! | transport ([`AcquireOptions::with_transport`]) | the host | the host's first acquirer |
-//! | `max_pending_events` | the manager | its first acquirer |
-//!
-//! # A short-lived program
-//!
-//! Releasing a handle never waits: the lane drains in the background. A program that exits
-//! right after its last query must wait for that, or what is still queued is lost (and not even
-//! counted, since the process is gone). Hold a [`ShutdownGuard`] in `main`:
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use databricks_telemetry::TelemetryClientManager;
-//!
-//! fn main() {
-//!     // Dropped last, at the end of main: delivers what is queued, for at most 5 s.
-//!     let _telemetry = TelemetryClientManager::global().shutdown_on_drop(Duration::from_secs(5));
-//!     // ... open a connection, run a query, close it ...
-//! }
-//! ```
-//!
-//! or call [`TelemetryClientHandle::close`] (or `close_async` inside an async runtime) on the
-//! connection's handle before returning.
+//! [`TelemetryClientHandle`]s, one per connection, onto the shared pipeline. Where each setting
+//! lives, and how a short-lived program keeps its last events, is in the crate docs.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -83,8 +48,8 @@ pub enum AcquireError {
     ShutDown,
 }
 
-/// Hands out telemetry handles onto one shared pipeline (see the [module docs](self) and
-/// [`pipeline`](crate::pipeline) for how it works).
+/// Hands out telemetry handles onto one shared pipeline (see the
+/// [crate docs](crate#how-it-works) for how it works).
 ///
 /// - One lane per (normalised host, [`ClientIdentity`]); every connection with that pair shares
 ///   it through a [`TelemetryClientHandle`], and each brings its own credentials.

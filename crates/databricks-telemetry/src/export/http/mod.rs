@@ -1,41 +1,5 @@
-//! [`DatabricksExporter`]: uploads batches to the Databricks telemetry service over HTTPS.
-//!
-//! # What it sends
-//!
-//! With credentials, `POST {endpoint}/telemetry-ext` with `Authorization` from the
-//! [`CredentialsProvider`]; without, `POST {endpoint}/telemetry-unauth`, after removing from each
-//! log its session id, system configuration, connection parameters and stack trace (the service
-//! refuses them there). Headers: `Content-Type: application/json`, `Accept: application/json`,
-//! the [`UserAgent`], and `x-databricks-org-id` when an org id is given. The body is a
-//! [`TelemetryRequest`](crate::model::TelemetryRequest), serialised once per batch, on the
-//! worker thread.
-//!
-//! # How answers are treated
-//!
-//! | answer | outcome | retried |
-//! |---|---|---|
-//! | 2xx | [`Delivered`](ExportOutcome::Delivered); a JSON body with `numProtoSuccess` below the number sent gives [`PartiallyDelivered`](ExportOutcome::PartiallyDelivered). A missing, malformed or oversized body is a success. | no |
-//! | 429; 503 with a valid `Retry-After` | `Failed`, [`Throttled`](FailureKind::Throttled) with the delay asked for | yes, after at least `Retry-After`, when that is within `retry_max_delay`; otherwise not (the breaker then holds the host for the `Retry-After`) |
-//! | 408, 500, 502, 503, 504; timeouts; refused, reset or failed connections | `Failed`, [`Retryable`](FailureKind::Retryable) | yes |
-//! | 401, 403; a credentials provider error; an `Authorization` value that cannot be sent (empty, control or non-ASCII characters) | `Failed`, [`Credentials`](FailureKind::Credentials) (the host's breaker does not count it) | no |
-//! | 3xx (never followed), other 4xx, 501; TLS errors | `Failed`, [`NotRetryable`](FailureKind::NotRetryable) | no |
-//!
-//! # Limits
-//!
-//! - Each request takes at most `min(request_timeout, time left until the deadline given to
-//!   export)`; retries follow the [`RetryPolicy`] and never sleep past that deadline.
-//! - Redirects are never followed, so credentials never reach another host.
-//! - At most 64 KiB of a response body is read; a longer one is not read at all.
-//! - Plain HTTP only to loopback hosts with `allow_insecure_http` (see [`ServiceEndpoint`]).
-//! - Requests go through a [`Transport`]: the driver's own
-//!   ([`DatabricksExporterBuilder::with_transport`]), or by default a `UreqTransport` of the
-//!   exporter's own (one connection pool per exporter; proxies from `ALL_PROXY`,
-//!   `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; loopback hosts are never proxied). Every
-//!   transport keeps the [`Transport`] contract: no redirects, bounded bodies, the deadline,
-//!   nothing secret logged.
-//! - Logging through `tracing` at debug and trace only, with statuses and short reasons; never
-//!   a credential or a payload. The default client's own `log` dumps see only a one-off
-//!   placeholder in place of the `Authorization` value (see `secret_header.rs`).
+//! [`DatabricksExporter`]: uploads batches to the Databricks telemetry service over HTTPS. What
+//! it sends, how answers are treated and its limits are in its docs.
 
 pub(crate) mod client;
 mod endpoint;
@@ -75,13 +39,50 @@ use crate::export::transport::{Method, Transport};
 use crate::export::{ExportFailure, ExportOutcome, Exporter, FailureKind};
 use crate::model::FrontendLog;
 
-/// Exports batches to the Databricks telemetry service; see the [module docs](self).
+/// Exports batches to the Databricks telemetry service over HTTPS.
 ///
 /// [`TelemetryClientManager::acquire_databricks`](crate::TelemetryClientManager::acquire_databricks)
 /// builds one per host and calls [`export_as`](Exporter::export_as): one request per call, with
 /// the lane's authorization (the pipeline retries, holds and probes). Built by hand with
 /// [`DatabricksExporter::builder`], its [`export`](Exporter::export) uses the exporter's own
 /// credentials and retries as its [`RetryPolicy`] says.
+///
+/// # What it sends
+///
+/// With credentials, `POST {endpoint}/telemetry-ext` with `Authorization` from the
+/// [`CredentialsProvider`]; without, `POST {endpoint}/telemetry-unauth`, after removing from each
+/// log its session id, system configuration, connection parameters and stack trace (the service
+/// refuses them there). Headers: `Content-Type: application/json`, `Accept: application/json`,
+/// the [`UserAgent`], and `x-databricks-org-id` when an org id is given. The body is a
+/// [`TelemetryRequest`](crate::model::TelemetryRequest), serialised once per batch, on the
+/// worker thread.
+///
+/// # How answers are treated
+///
+/// | answer | outcome | retried |
+/// |---|---|---|
+/// | 2xx | [`Delivered`](ExportOutcome::Delivered); a JSON body with `numProtoSuccess` below the number sent gives [`PartiallyDelivered`](ExportOutcome::PartiallyDelivered). A missing, malformed or oversized body is a success. | no |
+/// | 429; 503 with a valid `Retry-After` | `Failed`, [`Throttled`](FailureKind::Throttled) with the delay asked for | yes, after at least `Retry-After`, when that is within `retry_max_delay`; otherwise not (the breaker then holds the host for the `Retry-After`) |
+/// | 408, 500, 502, 503, 504; timeouts; refused, reset or failed connections | `Failed`, [`Retryable`](FailureKind::Retryable) | yes |
+/// | 401, 403; a credentials provider error; an `Authorization` value that cannot be sent (empty, control or non-ASCII characters) | `Failed`, [`Credentials`](FailureKind::Credentials) (the host's breaker does not count it) | no |
+/// | 3xx (never followed), other 4xx, 501; TLS errors | `Failed`, [`NotRetryable`](FailureKind::NotRetryable) | no |
+///
+/// # Limits
+///
+/// - Each request takes at most `min(request_timeout, time left until the deadline given to
+///   export)`; retries follow the [`RetryPolicy`] and never sleep past that deadline.
+/// - Redirects are never followed, so credentials never reach another host.
+/// - At most 64 KiB of a response body is read; a longer one is not read at all.
+/// - Plain HTTP only to loopback hosts with `allow_insecure_http` (see [`ServiceEndpoint`]).
+/// - Requests go through a [`Transport`]: the driver's own
+///   ([`DatabricksExporterBuilder::with_transport`]), or by default a `UreqTransport` of the
+///   exporter's own (one connection pool per exporter; proxies from `ALL_PROXY`,
+///   `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; loopback hosts are never proxied). Every
+///   transport keeps the [`Transport`] contract: no redirects, bounded bodies, the deadline,
+///   nothing secret logged.
+/// - Logging through `tracing` at debug and trace only, with statuses and short reasons; never
+///   a credential or a payload. The default client's own `log` dumps see only a one-off
+///   placeholder in place of the `Authorization` value (see `secret_header.rs`).
 ///
 /// # Example
 ///
@@ -169,7 +170,7 @@ impl DatabricksExporter {
     }
 
     /// The retry policy in force.
-    pub fn retry_policy(&self) -> RetryPolicy {
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.retry
     }
 

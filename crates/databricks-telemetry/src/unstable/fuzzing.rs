@@ -2,8 +2,8 @@
 //! (`tests/fuzz_equivalents.rs`): the parsers of what a server sends, reachable without a
 //! network.
 //!
-//! Not a stable API: hidden from the documentation, and free to change in any release. The
-//! other untrusted inputs are already public: [`TelemetryConfig::from_options_with_env`]
+//! Part of [`unstable`](super): free to change in any release. The other untrusted inputs are
+//! parsed by the public API: [`TelemetryConfig::from_options_with_env`]
 //! (driver options and the environment) and [`HostKey::parse`] (host strings).
 //!
 //! [`TelemetryConfig::from_options_with_env`]: crate::TelemetryConfig::from_options_with_env
