@@ -128,6 +128,7 @@ impl CircuitBreakerSettings {
 /// The state of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CircuitState {
     /// Exports flow normally.
     Closed,

@@ -11,6 +11,7 @@ use crate::model::FrontendLog;
 
 /// What an [`InMemoryExporter`] does with a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Behaviour {
     /// Record the batch and report it delivered.
     Deliver,

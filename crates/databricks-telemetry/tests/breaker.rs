@@ -120,6 +120,8 @@ impl Model {
                     Admission::Probe
                 }
             },
+            // CircuitState is #[non_exhaustive]; the model has only these three states.
+            _ => unreachable!("the model breaker has no other state"),
         }
     }
 
@@ -146,6 +148,8 @@ impl Model {
                     self.transitions.closed += 1;
                 }
             }
+            // CircuitState is #[non_exhaustive]; the model has only these three states.
+            _ => unreachable!("the model breaker has no other state"),
         }
     }
 
@@ -168,6 +172,8 @@ impl Model {
                 }
             }
             CircuitState::HalfOpen => self.open(now, retry_after),
+            // CircuitState is #[non_exhaustive]; the model has only these three states.
+            _ => unreachable!("the model breaker has no other state"),
         }
     }
 }

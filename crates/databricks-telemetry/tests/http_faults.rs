@@ -420,7 +420,7 @@ fn requests_stay_bounded_under_a_minute_of_429() {
     );
     let stats = client.stats();
     assert_eq!((stats.pending, stats.dropped.total()), (10, 0), "{stats:?}");
-    client.close(Duration::from_millis(100));
+    let _ = client.close(Duration::from_millis(100));
     assert_eq!(client.stats().dropped.closed_before_delivery, 10);
 }
 

@@ -470,7 +470,7 @@ fn a_shut_down_runtime_fails_the_request_cleanly() {
     let client = Client::new(&config, exporter).unwrap();
     client.enqueue(logs(1).remove(0));
     let _ = client.flush(Duration::from_millis(300));
-    client.close(Duration::from_millis(300));
+    let _ = client.close(Duration::from_millis(300));
     let stats = client.stats();
     assert!(stats.is_balanced(), "{stats:?}");
     assert_eq!(stats.exported, 0, "{stats:?}");

@@ -28,6 +28,7 @@ use super::statement::StatementTelemetryContext;
 /// (`authorization_code`); the C# driver itself has no browser flow. No driver sends
 /// `oauth-u2m`; `oauth-m2m` is the Node.js driver's spelling, not this family's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TelemetryAuthType {
     /// A personal access token.
     Pat,
@@ -370,6 +371,7 @@ impl SessionContextBuilder {
     }
 
     /// The shared, immutable context.
+    #[must_use]
     pub fn build(mut self) -> Arc<TelemetrySessionContext> {
         if let (Some(params), Some(auth)) = (self.connection_parameters.as_mut(), self.auth_type) {
             params.auth_mech.get_or_insert(auth.auth_mech());

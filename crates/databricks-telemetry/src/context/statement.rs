@@ -63,6 +63,7 @@ fn span_millis(nanos: i64) -> i64 {
 /// assert_eq!(chunks.total_chunks_iterated, Some(2));
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "the operation's event is made by `finish`"]
 pub struct StatementTelemetryContext {
     session: Arc<TelemetrySessionContext>,
     operation: OperationType,

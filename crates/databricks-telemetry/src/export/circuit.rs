@@ -26,6 +26,7 @@ struct Guarded {
 
 /// What a [`HostCircuitBreaker`] has done, for stats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct BreakerSnapshot {
     /// The current state (an open breaker whose period has ended reads open until the next
     /// admission).

@@ -6,6 +6,7 @@ use std::time::Duration;
 /// What became of one batch handed to an [`Exporter`](super::Exporter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "the outcome says whether the batch was delivered"]
 pub enum ExportOutcome {
     /// Every log in the batch was accepted.
     Delivered,
@@ -48,6 +49,7 @@ impl ExportOutcome {
 
 /// Why an export failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportFailure {
     /// How the failure should be treated.
     pub kind: FailureKind,
@@ -73,6 +75,7 @@ impl fmt::Display for ExportFailure {
 
 /// How a failed export should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureKind {
     /// Trying again may succeed: a 5xx (not 501), 408, a timeout, a refused or reset connection.
     Retryable,

@@ -360,6 +360,7 @@ impl TelemetryClientManager {
     /// time (parked or stopped, nothing due, no notification pending), or `timeout` of real
     /// time passes; says which. With a [`ManualClock`](crate::clock::ManualClock), call it after
     /// enqueueing or advancing the clock, before looking at the results.
+    #[must_use = "settle says whether the workers caught up within the timeout"]
     pub fn settle(&self, timeout: Duration) -> bool {
         self.engine.settle(timeout)
     }

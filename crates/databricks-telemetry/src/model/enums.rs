@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A name that is not one of an enum's wire names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {enum_name} value {value:?}, expected one of: {expected}")]
+#[non_exhaustive]
 pub struct UnknownEnumName {
     /// The enum that was being parsed, e.g. `DriverMode`.
     pub enum_name: &'static str,
@@ -27,6 +28,7 @@ macro_rules! wire_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+        #[non_exhaustive]
         pub enum $name {
             $(
                 $(#[$vmeta])*

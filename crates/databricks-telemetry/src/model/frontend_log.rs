@@ -12,6 +12,7 @@ use super::proto_int;
 /// Each log travels as one element of [`TelemetryRequest::proto_logs`](super::TelemetryRequest),
 /// serialised to a JSON string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[must_use = "an event is sent only once it is enqueued"]
 pub struct FrontendLog {
     /// A UUID v4 that identifies this event (the service de-duplicates on it).
     pub frontend_log_event_id: String,

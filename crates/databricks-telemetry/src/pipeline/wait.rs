@@ -14,6 +14,7 @@ use crate::stats::TelemetryStats;
 /// How a [`flush`](crate::TelemetryClientHandle::flush) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[must_use = "a flush may have timed out"]
+#[non_exhaustive]
 pub enum FlushResult {
     /// Everything enqueued before the call was exported or dropped (and counted).
     Completed,
@@ -23,6 +24,8 @@ pub enum FlushResult {
 
 /// How a close or a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[must_use = "a close may have timed out"]
+#[non_exhaustive]
 pub enum CloseResult {
     /// Everything was exported or dropped (and counted) in time.
     Completed,

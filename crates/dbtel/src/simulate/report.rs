@@ -295,6 +295,8 @@ impl SimulationReport {
             shutdown: match shutdown {
                 CloseResult::Completed => "completed",
                 CloseResult::TimedOut => "timed_out",
+                // CloseResult is #[non_exhaustive]: a result this dbtel does not know yet.
+                _ => "unknown",
             }
             .to_owned(),
             shutdown_s: round3(shutdown_s),

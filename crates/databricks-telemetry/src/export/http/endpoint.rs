@@ -7,6 +7,7 @@ use crate::host::{HostError, HostKey};
 
 /// How requests reach the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Scheme {
     /// TLS, the only scheme used for real workspaces.
     Https,
