@@ -110,7 +110,9 @@ pub mod model;
 
 mod context;
 
-pub use config::{ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder};
+pub use config::{
+    ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,
+};
 pub use context::{
     AuthType, ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
     TelemetrySessionContext, MAX_ERROR_NAME_BYTES, MAX_STACK_TRACE_BYTES,
