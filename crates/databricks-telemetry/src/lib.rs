@@ -13,7 +13,9 @@
 //!   frontend logs ([`model`]) that carry only what was recorded and nothing private
 //!   ([`ErrorInfo`] keeps an error's class name and redacts stack traces).
 //! - [`TelemetryClientManager`] (one per process: [`global`](TelemetryClientManager::global))
-//!   hands each connection a [`TelemetryClientHandle`].
+//!   hands each connection a [`TelemetryClientHandle`], which clones into the connection's
+//!   statements and tasks and keeps its session; [`begin`](TelemetryClientHandle::begin) starts
+//!   a [`StatementRecorder`] that sends its own event when submitted or dropped.
 //!   [`enqueue`](TelemetryClientHandle::enqueue) is two counters and a push onto the lane of the
 //!   connection's (host, identity); one export worker per host with work batches the host's
 //!   lanes round-robin and sends each batch with a live connection's credentials.
@@ -22,14 +24,17 @@
 //!   will never take, the server's flag, a credentials failure or a deadline drops events, and
 //!   [`TelemetryStats`] counts each by reason.
 //! - Releasing a handle never blocks; the lane drains in the background within its close
-//!   timeout. [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
-//!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop)) waits for everything, within
-//!   a deadline. [`pipeline`] describes the protocol.
+//!   timeout. [`close`](TelemetryClientHandle::close) closes a handle for all its clones and
+//!   waits, within a deadline (what a driver loaded as a library does when a connection is
+//!   released); [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
+//!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop), in a program's `main`) waits
+//!   for everything, within a deadline. [`pipeline`] describes the protocol.
 //! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
 //!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
 //!   server's [feature flag](feature_flags) is fetched by the worker, never on connect.
 //! - [`config`] reads `adbc.databricks.telemetry.*` and `databricks.telemetry.*` driver options,
-//!   text or typed, and the environment.
+//!   text or typed, and the environment; [`TelemetryOptions`] keeps them as `set_option` hands
+//!   them over, one at a time.
 //!
 //! The crate needs no async runtime (it works the same inside and outside tokio) and contains
 //! no `unsafe` code.
@@ -42,31 +47,44 @@
 //! use databricks_telemetry::credentials::StaticBearerToken;
 //! use databricks_telemetry::model::OperationType;
 //! use databricks_telemetry::{
-//!     AcquireOptions, ClientIdentity, DriverInfo, TelemetryClientManager, TelemetryConfig,
+//!     AcquireOptions, AuthType, ClientIdentity, DriverInfo, TelemetryClientHandle,
+//!     TelemetryClientManager, TelemetryOptions,
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // In main: deliver what is still queued when the program ends (at most 5 s).
+//! // In main: deliver what is still queued when the program ends (at most 5 s). A driver
+//! // loaded as a library has no main: it closes each connection's handle instead (below).
 //! let _telemetry = TelemetryClientManager::global().shutdown_on_drop(Duration::from_secs(5));
 //!
-//! // Per connection:
-//! let config = TelemetryConfig::from_options([("adbc.databricks.telemetry.batch_size", "200")])?;
-//! let token = "dapi...";
-//! let telemetry = TelemetryClientManager::global().acquire_databricks(
-//!     &AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
-//!         .with_credentials(
-//!             ClientIdentity::from_credential("pat", token),
-//!             Arc::new(StaticBearerToken::new(token)),
-//!         )
-//!         .with_config(config),
-//! )?;
+//! // The connection's options, as set_option hands them over (each checked as it comes):
+//! let mut options = TelemetryOptions::new();
+//! options.set("adbc.databricks.telemetry.batch_size", "200")?;
 //!
-//! let session = telemetry.session().expect("a Databricks handle").session_id("01f0-...").build();
-//! telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
-//! let mut statement = session.begin(OperationType::ListTables);
+//! // Per connection (telemetry never fails one: a disabled handle if the acquire fails):
+//! let token = "dapi...";
+//! let telemetry = TelemetryClientManager::global()
+//!     .acquire_databricks(
+//!         &AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
+//!             .with_credentials(
+//!                 ClientIdentity::from_credential("pat", token),
+//!                 Arc::new(StaticBearerToken::new(token)),
+//!             )
+//!             .with_config(options.config()?),
+//!     )
+//!     .unwrap_or_else(|_| TelemetryClientHandle::disabled());
+//!
+//! if let Some(session) = telemetry.open_session(|s| s.session_id("01f0-...").auth_type(AuthType::Pat)) {
+//!     telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
+//! }
+//! // Clone the handle, or the statement's recorder, into the tasks that need them.
+//! let statement = telemetry.begin(OperationType::ListTables);
 //! statement.set_statement_id("01f0-...");
-//! telemetry.enqueue(statement.finish());
-//! telemetry.release(); // returns at once; the lane drains in the background
+//! statement.submit(); // or drop its last clone
+//!
+//! // The connection is released: close the handle it shares with its statements, within a
+//! // deadline (dropping it instead returns at once; the lane drains in the background).
+//! let outcome = telemetry.close(Duration::from_secs(2));
+//! # let _ = outcome;
 //! # Ok(())
 //! # }
 //! ```
