@@ -13,7 +13,9 @@
 //!   frontend logs ([`model`]) that carry only what was recorded and nothing private
 //!   ([`ErrorInfo`] keeps an error's class name and redacts stack traces).
 //! - [`TelemetryClientManager`] (one per process: [`global`](TelemetryClientManager::global))
-//!   hands each connection a [`TelemetryClientHandle`].
+//!   hands each connection a [`TelemetryClientHandle`], which clones into the connection's
+//!   statements and tasks and keeps its session; [`begin`](TelemetryClientHandle::begin) starts
+//!   a [`StatementRecorder`] that sends its own event when submitted or dropped.
 //!   [`enqueue`](TelemetryClientHandle::enqueue) is two counters and a push onto the lane of the
 //!   connection's (host, identity); one export worker per host with work batches the host's
 //!   lanes round-robin and sends each batch with a live connection's credentials.
@@ -22,16 +24,19 @@
 //!   take, the server's flag, a credentials failure or a deadline drops events, and
 //!   [`TelemetryStats`] counts each by reason.
 //! - Releasing a handle never blocks; the lane drains in the background within its close
-//!   timeout. [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
-//!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop)) waits for everything, within
-//!   a deadline. [How it works](#how-it-works) describes the protocol.
+//!   timeout. [`close`](TelemetryClientHandle::close) closes a handle for all its clones and
+//!   waits, within a deadline (what a driver loaded as a library does when a connection is
+//!   released); [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
+//!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop), in a program's `main`) waits
+//!   for everything, within a deadline. [How it works](#how-it-works) describes the protocol.
 //! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
 //!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
 //!   [`Transport`](export::Transport) it sends through (the default `UreqTransport`, or the
 //!   driver's own HTTP client); the server's feature flag is fetched by the worker, never on
 //!   connect.
 //! - [`config`] reads `adbc.databricks.telemetry.*` and `databricks.telemetry.*` driver options,
-//!   text or typed, and the environment.
+//!   text or typed, and the environment; [`TelemetryOptions`] keeps them as `set_option` hands
+//!   them over, one at a time.
 //!
 //! The crate needs no async runtime (it works the same inside and outside tokio) and contains
 //! no `unsafe` code.
@@ -44,33 +49,76 @@
 //! use databricks_telemetry::credentials::StaticBearerToken;
 //! use databricks_telemetry::model::OperationType;
 //! use databricks_telemetry::{
-//!     AcquireOptions, ClientIdentity, DriverInfo, TelemetryClientManager, TelemetryConfig,
+//!     AcquireOptions, ClientIdentity, DriverInfo, TelemetryAuthType, TelemetryClientHandle,
+//!     TelemetryClientManager, TelemetryOptions,
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // In main: deliver what is still queued when the program ends (at most 5 s).
+//! // In main: deliver what is still queued when the program ends (at most 5 s). A driver
+//! // loaded as a library has no main: it closes each connection's handle instead (below).
 //! let _telemetry = TelemetryClientManager::global().shutdown_on_drop(Duration::from_secs(5));
 //!
-//! // Per connection:
-//! let config = TelemetryConfig::from_options([("adbc.databricks.telemetry.batch_size", "200")])?;
-//! let token = "dapi...";
-//! let telemetry = TelemetryClientManager::global().acquire_databricks(
-//!     &AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
-//!         .with_credentials(
-//!             ClientIdentity::from_credential("pat", token),
-//!             Arc::new(StaticBearerToken::new(token)),
-//!         )
-//!         .with_config(config),
-//! )?;
+//! // The connection's options, as set_option hands them over (each checked as it comes):
+//! let mut options = TelemetryOptions::new();
+//! options.set("adbc.databricks.telemetry.batch_size", "200")?;
 //!
-//! let session = telemetry.session().expect("a Databricks handle").with_session_id("01f0-...").build();
-//! telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
-//! let mut statement = session.begin(OperationType::ListTables);
+//! // Per connection (telemetry never fails one: a disabled handle if the acquire fails):
+//! let token = "dapi...";
+//! let telemetry = TelemetryClientManager::global()
+//!     .acquire_databricks(
+//!         &AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
+//!             .with_credentials(
+//!                 ClientIdentity::from_credential("pat", token),
+//!                 Arc::new(StaticBearerToken::new(token)),
+//!             )
+//!             .with_config(options.config()?),
+//!     )
+//!     .unwrap_or_else(|_| TelemetryClientHandle::disabled());
+//!
+//! if let Some(session) = telemetry.open_session(|s| {
+//!     s.with_session_id("01f0-...").with_auth_type(TelemetryAuthType::Pat)
+//! }) {
+//!     telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
+//! }
+//! // Clone the handle, or the statement's recorder, into the tasks that need them.
+//! let statement = telemetry.begin(OperationType::ListTables);
 //! statement.set_statement_id("01f0-...");
-//! telemetry.enqueue(statement.finish());
-//! telemetry.release(); // returns at once; the lane drains in the background
+//! statement.submit(); // or drop its last clone
+//!
+//! // The connection is released: close the handle it shares with its statements, within a
+//! // deadline (dropping it instead returns at once; the lane drains in the background).
+//! let outcome = telemetry.close(Duration::from_secs(2));
+//! # let _ = outcome;
 //! # Ok(())
 //! # }
+//! ```
+//!
+//! ### A connection's telemetry
+//!
+//! A connection acquires one [`TelemetryClientHandle`] and shares it: clones go to its
+//! statements and to the tasks that download their results (a clone is one reference count),
+//! and the handle keeps the connection's session ([`TelemetryClientHandle::open_session`]), so
+//! [`TelemetryClientHandle::begin`] starts a statement recorder bound to the handle, which
+//! sends its own event when it is submitted or dropped. When the acquire fails,
+//! [`TelemetryClientHandle::disabled`] keeps the driver's code in one shape: telemetry never
+//! fails a connection.
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # use databricks_telemetry::{AcquireOptions, DriverInfo, TelemetryClientHandle, TelemetryClientManager};
+//! use databricks_telemetry::model::OperationType;
+//! # let options = AcquireOptions::new("adb-1.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?);
+//! let telemetry = TelemetryClientManager::global()
+//!     .acquire_databricks(&options)
+//!     .unwrap_or_else(|_| TelemetryClientHandle::disabled());
+//! if let Some(session) = telemetry.open_session(|s| s.with_session_id("01f0-...")) {
+//!     telemetry.enqueue(session.connection_opened(Duration::from_millis(90)));
+//! }
+//! let statement = telemetry.begin(OperationType::ExecuteStatement); // clone it into tasks
+//! statement.set_statement_id("01f0-...");
+//! drop(statement); // its last clone: the event goes to the lane
+//! # let _ = telemetry.close(Duration::from_secs(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ### A short-lived program
@@ -92,6 +140,26 @@
 //!
 //! or call [`TelemetryClientHandle::close`] (or `close_async` inside an async runtime) on the
 //! connection's handle before returning.
+//!
+//! ### A driver loaded as a library (a `cdylib`)
+//!
+//! An ADBC driver is loaded by a driver manager into a host program (Python, R, Java, ...):
+//! there is no `main` of the driver's to hold the guard, and Rust never runs the destructors of
+//! statics, so nothing shuts the global manager down when the host exits. Close each
+//! connection's handle with a deadline where the driver releases the connection (ADBC's
+//! `ConnectionRelease`): [`close`](TelemetryClientHandle::close) takes `&self`, so the
+//! connection closes the handle it shares with its statements, and the call returns once the
+//! lane has delivered, or at the deadline (keep it short: it delays the application's close
+//! when the service is slow or unreachable; the configuration's `close_timeout_ms`, 2 s by
+//! default, is a good bound). Statements still recording then (a result reader not yet
+//! dropped) are counted as dropped after close when they end. Do not shut the global manager
+//! down when one database is released: it hands out nothing afterwards, and other databases in
+//! the process may still open connections.
+//!
+//! Without that, a connection released just before the host exits leaves its lane draining on
+//! a background thread that the exit kills: what was not yet sent is lost, and uncounted
+//! (the accounting dies with the process). A long-running host (a server, a notebook kernel)
+//! loses nothing by releasing without waiting: the lane drains within its close timeout.
 //!
 //! ### Tests
 //!
@@ -217,7 +285,9 @@ mod pipeline;
 mod stats;
 
 pub use breaker::CircuitState;
-pub use config::{ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder};
+pub use config::{
+    ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,
+};
 pub use context::{
     ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
     TelemetryAuthType, TelemetrySessionContext,

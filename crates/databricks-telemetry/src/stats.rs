@@ -67,7 +67,12 @@ pub struct DroppedEvents {
     /// The lane's close deadline (or the manager's shutdown deadline) passed before the event
     /// could be delivered.
     pub closed_before_delivery: u64,
-    /// The event was offered after the lane closed (the manager shut down).
+    /// The event was offered after the lane closed (the manager shut down), or through a
+    /// handle after one of its clones [closed](crate::TelemetryClientHandle::close) it (a bound
+    /// statement recorder sending its event late included). Counted on the lane the handle
+    /// was on: in that handle's [`stats`](crate::TelemetryClientHandle::stats), and in its
+    /// manager's while the lane is live; a lane's totals in the manager are final once it has
+    /// finished.
     pub after_close: u64,
     /// The server's feature flag turned telemetry off for the host.
     pub disabled_by_server: u64,

@@ -55,7 +55,10 @@ fn connections_with_one_identity_share_a_lane() {
     assert!(handles.iter().all(|h| h.shares_lane_with(&handles[0])));
     assert_eq!(manager.lane_count(), 1);
     assert_eq!(manager.host_count(), 1);
-    assert_eq!(handles[0].host().as_str(), "adb-1.azuredatabricks.net");
+    assert_eq!(
+        handles[0].host().map(|host| host.as_str()),
+        Some("adb-1.azuredatabricks.net")
+    );
     for (i, h) in handles.iter().enumerate() {
         h.enqueue(log(&format!("e{i}")));
     }
@@ -311,4 +314,41 @@ fn a_bad_host_is_a_clear_error() {
 fn identities_do_not_print() {
     let id = ClientIdentity::new("alice@example.com");
     assert!(!format!("{id:?}").contains("alice"));
+}
+
+#[test]
+fn unique_identities_never_share_a_lane_and_each_lane_goes_with_its_connection() {
+    let manager = TelemetryClientManager::with_clock(Arc::new(ManualClock::new()));
+    let exporter = InMemoryExporter::new();
+    let host = "adb-9.azuredatabricks.net";
+    // Two connections of one OAuth U2M client: the users behind their tokens are unknown.
+    let first = ClientIdentity::unique();
+    let second = ClientIdentity::unique();
+    assert_ne!(first, second);
+    assert_ne!(first, ClientIdentity::new(format!("{first:?}")));
+    assert!(!format!("{first:?}").is_empty());
+    let a = manager
+        .acquire(host, &first, &config(), boxed(&exporter))
+        .unwrap();
+    let b = manager
+        .acquire(host, &second, &config(), boxed(&exporter))
+        .unwrap();
+    assert!(!a.shares_lane_with(&b));
+    // Equal only to its clones: a second acquire with the same identity shares.
+    let a2 = manager
+        .acquire(host, &first.clone(), &config(), boxed(&exporter))
+        .unwrap();
+    assert!(a.shares_lane_with(&a2));
+    assert_eq!(manager.lane_count(), 2);
+    a.enqueue(log("a"));
+    b.enqueue(log("b"));
+    drop((a, a2));
+    b.release();
+    assert!(manager.settle(WAIT));
+    assert_eq!(
+        manager.lane_count(),
+        0,
+        "each lane finished with its connection"
+    );
+    assert_eq!(manager.stats().exported, 2);
 }

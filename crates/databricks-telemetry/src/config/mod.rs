@@ -1,7 +1,7 @@
 //! [`TelemetryConfig`]: every setting of the telemetry pipeline, its default, and where it can
 //! be set.
 //!
-//! A configuration comes from one of two places:
+//! A configuration comes from one of three places:
 //!
 //! - [`TelemetryConfig::from_options`]: a driver passes its options through as it holds them,
 //!   `(key, value)` pairs whose value is text or a typed [`ConfigValue`]; the keys under
@@ -9,9 +9,12 @@
 //!   are read, a few environment variables fill in what the options leave out, and everything
 //!   else is a default. [`TelemetryConfig::from_options_with_defaults`] takes the driver's own
 //!   defaults too, below the environment.
+//! - [`TelemetryOptions`]: for a driver that is given its options one at a time (ADBC's
+//!   `set_option` and `get_option`): each is checked when set, the last value of a setting is
+//!   what `get` returns, and the configuration is read from all of them at connect.
 //! - [`TelemetryConfig::builder`]: a configuration in code.
 //!
-//! Both check every value against the table below, and fail with a [`ConfigError`] that names
+//! Each checks every value against the table below, and fail with a [`ConfigError`] that names
 //! the key, the value as given and what was expected. A mistyped key or value never falls back
 //! to a default silently. [`TelemetryConfig::check_option`] checks one option at a time, with
 //! the same error, for a driver's `set_option`.
@@ -98,6 +101,7 @@ mod defaults;
 mod error;
 mod keys;
 mod options;
+mod store;
 mod value;
 mod values;
 
@@ -106,6 +110,7 @@ use std::time::Duration;
 pub use builder::TelemetryConfigBuilder;
 pub use defaults::*;
 pub use error::ConfigError;
+pub use store::TelemetryOptions;
 pub use value::ConfigValue;
 
 /// Every setting of the telemetry pipeline; see the [module documentation](self) for the table

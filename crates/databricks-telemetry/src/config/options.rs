@@ -138,6 +138,14 @@ pub(super) fn check_option(key: &str, value: ConfigValue) -> Result<bool, Config
     }
 }
 
+/// The setting `key` names, when it is a known telemetry key under either prefix.
+pub(super) fn known_setting(key: &str) -> Option<Key> {
+    match classify(key) {
+        Classified::Known(setting) => Some(setting),
+        Classified::Foreign | Classified::Unknown { .. } => None,
+    }
+}
+
 impl Entry {
     /// Sets this option's value in `builder`, and records where it came from.
     fn apply(

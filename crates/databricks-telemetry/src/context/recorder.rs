@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::manager::TelemetryClientHandle;
 use crate::model::{ExecutionResultFormat, FrontendLog, OperationType, StatementType};
 
 use super::error::ErrorInfo;
@@ -197,14 +198,19 @@ struct Shared {
     compressed: AtomicU8,
     internal_call: AtomicU8,
     /// The two recordings that own heap memory, each set once per statement, never on the path
-    /// of a chunk or a poll.
+    /// of a chunk or a poll; and the handle a bound recorder sends its event to.
     text: Mutex<Text>,
+    /// Begun from a handle ([`TelemetryClientHandle::begin`]): the event goes to the handle on
+    /// `submit`, or when the last clone is dropped unfinished.
+    bound: bool,
 }
 
 #[derive(Default)]
 struct Text {
     statement_id: Option<String>,
     error: Option<ErrorInfo>,
+    /// A bound recorder's handle, until the finisher takes it.
+    handle: Option<TelemetryClientHandle>,
 }
 
 impl Shared {
@@ -218,8 +224,20 @@ impl Shared {
         }
     }
 
-    /// Everything recorded, given the counts `finish` fixed. Only the finisher calls this.
-    fn tally(&self, chunks: u64, polls: u64) -> Tally {
+    /// Ends the measurement at `end` and builds the event, with a bound recorder's handle;
+    /// `None` if the statement was already finished.
+    fn finish_at(&self, end: Instant) -> Option<(FrontendLog, Option<TelemetryClientHandle>)> {
+        // The chunks' flag decides who finishes; only the finisher sets the polls' flag.
+        let chunks = self.chunks.finish()?;
+        let polls = self.polls.finish().unwrap_or(0);
+        let (tally, handle) = self.tally(chunks, polls);
+        let log = tally.into_log(&self.session, self.operation, self.start, end);
+        Some((log, handle))
+    }
+
+    /// Everything recorded, given the counts `finish` fixed, and a bound recorder's handle.
+    /// Only the finisher calls this.
+    fn tally(&self, chunks: u64, polls: u64) -> (Tally, Option<TelemetryClientHandle>) {
         let polls = self.polls.summary(polls);
         let chunks = self.chunks.summary(chunks);
         let text = std::mem::take(&mut *self.text.lock().unwrap_or_else(PoisonError::into_inner));
@@ -227,7 +245,7 @@ impl Shared {
         let present = (present != UNSET).then(|| i32::try_from(present).unwrap_or(i32::MAX));
         let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
         let retries = self.retries.load(Ordering::Relaxed);
-        Tally {
+        let tally = Tally {
             statement_id: text.statement_id,
             statement_type: load_index(&self.statement_type, StatementType::ALL),
             result_format: load_index(&self.result_format, ExecutionResultFormat::ALL),
@@ -247,6 +265,19 @@ impl Shared {
                 present,
             }),
             error: text.error,
+        };
+        (tally, text.handle)
+    }
+}
+
+impl Drop for Shared {
+    /// The last clone of a bound recorder is gone without a finish: its event goes to its
+    /// handle now.
+    fn drop(&mut self) {
+        if self.bound {
+            if let Some((log, Some(handle))) = self.finish_at(Instant::now()) {
+                handle.enqueue(log);
+            }
         }
     }
 }
@@ -255,7 +286,9 @@ impl Shared {
 /// [`StatementTelemetryContext`](super::StatementTelemetryContext), finishing into exactly the
 /// event that context makes for the same recordings.
 ///
-/// Begun with [`TelemetrySessionContext::begin_shared`] (or
+/// Begun from a connection's handle with [`TelemetryClientHandle::begin`] (or
+/// [`begin_at`](TelemetryClientHandle::begin_at)), which binds it to the handle, or from a
+/// session with [`TelemetrySessionContext::begin_shared`] (or
 /// [`begin_shared_at`](TelemetrySessionContext::begin_shared_at)). A clone is one reference count;
 /// every clone records into the same statement, so a driver hands one to each spawned CloudFetch
 /// download and to the client that polls the statement's status, without changing their
@@ -272,8 +305,18 @@ impl Shared {
 /// **Finishing.** [`finish`](Self::finish) (from any clone) returns the event the first time
 /// and `None` afterwards, so a driver may call it from more than one place. Recordings made
 /// after it are ignored: they are in no event and change nothing. A chunk or a poll recorded
-/// while another thread finishes is in the event entirely or not at all. Dropping every clone
-/// without finishing records nothing.
+/// while another thread finishes is in the event entirely or not at all.
+///
+/// **Sending.** A recorder bound to a handle sends its own event, exactly once:
+/// [`submit`](Self::submit) (from any clone) finishes it and enqueues the event onto the
+/// handle's lane now; otherwise dropping its last clone unfinished does the same (so a result
+/// reader holding a clone sends the statement's event when the application drops it).
+/// [`finish`](Self::finish) still hands the event to the caller, and then nothing is sent. A
+/// bound recorder holds a clone of its handle until it is finished or dropped. A recorder
+/// begun from a session has no handle: dropping every clone without finishing records
+/// nothing. A recorder begun from a handle that records nothing (disabled or closed) or has
+/// no session yet is [inert](Self::is_inert): it records and sends nothing, and allocates
+/// nothing.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -314,31 +357,70 @@ impl Shared {
 /// ```
 #[derive(Clone)]
 pub struct StatementRecorder {
-    shared: Arc<Shared>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Live(Arc<Shared>),
+    /// Records nothing: begun from a handle that records nothing, or without a session.
+    Inert(OperationType),
 }
 
 impl fmt::Debug for StatementRecorder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StatementRecorder")
-            .field("operation", &self.shared.operation)
-            .field("start", &self.shared.start)
-            .field("finished", &self.shared.is_finished())
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("StatementRecorder");
+        debug.field("operation", &self.operation());
+        match &self.repr {
+            Repr::Live(shared) => debug
+                .field("start", &shared.start)
+                .field("bound", &shared.bound)
+                .field("finished", &shared.is_finished()),
+            Repr::Inert(_) => debug.field("inert", &true),
+        };
+        debug.finish_non_exhaustive()
     }
 }
 
 impl StatementRecorder {
+    /// A recorder whose event its finisher takes ([`TelemetrySessionContext::begin_shared`]).
     pub(crate) fn new(
         session: Arc<TelemetrySessionContext>,
         operation: OperationType,
         start: Instant,
+    ) -> Self {
+        Self::live(session, operation, start, None)
+    }
+
+    /// A recorder bound to `handle` ([`TelemetryClientHandle::begin`]).
+    pub(crate) fn bound(
+        session: Arc<TelemetrySessionContext>,
+        operation: OperationType,
+        start: Instant,
+        handle: TelemetryClientHandle,
+    ) -> Self {
+        Self::live(session, operation, start, Some(handle))
+    }
+
+    /// A recorder that records nothing; no allocation.
+    pub(crate) fn inert(operation: OperationType) -> Self {
+        StatementRecorder {
+            repr: Repr::Inert(operation),
+        }
+    }
+
+    fn live(
+        session: Arc<TelemetrySessionContext>,
+        operation: OperationType,
+        start: Instant,
+        handle: Option<TelemetryClientHandle>,
     ) -> Self {
         let statement_type = AtomicU8::new(0);
         if operation.is_metadata() {
             store_index(&statement_type, StatementType::Metadata as usize);
         }
         StatementRecorder {
-            shared: Arc::new(Shared {
+            repr: Repr::Live(Arc::new(Shared {
                 session,
                 operation,
                 start,
@@ -352,9 +434,28 @@ impl StatementRecorder {
                 result_format: AtomicU8::new(0),
                 compressed: AtomicU8::new(0),
                 internal_call: AtomicU8::new(0),
-                text: Mutex::new(Text::default()),
-            }),
+                bound: handle.is_some(),
+                text: Mutex::new(Text {
+                    handle,
+                    ..Text::default()
+                }),
+            })),
         }
+    }
+
+    /// The shared recording, unless the recorder is inert.
+    #[inline]
+    fn live_shared(&self) -> Option<&Shared> {
+        match &self.repr {
+            Repr::Live(shared) => Some(shared),
+            Repr::Inert(_) => None,
+        }
+    }
+
+    /// The shared recording while recordings count: not inert, not finished.
+    #[inline]
+    fn recording(&self) -> Option<&Shared> {
+        self.live_shared().filter(|shared| !shared.is_finished())
     }
 
     /// The operation being recorded.
@@ -367,10 +468,13 @@ impl StatementRecorder {
     /// assert_eq!(statement.operation(), OperationType::ListTables);
     /// ```
     pub fn operation(&self) -> OperationType {
-        self.shared.operation
+        match &self.repr {
+            Repr::Live(shared) => shared.operation,
+            Repr::Inert(operation) => *operation,
+        }
     }
 
-    /// The session this operation belongs to.
+    /// The session this operation belongs to; `None` for an inert recorder.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -378,10 +482,29 @@ impl StatementRecorder {
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
-    /// assert!(Arc::ptr_eq(statement.session(), &session));
+    /// assert!(Arc::ptr_eq(statement.session().unwrap(), &session));
     /// ```
-    pub fn session(&self) -> &Arc<TelemetrySessionContext> {
-        &self.shared.session
+    pub fn session(&self) -> Option<&Arc<TelemetrySessionContext>> {
+        self.live_shared().map(|shared| &shared.session)
+    }
+
+    /// Whether the recorder records nothing: it was begun from a
+    /// [`TelemetryClientHandle`] that records nothing (disabled or closed) or had no session
+    /// yet. Every recording, [`finish`](Self::finish) and [`submit`](Self::submit) is then a
+    /// no-op. A driver may skip work it does only for telemetry:
+    ///
+    /// ```
+    /// use databricks_telemetry::model::OperationType;
+    /// use databricks_telemetry::TelemetryClientHandle;
+    ///
+    /// let statement = TelemetryClientHandle::disabled().begin(OperationType::ExecuteStatement);
+    /// assert!(statement.is_inert());
+    /// statement.set_statement_id("01f0-..."); // ignored
+    /// assert!(statement.finish().is_none());
+    /// assert!(!statement.submit());
+    /// ```
+    pub fn is_inert(&self) -> bool {
+        matches!(self.repr, Repr::Inert(_))
     }
 
     /// Whether some clone has finished the statement (recordings are then ignored).
@@ -396,7 +519,7 @@ impl StatementRecorder {
     /// assert!(poller.is_finished());
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.shared.is_finished()
+        self.live_shared().is_some_and(Shared::is_finished)
     }
 
     /// The statement id the server assigned (the last one set wins).
@@ -411,7 +534,9 @@ impl StatementRecorder {
     /// assert_eq!(log.entry.sql_driver_log.sql_statement_id.as_deref(), Some("01f0-stmt"));
     /// ```
     pub fn set_statement_id(&self, id: impl Into<String>) -> &Self {
-        self.shared.set_text(|t| t.statement_id = Some(id.into()));
+        if let Some(shared) = self.live_shared() {
+            shared.set_text(|t| t.statement_id = Some(id.into()));
+        }
         self
     }
 
@@ -427,8 +552,8 @@ impl StatementRecorder {
     /// # assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().statement_type, Some(StatementType::Query));
     /// ```
     pub fn set_statement_type(&self, statement_type: StatementType) -> &Self {
-        if !self.shared.is_finished() {
-            store_index(&self.shared.statement_type, statement_type as usize);
+        if let Some(shared) = self.recording() {
+            store_index(&shared.statement_type, statement_type as usize);
         }
         self
     }
@@ -445,8 +570,8 @@ impl StatementRecorder {
     /// # assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().execution_result, Some(ExecutionResultFormat::InlineArrow));
     /// ```
     pub fn set_result_format(&self, format: ExecutionResultFormat) -> &Self {
-        if !self.shared.is_finished() {
-            store_index(&self.shared.result_format, format as usize);
+        if let Some(shared) = self.recording() {
+            store_index(&shared.result_format, format as usize);
         }
         self
     }
@@ -463,8 +588,8 @@ impl StatementRecorder {
     /// # assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().is_compressed, Some(true));
     /// ```
     pub fn set_compressed(&self, compressed: bool) -> &Self {
-        if !self.shared.is_finished() {
-            store_bool(&self.shared.compressed, compressed);
+        if let Some(shared) = self.recording() {
+            store_bool(&shared.compressed, compressed);
         }
         self
     }
@@ -482,8 +607,8 @@ impl StatementRecorder {
     /// # assert_eq!(op.operation_detail.unwrap().is_internal_call, Some(true));
     /// ```
     pub fn set_internal_call(&self, internal: bool) -> &Self {
-        if !self.shared.is_finished() {
-            store_bool(&self.shared.internal_call, internal);
+        if let Some(shared) = self.recording() {
+            store_bool(&shared.internal_call, internal);
         }
         self
     }
@@ -500,8 +625,8 @@ impl StatementRecorder {
     /// assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().retry_count, Some(2));
     /// ```
     pub fn record_retry(&self) -> &Self {
-        if !self.shared.is_finished() {
-            self.shared.retries.fetch_add(1, Ordering::Relaxed);
+        if let Some(shared) = self.recording() {
+            shared.retries.fetch_add(1, Ordering::Relaxed);
         }
         self
     }
@@ -523,7 +648,9 @@ impl StatementRecorder {
     /// assert_eq!(detail.operation_status_latency_millis, Some(25));
     /// ```
     pub fn record_status_poll(&self, latency: Duration) -> &Self {
-        self.shared.polls.record(nanos(latency));
+        if let Some(shared) = self.live_shared() {
+            shared.polls.record(nanos(latency));
+        }
         self
     }
 
@@ -557,9 +684,9 @@ impl StatementRecorder {
     /// assert_eq!(latency.result_set_ready_latency_millis, Some(40));
     /// ```
     pub fn mark_result_ready_at(&self, at: Instant) -> &Self {
-        if !self.shared.is_finished() {
-            let offset = offset_nanos(self.shared.start, at);
-            self.shared.result_ready.store(offset, Ordering::Relaxed);
+        if let Some(shared) = self.recording() {
+            let offset = offset_nanos(shared.start, at);
+            shared.result_ready.store(offset, Ordering::Relaxed);
         }
         self
     }
@@ -596,11 +723,9 @@ impl StatementRecorder {
     /// assert_eq!(latency.result_set_consumption_latency_millis, Some(100));
     /// ```
     pub fn mark_results_consumed_at(&self, at: Instant) -> &Self {
-        if !self.shared.is_finished() {
-            let offset = offset_nanos(self.shared.start, at);
-            self.shared
-                .results_consumed
-                .store(offset, Ordering::Relaxed);
+        if let Some(shared) = self.recording() {
+            let offset = offset_nanos(shared.start, at);
+            shared.results_consumed.store(offset, Ordering::Relaxed);
         }
         self
     }
@@ -618,8 +743,7 @@ impl StatementRecorder {
     /// assert_eq!(chunks.total_chunks_present, Some(12));
     /// ```
     pub fn set_total_chunks(&self, present: i32) -> &Self {
-        if !self.shared.is_finished() {
-            let shared = &self.shared;
+        if let Some(shared) = self.recording() {
             shared
                 .chunks_present
                 .store(i64::from(present), Ordering::Relaxed);
@@ -645,7 +769,9 @@ impl StatementRecorder {
     /// assert_eq!(chunks.sum_chunks_download_time_millis, Some(65));
     /// ```
     pub fn record_chunk_download(&self, latency: Duration) -> &Self {
-        self.shared.chunks.record(nanos(latency));
+        if let Some(shared) = self.live_shared() {
+            shared.chunks.record(nanos(latency));
+        }
         self
     }
 
@@ -662,12 +788,15 @@ impl StatementRecorder {
     /// assert_eq!(error.error_name.as_deref(), Some("NetworkError"));
     /// ```
     pub fn record_error(&self, error: ErrorInfo) -> &Self {
-        self.shared.set_text(|t| t.error = Some(error));
+        if let Some(shared) = self.live_shared() {
+            shared.set_text(|t| t.error = Some(error));
+        }
         self
     }
 
     /// Ends the measurement now and builds the event; `None` if the statement was already
-    /// finished (by this clone or another).
+    /// finished (by this clone or another), and for an inert recorder. The event is the
+    /// caller's: a recorder bound to a handle sends nothing itself once finished this way.
     ///
     /// ```
     /// # use databricks_telemetry::TelemetrySessionContext;
@@ -697,11 +826,56 @@ impl StatementRecorder {
     /// ```
     #[must_use = "the event is built once: enqueue it"]
     pub fn finish_at(&self, end: Instant) -> Option<FrontendLog> {
-        let shared = &*self.shared;
-        // The chunks' flag decides who finishes; only the finisher sets the polls' flag.
-        let chunks = shared.chunks.finish()?;
-        let polls = shared.polls.finish().unwrap_or(0);
-        let tally = shared.tally(chunks, polls);
-        Some(tally.into_log(&shared.session, shared.operation, shared.start, end))
+        // A bound recorder's handle clone is dropped here: the caller has the event.
+        self.live_shared()?.finish_at(end).map(|(log, _handle)| log)
+    }
+
+    /// For a recorder bound to a handle ([`TelemetryClientHandle::begin`]): ends the
+    /// measurement now, builds the event and enqueues it onto the handle's lane. True when this
+    /// call did so; false when the statement was already finished (by any clone, with
+    /// [`finish`](Self::finish) or `submit`), for an inert recorder, and for a recorder begun
+    /// from a session ([`TelemetrySessionContext::begin_shared`]), which has no handle: nothing
+    /// changes then, and its event is still [`finish`](Self::finish)'s to return.
+    ///
+    /// Without `submit`, a bound recorder enqueues its event when its last clone is dropped
+    /// unfinished; `submit` sends it at a moment the driver chooses (e.g. when the results are
+    /// consumed), even while clones are still held.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
+    /// # use databricks_telemetry::testing::InMemoryExporter;
+    /// # use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
+    /// use databricks_telemetry::model::OperationType;
+    /// # let manager = TelemetryClientManager::new();
+    /// # let make = |_: &_| Box::new(InMemoryExporter::new()) as Box<_>;
+    /// # let config = TelemetryConfig::builder().with_flush_interval(Duration::from_secs(3600)).build()?;
+    /// # let telemetry = manager.acquire("adb-1.azuredatabricks.net", &ClientIdentity::anonymous(), &config, make)?;
+    /// telemetry.set_session(TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build());
+    /// let statement = telemetry.begin(OperationType::ExecuteStatement);
+    /// let poller = statement.clone(); // still held
+    /// statement.mark_results_consumed();
+    /// assert!(statement.submit());
+    /// assert!(!poller.submit(), "sent once");
+    /// drop((statement, poller)); // nothing more is sent
+    /// assert_eq!(telemetry.stats().enqueued, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit(&self) -> bool {
+        self.submit_at(Instant::now())
+    }
+
+    /// [`submit`](Self::submit), the measurement ending at `end`.
+    pub fn submit_at(&self, end: Instant) -> bool {
+        let Some(shared) = self.live_shared().filter(|shared| shared.bound) else {
+            return false;
+        };
+        match shared.finish_at(end) {
+            Some((log, Some(handle))) => {
+                handle.enqueue(log);
+                true
+            }
+            _ => false,
+        }
     }
 }

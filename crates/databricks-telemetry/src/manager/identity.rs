@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Whose credentials a lane's events are sent with.
@@ -9,8 +10,9 @@ use std::sync::OnceLock;
 /// Connections with equal identities (on one host) share a lane; a different identity gets its
 /// own, so no event is ever sent with the credentials of a connection that does not share its
 /// identity. Use something stable that names the principal (a user or service principal id),
-/// or [`from_credential`](Self::from_credential); never the credential itself. `Debug` does
-/// not print it.
+/// or [`from_credential`](Self::from_credential); never the credential itself. When the
+/// principal cannot be known, [`unique`](Self::unique) gives the connection a lane of its own.
+/// `Debug` does not print it.
 ///
 /// # Example
 ///
@@ -23,12 +25,20 @@ use std::sync::OnceLock;
 /// assert!(!format!("{a:?}").contains("dapi-secret"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ClientIdentity(Option<String>);
+pub struct ClientIdentity(Repr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Anonymous,
+    Named(String),
+    /// From [`ClientIdentity::unique`]: a number this process hands out once.
+    Unique(u64),
+}
 
 impl ClientIdentity {
     /// The identity named `id`.
     pub fn new(id: impl Into<String>) -> Self {
-        ClientIdentity(Some(id.into()))
+        ClientIdentity(Repr::Named(id.into()))
     }
 
     /// The identity of whoever holds `secret` (a token, or an OAuth client id and secret
@@ -39,29 +49,57 @@ impl ClientIdentity {
         static KEYS: OnceLock<[std::collections::hash_map::RandomState; 2]> = OnceLock::new();
         let keys = KEYS.get_or_init(Default::default);
         let digest = |key: &std::collections::hash_map::RandomState| key.hash_one((kind, secret));
-        ClientIdentity(Some(format!(
+        ClientIdentity(Repr::Named(format!(
             "{kind}:{:016x}{:016x}",
             digest(&keys[0]),
             digest(&keys[1])
         )))
     }
 
+    /// An identity equal to no other (only to its own clones): the connection acquiring with
+    /// it gets a lane of its own, which finishes when the connection's handle goes.
+    ///
+    /// For credentials whose principal the driver cannot name and whose secret is not a stable
+    /// name of it either: OAuth U2M (the user behind the browser flow's token is unknown
+    /// without decoding the token, and the token changes at every refresh), or a token a
+    /// provider hands out afresh. Sharing a lane there could send one user's events with
+    /// another's token; a unique identity never shares. Prefer
+    /// [`from_credential`](Self::from_credential) (or [`new`](Self::new) with a principal id)
+    /// whenever equal credentials do mean the same principal (a PAT, OAuth M2M's client id and
+    /// secret): connections then share one lane and its batches. A unique identity costs a
+    /// lane per connection (a few KiB, and that connection's batches are sent on their own).
+    ///
+    /// ```
+    /// use databricks_telemetry::ClientIdentity;
+    ///
+    /// let a = ClientIdentity::unique();
+    /// assert_eq!(a, a.clone());
+    /// assert_ne!(a, ClientIdentity::unique());
+    /// assert!(!a.is_anonymous());
+    /// ```
+    pub fn unique() -> Self {
+        // 2^64 identities: a process cannot hand out them all.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        ClientIdentity(Repr::Unique(NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+
     /// No credentials: events go to the unauthenticated endpoint.
     pub fn anonymous() -> Self {
-        ClientIdentity(None)
+        ClientIdentity(Repr::Anonymous)
     }
 
     /// Whether this is the anonymous identity.
     pub fn is_anonymous(&self) -> bool {
-        self.0.is_none()
+        matches!(self.0, Repr::Anonymous)
     }
 }
 
 impl fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Some(_) => f.write_str("ClientIdentity(<identified>)"),
-            None => f.write_str("ClientIdentity(<anonymous>)"),
+            Repr::Named(_) => f.write_str("ClientIdentity(<identified>)"),
+            Repr::Unique(n) => write!(f, "ClientIdentity(<unique #{n}>)"),
+            Repr::Anonymous => f.write_str("ClientIdentity(<anonymous>)"),
         }
     }
 }

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::TelemetryConfig;
-use crate::context::SessionContextBuilder;
 use crate::credentials::CredentialsProvider;
-use crate::driver::DriverInfo;
 use crate::export::{
     BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
     ServiceEndpointError, Transport,
@@ -17,18 +15,20 @@ use crate::export::{
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
 use crate::jitter::Jitter;
-use crate::model::FrontendLog;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
-use crate::pipeline::lane::Wake;
-use crate::pipeline::{CloseFuture, CloseOutcome, FlushResult};
+use crate::pipeline::CloseOutcome;
 use crate::stats::TelemetryStats;
 
 mod acquire_options;
+mod handle;
 mod identity;
 
 pub use acquire_options::AcquireOptions;
+pub use handle::TelemetryClientHandle;
 pub use identity::ClientIdentity;
+
+use handle::SessionDefaults;
 
 /// Why a handle could not be acquired.
 #[derive(Debug, thiserror::Error)]
@@ -161,12 +161,13 @@ impl TelemetryClientManager {
         F: FnOnce(&HostKey) -> Box<dyn Exporter>,
     {
         let host = HostKey::parse(host)?;
-        self.acquire_parts(host, identity, credentials, None, config, |host| {
+        let grip = self.acquire_grip(&host, identity, credentials, None, config, |host| {
             Ok(HostParts {
                 exporter: make_exporter(host),
                 flags: None,
             })
-        })
+        })?;
+        Ok(TelemetryClientHandle::new(&self.engine, host, grip, None))
     }
 
     /// A handle that sends to the Databricks telemetry service at `options`' host (e.g.
@@ -231,8 +232,12 @@ impl TelemetryClientManager {
                 })
             })?),
         };
-        let mut handle = self.acquire_parts(
-            host,
+        let defaults = SessionDefaults {
+            driver: options.driver.clone(),
+            workspace_id,
+        };
+        let grip = self.acquire_grip(
+            &host,
             &options.identity,
             options.credentials.clone(),
             options.transport.as_ref(),
@@ -260,31 +265,28 @@ impl TelemetryClientManager {
                 })
             },
         )?;
-        handle.session = Some(Arc::new(SessionDefaults {
-            driver: options.driver.clone(),
-            workspace_id,
-        }));
-        Ok(handle)
+        Ok(TelemetryClientHandle::new(
+            &self.engine,
+            host,
+            grip,
+            Some(defaults),
+        ))
     }
 
-    fn acquire_parts(
+    /// The lane's grip for a handle, `None` when `config` disables telemetry (a disabled
+    /// handle touches nothing, so it is handed out even after shutdown: a driver can always
+    /// fall back to one).
+    fn acquire_grip(
         &self,
-        host: HostKey,
+        host: &HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
         transport: Option<&Arc<dyn Transport>>,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, AcquireError>,
-    ) -> Result<TelemetryClientHandle, AcquireError> {
+    ) -> Result<Option<Grip>, AcquireError> {
         if !config.enabled() {
-            // A disabled handle touches nothing, so it is handed out even after shutdown: a
-            // driver can always fall back to one.
-            return Ok(TelemetryClientHandle {
-                manager: self.clone(),
-                host,
-                grip: None,
-                session: None,
-            });
+            return Ok(None);
         }
         let grip = self
             .engine
@@ -300,12 +302,7 @@ impl TelemetryClientManager {
                 AcquireFailure::ShutDown => AcquireError::ShutDown,
                 AcquireFailure::Exporter(error) => error,
             })?;
-        Ok(TelemetryClientHandle {
-            manager: self.clone(),
-            host,
-            grip: Some(grip),
-            session: None,
-        })
+        Ok(Some(grip))
     }
 
     /// Stops handing out handles and taking events, delivers what every lane holds within
@@ -378,195 +375,5 @@ impl Drop for ShutdownGuard {
     fn drop(&mut self) {
         let outcome = self.manager.shutdown(self.timeout);
         tracing::debug!(result = ?outcome.result, exported = outcome.stats.exported, dropped = outcome.stats.dropped.total(), "telemetry shut down");
-    }
-}
-
-/// A connection's share of a lane. Drop it (or call [`release`](Self::release)) when the
-/// connection closes: that returns at once, and the lane delivers what it holds in the
-/// background. [`close`](Self::close) and [`close_async`](Self::close_async) do the same and
-/// wait.
-#[must_use = "dropping the handle releases it at once"]
-#[derive(Debug)]
-pub struct TelemetryClientHandle {
-    manager: TelemetryClientManager,
-    host: HostKey,
-    /// `None` for a disabled handle, and once released.
-    grip: Option<Grip>,
-    /// What sessions started from this handle know: the driver and the workspace.
-    session: Option<Arc<SessionDefaults>>,
-}
-
-/// What a handle from `acquire_databricks` knows for the sessions started from it.
-#[derive(Debug)]
-struct SessionDefaults {
-    driver: DriverInfo,
-    workspace_id: Option<i64>,
-}
-
-impl TelemetryClientHandle {
-    /// Hands an event to the lane; never blocks. A few tens of nanoseconds: two counters and a
-    /// push onto a lock-free queue; the lane's first event (and each whole batch) also wakes the
-    /// host's worker.
-    #[inline]
-    pub fn enqueue(&self, log: FrontendLog) {
-        let Some(grip) = &self.grip else { return };
-        match grip.lane.enqueue(log) {
-            Wake::Nothing => {}
-            wake @ (Wake::FirstEvent | Wake::BatchReady) => wake_worker(grip, wake),
-        }
-    }
-
-    /// Whether the handle records anything (its configuration enables telemetry). A driver can
-    /// skip building events when it does not:
-    ///
-    /// ```
-    /// # use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
-    /// # use databricks_telemetry::testing::InMemoryExporter;
-    /// # use databricks_telemetry::{TelemetryConfig, TelemetrySessionContext};
-    /// # let manager = TelemetryClientManager::new();
-    /// let off = TelemetryConfig::builder().with_enabled(false).build()?;
-    /// # let make = |_: &_| Box::new(InMemoryExporter::new()) as Box<_>;
-    /// let telemetry = manager.acquire("adb-1.azuredatabricks.net", &ClientIdentity::anonymous(), &off, make)?;
-    /// # let session = TelemetrySessionContext::builder("d", "1").build();
-    /// if telemetry.is_enabled() {
-    ///     telemetry.enqueue(session.connection_opened(std::time::Duration::from_millis(5)));
-    /// }
-    /// assert!(!telemetry.is_enabled());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[inline]
-    pub fn is_enabled(&self) -> bool {
-        self.grip.is_some()
-    }
-
-    /// Asks for everything the lane holds to be sent now, and waits until it is exported or
-    /// dropped (and counted), or `timeout` passes. While the host's breaker is open the events
-    /// wait, so a flush then times out.
-    pub fn flush(&self, timeout: Duration) -> FlushResult {
-        match &self.grip {
-            Some(grip) => self.manager.engine.flush(grip, timeout),
-            None => FlushResult::Completed,
-        }
-    }
-
-    /// The lane's accounting (shared with every handle of the lane).
-    pub fn stats(&self) -> TelemetryStats {
-        self.grip
-            .as_ref()
-            .map_or_else(TelemetryStats::default, |grip| grip.lane.stats())
-    }
-
-    /// A session context builder for this connection: the driver's name and version, and the
-    /// workspace id from the org id, filled in. `None` for handles acquired without a
-    /// [`DriverInfo`] ([`acquire`](TelemetryClientManager::acquire),
-    /// [`acquire_with_credentials`](TelemetryClientManager::acquire_with_credentials)).
-    pub fn session(&self) -> Option<SessionContextBuilder> {
-        self.session.as_ref().map(|defaults| {
-            let builder = defaults.driver.session();
-            match defaults.workspace_id {
-                Some(id) => builder.with_workspace_id(id),
-                None => builder,
-            }
-        })
-    }
-
-    /// The normalised host.
-    pub fn host(&self) -> &HostKey {
-        &self.host
-    }
-
-    /// Whether two handles share one lane.
-    pub fn shares_lane_with(&self, other: &TelemetryClientHandle) -> bool {
-        match (&self.grip, &other.grip) {
-            (Some(a), Some(b)) => Arc::ptr_eq(&a.lane, &b.lane),
-            _ => false,
-        }
-    }
-
-    /// The lane's option keys for which a later acquirer gave another value than the lane's
-    /// first acquirer (whose values apply), and `"transport"` when a handle of this lane was
-    /// acquired with a transport other than its host's (the host's first acquirer's applies;
-    /// see [`AcquireOptions::with_transport`]).
-    pub fn settings_conflicts(&self) -> Vec<&'static str> {
-        self.grip
-            .as_ref()
-            .map_or_else(Vec::new, |grip| grip.lane.lock().conflicts.clone())
-    }
-
-    /// Gives up this share at once, withdrawing its credentials provider (never called again).
-    /// When it was the lane's last, the lane delivers what it holds in the background within
-    /// its close timeout. Never blocks. Dropping the handle does the same.
-    pub fn release(mut self) {
-        self.release_inner();
-    }
-
-    /// [`release`](Self::release), then waits at most `timeout` for the lane: until it has
-    /// delivered and counted everything (the last handle), or everything enqueued before the
-    /// call (when others share it).
-    ///
-    /// Blocks the calling thread: inside an async runtime use
-    /// [`close_async`](Self::close_async) (a blocking close on a current-thread runtime would
-    /// also starve an async credentials provider that runs on it).
-    pub fn close(mut self, timeout: Duration) -> CloseOutcome {
-        let Some(grip) = self.grip.take() else {
-            return CloseOutcome {
-                result: crate::pipeline::CloseResult::Completed,
-                stats: TelemetryStats::default(),
-            };
-        };
-        let result = self.manager.engine.close(&grip, timeout);
-        CloseOutcome {
-            result,
-            stats: grip.lane.stats(),
-        }
-    }
-
-    /// [`close`](Self::close) as a future that needs no particular async runtime (the wait runs
-    /// on a short-lived helper thread) and never blocks the task that polls it.
-    pub fn close_async(mut self, timeout: Duration) -> CloseFuture {
-        let grip = self.grip.take();
-        let manager = self.manager.clone();
-        CloseFuture::spawn(move || match grip {
-            None => CloseOutcome {
-                result: crate::pipeline::CloseResult::Completed,
-                stats: TelemetryStats::default(),
-            },
-            Some(grip) => {
-                let result = manager.engine.close(&grip, timeout);
-                CloseOutcome {
-                    result,
-                    stats: grip.lane.stats(),
-                }
-            }
-        })
-    }
-
-    fn release_inner(&mut self) {
-        if let Some(grip) = self.grip.take() {
-            self.manager.engine.release(&grip);
-        }
-    }
-}
-
-/// The slow path of enqueue (a lane's first event, or a whole batch): wake the host's worker,
-/// or start it. While the worker runs, an atomic store and load. A first event starts the
-/// lane's flush timer and needs the worker only by then, so a worker parked for less is left to
-/// wake up by itself (no lock on the host, no system call).
-#[cold]
-#[inline(never)]
-fn wake_worker(grip: &Grip, wake: Wake) {
-    match wake {
-        Wake::FirstEvent => {
-            let due = grip.host.engine.clock.now() + grip.lane.settings.flush_interval;
-            let due = *grip.lane.lock().flush_due.get_or_insert(due);
-            grip.host.notify_by(due);
-        }
-        Wake::BatchReady | Wake::Nothing => grip.host.notify(),
-    }
-}
-
-impl Drop for TelemetryClientHandle {
-    fn drop(&mut self) {
-        self.release_inner();
     }
 }

@@ -170,6 +170,12 @@ impl Lane {
         }
     }
 
+    /// Counts an event offered through a handle whose share was closed (by any of its clones)
+    /// as dropped after close. Never blocks.
+    pub(crate) fn count_after_close(&self) {
+        self.after_close.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The lane's state. Every update under the lock is a few assignments, so a panic cannot
     /// leave it torn and a poisoned lock is used as it is.
     pub(crate) fn lock(&self) -> MutexGuard<'_, LaneState> {

@@ -70,6 +70,16 @@ pub struct CloseFuture {
 }
 
 impl CloseFuture {
+    /// A future that is ready with `outcome` at once: there was nothing to wait for.
+    pub(crate) fn ready(outcome: CloseOutcome) -> Self {
+        CloseFuture {
+            slot: Arc::new(Mutex::new(Slot {
+                outcome: Some(outcome),
+                waker: None,
+            })),
+        }
+    }
+
     /// Runs `wait` on a helper thread; the future completes with what it returns. When no
     /// thread can be started, `wait` runs right away on the caller's thread instead.
     pub(crate) fn spawn(wait: impl FnOnce() -> CloseOutcome + Send + 'static) -> Self {

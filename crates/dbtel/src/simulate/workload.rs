@@ -311,7 +311,9 @@ impl ThreadWork<'_> {
         };
         let handle = self.manager.acquire_databricks(&options)?;
         let rng = fastrand::Rng::with_seed(self.plan.seed ^ (u64::from(index) << 32) ^ 0x5eed);
-        let mut session = SimulatedSession::new(handle.host().as_str(), host.workspace_id, rng);
+        // A handle from an acquire always has its host (only `disabled()` has none).
+        let host_name = handle.host().map_or(host.url.as_str(), |key| key.as_str());
+        let mut session = SimulatedSession::new(host_name, host.workspace_id, rng);
         let events = session.open();
         self.pacer.wait_turn(events.len() as u64);
         self.emit(&handle, events);
