@@ -82,6 +82,7 @@ async fn open(
             ClientIdentity::from_credential("oauth-m2m", "client-id\0client-secret"),
             Arc::new(credentials),
         )
+        .with_auth_type(TelemetryAuthType::OAuthM2m)
         .with_config(config)
         .with_org_id("1234567890");
     // Telemetry never fails a connection: a handle that records nothing if the acquire fails.
@@ -89,10 +90,7 @@ async fn open(
         .acquire_databricks(&options)
         .unwrap_or_else(|_| TelemetryClientHandle::disabled());
     // ... the session opens; the server assigns its id ...
-    if let Some(session) = telemetry.open_session(|s| {
-        s.with_session_id("01f0-example-session")
-            .with_auth_type(TelemetryAuthType::OAuthM2m)
-    }) {
+    if let Some(session) = telemetry.open_session(|s| s.with_session_id("01f0-example-session")) {
         telemetry.enqueue(session.connection_opened(started.elapsed()));
     }
     Ok(Connection { telemetry })

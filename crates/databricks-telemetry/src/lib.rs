@@ -71,13 +71,12 @@
 //!                 ClientIdentity::from_credential("pat", token),
 //!                 Arc::new(StaticBearerToken::new(token)),
 //!             )
+//!             .with_auth_type(TelemetryAuthType::Pat)
 //!             .with_config(options.config()?),
 //!     )
 //!     .unwrap_or_else(|_| TelemetryClientHandle::disabled());
 //!
-//! if let Some(session) = telemetry.open_session(|s| {
-//!     s.with_session_id("01f0-...").with_auth_type(TelemetryAuthType::Pat)
-//! }) {
+//! if let Some(session) = telemetry.open_session(|s| s.with_session_id("01f0-...")) {
 //!     telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
 //! }
 //! // Clone the handle, or the statement's recorder, into the tasks that need them.

@@ -382,6 +382,7 @@ fn open_session_builds_keeps_and_returns_the_connections_session() {
             ClientIdentity::from_credential("pat", token),
             Arc::new(StaticBearerToken::new(token)),
         )
+        .with_auth_type(TelemetryAuthType::Pat)
         .with_config(
             TelemetryConfig::builder()
                 .with_flush_interval(Duration::from_secs(3600))
@@ -394,13 +395,15 @@ fn open_session_builds_keeps_and_returns_the_connections_session() {
     let telemetry = manager.acquire_databricks(&options).unwrap();
     assert!(telemetry.session_context().is_none());
     let opened = telemetry
-        .open_session(|s| {
-            s.with_session_id("01f0-abc")
-                .with_auth_type(TelemetryAuthType::Pat)
-        })
+        .open_session(|s| s.with_session_id("01f0-abc"))
         .expect("an enabled Databricks handle");
     assert_eq!(opened.session_id(), Some("01f0-abc"));
-    assert_eq!(opened.workspace_id(), Some(42));
+    assert_eq!(opened.workspace_id(), Some(42), "from the org id");
+    assert_eq!(
+        opened.auth_type(),
+        Some(TelemetryAuthType::Pat),
+        "from the acquire options"
+    );
     let kept = telemetry.clone().session_context().unwrap();
     assert!(Arc::ptr_eq(&kept, &opened), "every clone sees it");
     telemetry.enqueue(opened.connection_opened(Duration::from_millis(5)));

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::config::TelemetryConfig;
+use crate::context::TelemetryAuthType;
 use crate::credentials::CredentialsProvider;
 use crate::driver::DriverInfo;
 use crate::export::Transport;
@@ -42,6 +43,7 @@ pub struct AcquireOptions {
     pub(crate) credentials: Option<Arc<dyn CredentialsProvider>>,
     pub(crate) config: TelemetryConfig,
     pub(crate) org_id: Option<String>,
+    pub(crate) auth_type: Option<TelemetryAuthType>,
     pub(crate) transport: Option<Arc<dyn Transport>>,
 }
 
@@ -56,6 +58,7 @@ impl AcquireOptions {
             credentials: None,
             config: TelemetryConfig::default(),
             org_id: None,
+            auth_type: None,
             transport: None,
         }
     }
@@ -84,6 +87,15 @@ impl AcquireOptions {
     /// the handle's [`session`](super::TelemetryClientHandle::session).
     pub fn with_org_id(mut self, org_id: impl Into<String>) -> Self {
         self.org_id = Some(org_id.into());
+        self
+    }
+
+    /// How the connection authenticates: the `auth_type` of sessions started from the handle's
+    /// [`session`](super::TelemetryClientHandle::session) (and
+    /// [`open_session`](super::TelemetryClientHandle::open_session)), so the driver names it
+    /// once, where it picks the credentials.
+    pub fn with_auth_type(mut self, auth_type: TelemetryAuthType) -> Self {
+        self.auth_type = Some(auth_type);
         self
     }
 
@@ -131,6 +143,7 @@ impl fmt::Debug for AcquireOptions {
             .field("identity", &self.identity)
             .field("credentials", &self.credentials)
             .field("org_id", &self.org_id)
+            .field("auth_type", &self.auth_type)
             .field("transport", &self.transport)
             .finish_non_exhaustive()
     }

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::context::{SessionContextBuilder, StatementRecorder, TelemetrySessionContext};
+use crate::context::{
+    SessionContextBuilder, StatementRecorder, TelemetryAuthType, TelemetrySessionContext,
+};
 use crate::driver::DriverInfo;
 use crate::host::HostKey;
 use crate::model::{FrontendLog, OperationType};
@@ -71,6 +73,7 @@ struct Share {
 pub(super) struct SessionDefaults {
     pub(super) driver: DriverInfo,
     pub(super) workspace_id: Option<i64>,
+    pub(super) auth_type: Option<TelemetryAuthType>,
 }
 
 impl TelemetryClientHandle {
@@ -180,19 +183,24 @@ impl TelemetryClientHandle {
             .map_or_else(TelemetryStats::default, |share| share.grip.lane.stats())
     }
 
-    /// A session context builder for this connection: the driver's name and version, and the
-    /// workspace id from the org id, filled in. `None` for handles acquired without a
+    /// A session context builder for this connection: the driver's name and version, the
+    /// workspace id from the org id and the auth type (from
+    /// [`AcquireOptions::with_auth_type`](crate::AcquireOptions::with_auth_type)) filled in.
+    /// `None` for handles acquired without a
     /// [`DriverInfo`] ([`acquire`](super::TelemetryClientManager::acquire),
     /// [`acquire_with_credentials`](super::TelemetryClientManager::acquire_with_credentials),
     /// [`disabled`](Self::disabled)). [`open_session`](Self::open_session) builds and keeps it
     /// in one step.
     pub fn session(&self) -> Option<SessionContextBuilder> {
         self.shared.defaults.as_ref().map(|defaults| {
-            let builder = defaults.driver.session();
-            match defaults.workspace_id {
-                Some(id) => builder.with_workspace_id(id),
-                None => builder,
+            let mut builder = defaults.driver.session();
+            if let Some(id) = defaults.workspace_id {
+                builder = builder.with_workspace_id(id);
             }
+            if let Some(auth_type) = defaults.auth_type {
+                builder = builder.with_auth_type(auth_type);
+            }
+            builder
         })
     }
 

@@ -235,6 +235,7 @@ impl TelemetryClientManager {
         let defaults = SessionDefaults {
             driver: options.driver.clone(),
             workspace_id,
+            auth_type: options.auth_type,
         };
         let grip = self.acquire_grip(
             &host,
