@@ -442,3 +442,91 @@ fn a_later_acquirers_other_transport_is_a_conflict_and_the_first_stays() {
     );
     assert_eq!(second.sent.load(Ordering::SeqCst), 0);
 }
+
+/// A transport from `with_transport_fn` is built once, for the acquire that creates the host:
+/// every connection may bring the function, none is a conflict, and all send through it.
+#[cfg(feature = "ureq-transport")]
+#[test]
+fn a_transport_fn_is_built_once_per_host_and_never_a_conflict() {
+    use databricks_telemetry::export::Transport;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let built = Arc::new(AtomicUsize::new(0));
+    let transport = counting();
+    let options = |user: &str| {
+        let built = Arc::clone(&built);
+        let transport = Arc::clone(&transport);
+        acquire_options(
+            &service.base_url(),
+            &ClientIdentity::new(user),
+            token(),
+            &config(false),
+        )
+        .with_transport_fn(move || {
+            built.fetch_add(1, Ordering::SeqCst);
+            Ok(Arc::clone(&transport) as Arc<dyn Transport>)
+        })
+    };
+    let handles: Vec<_> = ["u", "u", "v", "w"]
+        .into_iter()
+        .map(|user| manager.acquire_databricks(&options(user)).unwrap())
+        .collect();
+    assert_eq!(built.load(Ordering::SeqCst), 1, "one host, one transport");
+    for handle in &handles {
+        assert!(handle.settings_conflicts().is_empty());
+        for event in events(2) {
+            handle.enqueue(event);
+        }
+        assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    }
+    assert_eq!(service.stats().logs_accepted, 8);
+    assert!(
+        transport.sent.load(Ordering::SeqCst) >= 4,
+        "the flag and three lanes' uploads, all through the built transport"
+    );
+    // A given transport that is not the built one is still a conflict.
+    let other = manager
+        .acquire_databricks(&options("u").with_transport(counting()))
+        .unwrap();
+    assert_eq!(other.settings_conflicts(), vec!["transport"]);
+}
+
+/// A transport function that fails fails the acquire that needed it, with its reason; the
+/// host is not created, so a later acquire tries again.
+#[cfg(feature = "ureq-transport")]
+#[test]
+fn a_transport_fn_that_fails_fails_the_acquire_and_a_later_one_tries_again() {
+    use databricks_telemetry::export::Transport;
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let options = acquire_options(
+        &service.base_url(),
+        &ClientIdentity::new("u"),
+        token(),
+        &config(true),
+    );
+    let failing = options
+        .clone()
+        .with_transport_fn(|| Err("no thread for the runtime".into()));
+    let error = manager.acquire_databricks(&failing).unwrap_err();
+    assert!(matches!(error, AcquireError::Transport(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("no thread for the runtime"),
+        "{error}"
+    );
+    assert_eq!(manager.host_count(), 0, "no host was created");
+    let default_transport = options.with_transport_fn(|| {
+        Ok(Arc::new(databricks_telemetry::export::UreqTransport::new()) as Arc<dyn Transport>)
+    });
+    let handle = manager.acquire_databricks(&default_transport).unwrap();
+    for event in events(2) {
+        handle.enqueue(event);
+    }
+    assert_eq!(handle.flush(WAIT), FlushResult::Completed);
+    assert_eq!(service.stats().logs_accepted, 2);
+}

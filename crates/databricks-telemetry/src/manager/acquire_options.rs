@@ -8,6 +8,20 @@ use crate::context::TelemetryAuthType;
 use crate::credentials::CredentialsProvider;
 use crate::driver::DriverInfo;
 use crate::export::Transport;
+
+/// Builds a host's transport when an acquire creates the host; see
+/// [`AcquireOptions::with_transport_fn`].
+type BuildTransport =
+    dyn Fn() -> Result<Arc<dyn Transport>, Box<dyn std::error::Error + Send + Sync>> + Send + Sync;
+
+/// Where a host's transport comes from.
+#[derive(Clone)]
+pub(crate) enum TransportSource {
+    /// This one (compared by pointer with the host's).
+    Given(Arc<dyn Transport>),
+    /// Built by this function, only when the acquire creates the host.
+    Built(Arc<BuildTransport>),
+}
 use crate::manager::ClientIdentity;
 
 /// What a connection acquires its handle with, for
@@ -44,7 +58,7 @@ pub struct AcquireOptions {
     pub(crate) config: TelemetryConfig,
     pub(crate) org_id: Option<String>,
     pub(crate) auth_type: Option<TelemetryAuthType>,
-    pub(crate) transport: Option<Arc<dyn Transport>>,
+    pub(crate) transport: Option<TransportSource>,
 }
 
 impl AcquireOptions {
@@ -113,10 +127,53 @@ impl AcquireOptions {
     ///
     /// So the transport must outlive any one connection: a `ReqwestTransport` on the runtime
     /// of a connection that later closes fails every later request on the host. A driver with
-    /// one tokio runtime per connection builds it with `ReqwestTransport::with_own_runtime`.
+    /// one tokio runtime per connection builds it with `ReqwestTransport::with_own_runtime`,
+    /// best in [`with_transport_fn`](Self::with_transport_fn), which builds it only for the
+    /// host's first connection.
     pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
+        self.transport = Some(TransportSource::Given(transport));
         self
+    }
+
+    /// Like [`with_transport`](Self::with_transport), but the transport is built by `build`
+    /// only when this acquire creates the host: a driver that sets this on every connection
+    /// builds one transport per host, not one per connection, and no later acquire is reported
+    /// as a transport conflict (there is nothing built to compare). When `build` fails, the
+    /// acquire fails with [`AcquireError::Transport`](crate::AcquireError::Transport) (and a
+    /// driver falls back to [`TelemetryClientHandle::disabled`](crate::TelemetryClientHandle::disabled)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "reqwest")]
+    /// # fn driver(client: reqwest::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use databricks_telemetry::export::ReqwestTransport;
+    /// use databricks_telemetry::{AcquireOptions, DriverInfo};
+    ///
+    /// // The connection's own configured client (proxy, CA); the transport, with a runtime of
+    /// // its own, is built for the host's first connection only.
+    /// let options = AcquireOptions::new("adb-1.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
+    ///     .with_transport_fn(move || Ok(Arc::new(ReqwestTransport::with_own_runtime(client.clone())?)));
+    /// # let _ = options;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_transport_fn<F>(mut self, build: F) -> Self
+    where
+        F: Fn() -> Result<Arc<dyn Transport>, Box<dyn std::error::Error + Send + Sync>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.transport = Some(TransportSource::Built(Arc::new(build)));
+        self
+    }
+
+    /// The transport given with [`with_transport`](Self::with_transport), if any.
+    pub(crate) fn given_transport(&self) -> Option<&Arc<dyn Transport>> {
+        match &self.transport {
+            Some(TransportSource::Given(transport)) => Some(transport),
+            _ => None,
+        }
     }
 
     /// The host (or URL) telemetry goes to.
@@ -144,7 +201,14 @@ impl fmt::Debug for AcquireOptions {
             .field("credentials", &self.credentials)
             .field("org_id", &self.org_id)
             .field("auth_type", &self.auth_type)
-            .field("transport", &self.transport)
+            .field(
+                "transport",
+                &match &self.transport {
+                    None => "default",
+                    Some(TransportSource::Given(_)) => "given",
+                    Some(TransportSource::Built(_)) => "built for a new host",
+                },
+            )
             .finish_non_exhaustive()
     }
 }

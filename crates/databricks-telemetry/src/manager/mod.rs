@@ -25,6 +25,7 @@ mod handle;
 mod identity;
 
 pub use acquire_options::AcquireOptions;
+use acquire_options::TransportSource;
 pub use handle::TelemetryClientHandle;
 pub use identity::ClientIdentity;
 
@@ -43,6 +44,9 @@ pub enum AcquireError {
     /// The host's exporter could not be built.
     #[error(transparent)]
     Exporter(#[from] DatabricksExporterError),
+    /// The transport from [`AcquireOptions::with_transport_fn`] could not be built.
+    #[error("the telemetry transport could not be built: {0}")]
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The manager has been shut down; it hands out nothing more.
     #[error("the telemetry manager has been shut down")]
     ShutDown,
@@ -165,6 +169,7 @@ impl TelemetryClientManager {
             Ok(HostParts {
                 exporter: make_exporter(host),
                 flags: None,
+                transport: None,
             })
         })?;
         Ok(TelemetryClientHandle::new(&self.engine, host, grip, None))
@@ -241,7 +246,7 @@ impl TelemetryClientManager {
             &host,
             &options.identity,
             options.credentials.clone(),
-            options.transport.as_ref(),
+            options.given_transport(),
             config,
             |_| {
                 let mut builder =
@@ -252,7 +257,14 @@ impl TelemetryClientManager {
                 // The host's flag is asked through the same transport as its uploads.
                 let mut cache =
                     FeatureFlagCache::with_clock(config, user_agent, Arc::clone(&shared.clock));
-                if let Some(transport) = &options.transport {
+                let transport = match &options.transport {
+                    None => None,
+                    Some(TransportSource::Given(transport)) => Some(Arc::clone(transport)),
+                    Some(TransportSource::Built(build)) => {
+                        Some(build().map_err(AcquireError::Transport)?)
+                    }
+                };
+                if let Some(transport) = &transport {
                     builder = builder.with_transport(Arc::clone(transport));
                     cache = cache.with_transport(Arc::clone(transport));
                 }
@@ -263,6 +275,7 @@ impl TelemetryClientManager {
                         cache: Arc::new(cache),
                         endpoint,
                     }),
+                    transport,
                 })
             },
         )?;

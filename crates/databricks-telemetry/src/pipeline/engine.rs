@@ -95,6 +95,9 @@ pub(crate) struct Grip {
 pub(crate) struct HostParts {
     pub(crate) exporter: Box<dyn Exporter>,
     pub(crate) flags: Option<FlagSource>,
+    /// The transport the host sends through (`None`: the exporter's default), kept to tell a
+    /// later acquirer that brings another.
+    pub(crate) transport: Option<Arc<dyn Transport>>,
 }
 
 impl Engine {
@@ -166,7 +169,7 @@ impl Engine {
                     host_settings,
                     parts.exporter,
                     parts.flags,
-                    transport.cloned(),
+                    parts.transport,
                     Arc::clone(&self.shared),
                 );
                 registry.hosts.insert(host, Arc::clone(&new));
