@@ -444,7 +444,10 @@ impl TelemetryClientHandle {
     #[inline]
     pub fn enqueue(&self, log: FrontendLog) {
         let Some(grip) = &self.grip else { return };
-        match grip.lane.enqueue(log) {
+        let Some(room) = grip.lane.admit() else {
+            return;
+        };
+        match grip.lane.push(room, log) {
             Wake::Nothing => {}
             wake @ (Wake::FirstEvent | Wake::BatchReady) => wake_worker(grip, wake),
         }
