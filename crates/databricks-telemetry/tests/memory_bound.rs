@@ -104,17 +104,16 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
     statement.finish()
 }
 
-/// The heap one sample event owns: the capacity of every string it owns (the session-constant
-/// parts, session id, auth type, user agent, system configuration and connection parameters,
-/// are `Arc`s shared with the session). Counted from the event rather than measured with the
+/// The heap one sample event owns: the capacity of every string it owns (its event id is kept
+/// inline; the session-constant parts, session id, auth type, user agent, system configuration
+/// and connection parameters, are `Arc`s shared with the session). Counted from the event rather than measured with the
 /// process-wide allocator counters, which other threads can move during a measurement.
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
     let event = statement_event(session);
     let capacity = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
     let log = &event.entry.sql_driver_log;
     let error = log.error_info.as_ref();
-    event.frontend_log_event_id.capacity()
-        + capacity(&log.sql_statement_id)
+    capacity(&log.sql_statement_id)
         + error.map_or(0, |e| capacity(&e.error_name) + capacity(&e.stack_trace))
 }
 

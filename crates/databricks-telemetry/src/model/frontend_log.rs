@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::driver_log::SqlDriverLog;
+use super::event_id::EventId;
 use super::proto_int;
 
 /// One frontend log: an event id, the workspace, the client context and the driver event.
@@ -13,8 +14,9 @@ use super::proto_int;
 /// serialised to a JSON string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrontendLog {
-    /// A UUID v4 that identifies this event (the service de-duplicates on it).
-    pub frontend_log_event_id: String,
+    /// A UUID v4 that identifies this event (the service de-duplicates on it), kept without an
+    /// allocation; any text converts into it (`"…".into()`).
+    pub frontend_log_event_id: EventId,
     /// The workspace id, when known.
     #[serde(
         default,
