@@ -83,7 +83,7 @@ fn otel_record(session: &TelemetrySessionContext, event: &FrontendLog) -> SdkLog
     record.set_event_name("sql_driver_log");
     record.set_timestamp(SystemTime::now());
     record.set_severity_number(Severity::Info);
-    record.set_body(owned(&event.frontend_log_event_id));
+    record.set_body(owned(&event.frontend_log_event_id.to_string()));
     let attributes: Vec<(Key, AnyValue)> = vec![
         ("workspace_id".into(), int(event.workspace_id)),
         ("user_agent".into(), shared(session.user_agent())),

@@ -28,7 +28,7 @@ const HOST: &str = "adb-1.example.net";
 
 fn log(id: &str) -> FrontendLog {
     FrontendLog {
-        frontend_log_event_id: id.to_owned(),
+        frontend_log_event_id: id.into(),
         ..FrontendLog::default()
     }
 }

@@ -37,7 +37,7 @@ fn config() -> TelemetryConfig {
 
 fn log(id: &str) -> FrontendLog {
     FrontendLog {
-        frontend_log_event_id: id.to_owned(),
+        frontend_log_event_id: id.into(),
         ..FrontendLog::default()
     }
 }

@@ -19,7 +19,7 @@ use http_support::*;
 
 fn event_ids(logs: &[FrontendLog]) -> BTreeSet<String> {
     logs.iter()
-        .map(|l| l.frontend_log_event_id.clone())
+        .map(|l| l.frontend_log_event_id.to_string())
         .collect()
 }
 
@@ -29,7 +29,7 @@ fn stored_ids(endpoint: &telemetry_endpoint::TelemetryEndpoint) -> Vec<String> {
         .iter()
         .map(|json| {
             let log: FrontendLog = serde_json::from_str(json).unwrap();
-            log.frontend_log_event_id
+            log.frontend_log_event_id.to_string()
         })
         .collect()
 }

@@ -31,8 +31,8 @@ const HOST: &str = "adb-1234567890123456.7.azuredatabricks.net";
 const IDLE_LANE_BOUND: usize = 4 * 1024;
 
 /// crossbeam's unbounded channel (the lane's queue) is a list of blocks of 31 slots, each slot
-/// the event and a state word; a lane that has carried events keeps its current block, and a
-/// sender allocates the next one a slot ahead.
+/// a boxed event's pointer and a state word; a lane that has carried events keeps its current
+/// block, and a sender allocates the next one a slot ahead.
 const BLOCK_SLOTS: usize = 31;
 
 /// Bytes live on the heap now, process wide. `stats_alloc` already counts a realloc's growth in
@@ -63,16 +63,16 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
     statement.finish()
 }
 
-/// The heap one sample event owns (its own strings; the session's parts are shared `Arc`s).
+/// The heap one sample event owns (its statement id; the event id is kept inline, the session's
+/// parts are shared `Arc`s).
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
     let event = statement_event(session);
-    event.frontend_log_event_id.capacity()
-        + event
-            .entry
-            .sql_driver_log
-            .sql_statement_id
-            .as_ref()
-            .map_or(0, String::capacity)
+    event
+        .entry
+        .sql_driver_log
+        .sql_statement_id
+        .as_ref()
+        .map_or(0, String::capacity)
 }
 
 fn per_lane(bytes: i64) -> usize {
@@ -152,7 +152,7 @@ fn thousand_identities_on_one_host_use_one_export_thread_and_a_bounded_heap() {
     let threads = thread_stats();
 
     let event = size_of::<FrontendLog>();
-    let slot = event + size_of::<usize>();
+    let slot = size_of::<Box<FrontendLog>>() + size_of::<usize>();
     let block = BLOCK_SLOTS * slot + size_of::<usize>();
     let events = IDENTITIES * EVENTS_PER_IDENTITY;
     eprintln!(
@@ -174,8 +174,9 @@ fn thousand_identities_on_one_host_use_one_export_thread_and_a_bounded_heap() {
         drained <= IDLE_LANE_BOUND + block,
         "a drained lane costs {drained} bytes, over {IDLE_LANE_BOUND} + one block ({block})"
     );
-    // Generous: every event in a slot with its heap, two blocks and a lane per identity.
-    let bound = events * (slot + event_heap) + IDENTITIES * (IDLE_LANE_BOUND + 2 * block);
+    // Generous: every event in its box with its heap and a slot, two blocks and a lane per
+    // identity.
+    let bound = events * (slot + event + event_heap) + IDENTITIES * (IDLE_LANE_BOUND + 2 * block);
     assert!(
         loaded <= bound,
         "{IDENTITIES} loaded lanes peaked at {loaded} bytes, over {bound}"

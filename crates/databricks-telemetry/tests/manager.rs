@@ -24,7 +24,7 @@ fn config() -> TelemetryConfig {
 
 fn log(id: &str) -> FrontendLog {
     FrontendLog {
-        frontend_log_event_id: id.to_owned(),
+        frontend_log_event_id: id.into(),
         ..FrontendLog::default()
     }
 }
@@ -156,7 +156,7 @@ fn a_finished_lane_is_never_resurrected() {
     let ids: Vec<String> = exporter
         .logs()
         .into_iter()
-        .map(|l| l.frontend_log_event_id)
+        .map(|l| l.frontend_log_event_id.to_string())
         .collect();
     assert_eq!(ids, ["before", "after"]);
 }

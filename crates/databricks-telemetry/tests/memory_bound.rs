@@ -10,21 +10,23 @@
 //! ```text
 //! P = min(N × max_queue_size, max_pending_events)
 //!
-//! bound = P × (slot + event_heap)                           every held event: a queue slot, its heap
+//! bound = P × (slot + event + event_heap)                   every held event: a queue slot, the
+//!                                                           event in its box, its heap
 //!       + N × (2 × block + 2 × batch_size × event + LANE)   per lane: the queue's current and next
 //!                                                           block, a batch's Vec (capacity up to
 //!                                                           twice the batch), the lane itself
 //!       + FIXED_OVERHEAD                                    the manager, the host, its worker
 //! ```
 //!
-//! where `event = size_of::<FrontendLog>()`, `slot = event + size_of::<usize>()` (a slot of
-//! crossbeam's unbounded channel is the event and a state word), `block = 31 × slot + 8` (the
-//! channel allocates slots 31 at a time, frees a block once all of it has been read, and
-//! allocates the next block a slot ahead), and `event_heap` is the heap one sample event owns
-//! (its strings; the session-constant parts are `Arc`s shared with the session). Nothing is
-//! reserved per `max_queue_size`: an idle lane costs `LANE` (about 1.2 KiB measured, by
-//! `tests/identities.rs`), and a lane that has carried events keeps one block (13.3 KiB) while it
-//! lives. `BENCHMARKS.md` states the same formula with figures.
+//! where `event = size_of::<FrontendLog>()` (a lane queues each event in a box of its own),
+//! `slot = size_of::<Box<FrontendLog>>() + size_of::<usize>()` (a slot of crossbeam's unbounded
+//! channel is the box's pointer and a state word), `block = 31 × slot + 8` (the channel
+//! allocates slots 31 at a time, frees a block once all of it has been read, and allocates the
+//! next block a slot ahead), and `event_heap` is the heap one sample event owns (its strings; the
+//! session-constant parts are `Arc`s shared with the session). Nothing is reserved per
+//! `max_queue_size`: an idle lane costs `LANE` (about 1.2 KiB measured, by
+//! `tests/identities.rs`), and a lane that has carried events keeps one block (504 bytes) while
+//! it lives. `BENCHMARKS.md` states the same formula with figures.
 //!
 //! The live heap is `bytes_allocated - bytes_deallocated`: `stats_alloc` counts a realloc's
 //! growth or shrinking in those two already (its `bytes_reallocated` is the same change again).
@@ -102,22 +104,21 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
     statement.finish()
 }
 
-/// The heap one sample event owns: the capacity of every string it owns (the session-constant
-/// parts, session id, auth type, user agent, system configuration and connection parameters,
-/// are `Arc`s shared with the session). Counted from the event rather than measured with the
+/// The heap one sample event owns: the capacity of every string it owns (its event id is kept
+/// inline; the session-constant parts, session id, auth type, user agent, system configuration
+/// and connection parameters, are `Arc`s shared with the session). Counted from the event rather than measured with the
 /// process-wide allocator counters, which other threads can move during a measurement.
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
     let event = statement_event(session);
     let capacity = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
     let log = &event.entry.sql_driver_log;
     let error = log.error_info.as_ref();
-    event.frontend_log_event_id.capacity()
-        + capacity(&log.sql_statement_id)
+    capacity(&log.sql_statement_id)
         + error.map_or(0, |e| capacity(&e.error_name) + capacity(&e.stack_trace))
 }
 
 fn slot() -> usize {
-    size_of::<FrontendLog>() + size_of::<usize>()
+    size_of::<Box<FrontendLog>>() + size_of::<usize>()
 }
 
 fn block() -> usize {
@@ -132,7 +133,10 @@ fn held(lanes: usize, max_pending_events: usize) -> usize {
 /// The bound from the module docs.
 fn bound(lanes: usize, max_pending_events: usize, event_heap: usize) -> usize {
     let per_lane = 2 * block() + 2 * BATCH_SIZE * size_of::<FrontendLog>() + LANE;
-    held(lanes, max_pending_events) * (slot() + event_heap) + lanes * per_lane + FIXED_OVERHEAD
+    let event = size_of::<FrontendLog>();
+    held(lanes, max_pending_events) * (slot() + event + event_heap)
+        + lanes * per_lane
+        + FIXED_OVERHEAD
 }
 
 /// What the outage left: the peak of the pipeline's live heap and the manager's accounting.

@@ -15,13 +15,13 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{Exporter, FailureKind};
-use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::model::{EventId, FrontendLog};
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryConfig};
 use http_support::*;
 
-fn log(id: impl Into<String>) -> FrontendLog {
+fn log(id: impl Into<EventId>) -> FrontendLog {
     FrontendLog {
         frontend_log_event_id: id.into(),
         ..FrontendLog::default()
@@ -32,7 +32,7 @@ fn ids(exporter: &InMemoryExporter) -> Vec<String> {
     exporter
         .logs()
         .into_iter()
-        .map(|l| l.frontend_log_event_id)
+        .map(|l| l.frontend_log_event_id.to_string())
         .collect()
 }
 

@@ -31,7 +31,7 @@ fn operation(log: &FrontendLog) -> &SqlExecutionEvent {
 
 /// The event without what differs by construction: its random id and its wall-clock stamp.
 fn comparable(mut log: FrontendLog) -> FrontendLog {
-    log.frontend_log_event_id.clear();
+    log.frontend_log_event_id = EventId::default();
     log.context.client_context.timestamp_millis = None;
     log
 }

@@ -1,13 +1,12 @@
 //! The envelope every event gets: a fresh event id, the time, the user agent.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::statement::offset_nanos;
 use crate::model::{
-    ClientContext, FrontendLog, FrontendLogContext, FrontendLogEntry, SqlDriverLog,
+    ClientContext, EventId, FrontendLog, FrontendLogContext, FrontendLogEntry, SqlDriverLog,
 };
 
 /// Wraps a driver event in a frontend log stamped `timestamp_millis` (since the Unix epoch).
@@ -19,7 +18,7 @@ pub(crate) fn new_frontend_log(
     timestamp_millis: i64,
 ) -> FrontendLog {
     FrontendLog {
-        frontend_log_event_id: new_event_id(),
+        frontend_log_event_id: EventId::random(),
         workspace_id,
         context: FrontendLogContext {
             client_context: ClientContext {
@@ -82,57 +81,9 @@ pub(crate) fn wall_millis_at(at: Instant) -> i64 {
     (wall_at_base.saturating_add(since_base) / 1_000_000).max(0)
 }
 
-thread_local! {
-    /// Per-thread generator state, seeded once from the OS's random source.
-    static EVENT_ID_STATE: Cell<u64> = Cell::new(seed());
-}
-
-fn seed() -> u64 {
-    let bytes = *uuid::Uuid::new_v4().as_bytes();
-    u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default()) | 1
-}
-
-/// A random (version 4) UUID. Event ids only need to be unique, not secret, so they come from a
-/// per-thread SplitMix64 sequence seeded from the OS once, which keeps a system call off the
-/// driver's path.
-pub(crate) fn new_event_id() -> String {
-    let (hi, lo) = EVENT_ID_STATE.with(|state| {
-        let a = splitmix64(state);
-        let b = splitmix64(state);
-        (a, b)
-    });
-    let value = (u128::from(hi) << 64) | u128::from(lo);
-    let mut text = uuid::Uuid::encode_buffer();
-    let id = uuid::Builder::from_random_bytes(value.to_be_bytes())
-        .into_uuid()
-        .hyphenated()
-        .encode_lower(&mut text);
-    // One exact-size allocation; no formatting machinery.
-    String::from(&*id)
-}
-
-fn splitmix64(state: &Cell<u64>) -> u64 {
-    let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-    state.set(next);
-    let mut z = next;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_ids_are_v4_and_distinct() {
-        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| new_event_id()).collect();
-        assert_eq!(ids.len(), 10_000);
-        for id in ids.iter().take(100) {
-            let parsed = uuid::Uuid::parse_str(id).unwrap();
-            assert_eq!(parsed.get_version_num(), 4, "{id}");
-        }
-    }
 
     #[test]
     fn wall_time_of_an_instant_follows_the_wall_clock() {
@@ -150,12 +101,5 @@ mod tests {
         assert!((later - stamped - 150).abs() <= 1, "{stamped} {later}");
         let earlier = wall_millis_at(at - std::time::Duration::from_millis(150));
         assert!((stamped - earlier - 150).abs() <= 1, "{stamped} {earlier}");
-    }
-
-    #[test]
-    fn threads_get_different_sequences() {
-        let a = std::thread::spawn(new_event_id).join().unwrap();
-        let b = std::thread::spawn(new_event_id).join().unwrap();
-        assert_ne!(a, b);
     }
 }

@@ -269,37 +269,42 @@ impl TelemetrySessionContext {
         }
     }
 
-    /// The session-constant part of an event with its operation's parts.
+    /// The event of one operation: the session-constant parts with the operation's, in their
+    /// envelope stamped with the wall-clock time of `end`. One literal, so the compiler builds
+    /// the event where it is returned rather than copying a driver log into its envelope.
     #[inline(always)]
-    pub(crate) fn driver_log_with(
+    pub(crate) fn statement_log(
         &self,
         sql_statement_id: Option<String>,
         operation_latency_ms: Option<i64>,
         sql_operation: SqlExecutionEvent,
         error_info: Option<DriverErrorInfo>,
-    ) -> SqlDriverLog {
-        SqlDriverLog {
-            session_id: self.session_id.clone(),
-            sql_statement_id,
-            system_configuration: Some(Arc::clone(&self.system_configuration)),
-            driver_connection_params: self.connection_parameters.clone(),
-            auth_type: self.auth_type_name.clone(),
-            vol_operation: None,
-            sql_operation: Some(sql_operation),
-            error_info,
-            operation_latency_ms,
+        end: Instant,
+    ) -> FrontendLog {
+        use crate::model::{ClientContext, EventId, FrontendLogContext, FrontendLogEntry};
+        FrontendLog {
+            frontend_log_event_id: EventId::random(),
+            workspace_id: self.workspace_id,
+            context: FrontendLogContext {
+                client_context: ClientContext {
+                    timestamp_millis: Some(wall_millis_at(end)),
+                    user_agent: Some(Arc::clone(&self.user_agent)),
+                },
+            },
+            entry: FrontendLogEntry {
+                sql_driver_log: SqlDriverLog {
+                    session_id: self.session_id.clone(),
+                    sql_statement_id,
+                    system_configuration: Some(Arc::clone(&self.system_configuration)),
+                    driver_connection_params: self.connection_parameters.clone(),
+                    auth_type: self.auth_type_name.clone(),
+                    vol_operation: None,
+                    sql_operation: Some(sql_operation),
+                    error_info,
+                    operation_latency_ms,
+                },
+            },
         }
-    }
-
-    /// `log` in its envelope, stamped with the wall-clock time of `end`.
-    #[inline(always)]
-    pub(crate) fn wrap_at(&self, log: SqlDriverLog, end: Instant) -> FrontendLog {
-        new_frontend_log(
-            self.workspace_id,
-            &self.user_agent,
-            log,
-            wall_millis_at(end),
-        )
     }
 }
 

@@ -283,13 +283,11 @@ impl Tally {
             operation_detail: Some(operation_detail),
             java_uses_patched_arrow: None,
         };
-        session.wrap_at(
-            session.driver_log_with(
-                self.statement_id,
-                Some(span_millis(offset_nanos(start, end))),
-                sql_operation,
-                self.error.map(ErrorInfo::into_wire),
-            ),
+        session.statement_log(
+            self.statement_id,
+            Some(span_millis(offset_nanos(start, end))),
+            sql_operation,
+            self.error.map(ErrorInfo::into_wire),
             end,
         )
     }

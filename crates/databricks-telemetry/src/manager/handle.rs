@@ -134,7 +134,10 @@ impl TelemetryClientHandle {
         if self.shared.released.load(Ordering::Acquire) {
             return count_after_close(share, log);
         }
-        match share.grip.lane.enqueue(log) {
+        let Some(room) = share.grip.lane.admit() else {
+            return;
+        };
+        match share.grip.lane.push(room, log) {
             Wake::Nothing => {}
             wake @ (Wake::FirstEvent | Wake::BatchReady) => wake_worker(&share.grip, wake),
         }

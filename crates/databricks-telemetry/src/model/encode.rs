@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use super::connection_params::DriverConnectionParameters;
 use super::driver_log::SqlDriverLog;
 use super::error_info::DriverErrorInfo;
+use super::event_id::EventId;
 use super::frontend_log::{FrontendLog, FrontendLogContext, FrontendLogEntry};
 use super::sql_execution::SqlExecutionEvent;
 use super::system_configuration::DriverSystemConfiguration;
@@ -239,7 +240,7 @@ impl Formatter for DoubleEncoded<'_> {
 /// are those of the model's own derive.
 #[derive(Serialize)]
 struct WireLog<'b> {
-    frontend_log_event_id: &'b str,
+    frontend_log_event_id: &'b EventId,
     #[serde(skip_serializing_if = "Option::is_none")]
     workspace_id: Option<i64>,
     context: &'b FrontendLogContext,

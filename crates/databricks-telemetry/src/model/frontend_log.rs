@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::driver_log::SqlDriverLog;
+use super::event_id::EventId;
 use super::proto_int;
 
 /// One frontend log: an event id, the workspace, the client context and the driver event.
@@ -14,8 +15,9 @@ use super::proto_int;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[must_use = "an event is sent only once it is enqueued"]
 pub struct FrontendLog {
-    /// A UUID v4 that identifies this event (the service de-duplicates on it).
-    pub frontend_log_event_id: String,
+    /// A UUID v4 that identifies this event (the service de-duplicates on it), kept without an
+    /// allocation; any text converts into it (`"…".into()`).
+    pub frontend_log_event_id: EventId,
     /// The workspace id, when known.
     #[serde(
         default,

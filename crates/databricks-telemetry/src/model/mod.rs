@@ -17,6 +17,7 @@ mod driver_log;
 mod encode;
 mod enums;
 mod error_info;
+mod event_id;
 mod frontend_log;
 mod proto_int;
 mod request;
@@ -31,6 +32,7 @@ pub use enums::{
     OperationType, StatementType, UnknownEnumName, VolumeOperationType,
 };
 pub use error_info::DriverErrorInfo;
+pub use event_id::EventId;
 pub use frontend_log::{ClientContext, FrontendLog, FrontendLogContext, FrontendLogEntry};
 pub use request::{EmptyItems, TelemetryRequest, TelemetryResponse};
 pub use sql_execution::{ChunkDetails, OperationDetail, ResultLatency, SqlExecutionEvent};

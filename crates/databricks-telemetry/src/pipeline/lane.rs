@@ -54,6 +54,13 @@ pub(crate) enum Wake {
     BatchReady,
 }
 
+/// Room for one event in a lane, taken by [`Lane::admit`].
+#[derive(Debug)]
+pub(crate) struct Room {
+    /// The events the lane held before.
+    before: usize,
+}
+
 /// A batch taken off a lane: sent, or waiting at the lane's front for its next attempt.
 #[derive(Debug)]
 pub(crate) struct Batch {
@@ -93,8 +100,9 @@ pub(crate) struct LaneState {
 pub(crate) struct Lane {
     pub(crate) identity: ClientIdentity,
     pub(crate) settings: LaneSettings,
-    tx: Sender<FrontendLog>,
-    rx: Receiver<FrontendLog>,
+    /// Each event in a box of its own: the queue's blocks hold pointers, not 432-byte events.
+    tx: Sender<Box<FrontendLog>>,
+    rx: Receiver<Box<FrontendLog>>,
     /// Events queued, waiting for a retry or being exported; checked against `max_queue_size`.
     pending: AtomicUsize,
     /// No more events are accepted: the lane finished, or the manager is shutting down.
@@ -146,24 +154,35 @@ impl Lane {
         }
     }
 
-    /// Queues `log`, or counts it as dropped; never blocks. Says what the worker needs to hear.
+    /// Takes room for one event, or counts it as dropped (`None`) when the lane is closed or
+    /// full; never blocks. The event itself is handed over by [`push`](Self::push).
     #[inline]
-    pub(crate) fn enqueue(&self, log: FrontendLog) -> Wake {
+    pub(crate) fn admit(&self) -> Option<Room> {
         if self.closed.load(Ordering::Acquire) {
             self.after_close.fetch_add(1, Ordering::Relaxed);
-            return Wake::Nothing;
+            return None;
         }
         let before = self.pending.fetch_add(1, Ordering::AcqRel);
         if before >= self.settings.max_queue_size || !self.budget.try_take() {
             self.pending.fetch_sub(1, Ordering::AcqRel);
             self.queue_full.fetch_add(1, Ordering::Relaxed);
-            return Wake::Nothing;
+            return None;
         }
+        Some(Room { before })
+    }
+
+    /// Queues `log` into the `room` [`admit`](Self::admit) took. Says what the worker needs to
+    /// hear.
+    ///
+    /// Not inlined: the event is copied once here, into its box (inlined, the compiler copied it
+    /// on the stack twice more on the way).
+    #[inline(never)]
+    pub(crate) fn push(&self, room: Room, log: FrontendLog) -> Wake {
         // The lane owns the receiver, so the send cannot fail.
-        let _ = self.tx.send(log);
-        if before == 0 {
+        let _ = self.tx.send(Box::new(log));
+        if room.before == 0 {
             Wake::FirstEvent
-        } else if before + 1 == self.settings.batch_size {
+        } else if room.before + 1 == self.settings.batch_size {
             Wake::BatchReady
         } else {
             Wake::Nothing
@@ -200,7 +219,7 @@ impl Lane {
     /// Takes up to `max` queued events and counts them as received.
     pub(crate) fn take(&self, state: &mut LaneState, max: usize) -> Vec<FrontendLog> {
         let mut logs = Vec::with_capacity(max.min(self.rx.len()));
-        logs.extend(self.rx.try_iter().take(max));
+        logs.extend(self.rx.try_iter().take(max).map(|log| *log));
         state.ledger.received += logs.len() as u64;
         logs
     }
