@@ -224,15 +224,19 @@ impl Shared {
         }
     }
 
-    /// Ends the measurement at `end` and builds the event, with a bound recorder's handle;
-    /// `None` if the statement was already finished.
-    fn finish_at(&self, end: Instant) -> Option<(FrontendLog, Option<TelemetryClientHandle>)> {
+    /// Ends the recording: the chunk and poll counts to [`tally`](Self::tally), for the one
+    /// caller that finishes; `None` if the statement was already finished.
+    #[inline]
+    fn finish(&self) -> Option<(u64, u64)> {
         // The chunks' flag decides who finishes; only the finisher sets the polls' flag.
         let chunks = self.chunks.finish()?;
         let polls = self.polls.finish().unwrap_or(0);
-        let (tally, handle) = self.tally(chunks, polls);
-        let log = tally.into_log(&self.session, self.operation, self.start, end);
-        Some((log, handle))
+        Some((chunks, polls))
+    }
+
+    /// The event of a finished recording, measured until `end`.
+    fn log(&self, tally: Tally, end: Instant) -> FrontendLog {
+        tally.into_log(&self.session, self.operation, self.start, end)
     }
 
     /// Everything recorded, given the counts `finish` fixed, and a bound recorder's handle.
@@ -275,8 +279,10 @@ impl Drop for Shared {
     /// handle now.
     fn drop(&mut self) {
         if self.bound {
-            if let Some((log, Some(handle))) = self.finish_at(Instant::now()) {
-                handle.enqueue(log);
+            if let Some((chunks, polls)) = self.finish() {
+                if let (tally, Some(handle)) = self.tally(chunks, polls) {
+                    handle.enqueue(self.log(tally, Instant::now()));
+                }
             }
         }
     }
@@ -826,8 +832,13 @@ impl StatementRecorder {
     /// ```
     #[must_use = "the event is built once: enqueue it"]
     pub fn finish_at(&self, end: Instant) -> Option<FrontendLog> {
-        // A bound recorder's handle clone is dropped here: the caller has the event.
-        self.live_shared()?.finish_at(end).map(|(log, _handle)| log)
+        let shared = self.live_shared()?;
+        let (chunks, polls) = shared.finish()?;
+        let (tally, handle) = shared.tally(chunks, polls);
+        // A bound recorder's handle clone goes: the caller has the event. (Dropped before the
+        // event is built, so the event is built in the caller's slot, not copied there.)
+        drop(handle);
+        Some(tally.into_log(&shared.session, shared.operation, shared.start, end))
     }
 
     /// For a recorder bound to a handle ([`TelemetryClientHandle::begin`]): ends the
@@ -870,12 +881,15 @@ impl StatementRecorder {
         let Some(shared) = self.live_shared().filter(|shared| shared.bound) else {
             return false;
         };
-        match shared.finish_at(end) {
-            Some((log, Some(handle))) => {
-                handle.enqueue(log);
+        let Some((chunks, polls)) = shared.finish() else {
+            return false;
+        };
+        match shared.tally(chunks, polls) {
+            (tally, Some(handle)) => {
+                handle.enqueue(shared.log(tally, end));
                 true
             }
-            _ => false,
+            (_, None) => false,
         }
     }
 }
