@@ -530,3 +530,41 @@ fn a_transport_fn_that_fails_fails_the_acquire_and_a_later_one_tries_again() {
     assert_eq!(handle.flush(WAIT), FlushResult::Completed);
     assert_eq!(service.stats().logs_accepted, 2);
 }
+
+/// The transport function runs before the manager's registry is locked: it may call the
+/// manager (here: its counts) without deadlocking.
+#[cfg(feature = "ureq-transport")]
+#[test]
+fn a_transport_fn_may_call_the_manager() {
+    use databricks_telemetry::export::Transport;
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let inside = manager.clone();
+    let options = acquire_options(
+        &service.base_url(),
+        &ClientIdentity::new("u"),
+        token(),
+        &config(true),
+    )
+    .with_transport_fn(move || {
+        assert_eq!(inside.host_count(), 0, "called before the host exists");
+        Ok(Arc::new(databricks_telemetry::export::UreqTransport::new()) as Arc<dyn Transport>)
+    });
+    let (done, acquired) = std::sync::mpsc::channel();
+    let acquiring = manager.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(acquiring.acquire_databricks(&options).map(|handle| {
+            let enabled = handle.is_enabled();
+            handle.release();
+            enabled
+        }));
+    });
+    let enabled = acquired
+        .recv_timeout(WAIT)
+        .expect("the acquire returned (no deadlock)")
+        .unwrap();
+    assert!(enabled);
+    assert_eq!(manager.host_count(), 1);
+}

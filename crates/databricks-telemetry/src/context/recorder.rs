@@ -842,8 +842,9 @@ impl StatementRecorder {
     }
 
     /// For a recorder bound to a handle ([`TelemetryClientHandle::begin`]): ends the
-    /// measurement now, builds the event and enqueues it onto the handle's lane. True when this
-    /// call did so; false when the statement was already finished (by any clone, with
+    /// measurement now, builds the event and hands it to the handle (as
+    /// [`enqueue`](TelemetryClientHandle::enqueue) would: onto the lane, or counted as dropped
+    /// when the handle is closed or the lane full). True when this call did so; false when the statement was already finished (by any clone, with
     /// [`finish`](Self::finish) or `submit`), for an inert recorder, and for a recorder begun
     /// from a session ([`TelemetrySessionContext::begin_shared`]), which has no handle: nothing
     /// changes then, and its event is still [`finish`](Self::finish)'s to return.

@@ -283,7 +283,7 @@ impl TelemetrySessionContext {
     ) -> FrontendLog {
         use crate::model::{ClientContext, EventId, FrontendLogContext, FrontendLogEntry};
         FrontendLog {
-            frontend_log_event_id: EventId::random(),
+            frontend_log_event_id: EventId::random_at(end),
             workspace_id: self.workspace_id,
             context: FrontendLogContext {
                 client_context: ClientContext {

@@ -138,7 +138,10 @@ impl AcquireOptions {
     /// Like [`with_transport`](Self::with_transport), but the transport is built by `build`
     /// only when this acquire creates the host: a driver that sets this on every connection
     /// builds one transport per host, not one per connection, and no later acquire is reported
-    /// as a transport conflict (there is nothing built to compare). When `build` fails, the
+    /// as a transport conflict (there is nothing built to compare). `build` runs on the
+    /// acquiring thread before the manager's registry is locked, so it may take its time (start
+    /// a runtime) and may call the manager; when two acquires race to create a host, one's
+    /// transport is dropped unused. When `build` fails, the
     /// acquire fails with [`AcquireError::Transport`](crate::AcquireError::Transport) (and a
     /// driver falls back to [`TelemetryClientHandle::disabled`](crate::TelemetryClientHandle::disabled)).
     ///

@@ -212,7 +212,9 @@ impl TelemetryClientManager {
     ///
     /// [`AcquireError::Endpoint`] for a host that is not a host or is plain HTTP where that is
     /// not allowed; [`AcquireError::Exporter`] when the exporter cannot be built (e.g. an org
-    /// id that is not decimal); [`AcquireError::ShutDown`] after [`shutdown`](Self::shutdown).
+    /// id that is not decimal); [`AcquireError::Transport`] when the function of
+    /// [`AcquireOptions::with_transport_fn`] fails; [`AcquireError::ShutDown`] after
+    /// [`shutdown`](Self::shutdown).
     pub fn acquire_databricks(
         &self,
         options: &AcquireOptions,
@@ -242,6 +244,17 @@ impl TelemetryClientManager {
             workspace_id,
             auth_type: options.auth_type,
         };
+        // A transport to build (it may start a runtime) is built before the registry is locked,
+        // and only for a host that does not exist yet; if another acquire creates the host
+        // meanwhile, it is dropped unused.
+        let built = match &options.transport {
+            Some(TransportSource::Built(build))
+                if config.enabled() && !self.engine.has_host(&host) =>
+            {
+                Some(build().map_err(AcquireError::Transport)?)
+            }
+            _ => None,
+        };
         let grip = self.acquire_grip(
             &host,
             &options.identity,
@@ -260,9 +273,11 @@ impl TelemetryClientManager {
                 let transport = match &options.transport {
                     None => None,
                     Some(TransportSource::Given(transport)) => Some(Arc::clone(transport)),
-                    Some(TransportSource::Built(build)) => {
-                        Some(build().map_err(AcquireError::Transport)?)
-                    }
+                    Some(TransportSource::Built(build)) => Some(match &built {
+                        Some(transport) => Arc::clone(transport),
+                        // Hosts are kept for the manager's life, so this is not reached.
+                        None => build().map_err(AcquireError::Transport)?,
+                    }),
                 };
                 if let Some(transport) = &transport {
                     builder = builder.with_transport(Arc::clone(transport));

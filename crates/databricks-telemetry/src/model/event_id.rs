@@ -2,6 +2,8 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -57,10 +59,7 @@ fn seed() -> u64 {
 fn splitmix64(state: &Cell<u64>) -> u64 {
     let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
     state.set(next);
-    let mut z = next;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    mix64(next)
 }
 
 /// The UUID whose canonical form `text` is, if any.
@@ -73,12 +72,41 @@ fn canonical_uuid(text: &str) -> Option<Uuid> {
     (uuid.hyphenated().encode_lower(&mut buffer) == text).then_some(uuid)
 }
 
+/// The origin of [`instant_nanos`].
+static ORIGIN: OnceLock<Instant> = OnceLock::new();
+
+/// `at` as nanoseconds from a process-wide origin (instants before it map to the upper half).
+fn instant_nanos(at: Instant) -> u64 {
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    match at.checked_duration_since(origin) {
+        Some(after) => u64::try_from(after.as_nanos()).unwrap_or(u64::MAX),
+        None => (1 << 63) | u64::try_from((origin - at).as_nanos()).unwrap_or(u64::MAX >> 1),
+    }
+}
+
+/// Spreads the bits of `x` (SplitMix64's finaliser).
+fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 impl EventId {
     /// A new random UUID (version 4). Event ids only need to be unique, not secret, so they come
     /// from a per-thread SplitMix64 sequence seeded from the OS once, which keeps a system call
-    /// off the driver's path.
+    /// off the driver's path, mixed with the monotonic clock (see [`random_at`](Self::random_at)).
     pub fn random() -> Self {
+        Self::random_at(Instant::now())
+    }
+
+    /// A new random UUID for an event that happened at `at`. The per-thread sequence is mixed
+    /// with `at` (nanoseconds): a process forked from another (e.g. Python's `multiprocessing`)
+    /// inherits its thread's sequence, and without the mix parent and children would stamp the
+    /// same ids, which the service de-duplicates away. The events of a thread still get distinct
+    /// ids at equal instants (the sequence never repeats).
+    pub(crate) fn random_at(at: Instant) -> Self {
         let (hi, lo) = STATE.with(|state| (splitmix64(state), splitmix64(state)));
+        let hi = hi ^ mix64(instant_nanos(at));
         let value = (u128::from(hi) << 64) | u128::from(lo);
         let uuid = uuid::Builder::from_random_bytes(value.to_be_bytes()).into_uuid();
         EventId(Repr::Uuid(uuid))
@@ -238,5 +266,28 @@ mod tests {
         let back: EventId = serde_json::from_str(&serde_json::to_string(&random).unwrap()).unwrap();
         assert_eq!(back, random);
         assert!(serde_json::from_str::<EventId>("12").is_err());
+    }
+
+    /// A forked child continues its parent's per-thread sequence: the instant mixed in keeps
+    /// their ids apart, and only the instant (the same state at the same instant gives the same
+    /// id).
+    #[test]
+    fn a_copied_sequence_still_gives_other_ids_at_other_instants() {
+        let at = Instant::now();
+        let later = at + std::time::Duration::from_nanos(1);
+        let from = |seed: u64, at: Instant| {
+            STATE.with(|state| state.set(seed));
+            EventId::random_at(at)
+        };
+        let parent = from(42, at);
+        let child = from(42, later);
+        assert_ne!(parent, child);
+        assert_eq!(from(42, at), parent);
+        // The thread's own sequence never repeats, whatever the instants.
+        STATE.with(|state| state.set(7));
+        let ids: std::collections::HashSet<_> = (0..10_000)
+            .map(|_| EventId::random_at(at).to_string())
+            .collect();
+        assert_eq!(ids.len(), 10_000);
     }
 }

@@ -434,6 +434,11 @@ impl Engine {
         self.registry().hosts.values().cloned().collect()
     }
 
+    /// Whether the host exists (hosts are kept for the engine's life).
+    pub(crate) fn has_host(&self, key: &HostKey) -> bool {
+        self.registry().hosts.contains_key(key)
+    }
+
     pub(crate) fn host(&self, key: &HostKey) -> Option<Arc<Host>> {
         self.registry().hosts.get(key).cloned()
     }

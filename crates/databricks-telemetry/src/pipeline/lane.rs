@@ -118,6 +118,23 @@ pub(crate) struct Lane {
     settled: Condvar,
 }
 
+impl Drop for Lane {
+    /// An event a producer pushed after it was admitted and just as the lane finished (a clone
+    /// enqueueing while another closes the handle) stays in the queue; `stats` counts it as
+    /// dropped after close. If nothing asked for the stats before the lane goes, its room in the
+    /// manager-wide budget is given back here, so it never holds the budget.
+    fn drop(&mut self) {
+        let late = self.rx.try_iter().count();
+        if late > 0 {
+            self.budget.give_back(late);
+            tracing::debug!(
+                late,
+                "telemetry events offered while their lane finished were dropped"
+            );
+        }
+    }
+}
+
 impl Lane {
     pub(crate) fn new(
         identity: ClientIdentity,
