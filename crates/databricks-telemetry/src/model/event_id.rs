@@ -94,7 +94,9 @@ fn mix64(mut x: u64) -> u64 {
 impl EventId {
     /// A new random UUID (version 4). Event ids only need to be unique, not secret, so they come
     /// from a per-thread SplitMix64 sequence seeded from the OS once, which keeps a system call
-    /// off the driver's path, mixed with the monotonic clock (see [`random_at`](Self::random_at)).
+    /// off the driver's path, mixed with the monotonic clock's reading: a process forked from
+    /// another (e.g. Python's `multiprocessing`) inherits its thread's sequence, and the reading
+    /// keeps the child's ids apart from its parent's.
     pub fn random() -> Self {
         Self::random_at(Instant::now())
     }
