@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::breaker::CircuitBreakerSettings;
 use crate::config::TelemetryConfig;
-use crate::export::http::RetryPolicy;
+use super::retry::RetryPolicy;
 
 /// A lane's settings, from the configuration of the lane's first acquirer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
