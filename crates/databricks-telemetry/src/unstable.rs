@@ -21,4 +21,3 @@ pub use crate::feature_flags::{
 };
 pub use crate::host::{shown, MAX_SHOWN_CHARS};
 pub use crate::pipeline::{thread_stats, ThreadStats};
-

@@ -223,7 +223,10 @@ mod tests {
             after_failure(&l, 3, Some(ms(1)), 0.5),
             RetryDecision::GiveUp
         );
-        assert_eq!(after_failure(&limits(1, 1), 1, None, 0.0), RetryDecision::GiveUp);
+        assert_eq!(
+            after_failure(&limits(1, 1), 1, None, 0.0),
+            RetryDecision::GiveUp
+        );
     }
 
     #[test]
