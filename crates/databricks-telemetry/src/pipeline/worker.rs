@@ -325,7 +325,9 @@ fn flag_answer(host: &Host, authorization: Option<&AuthorizationValue>) -> FlagA
 }
 
 /// The flag could not be had: the batch goes back, and lanes that need the flag wait until the
-/// failed answer expires.
+/// failed answer expires. Not a retry decision (that is `retry.rs`): nothing was sent, so the
+/// batch's attempts are untouched; the wait is the flag cache's
+/// [`FAILED_FLAG_TTL`](crate::feature_flags::FAILED_FLAG_TTL).
 fn hold_for_flag(host: &Arc<Host>, lane: &Lane, batch: Batch) {
     let now = host.engine.clock.now();
     let until = host
