@@ -25,6 +25,7 @@
 use std::time::Duration;
 
 use crate::config::TelemetryConfig;
+use crate::export::FailureKind;
 
 /// The backoff between quick retries: `max_retries` of them, each waiting a random time up to
 /// `base_delay * 2^n`, never longer than `max_delay` (then one send per `max_delay`).
@@ -69,6 +70,17 @@ impl RetryPolicy {
             unit.clamp(0.0, 1.0)
         };
         ceiling.mul_f64(unit).min(ceiling)
+    }
+}
+
+/// Whether an upload that failed this way is sent again: a retryable failure or a throttled
+/// answer is; a refused batch or refused credentials are not (the batch is dropped and counted).
+/// A credentials provider that fails is also retried: the worker sends nothing then, and calls
+/// [`after_failure`] directly.
+pub(crate) fn is_worth_retrying(kind: FailureKind) -> bool {
+    match kind {
+        FailureKind::Retryable | FailureKind::Throttled { .. } => true,
+        FailureKind::NotRetryable | FailureKind::Credentials => false,
     }
 }
 
@@ -209,6 +221,19 @@ mod tests {
             waits,
             [100, 200, 400, 1000, 1000, 1000].map(|n| RetryDecision::RetryIn(ms(n)))
         );
+    }
+
+    #[test]
+    fn only_retryable_and_throttled_failures_are_sent_again() {
+        assert!(is_worth_retrying(FailureKind::Retryable));
+        assert!(is_worth_retrying(FailureKind::Throttled {
+            retry_after: None
+        }));
+        assert!(is_worth_retrying(FailureKind::Throttled {
+            retry_after: Some(ms(1))
+        }));
+        assert!(!is_worth_retrying(FailureKind::NotRetryable));
+        assert!(!is_worth_retrying(FailureKind::Credentials));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::authorizer::AuthorizationError;
 use super::host::{Host, HostState, WorkerState};
 use super::lane::{Batch, Lane};
-use super::retry::{after_failure, RetryDecision, RetryLimits};
+use super::retry::{after_failure, is_worth_retrying, RetryDecision, RetryLimits};
 use crate::breaker::{Admission, CircuitState};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
@@ -376,10 +376,7 @@ fn account(
 ) {
     let len = batch.logs.len();
     if let ExportOutcome::Failed(failure) = &outcome {
-        if matches!(
-            failure.kind,
-            FailureKind::Retryable | FailureKind::Throttled { .. }
-        ) {
+        if is_worth_retrying(failure.kind) {
             {
                 let mut state = lane.lock();
                 if state.ledger.finished {
@@ -423,12 +420,13 @@ fn account(
                     }
                     tracing::debug!(host = %host.key, events = len, %failure, "telemetry credentials refused");
                 }
-                FailureKind::NotRetryable => {
+                // Refused: not worth retrying (`retry.rs`; the others were put back above).
+                FailureKind::NotRetryable
+                | FailureKind::Retryable
+                | FailureKind::Throttled { .. } => {
                     state.ledger.export_failed += len as u64;
                     tracing::debug!(host = %host.key, events = len, %failure, "telemetry batch refused");
                 }
-                // Retried above.
-                FailureKind::Retryable | FailureKind::Throttled { .. } => {}
             }
         }
     }
