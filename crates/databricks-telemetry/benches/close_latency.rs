@@ -63,19 +63,14 @@ impl Held {
 }
 
 impl Exporter for Held {
-    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
-        self.wait();
-        self.inner.export(batch, deadline)
-    }
-
-    fn export_as(
+    fn export(
         &self,
         batch: &[FrontendLog],
         authorization: Option<&AuthorizationValue>,
         deadline: Instant,
     ) -> ExportOutcome {
         self.wait();
-        self.inner.export_as(batch, authorization, deadline)
+        self.inner.export(batch, authorization, deadline)
     }
 }
 

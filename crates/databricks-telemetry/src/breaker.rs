@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::jitter::Jitter;
+use crate::pipeline::retry::retry_after_hold;
 
 /// Whether a breaker is used unless configured otherwise (the configuration's default).
 const DEFAULT_ENABLED: bool = crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED;
@@ -107,12 +108,18 @@ impl CircuitBreakerSettings {
     /// assert_eq!(s.open_duration_for(Some(secs(86_400))), secs(600));
     /// ```
     pub fn open_duration_for(&self, retry_after: Option<Duration>) -> Duration {
+        self.held_open(self.open_duration, retry_after)
+    }
+
+    /// How long a breaker opens for when its own period is `period` and the failure carried
+    /// `retry_after`: the longer of the two, the `Retry-After` honoured by the pipeline's one
+    /// rule ([`retry_after_hold`], capped at `max_open_duration`). Holding the host is a
+    /// consequence of that answer, not a retry decision: the batch's own wait comes from the
+    /// same rule (`pipeline/retry.rs`).
+    fn held_open(&self, period: Duration, retry_after: Option<Duration>) -> Duration {
         match retry_after {
-            None => self.open_duration,
-            Some(asked) => {
-                let cap = self.max_open_duration.max(self.open_duration);
-                asked.max(self.open_duration).min(cap)
-            }
+            None => period,
+            Some(asked) => period.max(retry_after_hold(asked, self.max_open_duration)),
         }
     }
 
@@ -432,9 +439,7 @@ impl CircuitBreaker {
                         Some(_) => Duration::ZERO,
                         None => self.settings.open_duration,
                     };
-                    let asked = retry_after
-                        .max(floor)
-                        .min(self.settings.max_open_duration.max(floor));
+                    let asked = self.settings.held_open(floor, Some(retry_after));
                     let extended = now.saturating_duration_since(since).saturating_add(asked);
                     if extended > length {
                         self.phase = Phase::Open {
@@ -487,12 +492,7 @@ impl CircuitBreaker {
                 self.jittered(self.level)
             }
         };
-        let length = match retry_after {
-            None => base,
-            Some(asked) => asked
-                .max(base)
-                .min(self.settings.max_open_duration.max(base)),
-        };
+        let length = self.settings.held_open(base, retry_after);
         self.phase = Phase::Open { since: now, length };
         self.transitions.opened += 1;
         tracing::debug!(

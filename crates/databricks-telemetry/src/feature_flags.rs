@@ -31,6 +31,11 @@ pub const MIN_FLAG_TTL: Duration = Duration::from_secs(60);
 pub const MAX_FLAG_TTL: Duration = Duration::from_secs(3600);
 
 /// How long a failed fetch is cached as "disabled".
+///
+/// This is a cache lifetime, not a retry rule: the worker holds the lanes that need the flag
+/// until the failed answer expires and then asks again; no upload was made, so no batch spends
+/// an attempt. The flag route's `Retry-After` is not read: the uploads' one rule
+/// (`pipeline/retry.rs`) is about sends of a batch, and a minute already spaces the fetches.
 pub const FAILED_FLAG_TTL: Duration = Duration::from_secs(60);
 
 /// The path of the feature-flag route, before the driver and version segments.

@@ -182,9 +182,17 @@
 //!   while someone flushes it, or once its last handle is gone. For each batch the worker gets
 //!   the lane's authorization (from a live connection's credentials provider, or the one it
 //!   kept), asks the host's feature flag (authenticated lanes only, unless `force_enabled`),
-//!   asks the breaker, and sends once. A batch that fails with a retryable error goes back to
-//!   the front of its lane and waits (backoff, or the breaker); every send counts against its
-//!   `max_export_attempts`.
+//!   asks the breaker, and hands the batch to the host's exporter, which makes one attempt.
+//! - **Retries: the pipeline is the only retrier.** An exporter never retries; it says what one
+//!   answer means ([`export::ExportOutcome`]). A batch that failed in a way worth trying again
+//!   (a retryable error, a throttled answer, a credentials provider error) goes back to the
+//!   front of its lane and waits: the first `max_retries` retries after an exponential backoff
+//!   with jitter (from `retry_base_delay_ms`, at most `retry_max_delay_ms`), then one send per
+//!   `retry_max_delay_ms`; never sooner than a `Retry-After` asked for (honoured up to
+//!   `circuit_breaker_max_open_ms`); while the breaker is open or half-open, its schedule
+//!   decides instead. Every send counts against the batch's `max_export_attempts`; after the
+//!   last, it is dropped (`export_failed`, or `credentials_failed`). The rule is in one place
+//!   (`pipeline/retry.rs`).
 //! - **The server's feature flag.** Before an authenticated lane's batch is sent (unless
 //!   `force_enabled`), the host's worker asks the server whether telemetry is on for the host
 //!   (the flags named by `feature_flag_name`), with the lane's authorization, and caches the
@@ -213,7 +221,8 @@
 //!                      one lane (in turn) sends one probe: one request, no retries
 //! ```
 //!
-//! A `Retry-After` holds it open at least that long (capped by `circuit_breaker_max_open_ms`).
+//! A `Retry-After` holds it open at least that long (capped by `circuit_breaker_max_open_ms`:
+//! the same rule as a batch's own wait).
 //! Credentials failures (a provider error, 401, 403) are the lane's own and never count against
 //! the breaker.
 //!

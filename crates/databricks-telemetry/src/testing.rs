@@ -57,7 +57,7 @@ struct State {
     released: bool,
     calls: Vec<usize>,
     delivered: Vec<Vec<FrontendLog>>,
-    deadlines: Vec<Option<Instant>>,
+    deadlines: Vec<Instant>,
     authorizations: Vec<Option<String>>,
 }
 
@@ -117,7 +117,7 @@ impl InMemoryExporter {
     }
 
     /// The deadline passed with each call.
-    pub fn deadlines(&self) -> Vec<Option<Instant>> {
+    pub fn deadlines(&self) -> Vec<Instant> {
         self.state().deadlines.clone()
     }
 
@@ -143,23 +143,19 @@ impl InMemoryExporter {
 }
 
 impl Exporter for InMemoryExporter {
-    fn export_as(
+    fn export(
         &self,
         batch: &[FrontendLog],
         authorization: Option<&AuthorizationValue>,
         deadline: Instant,
     ) -> ExportOutcome {
-        self.state()
-            .authorizations
-            .push(authorization.map(|value| value.expose().to_owned()));
-        self.export(batch, Some(deadline))
-    }
-
-    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
         let behaviour = {
             let mut state = self.state();
             state.calls.push(batch.len());
             state.deadlines.push(deadline);
+            state
+                .authorizations
+                .push(authorization.map(|value| value.expose().to_owned()));
             let next = state.script.pop_front();
             next.or_else(|| state.default.clone())
                 .unwrap_or(Behaviour::Deliver)

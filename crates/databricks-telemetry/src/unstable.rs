@@ -8,22 +8,16 @@
 //! `testing`.
 //!
 //! It holds the circuit-breaker state machine and its per-host wrapper, the feature-flag cache,
-//! the retry policy's arithmetic, the process-wide thread counts, how `dbtel` prints a URL a
+//! the process-wide thread counts, how `dbtel` prints a URL a
 //! user gave, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
 
 pub mod fuzzing;
 
 pub use crate::breaker::{Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings};
 pub use crate::export::circuit::HostCircuitBreaker;
-pub use crate::export::http::RetryPolicy;
 pub use crate::feature_flags::{
     CachedFlag, FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
     MAX_FLAG_ANSWER_BYTES, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
 pub use crate::host::{shown, MAX_SHOWN_CHARS};
 pub use crate::pipeline::{thread_stats, ThreadStats};
-
-/// The retry policy `exporter` follows (taken from its configuration).
-pub fn retry_policy(exporter: &crate::export::DatabricksExporter) -> RetryPolicy {
-    exporter.retry_policy()
-}

@@ -7,15 +7,11 @@ mod http_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::clock::SystemClock;
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::{
-    export::{DatabricksExporter, ExportOutcome, Exporter, FailureKind},
-    unstable::HostCircuitBreaker,
-};
-use databricks_telemetry::{unstable::CircuitBreakerSettings, CircuitState};
+use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
+use databricks_telemetry::CircuitState;
 use http_support::*;
 
 #[test]
@@ -30,7 +26,7 @@ fn a_2xx_declaring_a_huge_body_that_never_comes_is_delivered_once() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let outcome = exporter(fake.addr(), &config, true).export(&logs(3), None);
+    let outcome = send_once(&exporter(fake.addr(), &config), &logs(3), true);
     assert_eq!(outcome, ExportOutcome::Delivered);
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -47,20 +43,10 @@ fn a_2xx_whose_body_stalls_is_delivered_not_retried() {
         declared: 100,
         sent: b"{\"numProt".to_vec(),
     });
-    let outcome = exporter(fake.addr(), &fast_config(), true).export(&logs(3), None);
+    let outcome = send_once(&exporter(fake.addr(), &fast_config()), &logs(3), true);
     assert_eq!(outcome, ExportOutcome::Delivered);
     assert_eq!(fake.requests().len(), 1, "a 2xx is never sent again");
     assert_eq!(fake.connections(), 1);
-}
-
-/// Gives a fixed value (whatever it holds).
-#[derive(Debug)]
-struct Fixed(&'static str);
-
-impl CredentialsProvider for Fixed {
-    fn authorization(&self) -> Result<AuthorizationValue, CredentialsError> {
-        Ok(AuthorizationValue::new(self.0))
-    }
 }
 
 /// Always fails.
@@ -85,12 +71,11 @@ fn an_unsendable_authorization_value_is_a_credentials_error_sent_nowhere() {
         "Bearer a\0b",
         "",
     ] {
-        let exporter =
-            DatabricksExporter::builder(endpoint_at(fake.addr(), &config), &config, user_agent())
-                .with_credentials(Arc::new(Fixed(value)))
-                .build()
-                .unwrap();
-        let outcome = exporter.export(&logs(1), None);
+        let outcome = exporter(fake.addr(), &config).export(
+            &logs(1),
+            Some(&AuthorizationValue::new(value)),
+            soon(),
+        );
         assert_eq!(
             outcome.failure().map(|f| f.kind),
             Some(FailureKind::Credentials),
@@ -100,40 +85,35 @@ fn an_unsendable_authorization_value_is_a_credentials_error_sent_nowhere() {
     assert_eq!(fake.connections(), 0, "nothing is sent, not even once");
 }
 
+/// A refused token (401) and a provider that fails, through the pipeline with a breaker that
+/// opens after one failure: each batch is dropped as `credentials_failed` (a refused upload
+/// after one request, a provider error after its attempts), and the breaker never opens.
 #[test]
 fn credentials_failures_never_open_the_breaker() {
     let endpoint = start_endpoint();
-    let config = fast_config();
-    let settings = CircuitBreakerSettings {
-        failure_threshold: 1,
-        ..Default::default()
-    };
+    let config = fast_builder()
+        .with_batch_size(1)
+        .with_circuit_breaker_threshold(1)
+        .with_max_export_attempts(2)
+        .build()
+        .unwrap();
     let providers: [Arc<dyn CredentialsProvider>; 2] = [
         Arc::new(StaticBearerToken::new("not-the-token")),
         Arc::new(Failing),
     ];
     for provider in providers {
-        let breaker = Arc::new(HostCircuitBreaker::new(settings, Arc::new(SystemClock)));
-        let exporter = DatabricksExporter::builder(
-            endpoint_at(endpoint.addr(), &config),
-            &config,
-            user_agent(),
-        )
-        .with_credentials(provider)
-        .build()
-        .unwrap();
-        for _ in 0..3 {
-            // What the pipeline does with each batch: ask the host's breaker, send, report.
-            assert!(breaker.admit().is_admitted());
-            let outcome = exporter.export(&logs(1), None);
-            breaker.record(&outcome);
-            assert_eq!(
-                outcome.failure().map(|f| f.kind),
-                Some(FailureKind::Credentials)
-            );
+        let clocked =
+            Clocked::start_with(exporter(endpoint.addr(), &config), &config, Some(provider));
+        clocked.enqueue(logs(3));
+        for _ in 0..10 {
+            clocked.advance(Duration::from_millis(10)); // past any retry's backoff
         }
-        assert_eq!(breaker.snapshot().state, CircuitState::Closed);
-        assert_eq!(breaker.snapshot().opened, 0);
+        let stats = clocked.stats();
+        assert_eq!(stats.dropped.credentials_failed, 3, "{stats:?}");
+        assert!(stats.is_balanced(), "{stats:?}");
+        let breaker = clocked.client.manager().breaker("127.0.0.1").unwrap();
+        assert_eq!(breaker.state, CircuitState::Closed, "{breaker:?}");
+        assert_eq!(breaker.opened, 0);
     }
     assert_eq!(
         endpoint.stats().uploads_unauthorized,

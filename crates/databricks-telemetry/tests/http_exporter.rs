@@ -1,13 +1,13 @@
 //! The HTTPS exporter against the local endpoint over real loopback HTTP: what it sends, where,
-//! with which headers; the HTTPS rule; deadlines.
+//! with which headers; the HTTPS rule; deadlines. One request per export: retries are the
+//! pipeline's (`http_retry.rs`, `http_faults.rs`).
 
 mod http_support;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::credentials::StaticBearerToken;
+use databricks_telemetry::credentials::AuthorizationValue;
 use databricks_telemetry::export::{
     DatabricksExporter, DatabricksExporterError, ExportOutcome, Exporter, FailureKind, Scheme,
     ServiceEndpoint, ServiceEndpointError, UserAgent,
@@ -38,7 +38,7 @@ fn stored_ids(endpoint: &telemetry_endpoint::TelemetryEndpoint) -> Vec<String> {
 fn every_event_arrives_exactly_once_in_batches_of_at_most_batch_size() {
     let endpoint = start_endpoint();
     let config = fast_builder().with_batch_size(7).build().unwrap();
-    let client = Client::new(&config, exporter(endpoint.addr(), &config, true)).unwrap();
+    let client = Client::new(&config, exporter(endpoint.addr(), &config), true).unwrap();
     let sent = logs(100);
     for log in sent.clone() {
         client.enqueue(log);
@@ -86,11 +86,13 @@ fn uploads_carry_exactly_the_headers_of_the_wire_format() {
             .with_entry("  PowerBI/2.1 ")
             .unwrap(),
     )
-    .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
     .with_org_id("1234567890")
     .build()
     .unwrap();
-    assert_eq!(exporter.export(&logs(3), None), ExportOutcome::Delivered);
+    assert_eq!(
+        exporter.export(&logs(3), Some(&token()), soon()),
+        ExportOutcome::Delivered
+    );
 
     let requests = uploads(&endpoint);
     assert_eq!(requests.len(), 1);
@@ -119,8 +121,11 @@ fn uploads_carry_exactly_the_headers_of_the_wire_format() {
 fn the_org_id_header_is_absent_unless_configured() {
     let endpoint = start_endpoint();
     let config = fast_config();
-    let exporter = exporter(endpoint.addr(), &config, true);
-    assert_eq!(exporter.export(&logs(1), None), ExportOutcome::Delivered);
+    let exporter = exporter(endpoint.addr(), &config);
+    assert_eq!(
+        send_once(&exporter, &logs(1), true),
+        ExportOutcome::Delivered
+    );
     assert_eq!(uploads(&endpoint)[0].header("x-databricks-org-id"), None);
 }
 
@@ -128,14 +133,13 @@ fn the_org_id_header_is_absent_unless_configured() {
 fn without_credentials_uploads_go_unauthenticated_and_stripped() {
     let endpoint = start_endpoint();
     let config = fast_builder().with_batch_size(4).build().unwrap();
-    let exporter = exporter(endpoint.addr(), &config, false);
-    assert!(!exporter.is_authenticated());
+    let exporter = exporter(endpoint.addr(), &config);
     assert!(
-        exporter.url().ends_with("/telemetry-unauth"),
+        exporter.upload_url(false).ends_with("/telemetry-unauth"),
         "{}",
-        exporter.url()
+        exporter.upload_url(false)
     );
-    let client = Client::new(&config, exporter).unwrap();
+    let client = Client::new(&config, exporter, false).unwrap();
     let sent = logs(10);
     assert!(sent.iter().any(|l| l
         .entry
@@ -187,7 +191,7 @@ fn the_authenticated_route_keeps_what_the_unauthenticated_one_strips() {
     let endpoint = start_endpoint();
     let config = fast_config();
     assert_eq!(
-        exporter(endpoint.addr(), &config, true).export(&logs(2), None),
+        send_once(&exporter(endpoint.addr(), &config), &logs(2), true),
         ExportOutcome::Delivered
     );
     let stored: Vec<FrontendLog> = endpoint
@@ -203,15 +207,11 @@ fn the_authenticated_route_keeps_what_the_unauthenticated_one_strips() {
 }
 
 #[test]
-fn a_wrong_token_is_not_retried() {
+fn a_wrong_token_is_a_credentials_failure() {
     let endpoint = start_endpoint();
     let config = fast_config();
-    let exporter =
-        DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .with_credentials(Arc::new(StaticBearerToken::new("not-the-token")))
-            .build()
-            .unwrap();
-    let outcome = exporter.export(&logs(2), None);
+    let wrong = AuthorizationValue::bearer("not-the-token");
+    let outcome = exporter(endpoint.addr(), &config).export(&logs(2), Some(&wrong), soon());
     assert_eq!(outcome.failure().unwrap().kind, FailureKind::Credentials);
     assert_eq!(uploads(&endpoint).len(), 1);
     assert_eq!(endpoint.stats().uploads_unauthorized, 1);
@@ -299,7 +299,7 @@ fn hosts_without_a_scheme_or_with_https_use_https() {
         let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
             .build()
             .unwrap();
-        assert_eq!(exporter.url(), url);
+        assert_eq!(exporter.upload_url(false), url);
     }
 }
 
@@ -311,10 +311,9 @@ fn an_https_exporter_never_speaks_plain_http_to_a_plain_server() {
     let config = fast_config();
     let https = ServiceEndpoint::https(HostKey::parse(&endpoint.addr().to_string()).unwrap());
     let exporter = DatabricksExporter::builder(https, &config, user_agent())
-        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
         .unwrap();
-    let outcome = exporter.export(&logs(1), None);
+    let outcome = send_once(&exporter, &logs(1), true);
     assert!(matches!(outcome, ExportOutcome::Failed(_)), "{outcome:?}");
     assert!(uploads(&endpoint).is_empty());
 }
@@ -353,40 +352,45 @@ fn an_export_returns_by_its_deadline_when_the_endpoint_hangs() {
     endpoint.set_fault("hang".parse().unwrap());
     let config = fast_builder()
         .with_request_timeout(Duration::from_secs(30))
-        .with_max_retries(10)
         .build()
         .unwrap();
-    let exporter = exporter(endpoint.addr(), &config, true);
+    let exporter = exporter(endpoint.addr(), &config);
     let started = Instant::now();
-    let outcome = exporter.export(&logs(1), Some(started + Duration::from_millis(300)));
+    let outcome = exporter.export(
+        &logs(1),
+        Some(&token()),
+        started + Duration::from_millis(300),
+    );
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(290), "{took:?}");
     assert!(took < Duration::from_millis(800), "{took:?}");
     assert_eq!(outcome.failure().unwrap().kind, FailureKind::Retryable);
 }
 
+/// The pipeline does not wait past a lane's close deadline for a `Retry-After`: the batch is
+/// counted as closed before delivery, and the service is not asked again early.
 #[test]
 fn a_retry_after_longer_than_the_time_left_is_not_waited_for() {
     let endpoint = start_endpoint();
     endpoint.set_fault("503:retry-after=2".parse().unwrap());
     let config = fast_builder()
+        .with_batch_size(1)
         .with_retry_max_delay(Duration::from_secs(10))
+        .with_circuit_breaker_enabled(false)
         .build()
         .unwrap();
-    let exporter = exporter(endpoint.addr(), &config, true);
-    let started = Instant::now();
-    let outcome = exporter.export(&logs(1), Some(started + Duration::from_millis(500)));
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        started.elapsed()
-    );
+    let clocked = Clocked::start(exporter(endpoint.addr(), &config), &config);
+    clocked.enqueue(logs(1));
+    clocked.advance(Duration::from_millis(1_500));
     assert_eq!(
-        outcome.failure().unwrap().kind,
-        FailureKind::Throttled {
-            retry_after: Some(Duration::from_secs(2))
-        }
+        uploads(&endpoint).len(),
+        1,
+        "the 2 s asked for are not over"
     );
+    let _ = clocked.client.close(Duration::from_millis(200));
+    let stats = clocked.client.stats();
+    assert_eq!(stats.dropped.closed_before_delivery, 1, "{stats:?}");
+    assert!(stats.is_balanced(), "{stats:?}");
     assert_eq!(
         uploads(&endpoint).len(),
         1,
@@ -398,8 +402,8 @@ fn a_retry_after_longer_than_the_time_left_is_not_waited_for() {
 fn a_deadline_already_passed_sends_nothing() {
     let endpoint = start_endpoint();
     let config = fast_config();
-    let exporter = exporter(endpoint.addr(), &config, true);
-    let outcome = exporter.export(&logs(1), Some(Instant::now()));
+    let exporter = exporter(endpoint.addr(), &config);
+    let outcome = exporter.export(&logs(1), Some(&token()), Instant::now());
     assert_eq!(outcome.failure().unwrap().kind, FailureKind::Retryable);
     assert!(uploads(&endpoint).is_empty());
 }
@@ -413,7 +417,7 @@ fn close_with_a_hanging_endpoint_returns_by_its_deadline_and_counts_everything()
         .with_batch_size(5)
         .build()
         .unwrap();
-    let client = Client::new(&config, exporter(endpoint.addr(), &config, true)).unwrap();
+    let client = Client::new(&config, exporter(endpoint.addr(), &config), true).unwrap();
     for log in logs(12) {
         client.enqueue(log);
     }
@@ -436,9 +440,12 @@ fn connections_are_reused_between_uploads() {
     // A fake that answers every request on a kept-alive connection.
     let fake = FakeServer::start(FakeBehaviour::json(200, r#"{"numProtoSuccess":1}"#));
     let config = fast_config();
-    let exporter = exporter(fake.addr(), &config, true);
+    let exporter = exporter(fake.addr(), &config);
     for _ in 0..5 {
-        assert_eq!(exporter.export(&logs(1), None), ExportOutcome::Delivered);
+        assert_eq!(
+            send_once(&exporter, &logs(1), true),
+            ExportOutcome::Delivered
+        );
     }
     assert_eq!(fake.requests().len(), 5);
     assert_eq!(

@@ -10,15 +10,12 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::StaticBearerToken;
-use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
+use databricks_telemetry::export::{ExportOutcome, FailureKind};
 use databricks_telemetry::CircuitState;
 use databricks_telemetry::CloseResult;
 use databricks_telemetry::TelemetryClientManager;
 use http_support::*;
 use telemetry_endpoint::TelemetryEndpoint;
-
-/// Attempts per export with [`fast_config`]: one and two retries.
-const ATTEMPTS: usize = 3;
 
 /// What an export should come to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,18 +74,19 @@ fn check_outcome(outcome: &ExportOutcome, expect: Expect) {
     }
 }
 
-/// Runs one row of the matrix: a direct export, then three batches through a client whose
-/// breaker opens after two failures.
-fn run_case(target: Target, expect: Expect, attempts: usize) {
+/// Runs one row of the matrix: one export (one request, and what its answer means), then
+/// three batches through a client whose breaker opens after two failures (what the pipeline
+/// does with that answer: retried, dropped or held).
+fn run_case(target: Target, expect: Expect) {
     let config = fast_builder().with_batch_size(2).build().unwrap();
 
-    // 1. One export: the outcome, and retried or not.
+    // 1. One export: the outcome, from exactly one request.
     let started = Instant::now();
-    let outcome = exporter(target.addr(), &config, true).export(&logs(2), None);
+    let outcome = send_once(&exporter(target.addr(), &config), &logs(2), true);
     check_outcome(&outcome, expect);
     assert!(started.elapsed() < WAIT / 2, "{:?}", started.elapsed());
     if let Some(requests) = target.requests() {
-        assert_eq!(requests, attempts, "requests for one export");
+        assert_eq!(requests, 1, "requests for one export");
     }
 
     // 2. Through the pipeline, on a manual clock, with a breaker that opens after two
@@ -104,7 +102,7 @@ fn run_case(target: Target, expect: Expect, attempts: usize) {
     let client = Client::with(
         manager.clone(),
         &config,
-        Box::new(exporter(target.addr(), &config, true)),
+        Box::new(exporter(target.addr(), &config)),
         Some(Arc::new(StaticBearerToken::new(TOKEN))),
     )
     .unwrap();
@@ -200,36 +198,35 @@ fn throttled(retry_after: Option<u64>) -> Expect {
 
 #[test]
 fn status_500_is_retried() {
-    run_case(Target::endpoint("500"), retryable("HTTP 500"), ATTEMPTS);
+    run_case(Target::endpoint("500"), retryable("HTTP 500"));
 }
 
 #[test]
 fn statuses_408_502_504_are_retried() {
     for status in ["408", "502", "504"] {
-        run_case(Target::endpoint(status), retryable(status), ATTEMPTS);
+        run_case(Target::endpoint(status), retryable(status));
     }
 }
 
-/// The service asks for 2 s of quiet, more than a retry may wait here (5 ms): one request, and
-/// the breaker holds the host (retries within the cap: `http_retry.rs`).
+/// The service asks for 2 s of quiet: one request, and the breaker holds the host (the wait,
+/// then the retry: `http_retry.rs`).
 #[test]
 fn status_503_with_retry_after_is_throttled_and_not_retried_early() {
-    run_case(Target::endpoint("503:retry-after=2"), throttled(Some(2)), 1);
+    run_case(Target::endpoint("503:retry-after=2"), throttled(Some(2)));
 }
 
 #[test]
 fn status_503_without_a_usable_retry_after_is_retryable() {
-    run_case(Target::endpoint("503"), retryable("HTTP 503"), ATTEMPTS);
+    run_case(Target::endpoint("503"), retryable("HTTP 503"));
     run_case(
         Target::endpoint("503:retry-after=soon"),
         retryable("HTTP 503"),
-        ATTEMPTS,
     );
 }
 
 #[test]
 fn status_429_with_retry_after_is_throttled_and_not_retried_early() {
-    run_case(Target::endpoint("429:retry-after=1"), throttled(Some(1)), 1);
+    run_case(Target::endpoint("429:retry-after=1"), throttled(Some(1)));
 }
 
 #[test]
@@ -237,7 +234,7 @@ fn status_429_with_an_http_date_or_junk_is_throttled() {
     let in_a_minute = httpdate_in(Duration::from_secs(60));
     let fault = format!("429:retry-after={in_a_minute}");
     let target = Target::endpoint(&fault);
-    let outcome = exporter(target.addr(), &fast_config(), true).export(&logs(1), None);
+    let outcome = send_once(&exporter(target.addr(), &fast_config()), &logs(1), true);
     let Some(FailureKind::Throttled {
         retry_after: Some(after),
     }) = outcome.failure().map(|f| f.kind)
@@ -245,43 +242,39 @@ fn status_429_with_an_http_date_or_junk_is_throttled() {
         panic!("{outcome:?}")
     };
     assert!((55..=60).contains(&after.as_secs()), "{after:?}");
-    run_case(
-        Target::endpoint("429:retry-after=later"),
-        throttled(None),
-        ATTEMPTS,
-    );
-    run_case(Target::endpoint("429"), throttled(None), ATTEMPTS);
+    run_case(Target::endpoint("429:retry-after=later"), throttled(None));
+    run_case(Target::endpoint("429"), throttled(None));
 }
 
 #[test]
 fn status_401_is_a_credentials_failure_and_not_retried() {
-    run_case(Target::endpoint("401"), refused("HTTP 401"), 1);
+    run_case(Target::endpoint("401"), refused("HTTP 401"));
 }
 
 #[test]
 fn status_403_is_a_credentials_failure_and_not_retried() {
-    run_case(Target::endpoint("403"), refused("HTTP 403"), 1);
+    run_case(Target::endpoint("403"), refused("HTTP 403"));
 }
 
 #[test]
 fn status_400_is_not_retried() {
-    run_case(Target::endpoint("400"), not_retryable("HTTP 400"), 1);
+    run_case(Target::endpoint("400"), not_retryable("HTTP 400"));
 }
 
 #[test]
 fn statuses_404_and_501_are_not_retried() {
-    run_case(Target::endpoint("404"), not_retryable("HTTP 404"), 1);
-    run_case(Target::endpoint("501"), not_retryable("HTTP 501"), 1);
+    run_case(Target::endpoint("404"), not_retryable("HTTP 404"));
+    run_case(Target::endpoint("501"), not_retryable("HTTP 501"));
 }
 
 #[test]
 fn a_hang_times_out_is_retried_and_opens_the_breaker() {
     let started = Instant::now();
-    run_case(Target::endpoint("hang"), retryable("timed out"), ATTEMPTS);
-    // One export of three attempts, then two requests through the pipeline, each one request
-    // timeout.
+    run_case(Target::endpoint("hang"), retryable("timed out"));
+    // One export, then two requests through the pipeline (the first batch and its retry), each
+    // one request timeout.
     assert!(
-        started.elapsed() >= REQUEST_TIMEOUT * 5,
+        started.elapsed() >= REQUEST_TIMEOUT * 3,
         "{:?}",
         started.elapsed()
     );
@@ -292,25 +285,24 @@ fn a_refused_connection_is_retried_and_opens_the_breaker() {
     run_case(
         Target::Refused(closed_port()),
         retryable("connection refused"),
-        ATTEMPTS,
     );
 }
 
 #[test]
 fn a_reset_after_a_2xx_status_is_delivered_once() {
     // The status line said 200: the batch was accepted, whatever happens to the body.
-    run_case(Target::endpoint("reset"), Expect::Delivered, 1);
+    run_case(Target::endpoint("reset"), Expect::Delivered);
 }
 
 #[test]
 fn a_malformed_body_on_200_is_a_success() {
-    run_case(Target::endpoint("malformed"), Expect::Delivered, 1);
+    run_case(Target::endpoint("malformed"), Expect::Delivered);
 }
 
 #[test]
 fn a_10mb_body_is_a_success_and_is_not_read() {
     let started = Instant::now();
-    run_case(Target::endpoint("huge=10mb"), Expect::Delivered, 1);
+    run_case(Target::endpoint("huge=10mb"), Expect::Delivered);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -330,7 +322,7 @@ fn reading_stops_at_the_body_limit() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let outcome = exporter(fake.addr(), &config, true).export(&logs(1), None);
+    let outcome = send_once(&exporter(fake.addr(), &config), &logs(1), true);
     assert_eq!(outcome, ExportOutcome::Delivered);
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -346,7 +338,7 @@ fn fewer_accepted_than_sent_is_a_partial_delivery_and_not_retried() {
         200,
         r#"{"errors":[{"message":"bad"}],"numSuccess":1,"numProtoSuccess":1,"numRealtimeSuccess":0}"#,
     ));
-    run_case(Target::Fake(fake), Expect::Partial(1), 1);
+    run_case(Target::Fake(fake), Expect::Partial(1));
 }
 
 fn redirect_case(fault_prefix: &str) {
@@ -358,7 +350,6 @@ fn redirect_case(fault_prefix: &str) {
     run_case(
         Target::endpoint(&fault),
         not_retryable("redirect not followed"),
-        1,
     );
     // Give a wrongly followed redirect every chance to show up.
     assert!(!eventually(Duration::from_millis(100), || target_server
@@ -399,7 +390,7 @@ fn requests_stay_bounded_under_a_minute_of_429() {
     let client = Client::with(
         manager.clone(),
         &config,
-        Box::new(exporter(target.addr(), &config, true)),
+        Box::new(exporter(target.addr(), &config)),
         Some(Arc::new(StaticBearerToken::new(TOKEN))),
     )
     .unwrap();
@@ -426,15 +417,23 @@ fn requests_stay_bounded_under_a_minute_of_429() {
 
 #[test]
 fn recovery_after_a_fault_scope_delivers() {
-    // Two failures, then the endpoint recovers: the third attempt delivers.
+    // Two failures, then the endpoint recovers: the pipeline's second retry delivers.
     let target = Target::endpoint("500*2");
-    let outcome = exporter(target.addr(), &fast_config(), true).export(&logs(3), None);
-    assert_eq!(outcome, ExportOutcome::Delivered);
+    let config = fast_builder().with_batch_size(3).build().unwrap();
+    let clocked = Clocked::start(exporter(target.addr(), &config), &config);
+    clocked.enqueue(logs(3));
+    assert_eq!(target.requests(), Some(1));
+    for _ in 0..2 {
+        clocked.advance(Duration::from_millis(5)); // fast_config's retry_max_delay
+    }
     assert_eq!(target.requests(), Some(3));
     let Target::Endpoint(endpoint) = &target else {
         unreachable!()
     };
     assert_eq!(endpoint.stats().logs_accepted, 3);
+    let stats = clocked.stats();
+    assert_eq!((stats.exported, stats.batches_failed), (3, 2), "{stats:?}");
+    assert!(stats.is_balanced(), "{stats:?}");
 }
 
 /// An HTTP date `after` from now.

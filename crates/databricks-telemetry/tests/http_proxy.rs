@@ -3,9 +3,6 @@
 
 mod http_support;
 
-use std::sync::Arc;
-
-use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint,
 };
@@ -35,10 +32,9 @@ fn the_proxy_comes_from_the_environment_and_never_sees_the_token() {
         .unwrap();
     let endpoint = ServiceEndpoint::parse("adb-1.example.invalid", &config).unwrap();
     let remote = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
         .unwrap();
-    let outcome = remote.export(&logs(1), None);
+    let outcome = remote.export(&logs(1), Some(&token()), soon());
     assert_eq!(
         outcome.failure().unwrap().kind,
         FailureKind::Retryable,
@@ -59,7 +55,7 @@ fn the_proxy_comes_from_the_environment_and_never_sees_the_token() {
     let local = start_endpoint();
     let insecure = fast_config();
     assert_eq!(
-        exporter(local.addr(), &insecure, true).export(&logs(1), None),
+        send_once(&exporter(local.addr(), &insecure), &logs(1), true),
         ExportOutcome::Delivered
     );
     assert_eq!(proxy.requests().len(), 1);

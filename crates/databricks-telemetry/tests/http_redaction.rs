@@ -112,13 +112,10 @@ fn assert_outcome_clean(outcome: &ExportOutcome) {
     }
 }
 
-fn exporter_with(
-    addr: std::net::SocketAddr,
-    provider: Arc<dyn CredentialsProvider>,
-) -> DatabricksExporter {
+/// An exporter to `addr` with an org id.
+fn exporter_with(addr: std::net::SocketAddr) -> DatabricksExporter {
     let config = fast_config();
     DatabricksExporter::builder(endpoint_at(addr, &config), &config, user_agent())
-        .with_credentials(provider)
         .with_org_id("42")
         .build()
         .unwrap()
@@ -140,8 +137,7 @@ fn no_public_type_shows_the_token_in_debug_or_display() {
 
     let config = fast_config();
     let endpoint = ServiceEndpoint::parse("adb-1.azuredatabricks.net", &config).unwrap();
-    let builder = DatabricksExporter::builder(endpoint.clone(), &config, user_agent())
-        .with_credentials(provider.clone());
+    let builder = DatabricksExporter::builder(endpoint.clone(), &config, user_agent());
     assert_clean("DatabricksExporterBuilder", &format!("{builder:?}"));
     let exporter = builder.build().unwrap();
     assert_clean("DatabricksExporter", &format!("{exporter:?} {exporter:#?}"));
@@ -175,10 +171,22 @@ fn no_public_type_shows_the_token_in_debug_or_display() {
 fn credentials_errors_never_carry_the_providers_text() {
     captured();
     let endpoint = start_endpoint();
-    let exporter = exporter_with(endpoint.addr(), Arc::new(LeakyFailingProvider));
-    let outcome = exporter.export(&logs(2), None);
-    assert_outcome_clean(&outcome);
-    assert_eq!(outcome.failure().unwrap().kind, FailureKind::Credentials);
+    // The pipeline asks the provider; after its attempts the batch is dropped.
+    let config = fast_builder()
+        .with_batch_size(2)
+        .with_max_export_attempts(2)
+        .build()
+        .unwrap();
+    let clocked = Clocked::start_with(
+        exporter_with(endpoint.addr()),
+        &config,
+        Some(Arc::new(LeakyFailingProvider)),
+    );
+    clocked.enqueue(logs(2));
+    clocked.advance(std::time::Duration::from_millis(10)); // past the retry's backoff
+    let stats = clocked.stats();
+    assert_eq!(stats.dropped.credentials_failed, 2, "{stats:?}");
+    assert!(stats.is_balanced(), "{stats:?}");
     assert!(
         uploads(&endpoint).is_empty(),
         "nothing is sent without credentials"
@@ -193,8 +201,8 @@ fn credentials_errors_never_carry_the_providers_text() {
 fn an_authorization_value_that_is_not_a_header_fails_without_showing_it() {
     captured();
     let endpoint = start_endpoint();
-    let exporter = exporter_with(endpoint.addr(), Arc::new(BrokenHeaderProvider));
-    let outcome = exporter.export(&logs(1), None);
+    let value = BrokenHeaderProvider.authorization().unwrap();
+    let outcome = exporter_with(endpoint.addr()).export(&logs(1), Some(&value), soon());
     assert_outcome_clean(&outcome);
     assert_eq!(outcome.failure().unwrap().kind, FailureKind::Credentials);
     assert!(uploads(&endpoint).is_empty());
@@ -204,7 +212,7 @@ fn an_authorization_value_that_is_not_a_header_fails_without_showing_it() {
 #[test]
 fn no_failure_shows_the_token() {
     captured();
-    let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(SECRET));
+    let secret = StaticBearerToken::new(SECRET).authorization().unwrap();
     for fault in [
         "401",
         "403",
@@ -219,7 +227,7 @@ fn no_failure_shows_the_token() {
     ] {
         let endpoint = start_endpoint();
         endpoint.set_fault(fault.parse().unwrap());
-        let outcome = exporter_with(endpoint.addr(), provider.clone()).export(&logs(1), None);
+        let outcome = exporter_with(endpoint.addr()).export(&logs(1), Some(&secret), soon());
         assert_outcome_clean(&outcome);
         // The request did carry the token: the redaction is in the output, not the request.
         assert_eq!(
@@ -228,7 +236,7 @@ fn no_failure_shows_the_token() {
             "{fault}"
         );
     }
-    let refused = exporter_with(closed_port(), provider).export(&logs(1), None);
+    let refused = exporter_with(closed_port()).export(&logs(1), Some(&secret), soon());
     assert_outcome_clean(&refused);
     assert_no_secret_logged();
 }
@@ -247,7 +255,7 @@ fn the_worker_and_the_flag_fetch_log_no_token() {
     let client = Client::with(
         TelemetryClientManager::new(),
         &config,
-        Box::new(exporter_with(endpoint.addr(), provider.clone())),
+        Box::new(exporter_with(endpoint.addr())),
         Some(provider.clone()),
     )
     .unwrap();

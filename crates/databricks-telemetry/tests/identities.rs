@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::credentials::{
+    AuthorizationValue, CredentialsProvider, StaticBearerToken,
+};
 use databricks_telemetry::export::{ExportOutcome, Exporter};
 use databricks_telemetry::model::{ExecutionResultFormat, FrontendLog, OperationType};
 use databricks_telemetry::unstable::thread_stats;
@@ -48,7 +50,12 @@ fn live_bytes() -> i64 {
 struct Counting(AtomicU64);
 
 impl Exporter for Counting {
-    fn export(&self, batch: &[FrontendLog], _: Option<Instant>) -> ExportOutcome {
+    fn export(
+        &self,
+        batch: &[FrontendLog],
+        _: Option<&AuthorizationValue>,
+        _: Instant,
+    ) -> ExportOutcome {
         self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
         ExportOutcome::Delivered
     }

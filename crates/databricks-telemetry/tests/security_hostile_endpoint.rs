@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
-use http_support::{exporter, fast_builder, logs, WAIT};
+use http_support::{exporter, fast_builder, logs, send_once, token, WAIT};
 use proptest::prelude::*;
 
 /// What the server does after reading a request: write to the stream until it returns `false`
@@ -149,10 +149,9 @@ fn endless(head: Vec<u8>, chunk: Vec<u8>, written: Arc<AtomicU64>) -> Answer {
 /// The request timeout of these tests' exporters.
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-fn config(retries: u32) -> databricks_telemetry::TelemetryConfig {
+fn config() -> databricks_telemetry::TelemetryConfig {
     fast_builder()
         .with_request_timeout(TIMEOUT)
-        .with_max_retries(retries)
         .build()
         .unwrap()
 }
@@ -172,7 +171,7 @@ fn an_endless_body_is_not_read_past_the_limit() {
         written.clone(),
     ));
     let started = Instant::now();
-    let outcome = exporter(server.addr, &config(2), true).export(&logs(1), None);
+    let outcome = send_once(&exporter(server.addr, &config()), &logs(1), true);
     assert_eq!(outcome, ExportOutcome::Delivered, "a 2xx is a success");
     assert!(started.elapsed() < TIMEOUT, "{:?}", started.elapsed());
     // Stop the server, then see how much it got out: the 64 KiB limit plus what the kernel's
@@ -182,8 +181,8 @@ fn an_endless_body_is_not_read_past_the_limit() {
     assert!(sent < 16 * 1024 * 1024, "{sent} bytes went out");
 }
 
-/// ureq gives up on a header section past its limit (a protocol error, retried like any broken
-/// answer); every attempt ends at once, having read a bounded amount.
+/// ureq gives up on a header section past its limit (a protocol error, which the pipeline
+/// retries like any broken answer); the attempt ends at once, having read a bounded amount.
 #[test]
 fn an_endless_header_section_is_cut_off_at_once() {
     let written = Arc::new(AtomicU64::new(0));
@@ -193,7 +192,7 @@ fn an_endless_header_section_is_cut_off_at_once() {
         written.clone(),
     ));
     let started = Instant::now();
-    let outcome = exporter(server.addr, &config(2), true).export(&logs(1), None);
+    let outcome = send_once(&exporter(server.addr, &config()), &logs(1), true);
     assert!(
         matches!(outcome, ExportOutcome::Failed(_)),
         "an answer without an end of headers is no answer: {outcome:?}"
@@ -221,13 +220,13 @@ fn an_answer_dripped_a_byte_at_a_time_is_cut_off_by_the_request_timeout() {
         Ok(())
     }));
     let started = Instant::now();
-    let outcome = exporter(server.addr, &config(1), true).export(&logs(1), None);
+    let outcome = send_once(&exporter(server.addr, &config()), &logs(1), true);
     let failure = outcome.failure().expect("a failure");
     assert_eq!(failure.kind, FailureKind::Retryable, "{outcome:?}");
     assert_eq!(failure.reason, "timed out", "{outcome:?}");
-    // Two attempts of at most TIMEOUT each, and a few milliseconds of backoff.
+    // One attempt of at most TIMEOUT.
     assert!(
-        started.elapsed() < 2 * TIMEOUT + Duration::from_millis(400),
+        started.elapsed() < TIMEOUT + Duration::from_millis(400),
         "{:?}",
         started.elapsed()
     );
@@ -244,7 +243,7 @@ fn a_deadline_bounds_an_export_to_a_dripping_endpoint() {
     }));
     let started = Instant::now();
     let deadline = started + Duration::from_millis(300);
-    let outcome = exporter(server.addr, &config(10), true).export(&logs(1), Some(deadline));
+    let outcome = exporter(server.addr, &config()).export(&logs(1), Some(&token()), deadline);
     assert!(matches!(outcome, ExportOutcome::Failed(_)), "{outcome:?}");
     assert!(
         started.elapsed() < Duration::from_millis(600),
@@ -295,7 +294,7 @@ proptest! {
         answer.extend_from_slice(&body);
         let server = RawServer::start(raw(answer));
         let started = Instant::now();
-        let outcome = exporter(server.addr, &config(0), true).export(&logs(2), None);
+        let outcome = send_once(&exporter(server.addr, &config()), &logs(2), true);
         prop_assert!(started.elapsed() < TIMEOUT + Duration::from_millis(300), "{:?}", started.elapsed());
         prop_assert!(outcome.delivered_count(2) <= 2);
         prop_assert!(

@@ -11,13 +11,12 @@ mod tls_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{
     CertificateError, DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint,
     UreqTransport, UreqTransportError,
 };
 use databricks_telemetry::TelemetryConfig;
-use http_support::{logs, user_agent, TOKEN};
+use http_support::{logs, soon, token, user_agent, TOKEN};
 use tls_support::{TestCa, TlsServer};
 
 /// Three retries allowed, to show that a refused certificate is not retried.
@@ -36,8 +35,7 @@ fn config() -> TelemetryConfig {
 fn exporter(host: &str, port: u16, roots: Option<Vec<Vec<u8>>>) -> DatabricksExporter {
     let config = config();
     let endpoint = ServiceEndpoint::parse(&format!("{host}:{port}"), &config).unwrap();
-    let builder = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)));
+    let builder = DatabricksExporter::builder(endpoint, &config, user_agent());
     match roots {
         Some(roots) => {
             let transport = roots
@@ -83,8 +81,11 @@ fn eventually_equals(value: impl Fn() -> usize, expected: usize) -> bool {
 fn a_valid_certificate_from_a_trusted_root_is_accepted_and_carries_the_token() {
     let ca = TestCa::new("telemetry test CA");
     let server = TlsServer::start(ca.leaf(&["localhost"], None));
-    let outcome =
-        exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(&logs(2), None);
+    let outcome = exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(
+        &logs(2),
+        Some(&token()),
+        soon(),
+    );
     assert_eq!(outcome, ExportOutcome::Delivered);
     assert_eq!(server.handshakes(), 1);
     assert_eq!(
@@ -98,8 +99,11 @@ fn a_certificate_from_an_untrusted_root_is_refused() {
     let trusted = TestCa::new("trusted CA");
     let other = TestCa::new("attacker CA");
     let server = TlsServer::start(other.leaf(&["localhost"], None));
-    let outcome =
-        exporter("localhost", server.port(), Some(vec![trusted.root_der()])).export(&logs(1), None);
+    let outcome = exporter("localhost", server.port(), Some(vec![trusted.root_der()])).export(
+        &logs(1),
+        Some(&token()),
+        soon(),
+    );
     assert_refused(&outcome, &server);
 }
 
@@ -107,7 +111,8 @@ fn a_certificate_from_an_untrusted_root_is_refused() {
 fn the_bundled_roots_do_not_trust_a_private_ca() {
     let ca = TestCa::new("private CA");
     let server = TlsServer::start(ca.leaf(&["localhost"], None));
-    let outcome = exporter("localhost", server.port(), None).export(&logs(1), None);
+    let outcome =
+        exporter("localhost", server.port(), None).export(&logs(1), Some(&token()), soon());
     assert_refused(&outcome, &server);
 }
 
@@ -115,8 +120,11 @@ fn the_bundled_roots_do_not_trust_a_private_ca() {
 fn a_certificate_for_another_host_name_is_refused() {
     let ca = TestCa::new("telemetry test CA");
     let server = TlsServer::start(ca.leaf(&["adb-1.azuredatabricks.net"], None));
-    let outcome =
-        exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(&logs(1), None);
+    let outcome = exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(
+        &logs(1),
+        Some(&token()),
+        soon(),
+    );
     assert_refused(&outcome, &server);
 }
 
@@ -124,8 +132,11 @@ fn a_certificate_for_another_host_name_is_refused() {
 fn an_expired_certificate_is_refused() {
     let ca = TestCa::new("telemetry test CA");
     let server = TlsServer::start(ca.leaf(&["localhost"], Some((2015, 2020))));
-    let outcome =
-        exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(&logs(1), None);
+    let outcome = exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(
+        &logs(1),
+        Some(&token()),
+        soon(),
+    );
     assert_refused(&outcome, &server);
 }
 
@@ -133,8 +144,11 @@ fn an_expired_certificate_is_refused() {
 fn a_certificate_not_yet_valid_is_refused() {
     let ca = TestCa::new("telemetry test CA");
     let server = TlsServer::start(ca.leaf(&["localhost"], Some((2090, 2095))));
-    let outcome =
-        exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(&logs(1), None);
+    let outcome = exporter("localhost", server.port(), Some(vec![ca.root_der()])).export(
+        &logs(1),
+        Some(&token()),
+        soon(),
+    );
     assert_refused(&outcome, &server);
 }
 
@@ -144,13 +158,19 @@ fn a_certificate_not_yet_valid_is_refused() {
 fn an_ip_literal_host_needs_a_certificate_for_that_address() {
     let ca = TestCa::new("telemetry test CA");
     let by_name = TlsServer::start(ca.leaf(&["localhost"], None));
-    let outcome =
-        exporter("127.0.0.1", by_name.port(), Some(vec![ca.root_der()])).export(&logs(1), None);
+    let outcome = exporter("127.0.0.1", by_name.port(), Some(vec![ca.root_der()])).export(
+        &logs(1),
+        Some(&token()),
+        soon(),
+    );
     assert_refused(&outcome, &by_name);
 
     let by_address = TlsServer::start(ca.leaf(&["127.0.0.1"], None));
-    let outcome =
-        exporter("127.0.0.1", by_address.port(), Some(vec![ca.root_der()])).export(&logs(1), None);
+    let outcome = exporter("127.0.0.1", by_address.port(), Some(vec![ca.root_der()])).export(
+        &logs(1),
+        Some(&token()),
+        soon(),
+    );
     assert_eq!(outcome, ExportOutcome::Delivered);
 }
 
@@ -209,11 +229,13 @@ fn pem_roots_are_added_to_the_bundled_roots() {
         let endpoint =
             ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
         let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-            .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
             .with_transport(transport.clone())
             .build()
             .unwrap();
-        assert_eq!(exporter.export(&logs(1), None), ExportOutcome::Delivered);
+        assert_eq!(
+            exporter.export(&logs(1), Some(&token()), soon()),
+            ExportOutcome::Delivered
+        );
         assert_eq!(server.handshakes(), 1);
     }
     // A third CA, not added, is still refused.
@@ -223,11 +245,10 @@ fn pem_roots_are_added_to_the_bundled_roots() {
     let endpoint =
         ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
     let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .with_transport(transport)
         .build()
         .unwrap();
-    assert_refused(&exporter.export(&logs(1), None), &server);
+    assert_refused(&exporter.export(&logs(1), Some(&token()), soon()), &server);
 }
 
 #[test]

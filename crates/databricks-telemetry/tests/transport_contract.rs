@@ -72,26 +72,21 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// An exporter to `addr` sending through `transport`, with `token` when given.
+/// An exporter to `addr` sending through `transport`.
 fn exporter_via(
     addr: SocketAddr,
     config: &TelemetryConfig,
     transport: &Arc<dyn Transport>,
-    token: Option<&str>,
 ) -> DatabricksExporter {
-    let builder = DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent())
-        .with_transport(transport.clone());
-    match token {
-        Some(token) => builder.with_credentials(Arc::new(StaticBearerToken::new(token))),
-        None => builder,
-    }
-    .build()
-    .unwrap()
+    DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent())
+        .with_transport(transport.clone())
+        .build()
+        .unwrap()
 }
 
 /// One upload with [`TOKEN`] by `deadline`, as the pipeline makes it.
 fn upload(exporter: &DatabricksExporter, deadline: Instant) -> ExportOutcome {
-    exporter.export_as(&logs(2), Some(&AuthorizationValue::bearer(TOKEN)), deadline)
+    exporter.export(&logs(2), Some(&AuthorizationValue::bearer(TOKEN)), deadline)
 }
 
 fn assert_failed(outcome: &ExportOutcome, kind: FailureKind, reason: &str, transport: Kind) {
@@ -112,7 +107,7 @@ fn both_transports_deliver_with_the_token_and_fetch_the_flag() {
     for kind in KINDS {
         let endpoint = start_endpoint();
         let transport = transport(kind, &runtime);
-        let exporter = exporter_via(endpoint.addr(), &config, &transport, Some(TOKEN));
+        let exporter = exporter_via(endpoint.addr(), &config, &transport);
         assert_eq!(
             upload(&exporter, Instant::now() + WAIT),
             ExportOutcome::Delivered,
@@ -137,8 +132,8 @@ fn both_transports_deliver_with_the_token_and_fetch_the_flag() {
             "{kind:?}"
         );
         // A wrong token is refused by the service, not retried.
-        let wrong = exporter_via(endpoint.addr(), &config, &transport, None);
-        let outcome = wrong.export_as(
+        let wrong = exporter_via(endpoint.addr(), &config, &transport);
+        let outcome = wrong.export(
             &logs(1),
             Some(&AuthorizationValue::bearer("dapi-wrong")),
             Instant::now() + WAIT,
@@ -164,7 +159,7 @@ fn no_redirect_is_followed_by_either_transport() {
                 .parse()
                 .unwrap(),
             );
-            let exporter = exporter_via(endpoint.addr(), &config, &transport, Some(TOKEN));
+            let exporter = exporter_via(endpoint.addr(), &config, &transport);
             let outcome = upload(&exporter, Instant::now() + WAIT);
             assert_failed(
                 &outcome,
@@ -203,7 +198,7 @@ fn a_client_that_follows_redirects_is_refused_and_the_token_stays_home() {
             .parse()
             .unwrap(),
         );
-        let exporter = exporter_via(endpoint.addr(), &config, &transport, Some(TOKEN));
+        let exporter = exporter_via(endpoint.addr(), &config, &transport);
         let outcome = upload(&exporter, Instant::now() + WAIT);
         assert_failed(
             &outcome,
@@ -234,7 +229,7 @@ fn bodies_are_bounded_over_both_transports() {
             .build()
             .unwrap();
         let started = Instant::now();
-        let exporter = exporter_via(endpoint.addr(), &config, &transport, Some(TOKEN));
+        let exporter = exporter_via(endpoint.addr(), &config, &transport);
         assert_eq!(
             upload(&exporter, Instant::now() + WAIT),
             ExportOutcome::Delivered,
@@ -248,7 +243,7 @@ fn bodies_are_bounded_over_both_transports() {
             sent: vec![b' '; 100 * 1024],
         });
         let started = Instant::now();
-        let exporter = exporter_via(fake.addr(), &config, &transport, Some(TOKEN));
+        let exporter = exporter_via(fake.addr(), &config, &transport);
         assert_eq!(
             upload(&exporter, Instant::now() + WAIT),
             ExportOutcome::Delivered,
@@ -259,7 +254,7 @@ fn bodies_are_bounded_over_both_transports() {
         // An endless body without a length: read up to the limit, then dropped.
         let endless = EndlessServer::start();
         let started = Instant::now();
-        let exporter = exporter_via(endless.addr, &config, &transport, Some(TOKEN));
+        let exporter = exporter_via(endless.addr, &config, &transport);
         assert_eq!(
             upload(&exporter, Instant::now() + WAIT),
             ExportOutcome::Delivered,
@@ -301,7 +296,7 @@ fn the_deadline_bounds_every_exchange_over_both_transports() {
             },
         ] {
             let fake = FakeServer::start(behaviour.clone());
-            let exporter = exporter_via(fake.addr(), &config, &transport, Some(TOKEN));
+            let exporter = exporter_via(fake.addr(), &config, &transport);
             let started = Instant::now();
             let outcome = upload(&exporter, started + limit);
             let took = started.elapsed();
@@ -316,7 +311,7 @@ fn the_deadline_bounds_every_exchange_over_both_transports() {
             declared: 100,
             sent: b"{\"num".to_vec(),
         });
-        let exporter = exporter_via(fake.addr(), &config, &transport, Some(TOKEN));
+        let exporter = exporter_via(fake.addr(), &config, &transport);
         let started = Instant::now();
         assert_eq!(
             upload(&exporter, started + limit),
@@ -405,16 +400,19 @@ fn no_secret_reaches_a_log_or_a_subscriber_over_either_transport() {
             &config,
             user_agent(),
         )
-        .with_credentials(provider.clone())
         .with_transport(transport.clone())
         .build()
         .unwrap();
-        // Delivered, retried after a 500, refused with a wrong token, and a flag fetch.
-        assert_eq!(exporter.export(&logs(3), None), ExportOutcome::Delivered);
+        // Delivered, failed with a 500 and sent again, refused with a wrong token, and a flag
+        // fetch.
+        let value = provider.authorization().unwrap();
+        let send = |n: usize| exporter.export(&logs(n), Some(&value), Instant::now() + WAIT);
+        assert_eq!(send(3), ExportOutcome::Delivered);
         endpoint.set_fault("500*1".parse().unwrap());
-        assert_eq!(exporter.export(&logs(2), None), ExportOutcome::Delivered);
+        assert!(send(2).failure().is_some());
+        assert_eq!(send(2), ExportOutcome::Delivered);
         let wrong = format!("{secret}-x");
-        let outcome = exporter.export_as(
+        let outcome = exporter.export(
             &logs(1),
             Some(&AuthorizationValue::bearer(&wrong)),
             Instant::now() + WAIT,
@@ -455,7 +453,7 @@ fn a_shut_down_runtime_fails_the_request_cleanly() {
         handle,
     ));
     let config = fast_config();
-    let exporter = exporter_via(endpoint.addr(), &config, &transport, Some(TOKEN));
+    let exporter = exporter_via(endpoint.addr(), &config, &transport);
     let started = Instant::now();
     let outcome = upload(&exporter, started + WAIT);
     assert_failed(
@@ -467,7 +465,7 @@ fn a_shut_down_runtime_fails_the_request_cleanly() {
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(uploads(&endpoint).is_empty());
     // Through the pipeline: counted, nothing panics, close returns.
-    let client = Client::new(&config, exporter).unwrap();
+    let client = Client::new(&config, exporter, true).unwrap();
     client.enqueue(logs(1).remove(0));
     let _ = client.flush(Duration::from_millis(300));
     let _ = client.close(Duration::from_millis(300));
@@ -489,7 +487,7 @@ fn an_undriven_current_thread_runtime_fails_by_the_deadline() {
         reqwest::Client::new(),
         runtime.handle().clone(),
     ));
-    let exporter = exporter_via(endpoint.addr(), &fast_config(), &transport, Some(TOKEN));
+    let exporter = exporter_via(endpoint.addr(), &fast_config(), &transport);
     let started = Instant::now();
     let outcome = upload(&exporter, started + Duration::from_millis(200));
     assert_failed(&outcome, FailureKind::Retryable, "timed out", Kind::Reqwest);

@@ -12,7 +12,7 @@ mod http_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::credentials::{AuthorizationValue, StaticBearerToken};
+use databricks_telemetry::credentials::AuthorizationValue;
 use databricks_telemetry::export::{
     DatabricksExporter, ExportOutcome, Exporter, ReqwestTransport, Transport,
 };
@@ -46,11 +46,10 @@ fn an_owned_runtime_delivers_after_the_clients_runtime_is_gone_and_its_thread_is
     let exporter =
         DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
             .with_transport(Arc::clone(&transport))
-            .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
             .build()
             .unwrap();
     for round in 0..2 {
-        let outcome = exporter.export_as(
+        let outcome = exporter.export(
             &logs(2),
             Some(&AuthorizationValue::bearer(TOKEN)),
             Instant::now() + WAIT,

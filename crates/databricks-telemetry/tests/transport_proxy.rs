@@ -264,7 +264,6 @@ fn proxied_transport(proxy: &ConnectProxy, ca: &TestCa, bypass: &[&str]) -> Arc<
 
 fn exporter(endpoint: ServiceEndpoint, transport: &Arc<dyn Transport>) -> DatabricksExporter {
     DatabricksExporter::builder(endpoint, &config(), user_agent())
-        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .with_transport(transport.clone())
         .build()
         .unwrap()
@@ -284,7 +283,10 @@ fn uploads_and_flag_fetches_go_through_the_explicit_proxy() {
 
     // The upload: through the tunnel, TLS verified against the added CA, with the token.
     let upload = exporter(remote.clone(), &transport);
-    assert_eq!(upload.export(&logs(2), None), ExportOutcome::Delivered);
+    assert_eq!(
+        upload.export(&logs(2), Some(&token()), soon()),
+        ExportOutcome::Delivered
+    );
     assert_eq!(
         server.authorizations(),
         vec![Some(format!("Bearer {TOKEN}"))]
@@ -319,7 +321,10 @@ fn uploads_and_flag_fetches_go_through_the_explicit_proxy() {
     // Loopback goes direct, never to the proxy.
     let local = start_endpoint();
     let direct = exporter(endpoint_at(local.addr(), &config), &transport);
-    assert_eq!(direct.export(&logs(1), None), ExportOutcome::Delivered);
+    assert_eq!(
+        direct.export(&logs(1), Some(&token()), soon()),
+        ExportOutcome::Delivered
+    );
     assert_eq!(proxy.connects().len(), 2);
 
     // Nothing shows the proxy password.
@@ -342,14 +347,14 @@ fn a_bypass_host_goes_direct() {
     // `adb-proxy-test.example`, so that still goes through the proxy.
     let transport = proxied_transport(&proxy, &ca, &[".proxy-test.example"]);
     assert_eq!(
-        exporter(remote.clone(), &transport).export(&logs(1), None),
+        exporter(remote.clone(), &transport).export(&logs(1), Some(&token()), soon()),
         ExportOutcome::Delivered
     );
     assert_eq!(proxy.connects().len(), 1);
     // Bypassed, the request goes direct, where the reserved name does not resolve (or the
     // lookup times out): the upload fails, and the proxy never hears of it.
     let transport = proxied_transport(&proxy, &ca, &["example"]);
-    let outcome = exporter(remote, &transport).export(&logs(1), None);
+    let outcome = exporter(remote, &transport).export(&logs(1), Some(&token()), soon());
     assert_eq!(
         outcome.failure().map(|f| f.kind),
         Some(FailureKind::Retryable),
@@ -370,7 +375,7 @@ fn a_proxy_that_refuses_fails_retryably_without_showing_the_password() {
     let transport = proxied_transport(&proxy, &ca, &[]);
     let config = config();
     let remote = ServiceEndpoint::parse(HOST, &config).unwrap();
-    let outcome = exporter(remote.clone(), &transport).export(&logs(1), None);
+    let outcome = exporter(remote.clone(), &transport).export(&logs(1), Some(&token()), soon());
     let failure = outcome.failure().expect("refused");
     assert_eq!(failure.kind, FailureKind::Retryable, "{outcome:?}");
     assert_eq!(failure.reason, "the proxy refused to connect");

@@ -7,10 +7,8 @@
 
 mod http_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint};
 use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::TelemetryConfig;
@@ -30,11 +28,10 @@ fn name_lookups_run_on_counted_threads_and_literals_need_none() {
             &config,
             user_agent(),
         )
-        .with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
         .build()
         .unwrap();
         assert_eq!(
-            exporter.export(&logs(1), None),
+            exporter.export(&logs(1), Some(&token()), soon()),
             ExportOutcome::Delivered,
             "{host}"
         );
@@ -59,7 +56,10 @@ fn name_lookups_run_on_counted_threads_and_literals_need_none() {
     )
     .build()
     .unwrap();
-    assert!(exporter.export(&logs(1), None).failure().is_some());
+    assert!(exporter
+        .export(&logs(1), Some(&token()), soon())
+        .failure()
+        .is_some());
     let after = thread_stats();
     assert_eq!(after.started, before.started + 1, "{after:?}");
     assert!(after.peak > before.live, "{after:?}");

@@ -6,7 +6,7 @@
 
 mod sink;
 
-use databricks_telemetry::credentials::CredentialsProvider;
+use databricks_telemetry::credentials::{AuthorizationValue, CredentialsProvider};
 use databricks_telemetry::AcquireOptions;
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
@@ -131,7 +131,12 @@ pub(crate) fn timed_chunks<P>(
 pub(crate) struct Discard;
 
 impl Exporter for Discard {
-    fn export(&self, _: &[FrontendLog], _: Option<Instant>) -> ExportOutcome {
+    fn export(
+        &self,
+        _: &[FrontendLog],
+        _: Option<&AuthorizationValue>,
+        _: Instant,
+    ) -> ExportOutcome {
         ExportOutcome::Delivered
     }
 }

@@ -80,8 +80,8 @@ impl TelemetryConfigBuilder {
         with_max_pending_events(max_pending_events: usize);
         /// Sets `retry_base_delay_ms`: the first retry's delay (1 ms..=1 min).
         with_retry_base_delay(retry_base_delay: Duration);
-        /// Sets `retry_max_delay_ms`: the cap on any retry delay, `Retry-After` included
-        /// (1 ms..=10 min, at least the base delay).
+        /// Sets `retry_max_delay_ms`: the cap on the retry backoff, and the wait between tries
+        /// after `max_retries` (1 ms..=10 min, at least the base delay).
         with_retry_max_delay(retry_max_delay: Duration);
         /// Sets `circuit_breaker_enabled`: whether the per-host circuit breaker is used.
         with_circuit_breaker_enabled(circuit_breaker_enabled: bool);

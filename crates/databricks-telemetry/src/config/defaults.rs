@@ -43,8 +43,8 @@ pub const DEFAULT_MAX_PENDING_EVENTS: usize = 100_000;
 /// jitter).
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_millis(100);
 
-/// Default for `retry_max_delay_ms`: no retry waits longer than 10 seconds, even when the
-/// service asks for more with `Retry-After`.
+/// Default for `retry_max_delay_ms`: no backoff is longer than 10 seconds (a `Retry-After` may
+/// ask for longer, up to `circuit_breaker_max_open_ms`).
 pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_millis(10_000);
 
 /// Default for `circuit_breaker_enabled`: the per-host circuit breaker is on.

@@ -37,12 +37,12 @@
 //! | `max_export_attempts` | `25` | 1..=1,000 | Sends of one batch (retries and probes) before it is dropped as `export_failed`; the default holds about ten minutes of outage. |
 //! | `max_pending_events` | `100000` | 1..=100,000,000 | Most events waiting across every lane of a manager (from its first acquire); more are dropped as `queue_full`. |
 //! | `retry_base_delay_ms` | `100` | 1..=60,000, at most `retry_max_delay_ms` | First retry delay (then doubling, with jitter). |
-//! | `retry_max_delay_ms` | `10000` | 1..=600,000 | Cap on any retry delay, including an honoured `Retry-After`. |
+//! | `retry_max_delay_ms` | `10000` | 1..=600,000 | Cap on the backoff, and the wait between tries after `max_retries`; a `Retry-After` may ask for longer. |
 //! | `circuit_breaker_enabled` | `true` | bool | Whether the per-host circuit breaker is used. |
 //! | `circuit_breaker_threshold` | `5` | 1..=1,000 | Consecutive failed exports that open the breaker. |
 //! | `circuit_breaker_timeout_ms` | `60000` | 1..=86,400,000, at most `circuit_breaker_max_open_ms` | How long the breaker stays open before one probe. |
 //! | `circuit_breaker_success_threshold` | `1` | 1..=100 | Successful probes in half-open that close the breaker. |
-//! | `circuit_breaker_max_open_ms` | `600000` | 1..=86,400,000 | Cap on how long a `Retry-After` holds the breaker open. |
+//! | `circuit_breaker_max_open_ms` | `600000` | 1..=86,400,000 | Cap on how long a `Retry-After` holds a batch, and the breaker open. |
 //! | `feature_flag_driver` | `ADBC` | 1 to 64 ASCII letters, digits, `_`, `-` | Driver name in the feature-flag URL path. |
 //! | `feature_flag_name` | `adbc.databricks.telemetry.enabled,databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` | one or more names, comma separated, each 1 to 256 printable ASCII characters without spaces | Server flags that turn telemetry on: on when any of them is `"true"`. Not derived from `feature_flag_driver`. |
 //! | `feature_flag_timeout_ms` | `5000` | 1..=60,000 | How long the feature-flag request may take. |
@@ -421,7 +421,8 @@ impl TelemetryConfig {
         self.retry_base_delay
     }
 
-    /// The cap on any retry delay, including an honoured `Retry-After` (`retry_max_delay_ms`).
+    /// The cap on the retry backoff, and the wait between tries once the quick retries are used
+    /// (`retry_max_delay_ms`); a `Retry-After` may ask for longer.
     pub fn retry_max_delay(&self) -> Duration {
         self.retry_max_delay
     }

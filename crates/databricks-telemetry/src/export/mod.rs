@@ -1,8 +1,8 @@
 //! Exporters: where batches of frontend logs go.
 //!
-//! A host's export worker hands each batch to the host's [`Exporter`] through
-//! [`export_as`](Exporter::export_as), with the authorization of the lane the batch comes from,
-//! and accounts for the [`ExportOutcome`]. An exporter is called only from a worker thread, so
+//! A host's export worker hands each batch to the host's [`Exporter`], with the authorization
+//! of the lane the batch comes from, and accounts for the [`ExportOutcome`]: one attempt per
+//! call; the pipeline alone decides on retries. An exporter is called only from a worker thread, so
 //! it may block (within the deadline it is given); it must not panic (the worker catches a panic
 //! anyway and counts the attempt as failed).
 
@@ -34,15 +34,20 @@ pub use transport::{
     TransportResponse,
 };
 
-/// Sends one batch of frontend logs somewhere.
+/// Sends one batch of frontend logs somewhere, once.
 ///
-/// Implementations must be object safe, `Send + Sync`, and should return by `deadline` when one is
-/// given (the client's close deadline): nothing may run past it.
+/// An exporter makes one attempt and says what its answer means; it never retries, waits or
+/// holds a batch back. The pipeline decides everything else: whether and when the batch is sent
+/// again, and when it is given up (see the crate docs, "How it works").
+///
+/// Implementations must be object safe, `Send + Sync`, and must return by `deadline`: nothing
+/// may run past it.
 ///
 /// # Example
 ///
 /// ```
 /// use std::time::Instant;
+/// use databricks_telemetry::credentials::AuthorizationValue;
 /// use databricks_telemetry::export::{ExportOutcome, Exporter};
 /// use databricks_telemetry::model::FrontendLog;
 ///
@@ -51,60 +56,47 @@ pub use transport::{
 /// struct Counting(std::sync::atomic::AtomicUsize);
 ///
 /// impl Exporter for Counting {
-///     fn export(&self, batch: &[FrontendLog], _deadline: Option<Instant>) -> ExportOutcome {
+///     fn export(
+///         &self,
+///         batch: &[FrontendLog],
+///         _authorization: Option<&AuthorizationValue>,
+///         _deadline: Instant,
+///     ) -> ExportOutcome {
 ///         self.0.fetch_add(batch.len(), std::sync::atomic::Ordering::Relaxed);
 ///         ExportOutcome::Delivered
 ///     }
 /// }
 /// ```
 pub trait Exporter: Send + Sync + fmt::Debug {
-    /// Exports `batch` (never empty) and says what became of it.
-    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome;
-
-    /// Sends `batch` once on behalf of a lane: with `authorization` (the lane's current
-    /// `Authorization` value; `None` for an anonymous lane), finishing by `deadline`. The
-    /// pipeline calls this, never [`export`](Self::export), and does its own retrying, so an
-    /// implementation should make a single attempt.
-    ///
-    /// The default ignores `authorization` and calls `export` (for exporters that carry their
-    /// own credentials, or need none).
-    fn export_as(
+    /// Sends `batch` (never empty) once, with `authorization` (the `Authorization` value of the
+    /// lane the batch comes from; `None` for an anonymous lane), finishing by `deadline`, and
+    /// says what became of it.
+    fn export(
         &self,
         batch: &[FrontendLog],
         authorization: Option<&AuthorizationValue>,
         deadline: Instant,
-    ) -> ExportOutcome {
-        let _ = authorization;
-        self.export(batch, Some(deadline))
-    }
+    ) -> ExportOutcome;
 }
 
 impl<E: Exporter + ?Sized> Exporter for std::sync::Arc<E> {
-    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
-        (**self).export(batch, deadline)
-    }
-
-    fn export_as(
+    fn export(
         &self,
         batch: &[FrontendLog],
         authorization: Option<&AuthorizationValue>,
         deadline: Instant,
     ) -> ExportOutcome {
-        (**self).export_as(batch, authorization, deadline)
+        (**self).export(batch, authorization, deadline)
     }
 }
 
 impl<E: Exporter + ?Sized> Exporter for Box<E> {
-    fn export(&self, batch: &[FrontendLog], deadline: Option<Instant>) -> ExportOutcome {
-        (**self).export(batch, deadline)
-    }
-
-    fn export_as(
+    fn export(
         &self,
         batch: &[FrontendLog],
         authorization: Option<&AuthorizationValue>,
         deadline: Instant,
     ) -> ExportOutcome {
-        (**self).export_as(batch, authorization, deadline)
+        (**self).export(batch, authorization, deadline)
     }
 }

@@ -127,7 +127,7 @@ impl TelemetryClientManager {
     /// A handle on the lane of (`host`, `identity`), exporting through the exporter
     /// `make_exporter` builds for the host (called only when the host is new, with the
     /// normalised host; it must be quick, do no network I/O, and not call this manager). The
-    /// lane sends without credentials (`export_as` gets `None`).
+    /// lane sends without credentials (the exporter gets `None`).
     ///
     /// # Errors
     ///

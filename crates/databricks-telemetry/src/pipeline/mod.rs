@@ -7,6 +7,7 @@ mod authorizer;
 pub(crate) mod engine;
 pub(crate) mod host;
 pub(crate) mod lane;
+pub(crate) mod retry;
 pub(crate) mod settings;
 pub(crate) mod threads;
 pub(crate) mod wait;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use super::retry::RetryPolicy;
 use crate::breaker::CircuitBreakerSettings;
 use crate::config::TelemetryConfig;
-use crate::export::http::RetryPolicy;
 
 /// A lane's settings, from the configuration of the lane's first acquirer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

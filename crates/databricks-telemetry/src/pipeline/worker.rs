@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::authorizer::AuthorizationError;
 use super::host::{Host, HostState, WorkerState};
 use super::lane::{Batch, Lane};
+use super::retry::{after_failure, is_worth_retrying, RetryDecision, RetryLimits};
 use crate::breaker::{Admission, CircuitState};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
@@ -57,7 +58,7 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
 
         let breaker_at = host.breaker.retry_at().filter(|&at| at > now);
         // While the breaker is open or half-open its schedule decides when a failed batch is
-        // tried again, not the batch's own backoff.
+        // tried again, not the wait the retry rule (`retry.rs`) gave it.
         let breaker_engaged = host.breaker.snapshot().state != CircuitState::Closed;
         let flag_hold = state.flag_hold_until.filter(|&at| at > now);
         let mut next_wake: Option<Instant> = None;
@@ -286,7 +287,7 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
     let deadline = send_deadline(host, drain_deadline, clock.now());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         host.exporter
-            .export_as(&batch.logs, authorization.as_ref(), deadline)
+            .export(&batch.logs, authorization.as_ref(), deadline)
     }))
     .unwrap_or_else(|_| {
         tracing::debug!(host = %host.key, "telemetry exporter panicked");
@@ -324,7 +325,9 @@ fn flag_answer(host: &Host, authorization: Option<&AuthorizationValue>) -> FlagA
 }
 
 /// The flag could not be had: the batch goes back, and lanes that need the flag wait until the
-/// failed answer expires.
+/// failed answer expires. Not a retry decision (that is `retry.rs`): nothing was sent, so the
+/// batch's attempts are untouched; the wait is the flag cache's
+/// [`FAILED_FLAG_TTL`](crate::feature_flags::FAILED_FLAG_TTL).
 fn hold_for_flag(host: &Arc<Host>, lane: &Lane, batch: Batch) {
     let now = host.engine.clock.now();
     let until = host
@@ -373,10 +376,7 @@ fn account(
 ) {
     let len = batch.logs.len();
     if let ExportOutcome::Failed(failure) = &outcome {
-        if matches!(
-            failure.kind,
-            FailureKind::Retryable | FailureKind::Throttled { .. }
-        ) {
+        if is_worth_retrying(failure.kind) {
             {
                 let mut state = lane.lock();
                 if state.ledger.finished {
@@ -420,12 +420,13 @@ fn account(
                     }
                     tracing::debug!(host = %host.key, events = len, %failure, "telemetry credentials refused");
                 }
-                FailureKind::NotRetryable => {
+                // Refused: not worth retrying (`retry.rs`; the others were put back above).
+                FailureKind::NotRetryable
+                | FailureKind::Retryable
+                | FailureKind::Throttled { .. } => {
                     state.ledger.export_failed += len as u64;
                     tracing::debug!(host = %host.key, events = len, %failure, "telemetry batch refused");
                 }
-                // Retried above.
-                FailureKind::Retryable | FailureKind::Throttled { .. } => {}
             }
         }
     }
@@ -433,9 +434,9 @@ fn account(
     lane.settle(len);
 }
 
-/// A retryable failure: the batch goes back to the front of its lane after a backoff, unless it
-/// used its attempts (then it is dropped as `export_failed`, or `credentials_failed` when the
-/// provider was what failed).
+/// A failure worth trying again: [`after_failure`] (the one retry rule) says whether the batch
+/// goes back to the front of its lane, and for how long, or has used its attempts (then it is
+/// dropped as `export_failed`, or `credentials_failed` when the provider was what failed).
 fn retry_or_drop(
     host: &Arc<Host>,
     lane: &Arc<Lane>,
@@ -446,31 +447,28 @@ fn retry_or_drop(
 ) {
     batch.attempts += 1;
     let settings = &host.settings;
-    if batch.attempts >= settings.max_export_attempts {
-        tracing::debug!(host = %host.key, events = batch.logs.len(), attempts = batch.attempts, %failure, "telemetry batch used its attempts");
-        if credentials {
-            settle_dropped(lane, batch, |ledger| &mut ledger.credentials_failed);
-        } else {
-            settle_dropped(lane, batch, |ledger| &mut ledger.export_failed);
-        }
-        return;
-    }
+    let limits = RetryLimits {
+        policy: settings.retry,
+        max_export_attempts: settings.max_export_attempts,
+        retry_after_cap: settings.breaker.max_open_duration,
+    };
     let retry_after = match failure.kind {
         FailureKind::Throttled { retry_after } => retry_after,
         _ => None,
-    }
-    .map(|asked| asked.min(settings.breaker.max_open_duration));
-    let delay = if batch.attempts > settings.retry.max_retries {
-        // The quick retries are used up: from now on, one try per `retry_max_delay` (the
-        // breaker, when enabled, usually holds the host by then).
-        settings.retry.max_delay
-    } else {
-        settings
-            .retry
-            .backoff(batch.attempts - 1, None, jitter.next_unit())
     };
-    let delay = retry_after.map_or(delay, |asked| delay.max(asked));
-    tracing::trace!(host = %host.key, delay_ms = delay.as_millis() as u64, %failure, "telemetry batch waits for a retry");
-    let not_before = host.engine.clock.now() + delay;
-    put_back(lane, batch, Some(not_before));
+    match after_failure(&limits, batch.attempts, retry_after, jitter.next_unit()) {
+        RetryDecision::GiveUp => {
+            tracing::debug!(host = %host.key, events = batch.logs.len(), attempts = batch.attempts, %failure, "telemetry batch used its attempts");
+            if credentials {
+                settle_dropped(lane, batch, |ledger| &mut ledger.credentials_failed);
+            } else {
+                settle_dropped(lane, batch, |ledger| &mut ledger.export_failed);
+            }
+        }
+        RetryDecision::RetryIn(delay) => {
+            tracing::trace!(host = %host.key, delay_ms = delay.as_millis() as u64, %failure, "telemetry batch waits for a retry");
+            let not_before = host.engine.clock.now() + delay;
+            put_back(lane, batch, Some(not_before));
+        }
+    }
 }

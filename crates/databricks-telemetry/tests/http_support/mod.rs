@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::AcquireOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -11,8 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint, UserAgent};
+use databricks_telemetry::credentials::{
+    AuthorizationValue, CredentialsProvider, StaticBearerToken,
+};
+use databricks_telemetry::export::{
+    DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
+};
 use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
 use databricks_telemetry::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
@@ -58,19 +63,31 @@ pub(crate) fn endpoint_at(addr: SocketAddr, config: &TelemetryConfig) -> Service
     ServiceEndpoint::parse(&format!("http://{addr}"), config).unwrap()
 }
 
-/// An exporter to `addr`, authenticated with [`TOKEN`] when `authenticated`.
-pub(crate) fn exporter(
-    addr: SocketAddr,
-    config: &TelemetryConfig,
+/// An exporter to `addr` (one request per call).
+pub(crate) fn exporter(addr: SocketAddr, config: &TelemetryConfig) -> DatabricksExporter {
+    DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent())
+        .build()
+        .unwrap()
+}
+
+/// The `Authorization` value of [`TOKEN`].
+pub(crate) fn token() -> AuthorizationValue {
+    AuthorizationValue::bearer(TOKEN)
+}
+
+/// A deadline for one request that the request timeout always reaches first.
+pub(crate) fn soon() -> Instant {
+    Instant::now() + WAIT
+}
+
+/// One request of `exporter` with `logs`, with [`TOKEN`] when `authenticated`.
+pub(crate) fn send_once(
+    exporter: &DatabricksExporter,
+    logs: &[FrontendLog],
     authenticated: bool,
-) -> DatabricksExporter {
-    let builder = DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent());
-    let builder = if authenticated {
-        builder.with_credentials(Arc::new(StaticBearerToken::new(TOKEN)))
-    } else {
-        builder
-    };
-    builder.build().unwrap()
+) -> ExportOutcome {
+    let token = token();
+    exporter.export(logs, authenticated.then_some(&token), soon())
 }
 
 /// A local endpoint that requires [`TOKEN`].
@@ -383,7 +400,7 @@ pub(crate) fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool)
 }
 
 /// One lane of its own manager around a given exporter: the pipeline as a single client, for
-/// the HTTP tests. An authenticated exporter's lane brings [`TOKEN`] as its connection's
+/// the HTTP tests. An authenticated lane brings [`TOKEN`] as its connection's
 /// credentials (the pipeline sends each batch with the lane's authorization); `close` shuts the
 /// manager down, so what it could not deliver by then is counted.
 pub(crate) struct Client {
@@ -392,13 +409,14 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// With [`TOKEN`] as the connection's credentials when `authenticated`.
     pub(crate) fn new(
         config: &TelemetryConfig,
         exporter: DatabricksExporter,
+        authenticated: bool,
     ) -> Result<Self, AcquireError> {
         let manager = TelemetryClientManager::new();
-        let credentials = exporter
-            .is_authenticated()
+        let credentials = authenticated
             .then(|| Arc::new(StaticBearerToken::new(TOKEN)) as Arc<dyn CredentialsProvider>);
         Self::with(manager, config, Box::new(exporter), credentials)
     }
@@ -448,6 +466,61 @@ impl Client {
 
     pub(crate) fn manager(&self) -> &TelemetryClientManager {
         &self.manager
+    }
+}
+
+/// The pipeline on a [`ManualClock`] around an exporter: one lane with [`TOKEN`] as its
+/// credentials, on a manager with a fixed jitter seed. Time moves only when a test says so, and
+/// every step waits until the host's worker has caught up ([`TelemetryClientManager::settle`]).
+pub(crate) struct Clocked {
+    pub(crate) clock: ManualClock,
+    pub(crate) client: Client,
+}
+
+impl Clocked {
+    pub(crate) fn start(exporter: DatabricksExporter, config: &TelemetryConfig) -> Self {
+        Self::start_with(
+            exporter,
+            config,
+            Some(Arc::new(StaticBearerToken::new(TOKEN))),
+        )
+    }
+
+    /// With `credentials` as the lane's connection credentials instead.
+    pub(crate) fn start_with(
+        exporter: DatabricksExporter,
+        config: &TelemetryConfig,
+        credentials: Option<Arc<dyn CredentialsProvider>>,
+    ) -> Self {
+        let clock = ManualClock::new();
+        let manager = TelemetryClientManager::with_clock_and_seed(Arc::new(clock.clone()), 7);
+        let client = Client::with(manager, config, Box::new(exporter), credentials).unwrap();
+        Clocked { clock, client }
+    }
+
+    /// Enqueues `logs`, then lets the worker catch up.
+    pub(crate) fn enqueue(&self, logs: Vec<FrontendLog>) {
+        for log in logs {
+            self.client.enqueue(log);
+        }
+        self.settle();
+    }
+
+    /// Moves the clock `by`, then lets the worker catch up.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.settle();
+    }
+
+    pub(crate) fn settle(&self) {
+        assert!(
+            self.client.manager().settle(WAIT),
+            "the worker did not settle"
+        );
+    }
+
+    pub(crate) fn stats(&self) -> TelemetryStats {
+        self.client.stats()
     }
 }
 

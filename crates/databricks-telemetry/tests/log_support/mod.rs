@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
+use databricks_telemetry::credentials::{
+    AuthorizationValue, CredentialsProvider, StaticBearerToken,
+};
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
 use databricks_telemetry::unstable::FeatureFlagCache;
 use telemetry_endpoint::{EndpointConfig, Fault, FaultScope, TelemetryEndpoint};
@@ -16,26 +18,37 @@ use crate::http_support::*;
 /// The credential of these tests: long enough that any 16-byte row of a dump lies inside it.
 pub(crate) const LOG_SECRET: &str = "dapi-LOGSECRET-7f3a9c2e1b5d40869e2c";
 
-/// Sends `LOG_SECRET` through every request the library makes: uploads (delivered, retried
-/// after a 500, refused with a 401) and a feature-flag fetch, to a well-behaved local endpoint.
+/// Sends `LOG_SECRET` through every request the library makes: uploads (delivered, failed with
+/// a 500 and sent again, refused with a 401) and a feature-flag fetch, to a well-behaved local
+/// endpoint.
 pub(crate) fn send_the_secret_every_way() {
     let endpoint =
         TelemetryEndpoint::start(EndpointConfig::default().with_token(LOG_SECRET)).unwrap();
     let config = fast_config();
     let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(LOG_SECRET));
+    let secret = AuthorizationValue::bearer(LOG_SECRET);
     let exporter =
         DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .with_credentials(provider.clone())
             .build()
             .unwrap();
-    assert_eq!(exporter.export(&logs(3), None), ExportOutcome::Delivered);
+    assert_eq!(
+        exporter.export(&logs(3), Some(&secret), soon()),
+        ExportOutcome::Delivered
+    );
     endpoint.set_fault(
         "500"
             .parse::<Fault>()
             .unwrap()
             .with_scope(FaultScope::Next(1)),
     );
-    assert_eq!(exporter.export(&logs(2), None), ExportOutcome::Delivered);
+    assert!(exporter
+        .export(&logs(2), Some(&secret), soon())
+        .failure()
+        .is_some());
+    assert_eq!(
+        exporter.export(&logs(2), Some(&secret), soon()),
+        ExportOutcome::Delivered
+    );
     let cache = FeatureFlagCache::new(&config, &user_agent());
     let _ = cache.is_enabled(
         &endpoint_at(endpoint.addr(), &config),
@@ -46,12 +59,11 @@ pub(crate) fn send_the_secret_every_way() {
         endpoint.stats().uploads_accepted >= 2,
         "the secret really went out"
     );
-    let wrong =
-        DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .with_credentials(Arc::new(StaticBearerToken::new(format!("{LOG_SECRET}-x"))))
-            .build()
-            .unwrap();
-    assert!(wrong.export(&logs(1), None).failure().is_some());
+    let wrong = AuthorizationValue::bearer(&format!("{LOG_SECRET}-x"));
+    assert!(exporter
+        .export(&logs(1), Some(&wrong), soon())
+        .failure()
+        .is_some());
 }
 
 /// Every way `secret` shows in `log`: whole, any 12 bytes of it as text, or any 8 bytes of it

@@ -105,7 +105,7 @@ pub(crate) struct LibraryFlags {
     #[arg(long, value_name = "MS")]
     pub(crate) retry_base_delay_ms: Option<u64>,
 
-    /// Cap on any retry delay, including an honoured Retry-After; the wait between tries once
+    /// Cap on the retry backoff (a Retry-After may ask for longer); the wait between tries once
     /// the quick retries are used [default: 1000; library: 10000].
     #[arg(long, value_name = "MS")]
     pub(crate) retry_max_delay_ms: Option<u64>,
