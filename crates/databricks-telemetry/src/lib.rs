@@ -278,6 +278,7 @@ mod context;
 mod driver;
 mod feature_flags;
 mod host;
+mod identity;
 mod jitter;
 mod manager;
 mod pipeline;
@@ -294,9 +295,9 @@ pub use context::{
 pub use driver::DriverInfo;
 pub use export::circuit::BreakerSnapshot;
 pub use host::{HostError, HostErrorKind, HostKey};
+pub use identity::ClientIdentity;
 pub use manager::{
-    AcquireError, AcquireOptions, ClientIdentity, ShutdownGuard, TelemetryClientHandle,
-    TelemetryClientManager,
+    AcquireError, AcquireOptions, ShutdownGuard, TelemetryClientHandle, TelemetryClientManager,
 };
 pub use pipeline::{CloseFuture, CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};

@@ -14,6 +14,7 @@ use crate::export::{
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
+use crate::identity::ClientIdentity;
 use crate::jitter::Jitter;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
@@ -22,12 +23,10 @@ use crate::stats::TelemetryStats;
 
 mod acquire_options;
 mod handle;
-mod identity;
 
 pub use acquire_options::AcquireOptions;
 use acquire_options::TransportSource;
 pub use handle::TelemetryClientHandle;
-pub use identity::ClientIdentity;
 
 use handle::SessionDefaults;
 
