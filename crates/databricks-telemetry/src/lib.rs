@@ -284,7 +284,6 @@ mod manager;
 mod pipeline;
 mod stats;
 
-pub use breaker::CircuitState;
 pub use config::{
     ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,
 };
@@ -293,7 +292,6 @@ pub use context::{
     TelemetryAuthType, TelemetrySessionContext,
 };
 pub use driver::DriverInfo;
-pub use export::circuit::BreakerSnapshot;
 pub use host::{HostError, HostErrorKind, HostKey};
 pub use identity::ClientIdentity;
 pub use manager::{

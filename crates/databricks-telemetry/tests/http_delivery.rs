@@ -11,11 +11,11 @@ use databricks_telemetry::clock::SystemClock;
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
+use databricks_telemetry::unstable::{CircuitBreakerSettings, CircuitState};
 use databricks_telemetry::{
     export::{DatabricksExporter, ExportOutcome, Exporter, FailureKind},
     unstable::HostCircuitBreaker,
 };
-use databricks_telemetry::{unstable::CircuitBreakerSettings, CircuitState};
 use http_support::*;
 
 #[test]

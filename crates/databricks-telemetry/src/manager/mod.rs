@@ -375,8 +375,9 @@ impl TelemetryClientManager {
         self.engine.hosts().len()
     }
 
-    /// The breaker of `host` (normalised), while the manager keeps the host.
-    pub fn breaker(&self, host: &str) -> Option<BreakerSnapshot> {
+    /// The breaker of `host` (normalised), while the manager keeps the host (through
+    /// `unstable::breaker`).
+    pub(crate) fn breaker(&self, host: &str) -> Option<BreakerSnapshot> {
         let host = HostKey::parse(host).ok()?;
         self.engine.host(&host).map(|host| host.breaker.snapshot())
     }
