@@ -36,6 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 use common::{timed_chunks, CHUNK, DRAIN_TIMEOUT};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::{TelemetryClientManager, TelemetrySessionContext};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::{InstrumentationScope, Key, StringValue};
@@ -72,7 +73,7 @@ impl LogExporter for DiscardLogs {
 fn otel_record(session: &TelemetrySessionContext, event: &FrontendLog) -> SdkLogRecord {
     let provider = SdkLoggerProvider::builder().build();
     let mut record = provider.logger("bench").create_log_record();
-    let log = &event.entry.sql_driver_log;
+    let log = &event.entry().sql_driver_log;
     let operation = log.sql_operation.as_ref().unwrap();
     let detail = operation.operation_detail.as_ref().unwrap();
     let chunks = operation.chunk_details.as_ref().unwrap();
@@ -83,9 +84,9 @@ fn otel_record(session: &TelemetrySessionContext, event: &FrontendLog) -> SdkLog
     record.set_event_name("sql_driver_log");
     record.set_timestamp(SystemTime::now());
     record.set_severity_number(Severity::Info);
-    record.set_body(owned(&event.frontend_log_event_id.to_string()));
+    record.set_body(owned(&event.frontend_log_event_id().to_string()));
     let attributes: Vec<(Key, AnyValue)> = vec![
-        ("workspace_id".into(), int(event.workspace_id)),
+        ("workspace_id".into(), int(event.workspace_id())),
         ("user_agent".into(), shared(session.user_agent())),
         ("session_id".into(), shared(session.session_id().unwrap())),
         (

@@ -240,8 +240,7 @@ enum Phase {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use databricks_telemetry::unstable::{Admission, CircuitBreaker, CircuitBreakerSettings};
-/// use databricks_telemetry::CircuitState;
+/// use databricks_telemetry::unstable::{Admission, CircuitBreaker, CircuitBreakerSettings, CircuitState};
 ///
 /// let settings = CircuitBreakerSettings { failure_threshold: 2, ..Default::default() };
 /// let mut breaker = CircuitBreaker::new(settings);

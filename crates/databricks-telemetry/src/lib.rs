@@ -10,7 +10,7 @@
 //! every event:
 //!
 //! - [`TelemetrySessionContext`] and [`StatementTelemetryContext`] turn what a driver records into
-//!   frontend logs ([`model`]) that carry only what was recorded and nothing private
+//!   events ([`model::FrontendLog`]) that carry only what was recorded and nothing private
 //!   ([`ErrorInfo`] keeps an error's class name and redacts stack traces).
 //! - [`TelemetryClientManager`] (one per process: [`global`](TelemetryClientManager::global))
 //!   hands each connection a [`TelemetryClientHandle`], which clones into the connection's
@@ -245,11 +245,15 @@
 //! ## The public API
 //!
 //! What a driver uses is at the crate root (the manager, its handles and what they return, the
-//! session and statement contexts, [`DriverInfo`], [`HostKey`]) and in [`config`],
-//! [`credentials`], [`export`] (exporters and HTTP transports), [`model`] (the wire types),
-//! [`clock`] and, with the `testing` feature, `testing`. Public enums and the structs that may
-//! gain fields are `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and
-//! tests reach into; it is outside semantic versioning.
+//! session and statement contexts, [`DriverInfo`], [`ClientIdentity`], [`HostKey`]) and in
+//! [`config`], [`credentials`], [`export`] (exporters and HTTP transports), [`model`] (the event,
+//! [`FrontendLog`](model::FrontendLog), whose contents are not public, and the values a driver
+//! describes a statement and a connection with), [`clock`] and, with the `testing` feature,
+//! `testing`: 91 types, traits and constants with the default features, 40 of them outside
+//! `config` and `export`. Public enums and the structs that may gain fields are
+//! `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and tests reach into
+//! (the wire model behind an event, the upload body, the breaker, the feature-flag cache); it is
+//! outside semantic versioning, and nothing outside it needs it.
 //!
 //! ## Logging
 //!
@@ -287,12 +291,12 @@ mod context;
 mod driver;
 mod feature_flags;
 mod host;
+mod identity;
 mod jitter;
 mod manager;
 mod pipeline;
 mod stats;
 
-pub use breaker::CircuitState;
 pub use config::{
     ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,
 };
@@ -301,13 +305,12 @@ pub use context::{
     TelemetryAuthType, TelemetrySessionContext,
 };
 pub use driver::DriverInfo;
-pub use export::circuit::BreakerSnapshot;
 pub use host::{HostError, HostErrorKind, HostKey};
+pub use identity::ClientIdentity;
 pub use manager::{
-    AcquireError, AcquireOptions, ClientIdentity, ShutdownGuard, TelemetryClientHandle,
-    TelemetryClientManager,
+    AcquireError, AcquireOptions, ShutdownGuard, TelemetryClientHandle, TelemetryClientManager,
 };
-pub use pipeline::{CloseFuture, CloseOutcome, CloseResult, FlushResult};
+pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};
 
 /// The repository README's Rust examples, compiled as doctests so they cannot go stale.

@@ -7,17 +7,26 @@
 //! [`credentials`](crate::credentials), [`export`](crate::export), [`model`](crate::model) and
 //! `testing`.
 //!
-//! It holds the circuit-breaker state machine and its per-host wrapper, the feature-flag cache,
-//! the process-wide thread counts, how `dbtel` prints a URL a
-//! user gave, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
+//! It holds the circuit-breaker state machine, its per-host wrapper and a manager's view of a
+//! host's breaker ([`breaker`]), the feature-flag cache, the process-wide thread counts, how
+//! `dbtel` prints a URL a user gave, (in [`model`]) the parts of an event and the upload body and
+//! answer, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
 
 pub mod fuzzing;
+pub mod model;
 
-pub use crate::breaker::{Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings};
-pub use crate::export::circuit::HostCircuitBreaker;
+pub use crate::breaker::{
+    Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
+};
+pub use crate::export::circuit::{BreakerSnapshot, HostCircuitBreaker};
 pub use crate::feature_flags::{
     CachedFlag, FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
     MAX_FLAG_ANSWER_BYTES, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
 pub use crate::host::{shown, MAX_SHOWN_CHARS};
 pub use crate::pipeline::{thread_stats, ThreadStats};
+
+/// The breaker of `host` (normalised) in `manager`, while the manager keeps the host.
+pub fn breaker(manager: &crate::TelemetryClientManager, host: &str) -> Option<BreakerSnapshot> {
+    manager.breaker(host)
+}

@@ -5,13 +5,12 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::clock::{Clock, ManualClock};
+use databricks_telemetry::unstable::{
+    Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
+};
 use databricks_telemetry::{
     export::{ExportFailure, ExportOutcome, FailureKind},
     unstable::HostCircuitBreaker,
-};
-use databricks_telemetry::{
-    unstable::{Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings},
-    CircuitState,
 };
 use proptest::prelude::*;
 

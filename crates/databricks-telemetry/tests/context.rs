@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::*;
+use databricks_telemetry::unstable::model::*;
 use databricks_telemetry::{ErrorInfo, TelemetryAuthType, TelemetrySessionContext};
 use proptest::prelude::*;
 
@@ -21,7 +22,7 @@ fn session() -> Arc<TelemetrySessionContext> {
 }
 
 fn detail(log: &FrontendLog) -> &OperationDetail {
-    log.entry
+    log.entry()
         .sql_driver_log
         .sql_operation
         .as_ref()
@@ -44,7 +45,7 @@ fn session_events_carry_the_session_constants() {
             OperationType::DeleteSession,
         ),
     ] {
-        let event = &log.entry.sql_driver_log;
+        let event = &log.entry().sql_driver_log;
         assert_eq!(detail(&log).operation_type, Some(op));
         assert_eq!(event.session_id.as_deref(), Some("01f0-session"));
         assert_eq!(event.auth_type.as_deref(), Some("oauth-client_credentials"));
@@ -52,16 +53,16 @@ fn session_events_carry_the_session_constants() {
             event.system_configuration.as_ref().unwrap(),
             session.system_configuration()
         ));
-        assert_eq!(log.workspace_id, Some(42));
+        assert_eq!(log.workspace_id(), Some(42));
         assert_eq!(
-            log.context.client_context.user_agent.as_deref(),
+            log.context().client_context.user_agent.as_deref(),
             Some("DatabricksADBCRust/0.1.0")
         );
-        assert!(log.context.client_context.timestamp_millis.unwrap() > 1_700_000_000_000);
+        assert!(log.context().client_context.timestamp_millis.unwrap() > 1_700_000_000_000);
         assert!(event.error_info.is_none());
     }
     let opened = session.connection_opened(Duration::from_millis(80));
-    assert_eq!(opened.entry.sql_driver_log.operation_latency_ms, Some(80));
+    assert_eq!(opened.entry().sql_driver_log.operation_latency_ms, Some(80));
 }
 
 #[test]
@@ -73,11 +74,11 @@ fn every_operation_type_makes_an_event_and_a_failed_one() {
             .begin_at(op, start)
             .finish_at(start + Duration::from_millis(7));
         assert_eq!(detail(&ok).operation_type, Some(op));
-        assert_eq!(ok.entry.sql_driver_log.operation_latency_ms, Some(7));
-        assert!(ok.entry.sql_driver_log.error_info.is_none());
+        assert_eq!(ok.entry().sql_driver_log.operation_latency_ms, Some(7));
+        assert!(ok.entry().sql_driver_log.error_info.is_none());
         let expected_type = op.is_metadata().then_some(StatementType::Metadata);
         assert_eq!(
-            ok.entry
+            ok.entry()
                 .sql_driver_log
                 .sql_operation
                 .as_ref()
@@ -89,7 +90,7 @@ fn every_operation_type_makes_an_event_and_a_failed_one() {
         let mut failing = session.begin_at(op, start);
         failing.record_error(ErrorInfo::new("ServerError"));
         let failed = failing.finish_at(start + Duration::from_millis(3));
-        let error = failed.entry.sql_driver_log.error_info.as_ref().unwrap();
+        let error = failed.entry().sql_driver_log.error_info.as_ref().unwrap();
         assert_eq!(error.error_name.as_deref(), Some("ServerError"));
         assert_eq!(error.stack_trace.as_deref(), Some(""));
     }
@@ -97,9 +98,10 @@ fn every_operation_type_makes_an_event_and_a_failed_one() {
     let failed_open = session.connection_open_failed(Duration::from_millis(9), &error);
     assert_eq!(
         failed_open
-            .entry
+            .entry()
             .sql_driver_log
             .error_info
+            .as_ref()
             .unwrap()
             .error_name
             .as_deref(),
@@ -135,7 +137,7 @@ fn a_statement_records_every_phase() {
         .record_chunk_download(ms(50))
         .mark_results_consumed_at(t0 + ms(400));
     let log = s.finish_at(t0 + ms(410));
-    let event = &log.entry.sql_driver_log;
+    let event = &log.entry().sql_driver_log;
     assert_eq!(event.sql_statement_id.as_deref(), Some("stmt-1"));
     assert_eq!(event.operation_latency_ms, Some(410));
     let op = event.sql_operation.as_ref().unwrap();
@@ -176,7 +178,7 @@ fn an_event_carries_only_what_was_recorded() {
     let log = session
         .begin_at(OperationType::CloseStatement, t0)
         .finish_at(t0);
-    let json = serde_json::to_value(&log.entry.sql_driver_log).unwrap();
+    let json = serde_json::to_value(&log.entry().sql_driver_log).unwrap();
     let keys: Vec<&str> = json
         .as_object()
         .unwrap()
@@ -204,7 +206,7 @@ fn instants_before_the_start_count_as_zero() {
     let log = session
         .begin_at(OperationType::ExecuteStatement, t0)
         .finish_at(t0 - Duration::from_secs(1));
-    assert_eq!(log.entry.sql_driver_log.operation_latency_ms, Some(0));
+    assert_eq!(log.entry().sql_driver_log.operation_latency_ms, Some(0));
 }
 
 /// A secret planted somewhere a careless driver could put it.
@@ -312,7 +314,7 @@ fn auth_types_use_the_csharp_adbc_spellings() {
             .with_connection_parameters(DriverConnectionParameters::default())
             .build();
         let log = session.connection_opened(Duration::from_millis(1));
-        let event = &log.entry.sql_driver_log;
+        let event = &log.entry().sql_driver_log;
         assert_eq!(event.auth_type.as_deref(), Some(name));
         let params = event.driver_connection_params.as_ref().unwrap();
         assert_eq!(params.auth_mech, Some(mech), "{name}");

@@ -16,6 +16,7 @@ use databricks_telemetry::credentials::{
 use databricks_telemetry::export::Exporter;
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::InMemoryExporter;
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::HostKey;
 use databricks_telemetry::{
     ClientIdentity, FlushResult, TelemetryClientHandle, TelemetryClientManager, TelemetryConfig,
@@ -27,10 +28,9 @@ const WAIT: Duration = Duration::from_secs(10);
 const HOST: &str = "adb-1.example.net";
 
 fn log(id: &str) -> FrontendLog {
-    FrontendLog {
-        frontend_log_event_id: id.into(),
-        ..FrontendLog::default()
-    }
+    let mut log = FrontendLog::default();
+    *log.frontend_log_event_id_mut() = id.into();
+    log
 }
 
 fn boxed(exporter: &InMemoryExporter) -> impl FnOnce(&HostKey) -> Box<dyn Exporter> + '_ {
@@ -186,7 +186,12 @@ fn a_provider_whose_runtime_shut_down_fails_at_once_and_is_counted() {
     assert_eq!(stats.dropped.credentials_failed, 2, "{stats:?}");
     assert!(stats.is_balanced(), "{stats:?}");
     assert!(exporter.call_sizes().is_empty(), "nothing was sent");
-    assert_eq!(manager.breaker(HOST).unwrap().opened, 0);
+    assert_eq!(
+        databricks_telemetry::unstable::breaker(&manager, HOST)
+            .unwrap()
+            .opened,
+        0
+    );
 }
 
 #[test]

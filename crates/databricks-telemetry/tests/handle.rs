@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::StaticBearerToken;
-use databricks_telemetry::model::{FrontendLog, OperationType, SqlExecutionEvent};
+use databricks_telemetry::model::{FrontendLog, OperationType};
 use databricks_telemetry::testing::InMemoryExporter;
+use databricks_telemetry::unstable::model::FrontendLogFields;
+use databricks_telemetry::unstable::model::SqlExecutionEvent;
 use databricks_telemetry::HostKey;
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
@@ -36,10 +38,9 @@ fn config() -> TelemetryConfig {
 }
 
 fn log(id: &str) -> FrontendLog {
-    FrontendLog {
-        frontend_log_event_id: id.into(),
-        ..FrontendLog::default()
-    }
+    let mut log = FrontendLog::default();
+    *log.frontend_log_event_id_mut() = id.into();
+    log
 }
 
 fn session() -> Arc<TelemetrySessionContext> {
@@ -49,7 +50,7 @@ fn session() -> Arc<TelemetrySessionContext> {
 }
 
 fn operation(log: &FrontendLog) -> &SqlExecutionEvent {
-    log.entry.sql_driver_log.sql_operation.as_ref().unwrap()
+    log.entry().sql_driver_log.sql_operation.as_ref().unwrap()
 }
 
 /// A manager on a clock that stands still (so `settle` is exact), its exporter, and a handle
@@ -252,11 +253,11 @@ fn a_bound_recorder_dropped_last_by_eight_threads_enqueues_exactly_one_event() {
     assert_eq!(chunks.total_chunks_iterated, Some(8));
     assert_eq!(chunks.total_chunks_present, Some(8));
     assert_eq!(
-        logs[0].entry.sql_driver_log.sql_statement_id.as_deref(),
+        logs[0].entry().sql_driver_log.sql_statement_id.as_deref(),
         Some("01f0-stmt")
     );
     assert_eq!(
-        logs[0].entry.sql_driver_log.session_id.as_deref(),
+        logs[0].entry().sql_driver_log.session_id.as_deref(),
         Some("01f0-session")
     );
     assert_eq!(manager.lane_count(), 0);

@@ -11,7 +11,7 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
-use databricks_telemetry::CircuitState;
+use databricks_telemetry::unstable::CircuitState;
 use http_support::*;
 
 #[test]
@@ -111,7 +111,7 @@ fn credentials_failures_never_open_the_breaker() {
         let stats = clocked.stats();
         assert_eq!(stats.dropped.credentials_failed, 3, "{stats:?}");
         assert!(stats.is_balanced(), "{stats:?}");
-        let breaker = clocked.client.manager().breaker("127.0.0.1").unwrap();
+        let breaker = databricks_telemetry::unstable::breaker(clocked.client.manager(), "127.0.0.1").unwrap();
         assert_eq!(breaker.state, CircuitState::Closed, "{breaker:?}");
         assert_eq!(breaker.opened, 0);
     }

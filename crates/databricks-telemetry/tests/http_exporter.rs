@@ -13,13 +13,14 @@ use databricks_telemetry::export::{
     ServiceEndpoint, ServiceEndpointError, UserAgent,
 };
 use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::HostKey;
 use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
 
 fn event_ids(logs: &[FrontendLog]) -> BTreeSet<String> {
     logs.iter()
-        .map(|l| l.frontend_log_event_id.to_string())
+        .map(|l| l.frontend_log_event_id().to_string())
         .collect()
 }
 
@@ -29,7 +30,7 @@ fn stored_ids(endpoint: &telemetry_endpoint::TelemetryEndpoint) -> Vec<String> {
         .iter()
         .map(|json| {
             let log: FrontendLog = serde_json::from_str(json).unwrap();
-            log.frontend_log_event_id.to_string()
+            log.frontend_log_event_id().to_string()
         })
         .collect()
 }
@@ -142,7 +143,7 @@ fn without_credentials_uploads_go_unauthenticated_and_stripped() {
     let client = Client::new(&config, exporter, false).unwrap();
     let sent = logs(10);
     assert!(sent.iter().any(|l| l
-        .entry
+        .entry()
         .sql_driver_log
         .error_info
         .as_ref()
@@ -172,7 +173,7 @@ fn without_credentials_uploads_go_unauthenticated_and_stripped() {
         .collect();
     assert_eq!(event_ids(&stored), event_ids(&sent));
     for log in &stored {
-        let driver_log = &log.entry.sql_driver_log;
+        let driver_log = &log.entry().sql_driver_log;
         assert_eq!(driver_log.session_id, None);
         assert_eq!(driver_log.system_configuration, None);
         assert_eq!(driver_log.driver_connection_params, None);
@@ -181,7 +182,7 @@ fn without_credentials_uploads_go_unauthenticated_and_stripped() {
             assert_eq!(error.error_name.as_deref(), Some("NetworkError"));
         }
         // What is allowed stays.
-        assert_eq!(log.workspace_id, Some(1234567890));
+        assert_eq!(log.workspace_id(), Some(1234567890));
         assert!(driver_log.operation_latency_ms.is_some());
     }
 }
@@ -199,7 +200,7 @@ fn the_authenticated_route_keeps_what_the_unauthenticated_one_strips() {
         .iter()
         .map(|json| serde_json::from_str(json).unwrap())
         .collect();
-    let failed = &stored[1].entry.sql_driver_log;
+    let failed = &stored[1].entry().sql_driver_log;
     assert_eq!(failed.session_id.as_deref(), Some("01f0-session-id"));
     assert!(failed.system_configuration.is_some());
     assert!(failed.driver_connection_params.is_some());

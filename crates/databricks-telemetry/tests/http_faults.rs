@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{ExportOutcome, FailureKind};
-use databricks_telemetry::CircuitState;
+use databricks_telemetry::unstable::CircuitState;
 use databricks_telemetry::CloseResult;
 use databricks_telemetry::TelemetryClientManager;
 use http_support::*;
@@ -116,7 +116,7 @@ fn run_case(target: Target, expect: Expect) {
         assert!(manager.settle(WAIT));
     }
     let held = client.stats();
-    let breaker = manager.breaker("127.0.0.1").unwrap();
+    let breaker = databricks_telemetry::unstable::breaker(&manager, "127.0.0.1").unwrap();
     let sent = target
         .requests()
         .zip(before)

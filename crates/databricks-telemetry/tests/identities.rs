@@ -15,6 +15,7 @@ use databricks_telemetry::credentials::{
 };
 use databricks_telemetry::export::{ExportOutcome, Exporter};
 use databricks_telemetry::model::{ExecutionResultFormat, FrontendLog, OperationType};
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::{
     ClientIdentity, FlushResult, TelemetryAuthType, TelemetryClientManager, TelemetryConfig,
@@ -75,7 +76,7 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
     let event = statement_event(session);
     event
-        .entry
+        .entry()
         .sql_driver_log
         .sql_statement_id
         .as_ref()

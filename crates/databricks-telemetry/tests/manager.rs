@@ -8,6 +8,7 @@ use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
 use databricks_telemetry::export::{Exporter, FailureKind};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::HostKey;
 use databricks_telemetry::{AcquireError, ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryConfig};
@@ -23,10 +24,9 @@ fn config() -> TelemetryConfig {
 }
 
 fn log(id: &str) -> FrontendLog {
-    FrontendLog {
-        frontend_log_event_id: id.into(),
-        ..FrontendLog::default()
-    }
+    let mut log = FrontendLog::default();
+    *log.frontend_log_event_id_mut() = id.into();
+    log
 }
 
 fn boxed(exporter: &InMemoryExporter) -> impl Fn(&HostKey) -> Box<dyn Exporter> + '_ {
@@ -118,7 +118,12 @@ fn another_identity_gets_its_own_lane_but_the_host_keeps_one_breaker() {
         alice.flush(Duration::from_millis(300)),
         FlushResult::TimedOut
     );
-    assert_eq!(manager.breaker(host).unwrap().opened, 1);
+    assert_eq!(
+        databricks_telemetry::unstable::breaker(&manager, host)
+            .unwrap()
+            .opened,
+        1
+    );
     exporter.set_behaviour(Behaviour::Deliver);
     bob.enqueue(log("held-back"));
     assert_eq!(bob.flush(Duration::from_millis(100)), FlushResult::TimedOut);
@@ -127,7 +132,12 @@ fn another_identity_gets_its_own_lane_but_the_host_keeps_one_breaker() {
     // Once the breaker lets a probe through (about a second), everything is delivered.
     assert_eq!(bob.flush(WAIT), FlushResult::Completed);
     assert_eq!(alice.flush(WAIT), FlushResult::Completed);
-    assert_eq!(manager.breaker(host).unwrap().closed, 1);
+    assert_eq!(
+        databricks_telemetry::unstable::breaker(&manager, host)
+            .unwrap()
+            .closed,
+        1
+    );
     let outcome = manager.shutdown(WAIT);
     assert_eq!(outcome.stats.exported, 5, "{:?}", outcome.stats);
     assert_eq!(outcome.stats.dropped.total(), 0);
@@ -156,7 +166,7 @@ fn a_finished_lane_is_never_resurrected() {
     let ids: Vec<String> = exporter
         .logs()
         .into_iter()
-        .map(|l| l.frontend_log_event_id.to_string())
+        .map(|l| l.frontend_log_event_id().to_string())
         .collect();
     assert_eq!(ids, ["before", "after"]);
 }

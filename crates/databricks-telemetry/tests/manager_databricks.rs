@@ -96,7 +96,7 @@ fn with_the_flag_off_nothing_is_sent_and_the_breaker_stays_closed() {
     }
     assert_eq!(handle.flush(WAIT), FlushResult::Completed);
     assert_eq!(handle.stats().dropped.disabled_by_server, 3);
-    let breaker = manager.breaker(&service.base_url()).unwrap();
+    let breaker = databricks_telemetry::unstable::breaker(&manager, &service.base_url()).unwrap();
     assert_eq!(
         breaker.opened, 0,
         "telemetry off is not a failure of the host"
@@ -139,7 +139,12 @@ fn failures_open_the_hosts_breaker_behind_the_flag_and_events_wait() {
     );
     let stats = handle.stats();
     assert_eq!((stats.pending, stats.dropped.total()), (2, 0), "{stats:?}");
-    assert_eq!(manager.breaker(&service.base_url()).unwrap().opened, 1);
+    assert_eq!(
+        databricks_telemetry::unstable::breaker(&manager, &service.base_url())
+            .unwrap()
+            .opened,
+        1
+    );
     // The service recovers: the next probe (about a second later) delivers the backlog.
     service.clear_fault();
     assert_eq!(handle.flush(WAIT), FlushResult::Completed);

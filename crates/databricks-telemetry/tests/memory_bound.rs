@@ -42,6 +42,7 @@ use databricks_telemetry::model::{
     StatementType,
 };
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::{
     ClientIdentity, TelemetryAuthType, TelemetryClientHandle, TelemetryClientManager,
     TelemetryConfig, TelemetrySessionContext, TelemetryStats,
@@ -111,7 +112,7 @@ fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
 fn event_heap(session: &Arc<TelemetrySessionContext>) -> usize {
     let event = statement_event(session);
     let capacity = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
-    let log = &event.entry.sql_driver_log;
+    let log = &event.entry().sql_driver_log;
     let error = log.error_info.as_ref();
     capacity(&log.sql_statement_id)
         + error.map_or(0, |e| capacity(&e.error_name) + capacity(&e.stack_trace))

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use databricks_telemetry::model::*;
+use databricks_telemetry::unstable::model::*;
 use proptest::prelude::*;
 
 /// The plain path, independent of the encoder.
@@ -64,16 +65,16 @@ fn log(
     system: Option<&Arc<DriverSystemConfiguration>>,
     params: Option<&Arc<DriverConnectionParameters>>,
 ) -> FrontendLog {
-    FrontendLog {
-        frontend_log_event_id: id.into(),
-        workspace_id: Some(i64::MAX),
-        context: FrontendLogContext {
+    frontend_log(
+        id.into(),
+        Some(i64::MAX),
+        FrontendLogContext {
             client_context: ClientContext {
                 timestamp_millis: Some(1_764_160_000_123),
                 user_agent: Some("DatabricksAdbcRust/0.1.0".into()),
             },
         },
-        entry: FrontendLogEntry {
+        FrontendLogEntry {
             sql_driver_log: SqlDriverLog {
                 session_id: Some("01f0-session".into()),
                 sql_statement_id: None,
@@ -100,7 +101,7 @@ fn log(
                 operation_latency_ms: Some(0),
             },
         },
-    }
+    )
 }
 
 #[test]
@@ -174,9 +175,9 @@ proptest! {
             ..DriverConnectionParameters::default()
         });
         let mut first = log(&id, Some(&system), Some(&params));
-        first.workspace_id = workspace;
-        first.entry.sql_driver_log.session_id = session.map(Into::into);
-        first.entry.sql_driver_log.error_info = trace.map(|t| DriverErrorInfo {
+        *first.workspace_id_mut() = workspace;
+        first.entry_mut().sql_driver_log.session_id = session.map(Into::into);
+        first.entry_mut().sql_driver_log.error_info = trace.map(|t| DriverErrorInfo {
             error_name: None,
             stack_trace: Some(t),
         });

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use databricks_telemetry::model::*;
+use databricks_telemetry::unstable::model::*;
 
 fn full_log() -> FrontendLog {
     let host = |url: &str, port: i32, auth: DriverProxyAuth| HostDetails {
@@ -77,16 +78,16 @@ fn full_log() -> FrontendLog {
         char_set_encoding: s("UTF-8"),
         process_name: s("dbtel"),
     };
-    FrontendLog {
-        frontend_log_event_id: "6f1c2b9e-3d4a-4f5b-8c6d-7e8f9a0b1c2d".into(),
-        workspace_id: Some(1_234_567_890),
-        context: FrontendLogContext {
+    frontend_log(
+        "6f1c2b9e-3d4a-4f5b-8c6d-7e8f9a0b1c2d".into(),
+        Some(1_234_567_890),
+        FrontendLogContext {
             client_context: ClientContext {
                 timestamp_millis: Some(1_764_160_000_123),
                 user_agent: Some("DatabricksAdbcRust/0.1.0".into()),
             },
         },
-        entry: FrontendLogEntry {
+        FrontendLogEntry {
             sql_driver_log: SqlDriverLog {
                 session_id: Some("01f0-session".into()),
                 sql_statement_id: s("01f0-statement"),
@@ -130,7 +131,7 @@ fn full_log() -> FrontendLog {
                 operation_latency_ms: Some(150),
             },
         },
-    }
+    )
 }
 
 #[test]
@@ -145,10 +146,8 @@ fn fully_populated_log_serialises_to_the_golden_text_and_back() {
 
 #[test]
 fn minimal_log_omits_every_unset_field() {
-    let log = FrontendLog {
-        frontend_log_event_id: "e".into(),
-        ..FrontendLog::default()
-    };
+    let mut log = FrontendLog::default();
+    *log.frontend_log_event_id_mut() = "e".into();
     let text = serde_json::to_string(&log).unwrap();
     assert_eq!(
         text,
@@ -312,8 +311,8 @@ fn int64_fields_accept_decimal_strings() {
             "sql_operation":{"chunk_details":{"total_chunks_present":"3"}}}}}"#,
     )
     .unwrap();
-    assert_eq!(parsed.workspace_id, Some(1_234_567_890_123));
-    let log = &parsed.entry.sql_driver_log;
+    assert_eq!(parsed.workspace_id(), Some(1_234_567_890_123));
+    let log = &parsed.entry().sql_driver_log;
     assert_eq!(log.operation_latency_ms, Some(42));
     // Written back as numbers.
     let text = serde_json::to_string(&parsed).unwrap();

@@ -15,24 +15,25 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{Exporter, FailureKind};
-use databricks_telemetry::model::{EventId, FrontendLog};
+use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
+use databricks_telemetry::unstable::model::EventId;
+use databricks_telemetry::unstable::model::FrontendLogFields;
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, FlushResult, TelemetryConfig};
 use http_support::*;
 
 fn log(id: impl Into<EventId>) -> FrontendLog {
-    FrontendLog {
-        frontend_log_event_id: id.into(),
-        ..FrontendLog::default()
-    }
+    let mut log = FrontendLog::default();
+    *log.frontend_log_event_id_mut() = id.into();
+    log
 }
 
 fn ids(exporter: &InMemoryExporter) -> Vec<String> {
     exporter
         .logs()
         .into_iter()
-        .map(|l| l.frontend_log_event_id.to_string())
+        .map(|l| l.frontend_log_event_id().to_string())
         .collect()
 }
 
@@ -121,7 +122,7 @@ fn a_30_second_outage_at_100_events_per_second_is_held_and_then_delivered() {
     assert_eq!(stats.enqueued, generated);
     assert_eq!(stats.exported, generated, "{stats:?}");
     assert_eq!(endpoint.stats().logs_accepted, generated);
-    let breaker = manager.breaker(&endpoint.base_url()).unwrap();
+    let breaker = databricks_telemetry::unstable::breaker(&manager, &endpoint.base_url()).unwrap();
     assert_eq!(breaker.closed, 1, "{breaker:?}");
 }
 
@@ -362,7 +363,7 @@ fn a_panicking_provider_never_opens_the_breaker() {
     let stats = handle.stats();
     assert_eq!(stats.dropped.credentials_failed, 2, "{stats:?}");
     assert!(exporter.call_sizes().is_empty(), "nothing was sent");
-    let breaker = manager.breaker("adb-1.example.net").unwrap();
+    let breaker = databricks_telemetry::unstable::breaker(&manager, "adb-1.example.net").unwrap();
     assert_eq!(breaker.opened, 0, "{breaker:?}");
 }
 
@@ -393,7 +394,7 @@ fn a_refused_token_is_the_lanes_failure_not_the_hosts() {
     }
     assert_eq!(wrong.flush(WAIT), FlushResult::Completed);
     assert_eq!(wrong.stats().dropped.credentials_failed, 3);
-    let breaker = manager.breaker(&endpoint.base_url()).unwrap();
+    let breaker = databricks_telemetry::unstable::breaker(&manager, &endpoint.base_url()).unwrap();
     assert_eq!(breaker.opened, 0, "{breaker:?}");
     // Another identity on the same host is not silenced.
     right.enqueue(session().connection_opened(Duration::from_millis(1)));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::*;
+use databricks_telemetry::unstable::model::*;
 use databricks_telemetry::{
     ErrorInfo, StatementRecorder, StatementTelemetryContext, TelemetryAuthType,
     TelemetrySessionContext,
@@ -26,13 +27,13 @@ fn session() -> Arc<TelemetrySessionContext> {
 }
 
 fn operation(log: &FrontendLog) -> &SqlExecutionEvent {
-    log.entry.sql_driver_log.sql_operation.as_ref().unwrap()
+    log.entry().sql_driver_log.sql_operation.as_ref().unwrap()
 }
 
 /// The event without what differs by construction: its random id and its wall-clock stamp.
 fn comparable(mut log: FrontendLog) -> FrontendLog {
-    log.frontend_log_event_id = EventId::default();
-    log.context.client_context.timestamp_millis = None;
+    *log.frontend_log_event_id_mut() = EventId::default();
+    log.context_mut().client_context.timestamp_millis = None;
     log
 }
 
@@ -192,11 +193,11 @@ fn both_paths_stamp_the_event_with_the_same_wall_clock() {
         .begin_shared_at(OperationType::ExecuteStatement, start)
         .finish_at(end)
         .unwrap();
-    let stamp = |log: &FrontendLog| log.context.client_context.timestamp_millis.unwrap();
+    let stamp = |log: &FrontendLog| log.context().client_context.timestamp_millis.unwrap();
     assert!((stamp(&context) - stamp(&recorder)).abs() <= 1);
     assert_ne!(
-        context.frontend_log_event_id,
-        recorder.frontend_log_event_id
+        context.frontend_log_event_id(),
+        recorder.frontend_log_event_id()
     );
 }
 
@@ -286,10 +287,10 @@ async fn eight_tasks_record_into_one_event() {
     );
     assert_eq!(event.retry_count, Some((TASKS * CHUNKS / 50) as i64));
     assert_eq!(
-        log.entry.sql_driver_log.sql_statement_id.as_deref(),
+        log.entry().sql_driver_log.sql_statement_id.as_deref(),
         Some("01f0-stmt")
     );
-    assert_eq!(log.entry.sql_driver_log.operation_latency_ms, Some(2_000));
+    assert_eq!(log.entry().sql_driver_log.operation_latency_ms, Some(2_000));
 }
 
 #[test]
@@ -347,8 +348,8 @@ fn recordings_after_finish_are_ignored_and_counted_nowhere() {
     let detail = event.operation_detail.as_ref().unwrap();
     assert_eq!(detail.n_operation_status_calls, Some(1));
     assert_eq!(detail.operation_status_latency_millis, Some(10));
-    assert!(before.entry.sql_driver_log.sql_statement_id.is_none());
-    assert!(before.entry.sql_driver_log.error_info.is_none());
+    assert!(before.entry().sql_driver_log.sql_statement_id.is_none());
+    assert!(before.entry().sql_driver_log.error_info.is_none());
     assert!(event.result_latency.is_none());
     assert_eq!(event.retry_count, None);
 }

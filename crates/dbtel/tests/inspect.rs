@@ -35,7 +35,11 @@ impl Drop for TempFile {
 /// Uploads `logs` to the endpoint in one request and expects 200.
 fn upload(endpoint: &TelemetryEndpoint, logs: &[FrontendLog]) {
     let body = serde_json::to_string(
-        &databricks_telemetry::model::TelemetryRequest::from_logs(1_764_160_000_000, logs).unwrap(),
+        &databricks_telemetry::unstable::model::TelemetryRequest::from_logs(
+            1_764_160_000_000,
+            logs,
+        )
+        .unwrap(),
     )
     .unwrap();
     let mut stream = TcpStream::connect(endpoint.addr()).unwrap();

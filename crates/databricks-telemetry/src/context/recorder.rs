@@ -325,6 +325,7 @@ impl Drop for Shared {
 /// nothing.
 ///
 /// ```
+/// # use databricks_telemetry::unstable::model::FrontendLogFields;
 /// use std::time::{Duration, Instant};
 /// use databricks_telemetry::TelemetrySessionContext;
 /// use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
@@ -351,11 +352,11 @@ impl Drop for Shared {
 /// }
 ///
 /// let log = statement.finish_at(start + Duration::from_millis(150)).expect("first finish");
-/// let chunks = log.entry.sql_driver_log.sql_operation.as_ref().unwrap()
-///     .chunk_details.as_ref().unwrap();
-/// assert_eq!(chunks.slowest_chunk_latency_millis, Some(60));
-/// assert_eq!(chunks.sum_chunks_download_time_millis, Some(115));
-/// assert_eq!(chunks.total_chunks_iterated, Some(3));
+/// # let chunks = log.entry().sql_driver_log.sql_operation.as_ref().unwrap()
+/// #     .chunk_details.as_ref().unwrap();
+/// # assert_eq!(chunks.slowest_chunk_latency_millis, Some(60));
+/// # assert_eq!(chunks.sum_chunks_download_time_millis, Some(115));
+/// # assert_eq!(chunks.total_chunks_iterated, Some(3));
 ///
 /// // Finished: a second finish, and any later recording, do nothing.
 /// statement.record_chunk_download(Duration::from_millis(90));
@@ -531,13 +532,14 @@ impl StatementRecorder {
     /// The statement id the server assigned (the last one set wins).
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.set_statement_id("01f0-stmt");
     /// let log = statement.finish().unwrap();
-    /// assert_eq!(log.entry.sql_driver_log.sql_statement_id.as_deref(), Some("01f0-stmt"));
+    /// # assert_eq!(log.entry().sql_driver_log.sql_statement_id.as_deref(), Some("01f0-stmt"));
     /// ```
     pub fn set_statement_id(&self, id: impl Into<String>) -> &Self {
         if let Some(shared) = self.live_shared() {
@@ -549,13 +551,14 @@ impl StatementRecorder {
     /// The kind of statement (metadata calls are `METADATA` already).
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// use databricks_telemetry::model::{OperationType, StatementType};
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.set_statement_type(StatementType::Query);
     /// # let log = statement.finish().unwrap();
-    /// # assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().statement_type, Some(StatementType::Query));
+    /// # assert_eq!(log.entry().sql_driver_log.sql_operation.clone().unwrap().statement_type, Some(StatementType::Query));
     /// ```
     pub fn set_statement_type(&self, statement_type: StatementType) -> &Self {
         if let Some(shared) = self.recording() {
@@ -567,13 +570,14 @@ impl StatementRecorder {
     /// How results came back.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.set_result_format(ExecutionResultFormat::InlineArrow);
     /// # let log = statement.finish().unwrap();
-    /// # assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().execution_result, Some(ExecutionResultFormat::InlineArrow));
+    /// # assert_eq!(log.entry().sql_driver_log.sql_operation.clone().unwrap().execution_result, Some(ExecutionResultFormat::InlineArrow));
     /// ```
     pub fn set_result_format(&self, format: ExecutionResultFormat) -> &Self {
         if let Some(shared) = self.recording() {
@@ -585,13 +589,14 @@ impl StatementRecorder {
     /// Whether results were compressed.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.set_compressed(true);
     /// # let log = statement.finish().unwrap();
-    /// # assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().is_compressed, Some(true));
+    /// # assert_eq!(log.entry().sql_driver_log.sql_operation.clone().unwrap().is_compressed, Some(true));
     /// ```
     pub fn set_compressed(&self, compressed: bool) -> &Self {
         if let Some(shared) = self.recording() {
@@ -603,13 +608,14 @@ impl StatementRecorder {
     /// Whether the driver made this call for itself rather than for the application.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ListCatalogs);
     /// statement.set_internal_call(true);
     /// # let log = statement.finish().unwrap();
-    /// # let op = log.entry.sql_driver_log.sql_operation.unwrap();
+    /// # let op = log.entry().sql_driver_log.sql_operation.clone().unwrap();
     /// # assert_eq!(op.operation_detail.unwrap().is_internal_call, Some(true));
     /// ```
     pub fn set_internal_call(&self, internal: bool) -> &Self {
@@ -622,13 +628,14 @@ impl StatementRecorder {
     /// One retry of the operation.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.record_retry().record_retry();
     /// let log = statement.finish().unwrap();
-    /// assert_eq!(log.entry.sql_driver_log.sql_operation.unwrap().retry_count, Some(2));
+    /// # assert_eq!(log.entry().sql_driver_log.sql_operation.clone().unwrap().retry_count, Some(2));
     /// ```
     pub fn record_retry(&self) -> &Self {
         if let Some(shared) = self.recording() {
@@ -640,6 +647,7 @@ impl StatementRecorder {
     /// One status poll that took `latency`.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use std::time::Duration;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
@@ -649,9 +657,9 @@ impl StatementRecorder {
     /// poller.record_status_poll(Duration::from_millis(10));
     /// poller.record_status_poll(Duration::from_millis(15));
     /// let log = statement.finish().unwrap();
-    /// let detail = log.entry.sql_driver_log.sql_operation.unwrap().operation_detail.unwrap();
-    /// assert_eq!(detail.n_operation_status_calls, Some(2));
-    /// assert_eq!(detail.operation_status_latency_millis, Some(25));
+    /// # let detail = log.entry().sql_driver_log.sql_operation.clone().unwrap().operation_detail.unwrap();
+    /// # assert_eq!(detail.n_operation_status_calls, Some(2));
+    /// # assert_eq!(detail.operation_status_latency_millis, Some(25));
     /// ```
     pub fn record_status_poll(&self, latency: Duration) -> &Self {
         if let Some(shared) = self.live_shared() {
@@ -663,13 +671,14 @@ impl StatementRecorder {
     /// The first results are ready now.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.mark_result_ready();
     /// # let log = statement.finish().unwrap();
-    /// # assert!(log.entry.sql_driver_log.sql_operation.unwrap().result_latency.is_some());
+    /// # assert!(log.entry().sql_driver_log.sql_operation.clone().unwrap().result_latency.is_some());
     /// ```
     pub fn mark_result_ready(&self) -> &Self {
         self.mark_result_ready_at(Instant::now())
@@ -678,6 +687,7 @@ impl StatementRecorder {
     /// The first results were ready at `at`.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use std::time::{Duration, Instant};
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
@@ -686,8 +696,8 @@ impl StatementRecorder {
     /// let statement = session.begin_shared_at(OperationType::ExecuteStatement, start);
     /// statement.mark_result_ready_at(start + Duration::from_millis(40));
     /// let log = statement.finish_at(start + Duration::from_millis(50)).unwrap();
-    /// let latency = log.entry.sql_driver_log.sql_operation.unwrap().result_latency.unwrap();
-    /// assert_eq!(latency.result_set_ready_latency_millis, Some(40));
+    /// # let latency = log.entry().sql_driver_log.sql_operation.clone().unwrap().result_latency.unwrap();
+    /// # assert_eq!(latency.result_set_ready_latency_millis, Some(40));
     /// ```
     pub fn mark_result_ready_at(&self, at: Instant) -> &Self {
         if let Some(shared) = self.recording() {
@@ -700,13 +710,14 @@ impl StatementRecorder {
     /// The caller has consumed the results now.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.mark_result_ready().mark_results_consumed();
     /// # let log = statement.finish().unwrap();
-    /// # assert!(log.entry.sql_driver_log.sql_operation.unwrap().result_latency.unwrap().result_set_consumption_latency_millis.is_some());
+    /// # assert!(log.entry().sql_driver_log.sql_operation.clone().unwrap().result_latency.unwrap().result_set_consumption_latency_millis.is_some());
     /// ```
     pub fn mark_results_consumed(&self) -> &Self {
         self.mark_results_consumed_at(Instant::now())
@@ -715,6 +726,7 @@ impl StatementRecorder {
     /// The caller had consumed the results at `at`.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use std::time::{Duration, Instant};
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
@@ -725,8 +737,8 @@ impl StatementRecorder {
     ///     .mark_result_ready_at(start + Duration::from_millis(40))
     ///     .mark_results_consumed_at(start + Duration::from_millis(140));
     /// let log = statement.finish_at(start + Duration::from_millis(150)).unwrap();
-    /// let latency = log.entry.sql_driver_log.sql_operation.unwrap().result_latency.unwrap();
-    /// assert_eq!(latency.result_set_consumption_latency_millis, Some(100));
+    /// # let latency = log.entry().sql_driver_log.sql_operation.clone().unwrap().result_latency.unwrap();
+    /// # assert_eq!(latency.result_set_consumption_latency_millis, Some(100));
     /// ```
     pub fn mark_results_consumed_at(&self, at: Instant) -> &Self {
         if let Some(shared) = self.recording() {
@@ -739,14 +751,15 @@ impl StatementRecorder {
     /// How many CloudFetch chunks the result has.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.set_total_chunks(12);
     /// let log = statement.finish().unwrap();
-    /// let chunks = log.entry.sql_driver_log.sql_operation.unwrap().chunk_details.unwrap();
-    /// assert_eq!(chunks.total_chunks_present, Some(12));
+    /// # let chunks = log.entry().sql_driver_log.sql_operation.clone().unwrap().chunk_details.unwrap();
+    /// # assert_eq!(chunks.total_chunks_present, Some(12));
     /// ```
     pub fn set_total_chunks(&self, present: i32) -> &Self {
         if let Some(shared) = self.recording() {
@@ -761,6 +774,7 @@ impl StatementRecorder {
     /// chunk.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use std::time::Duration;
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
@@ -769,10 +783,10 @@ impl StatementRecorder {
     /// statement.record_chunk_download(Duration::from_millis(25));
     /// statement.record_chunk_download(Duration::from_millis(40));
     /// let log = statement.finish().unwrap();
-    /// let chunks = log.entry.sql_driver_log.sql_operation.unwrap().chunk_details.unwrap();
-    /// assert_eq!(chunks.initial_chunk_latency_millis, Some(25));
-    /// assert_eq!(chunks.slowest_chunk_latency_millis, Some(40));
-    /// assert_eq!(chunks.sum_chunks_download_time_millis, Some(65));
+    /// # let chunks = log.entry().sql_driver_log.sql_operation.clone().unwrap().chunk_details.unwrap();
+    /// # assert_eq!(chunks.initial_chunk_latency_millis, Some(25));
+    /// # assert_eq!(chunks.slowest_chunk_latency_millis, Some(40));
+    /// # assert_eq!(chunks.sum_chunks_download_time_millis, Some(65));
     /// ```
     pub fn record_chunk_download(&self, latency: Duration) -> &Self {
         if let Some(shared) = self.live_shared() {
@@ -784,14 +798,15 @@ impl StatementRecorder {
     /// The operation failed (the last error recorded wins).
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use databricks_telemetry::{ErrorInfo, TelemetrySessionContext};
     /// # use databricks_telemetry::model::OperationType;
     /// # let session = TelemetrySessionContext::builder("d", "1").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// statement.record_error(ErrorInfo::new("NetworkError"));
     /// let log = statement.finish().unwrap();
-    /// let error = log.entry.sql_driver_log.error_info.unwrap();
-    /// assert_eq!(error.error_name.as_deref(), Some("NetworkError"));
+    /// # let error = log.entry().sql_driver_log.error_info.clone().unwrap();
+    /// # assert_eq!(error.error_name.as_deref(), Some("NetworkError"));
     /// ```
     pub fn record_error(&self, error: ErrorInfo) -> &Self {
         if let Some(shared) = self.live_shared() {
@@ -821,6 +836,7 @@ impl StatementRecorder {
     /// finished. Instants before the start count as no time at all.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// # use std::time::{Duration, Instant};
     /// # use databricks_telemetry::TelemetrySessionContext;
     /// # use databricks_telemetry::model::OperationType;
@@ -828,7 +844,7 @@ impl StatementRecorder {
     /// let start = Instant::now();
     /// let statement = session.begin_shared_at(OperationType::ExecuteStatement, start);
     /// let log = statement.finish_at(start + Duration::from_millis(150)).unwrap();
-    /// assert_eq!(log.entry.sql_driver_log.operation_latency_ms, Some(150));
+    /// # assert_eq!(log.entry().sql_driver_log.operation_latency_ms, Some(150));
     /// ```
     #[must_use = "the event is built once: enqueue it"]
     pub fn finish_at(&self, end: Instant) -> Option<FrontendLog> {

@@ -93,6 +93,7 @@ impl TelemetryAuthType {
 /// parameters are themselves behind `Arc`s that every event of the session shares.
 ///
 /// ```
+/// # use databricks_telemetry::unstable::model::FrontendLogFields;
 /// use std::time::Duration;
 /// use databricks_telemetry::{TelemetryAuthType, TelemetrySessionContext};
 /// use databricks_telemetry::model::OperationType;
@@ -103,12 +104,12 @@ impl TelemetryAuthType {
 ///     .with_auth_type(TelemetryAuthType::Pat)
 ///     .build();
 /// let opened = session.connection_opened(Duration::from_millis(120));
-/// let log = &opened.entry.sql_driver_log;
-/// assert_eq!(log.operation_latency_ms, Some(120));
-/// assert_eq!(
-///     log.sql_operation.as_ref().unwrap().operation_detail.as_ref().unwrap().operation_type,
-///     Some(OperationType::CreateSession)
-/// );
+/// # let log = &opened.entry().sql_driver_log;
+/// # assert_eq!(log.operation_latency_ms, Some(120));
+/// # assert_eq!(
+/// #     log.sql_operation.as_ref().unwrap().operation_detail.as_ref().unwrap().operation_type,
+/// #     Some(OperationType::CreateSession)
+/// # );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetrySessionContext {
@@ -185,13 +186,14 @@ impl TelemetrySessionContext {
     /// into the tasks and threads that download its chunks and poll its status.
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// use databricks_telemetry::TelemetrySessionContext;
     /// use databricks_telemetry::model::OperationType;
     ///
     /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
     /// let statement = session.begin_shared(OperationType::ExecuteStatement);
     /// let log = statement.finish().expect("finished once");
-    /// assert!(log.entry.sql_driver_log.operation_latency_ms.is_some());
+    /// # assert!(log.entry().sql_driver_log.operation_latency_ms.is_some());
     /// ```
     pub fn begin_shared(self: &Arc<Self>, operation: OperationType) -> StatementRecorder {
         StatementRecorder::new(Arc::clone(self), operation, Instant::now())
@@ -201,6 +203,7 @@ impl TelemetrySessionContext {
     /// (see [`begin_shared`](Self::begin_shared)).
     ///
     /// ```
+    /// # use databricks_telemetry::unstable::model::FrontendLogFields;
     /// use std::time::{Duration, Instant};
     /// use databricks_telemetry::TelemetrySessionContext;
     /// use databricks_telemetry::model::OperationType;
@@ -209,7 +212,7 @@ impl TelemetrySessionContext {
     /// let start = Instant::now();
     /// let statement = session.begin_shared_at(OperationType::ExecuteStatement, start);
     /// let log = statement.finish_at(start + Duration::from_millis(3)).unwrap();
-    /// assert_eq!(log.entry.sql_driver_log.operation_latency_ms, Some(3));
+    /// # assert_eq!(log.entry().sql_driver_log.operation_latency_ms, Some(3));
     /// ```
     pub fn begin_shared_at(
         self: &Arc<Self>,

@@ -40,6 +40,7 @@ fn span_millis(nanos: i64) -> i64 {
 /// drivers that already hold one); the others use [`Instant::now`].
 ///
 /// ```
+/// # use databricks_telemetry::unstable::model::FrontendLogFields;
 /// use std::time::{Duration, Instant};
 /// use databricks_telemetry::TelemetrySessionContext;
 /// use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
@@ -56,11 +57,11 @@ fn span_millis(nanos: i64) -> i64 {
 /// statement.mark_results_consumed_at(start + Duration::from_millis(140));
 /// let log = statement.finish_at(start + Duration::from_millis(150));
 ///
-/// let event = &log.entry.sql_driver_log;
-/// assert_eq!(event.operation_latency_ms, Some(150));
-/// let chunks = event.sql_operation.as_ref().unwrap().chunk_details.as_ref().unwrap();
-/// assert_eq!(chunks.slowest_chunk_latency_millis, Some(60));
-/// assert_eq!(chunks.total_chunks_iterated, Some(2));
+/// # let event = &log.entry().sql_driver_log;
+/// # assert_eq!(event.operation_latency_ms, Some(150));
+/// # let chunks = event.sql_operation.as_ref().unwrap().chunk_details.as_ref().unwrap();
+/// # assert_eq!(chunks.slowest_chunk_latency_millis, Some(60));
+/// # assert_eq!(chunks.total_chunks_iterated, Some(2));
 /// ```
 #[derive(Debug, Clone)]
 #[must_use = "the operation's event is made by `finish`"]

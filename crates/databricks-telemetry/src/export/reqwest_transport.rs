@@ -122,8 +122,8 @@ impl ReqwestTransport {
     }
 
     /// A transport that sends with `client` on a runtime of its own: one current-thread tokio
-    /// runtime driven by one counted thread, `dbx-telemetry-http` (see
-    /// [`thread_stats`](crate::unstable::thread_stats)). The runtime and its thread live as
+    /// runtime driven by one counted thread, `dbx-telemetry-http` (counted with the library's
+    /// other threads). The runtime and its thread live as
     /// long as the transport (its last clone); dropping it stops them without waiting.
     ///
     /// This is the one to use when the driver's runtimes are per connection: a `reqwest::Client`

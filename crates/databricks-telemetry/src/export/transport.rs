@@ -14,8 +14,9 @@
 //!   driver's own `reqwest::Client`, on the driver's tokio runtime.
 //!
 //! A driver with another HTTP stack implements [`Transport`] itself and hands it to
-//! [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport)
-//! and [`FeatureFlagCache::with_transport`](crate::unstable::FeatureFlagCache::with_transport).
+//! [`AcquireOptions::with_transport`](crate::AcquireOptions::with_transport) (uploads and flag
+//! fetches) or
+//! [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -32,8 +33,9 @@ use crate::export::{ExportFailure, FailureKind};
 /// `ureq-transport`, the default client) and `ReqwestTransport`
 /// (feature `reqwest`, a driver's own `reqwest::Client` on its tokio runtime). A driver with
 /// another HTTP stack implements this trait and hands it to
-/// [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport)
-/// and [`FeatureFlagCache::with_transport`](crate::unstable::FeatureFlagCache::with_transport).
+/// [`AcquireOptions::with_transport`](crate::AcquireOptions::with_transport) (uploads and flag
+/// fetches) or
+/// [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport).
 ///
 /// # Contract
 ///

@@ -22,7 +22,7 @@ pub(crate) enum TransportSource {
     /// Built by this function, only when the acquire creates the host.
     Built(Arc<BuildTransport>),
 }
-use crate::manager::ClientIdentity;
+use crate::identity::ClientIdentity;
 
 /// What a connection acquires its handle with, for
 /// [`TelemetryClientManager::acquire_databricks`](super::TelemetryClientManager::acquire_databricks).

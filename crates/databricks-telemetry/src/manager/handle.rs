@@ -2,6 +2,7 @@
 //! tasks, holding the connection's session.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -358,7 +359,10 @@ impl TelemetryClientHandle {
     /// [`close`](Self::close) as a future that needs no particular async runtime (the wait runs
     /// on a short-lived helper thread) and never blocks the task that polls it. The share is
     /// given up when this is called, before the future is first polled.
-    pub fn close_async(&self, timeout: Duration) -> CloseFuture {
+    pub fn close_async(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = CloseOutcome> + Send + Unpin + 'static {
         let gave_up = self.give_up();
         if self.shared.share.is_none() {
             return CloseFuture::ready(self.wait_closed(gave_up, timeout));

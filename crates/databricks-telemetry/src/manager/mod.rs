@@ -14,6 +14,7 @@ use crate::export::{
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
+use crate::identity::ClientIdentity;
 use crate::jitter::Jitter;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
@@ -22,12 +23,10 @@ use crate::stats::TelemetryStats;
 
 mod acquire_options;
 mod handle;
-mod identity;
 
 pub use acquire_options::AcquireOptions;
 use acquire_options::TransportSource;
 pub use handle::TelemetryClientHandle;
-pub use identity::ClientIdentity;
 
 use handle::SessionDefaults;
 
@@ -376,8 +375,9 @@ impl TelemetryClientManager {
         self.engine.hosts().len()
     }
 
-    /// The breaker of `host` (normalised), while the manager keeps the host.
-    pub fn breaker(&self, host: &str) -> Option<BreakerSnapshot> {
+    /// The breaker of `host` (normalised), while the manager keeps the host (through
+    /// `unstable::breaker`).
+    pub(crate) fn breaker(&self, host: &str) -> Option<BreakerSnapshot> {
         let host = HostKey::parse(host).ok()?;
         self.engine.host(&host).map(|host| host.breaker.snapshot())
     }

@@ -1,24 +1,10 @@
 //! The enums of `sql_driver_log`, written on the wire by their names.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A name that is not one of an enum's wire names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {enum_name} value {value:?}, expected one of: {expected}")]
-#[non_exhaustive]
-pub struct UnknownEnumName {
-    /// The enum that was being parsed, e.g. `DriverMode`.
-    pub enum_name: &'static str,
-    /// The text that was not recognised.
-    pub value: String,
-    /// The accepted names, comma separated.
-    pub expected: String,
-}
-
-/// Declares a wire enum: serde names, `as_str`, `ALL`, `Display` and `FromStr`.
+/// Declares a wire enum: serde names, `as_str`, `ALL` and `Display`.
 macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
@@ -52,21 +38,6 @@ macro_rules! wire_enum {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownEnumName;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($wire => Ok($name::$variant),)+
-                    other => Err(UnknownEnumName {
-                        enum_name: stringify!($name),
-                        value: other.to_owned(),
-                        expected: [$($wire),+].join(", "),
-                    }),
-                }
             }
         }
     };
@@ -251,22 +222,6 @@ wire_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn from_str_round_trips_every_name() {
-        for v in OperationType::ALL {
-            assert_eq!(v.as_str().parse::<OperationType>().unwrap(), *v);
-        }
-    }
-
-    #[test]
-    fn unknown_name_is_a_clear_error() {
-        let err = "FOO".parse::<DriverMode>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown DriverMode value \"FOO\", expected one of: TYPE_UNSPECIFIED, THRIFT, SEA"
-        );
-    }
 
     #[test]
     fn metadata_operations_are_exactly_the_list_calls() {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 /// other text is kept as it is. Two ids are equal when their texts are.
 ///
 /// ```
-/// use databricks_telemetry::model::EventId;
+/// use databricks_telemetry::unstable::model::EventId;
 ///
 /// let id = EventId::random();
 /// assert_eq!(id.to_string().len(), 36);

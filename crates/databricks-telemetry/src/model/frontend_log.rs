@@ -8,29 +8,31 @@ use super::driver_log::SqlDriverLog;
 use super::event_id::EventId;
 use super::proto_int;
 
-/// One frontend log: an event id, the workspace, the client context and the driver event.
+/// One recorded event: an event id, the workspace, the client context and the driver event.
 ///
-/// Each log travels as one element of [`TelemetryRequest::proto_logs`](super::TelemetryRequest),
-/// serialised to a JSON string.
+/// Built by the session and statement contexts and sent by enqueueing it on a handle. Its
+/// contents are the wire format (`FrontendLog` in the service's schema) and are not public;
+/// `Serialize` writes them, as one element of an upload's `protoLogs` is written before it is
+/// encoded as a JSON string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[must_use = "an event is sent only once it is enqueued"]
 pub struct FrontendLog {
     /// A UUID v4 that identifies this event (the service de-duplicates on it), kept without an
     /// allocation; any text converts into it (`"…".into()`).
-    pub frontend_log_event_id: EventId,
+    pub(crate) frontend_log_event_id: EventId,
     /// The workspace id, when known.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "proto_int::deserialize"
     )]
-    pub workspace_id: Option<i64>,
+    pub(crate) workspace_id: Option<i64>,
     /// When and by whom the event was made.
     #[serde(default)]
-    pub context: FrontendLogContext,
+    pub(crate) context: FrontendLogContext,
     /// The event.
     #[serde(default)]
-    pub entry: FrontendLogEntry,
+    pub(crate) entry: FrontendLogEntry,
 }
 
 /// The `context` of a frontend log.

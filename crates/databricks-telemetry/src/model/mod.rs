@@ -1,40 +1,45 @@
-//! The wire model: serde types for exactly what the Databricks telemetry service accepts.
+//! The event a driver records, and what it describes the connection with.
 //!
-//! - [`TelemetryRequest`] is the upload body; each element of its `protoLogs` is a
-//!   [`FrontendLog`] serialised to a JSON string (double encoded).
-//! - [`SqlDriverLog`] is the event itself, with [`DriverSystemConfiguration`],
-//!   [`DriverConnectionParameters`], [`SqlExecutionEvent`], [`VolumeOperationEvent`] and
-//!   [`DriverErrorInfo`].
+//! - [`FrontendLog`] is one recorded event. The session and statement contexts build it
+//!   ([`TelemetrySessionContext`](crate::TelemetrySessionContext),
+//!   [`StatementRecorder`](crate::StatementRecorder)) and a handle enqueues it; its contents are
+//!   the wire format and are not public.
+//! - [`OperationType`], [`StatementType`] and [`ExecutionResultFormat`] say what a statement
+//!   event reports.
+//! - [`DriverSystemConfiguration`] (what the driver runs on) and [`DriverConnectionParameters`]
+//!   with [`HostDetails`], [`DriverMode`], [`DriverAuthMech`], [`DriverAuthFlow`] and
+//!   [`DriverProxyAuth`] (how a connection was configured) go into a session's events.
 //!
 //! Conventions, the same for every type:
 //! - field names are exactly the wire names (snake_case);
 //! - `None` is omitted; `Some(0)`, `Some(false)` and `Some("")` are written;
-//! - enums are written by name and an unknown name fails to parse, naming the accepted ones;
+//! - enums are written by name and an unknown name fails to parse;
 //! - integers are written as JSON numbers; parsing also accepts decimal strings (as C# sends).
 
-mod connection_params;
-mod driver_log;
+pub(crate) mod connection_params;
+pub(crate) mod driver_log;
 mod encode;
-mod enums;
-mod error_info;
-mod event_id;
-mod frontend_log;
+pub(crate) mod enums;
+pub(crate) mod error_info;
+pub(crate) mod event_id;
+pub(crate) mod frontend_log;
 mod proto_int;
-mod request;
-mod sql_execution;
-mod system_configuration;
-mod volume_operation;
+pub(crate) mod request;
+pub(crate) mod sql_execution;
+pub(crate) mod system_configuration;
+pub(crate) mod volume_operation;
 
 pub use connection_params::{DriverConnectionParameters, HostDetails};
-pub use driver_log::SqlDriverLog;
 pub use enums::{
     DriverAuthFlow, DriverAuthMech, DriverMode, DriverProxyAuth, ExecutionResultFormat,
-    OperationType, StatementType, UnknownEnumName, VolumeOperationType,
+    OperationType, StatementType,
 };
-pub use error_info::DriverErrorInfo;
-pub use event_id::EventId;
-pub use frontend_log::{ClientContext, FrontendLog, FrontendLogContext, FrontendLogEntry};
-pub use request::{EmptyItems, TelemetryRequest, TelemetryResponse};
-pub use sql_execution::{ChunkDetails, OperationDetail, ResultLatency, SqlExecutionEvent};
+pub use frontend_log::FrontendLog;
 pub use system_configuration::DriverSystemConfiguration;
-pub use volume_operation::VolumeOperationEvent;
+
+pub(crate) use driver_log::SqlDriverLog;
+pub(crate) use error_info::DriverErrorInfo;
+pub(crate) use event_id::EventId;
+pub(crate) use frontend_log::{ClientContext, FrontendLogContext, FrontendLogEntry};
+pub(crate) use request::TelemetryRequest;
+pub(crate) use sql_execution::{ChunkDetails, OperationDetail, ResultLatency, SqlExecutionEvent};

@@ -13,7 +13,7 @@ const ESTIMATED_LOG_BYTES: usize = 1_600;
 /// The body of `POST /telemetry-ext` and `POST /telemetry-unauth`.
 ///
 /// ```
-/// use databricks_telemetry::model::TelemetryRequest;
+/// use databricks_telemetry::unstable::model::TelemetryRequest;
 ///
 /// let request = TelemetryRequest::new(1_764_160_000_000, vec![r#"{"a":1}"#.to_owned()]);
 /// assert_eq!(
@@ -64,7 +64,8 @@ impl TelemetryRequest {
     /// once per call rather than once per log.
     ///
     /// ```
-    /// use databricks_telemetry::model::{FrontendLog, TelemetryRequest};
+    /// use databricks_telemetry::model::FrontendLog;
+    /// use databricks_telemetry::unstable::model::TelemetryRequest;
     ///
     /// let logs = vec![FrontendLog::default(); 2];
     /// let body = TelemetryRequest::encode_logs(1_764_160_000_000, &logs).unwrap();

@@ -16,7 +16,7 @@ use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::{Exporter, Transport};
 use crate::host::HostKey;
-use crate::manager::ClientIdentity;
+use crate::identity::ClientIdentity;
 use crate::stats::TelemetryStats;
 
 /// How long past a lane's drain deadline `close` waits for its worker before it counts the

@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::settings::LaneSettings;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
-use crate::manager::ClientIdentity;
+use crate::identity::ClientIdentity;
 use crate::model::FrontendLog;
 use crate::stats::{Ledger, TelemetryStats};
 

@@ -14,4 +14,5 @@ pub(crate) mod wait;
 mod worker;
 
 pub use threads::{thread_stats, ThreadStats};
-pub use wait::{CloseFuture, CloseOutcome, CloseResult, FlushResult};
+pub(crate) use wait::CloseFuture;
+pub use wait::{CloseOutcome, CloseResult, FlushResult};

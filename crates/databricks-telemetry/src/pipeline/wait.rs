@@ -65,7 +65,7 @@ struct Slot {
 /// never blocks the task that polls it.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
-pub struct CloseFuture {
+pub(crate) struct CloseFuture {
     slot: Arc<Mutex<Slot>>,
 }
 

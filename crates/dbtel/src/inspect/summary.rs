@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
-use databricks_telemetry::model::{FrontendLog, SqlDriverLog};
+use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::unstable::model::FrontendLogFields;
+use databricks_telemetry::unstable::model::SqlDriverLog;
 use serde::Serialize;
 
 use super::percentiles::{Bucket, Distribution, Percentiles};
@@ -56,7 +58,7 @@ pub(crate) struct RecentEvent {
 pub(crate) struct EventWarning {
     /// Its kind, e.g. `unknown_field`.
     pub(crate) kind: String,
-    /// Where, e.g. `$.entry.sql_driver_log.surprise`.
+    /// Where, e.g. `$.entry().sql_driver_log.surprise`.
     pub(crate) path: String,
     /// What is wrong.
     pub(crate) message: String,
@@ -125,9 +127,9 @@ impl Summary {
 
     /// Counts one frontend log.
     pub(crate) fn add(&mut self, log: &FrontendLog) {
-        let event = &log.entry.sql_driver_log;
+        let event = &log.entry().sql_driver_log;
         self.events += 1;
-        if let Some(at) = log.context.client_context.timestamp_millis {
+        if let Some(at) = log.context().client_context.timestamp_millis {
             self.first_timestamp_ms = Some(self.first_timestamp_ms.map_or(at, |t| t.min(at)));
             self.last_timestamp_ms = Some(self.last_timestamp_ms.map_or(at, |t| t.max(at)));
             *self

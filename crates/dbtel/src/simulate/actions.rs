@@ -322,6 +322,7 @@ fn random_id(rng: &mut fastrand::Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use databricks_telemetry::unstable::model::FrontendLogFields;
 
     #[test]
     fn each_action_records_its_event_count() {
@@ -337,14 +338,14 @@ mod tests {
                 let events = session.perform(action);
                 assert_eq!(events.len() as u64, action.event_count(), "{action:?}");
                 for event in &events {
-                    let log = &event.entry.sql_driver_log;
+                    let log = &event.entry().sql_driver_log;
                     assert_eq!(log.session_id.as_deref(), Some(session.id()));
                     assert!(log.operation_latency_ms.is_some());
                 }
             }
         }
         let failure = session.perform(Action::Failure).remove(0);
-        let error = failure.entry.sql_driver_log.error_info.unwrap();
+        let error = failure.entry().sql_driver_log.error_info.clone().unwrap();
         assert!(FAILURES
             .iter()
             .any(|(name, _)| error.error_name.as_deref() == Some(name)));

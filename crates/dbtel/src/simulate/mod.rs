@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use databricks_telemetry::export::UserAgentError;
-use databricks_telemetry::unstable::shown;
 use databricks_telemetry::unstable::thread_stats;
+use databricks_telemetry::unstable::{breaker, shown};
 use databricks_telemetry::ConfigError;
 use databricks_telemetry::HostKey;
 use databricks_telemetry::{AcquireError, TelemetryClientManager};
@@ -430,7 +430,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         .map(|host| HostOutcome {
             host: HostKey::parse(&host.url).map_or_else(|_| shown(&host.url), |k| k.to_string()),
             stats: manager.host_stats(&host.url),
-            breaker: manager.breaker(&host.url),
+            breaker: breaker(&manager, &host.url),
             lanes: lanes_per_host,
             endpoint: None,
         })
@@ -499,11 +499,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
 fn breaker_states(manager: &TelemetryClientManager, urls: &[String]) -> String {
     let states: Vec<String> = urls
         .iter()
-        .map(|url| {
-            manager
-                .breaker(url)
-                .map_or_else(|| "-".to_owned(), |b| b.state.to_string())
-        })
+        .map(|url| breaker(manager, url).map_or_else(|| "-".to_owned(), |b| b.state.to_string()))
         .collect();
     format!("breakers: {}", states.join(", "))
 }

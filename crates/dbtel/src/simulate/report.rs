@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use databricks_telemetry::BreakerSnapshot;
+use databricks_telemetry::unstable::BreakerSnapshot;
 use databricks_telemetry::{CloseResult, DroppedEvents, TelemetryStats};
 use serde::Serialize;
 

@@ -34,12 +34,12 @@ use crate::export::transport::{
 ///   loopback hosts never go through a proxy.
 /// - **Logging**: the `Authorization` value never reaches ureq (see `secret_header.rs`), so
 ///   its TRACE dumps show a placeholder; failure reasons are fixed texts.
-/// - **Threads**: name lookups run on counted threads (`dbx-telemetry-dns`, see
-///   [`thread_stats`](crate::unstable::thread_stats)); IP literals and `localhost` need none.
+/// - **Threads**: name lookups run on counted threads (`dbx-telemetry-dns`); IP literals and
+///   `localhost` need none.
 ///
-/// Build one per driver and share it (an `Arc`) between the exporters and the
-/// [`FeatureFlagCache`](crate::unstable::FeatureFlagCache), so uploads and flag fetches
-/// use the same network settings.
+/// Build one per driver and share it (an `Arc`): given to
+/// [`AcquireOptions::with_transport`](crate::AcquireOptions::with_transport), it carries a
+/// host's uploads and flag fetches alike, so both use the same network settings.
 ///
 /// # Example
 ///
