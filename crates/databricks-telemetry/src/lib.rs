@@ -225,9 +225,9 @@
 //! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
 //! settings and the transport), never applied and never silently ignored.
 //!
-//! Where each setting lives is stated on its setter of [`TelemetryConfigBuilder`](config::TelemetryConfigBuilder)
-//! and in the "Lives in" column of the README's settings table, both generated from the one list
-//! of settings; the transport ([`AcquireOptions::with_transport`]) belongs to the host.
+//! Where each setting lives is stated on its setter of [`TelemetryConfigBuilder`] and in the
+//! "Lives in" column of the README's settings table, both generated from the one list of
+//! settings; the transport ([`AcquireOptions::with_transport`]) belongs to the host.
 //!
 //! ## The public API
 //!

@@ -102,7 +102,8 @@ macro_rules! settings {
         impl TelemetryConfig {
             $(
                 #[doc = concat!("`", $key, "`: ", $meaning, " Default: ", settings!(@default_doc $kind $($default)?), ".")]
-                $(#[doc = ""] #[doc = $doc])*
+                #[doc = ""]
+        $(#[doc = $doc])*
                 pub fn $field(&self) -> settings!(@out $kind $(<$int>)?) {
                     <$kind $(<$int>)? as SettingType>::get(&self.$field)
                 }
@@ -110,11 +111,13 @@ macro_rules! settings {
 
             /// The values of the settings that live in `scope`, for comparing two acquirers'.
             pub(crate) fn scoped(&self, scope: Scope) -> ScopedValues {
-                ScopedValues {
-                    $(
-                        $field: (Key::$variant.scope() == scope).then(|| self.$field.clone()),
-                    )*
-                }
+                let mut values = Vec::with_capacity(ScopedValues::len(scope));
+                $(
+                    if Key::$variant.scope() == scope {
+                        values.push(<$kind $(<$int>)? as SettingType>::fingerprint(&self.$field));
+                    }
+                )*
+                ScopedValues::new(scope, values)
             }
 
             /// Parses `text` as the value of `setting` into this configuration, reporting
@@ -172,26 +175,6 @@ macro_rules! settings {
                     $($doc)*
                 );
             )*
-        }
-
-        /// The values of one scope's settings (the others `None`), as a lane or host keeps
-        /// them from its first acquirer.
-        #[derive(Debug, Clone, PartialEq)]
-        pub(crate) struct ScopedValues {
-            $($field: Option<<$kind $(<$int>)? as SettingType>::Value>,)*
-        }
-
-        impl ScopedValues {
-            /// The option keys (after the prefix) whose values in `other` differ from these.
-            pub(crate) fn differences(&self, other: &ScopedValues) -> Vec<&'static str> {
-                let mut keys = Vec::new();
-                $(
-                    if self.$field != other.$field {
-                        keys.push($key);
-                    }
-                )*
-                keys
-            }
         }
 
         /// One row of the documentation table per setting, in order.
@@ -257,7 +240,8 @@ macro_rules! settings {
     };
     (@setter_shape DriverName, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
         #[doc = $summary]
-        $(#[doc = ""] #[doc = $doc])*
+        #[doc = ""]
+        $(#[doc = $doc])*
         pub fn $setter(mut self, $field: impl Into<String>) -> Self {
             self.config_mut().$field = $field.into();
             self
@@ -265,7 +249,8 @@ macro_rules! settings {
     };
     (@setter_shape FlagNames, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
         #[doc = $summary]
-        $(#[doc = ""] #[doc = $doc])*
+        #[doc = ""]
+        $(#[doc = $doc])*
         pub fn $setter<I, S>(mut self, $field: I) -> Self
         where
             I: IntoIterator<Item = S>,
@@ -283,7 +268,8 @@ macro_rules! settings {
     };
     (@setter_shape $kind:ident $(<$int:ty>)?, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
         #[doc = $summary]
-        $(#[doc = ""] #[doc = $doc])*
+        #[doc = ""]
+        $(#[doc = $doc])*
         pub fn $setter(mut self, $field: settings!(@ty $kind $(<$int>)?)) -> Self {
             self.config_mut().$field = $field;
             self
@@ -291,7 +277,8 @@ macro_rules! settings {
     };
     (@setter_optional $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
         #[doc = $summary]
-        $(#[doc = ""] #[doc = $doc])*
+        #[doc = ""]
+        $(#[doc = $doc])*
         pub fn $setter(mut self, $field: impl Into<String>) -> Self {
             self.config_mut().$field = Some($field.into());
             self

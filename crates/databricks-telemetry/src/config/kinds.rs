@@ -2,6 +2,7 @@
 //! checked, and how it is written back as text: one implementation of [`SettingType`] per kind
 //! of row in the [settings table](super::settings).
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use super::values::{
 /// One kind of setting: its stored value, its default as written in the table, and its rules.
 pub(crate) trait SettingType {
     /// What [`TelemetryConfig`](super::TelemetryConfig) stores.
-    type Value: Clone + PartialEq + std::fmt::Debug;
+    type Value: Clone + PartialEq + Hash + std::fmt::Debug;
     /// The default as the table writes it (a `const` value).
     type Literal: Copy;
     /// What the getter returns.
@@ -34,6 +35,13 @@ pub(crate) trait SettingType {
     fn check(value: &mut Self::Value, kind: Kind) -> Result<(), String>;
     /// A value as option text (errors, the documentation table).
     fn render(value: &Self::Value) -> String;
+    /// A number that differs between two values (numbers as they are, text hashed), so a lane
+    /// or host keeps its first acquirer's values in a few bytes.
+    fn fingerprint(value: &Self::Value) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        value.hash(&mut hasher);
+        hasher.finish()
+    }
 }
 
 /// `true`/`false`.
@@ -100,11 +108,14 @@ impl SettingType for Flag {
     fn render(value: &bool) -> String {
         value.to_string()
     }
+    fn fingerprint(value: &bool) -> u64 {
+        u64::from(*value)
+    }
 }
 
 impl<T> SettingType for Count<T>
 where
-    T: Copy + PartialEq + std::fmt::Debug + ToString + TryFrom<u64> + TryInto<u64>,
+    T: Copy + PartialEq + Hash + std::fmt::Debug + ToString + TryFrom<u64> + TryInto<u64>,
 {
     type Value = T;
     type Literal = T;
@@ -135,6 +146,9 @@ where
     }
     fn render(value: &T) -> String {
         value.to_string()
+    }
+    fn fingerprint(value: &T) -> u64 {
+        (*value).try_into().unwrap_or(u64::MAX)
     }
 }
 
@@ -173,6 +187,9 @@ impl SettingType for Millis {
     }
     fn render(value: &Duration) -> String {
         render_duration(*value)
+    }
+    fn fingerprint(value: &Duration) -> u64 {
+        u64::try_from(value.as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

@@ -58,6 +58,41 @@ impl Scope {
     }
 }
 
+/// The values of one scope's settings as a lane or host keeps them from its first acquirer,
+/// one [fingerprint](SettingType::fingerprint) per setting of the scope, in table order: numbers
+/// as they are, text as a hash (two different texts with one hash, 2^-64 apart, would go
+/// unreported in a debug log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScopedValues {
+    scope: Scope,
+    values: Box<[u64]>,
+}
+
+impl ScopedValues {
+    /// How many settings live in `scope`.
+    fn len(scope: Scope) -> usize {
+        Key::ALL.iter().filter(|key| key.scope() == scope).count()
+    }
+
+    fn new(scope: Scope, values: Vec<u64>) -> Self {
+        ScopedValues {
+            scope,
+            values: values.into_boxed_slice(),
+        }
+    }
+
+    /// The option keys (after the prefix) whose values in `other` differ from these.
+    pub(crate) fn differences(&self, other: &ScopedValues) -> Vec<&'static str> {
+        Key::ALL
+            .iter()
+            .filter(|key| key.scope() == self.scope)
+            .zip(self.values.iter().zip(other.values.iter()))
+            .filter(|(_, (mine, theirs))| mine != theirs)
+            .map(|(key, _)| key.name())
+            .collect()
+    }
+}
+
 settings! {
     Enabled enabled with_enabled: Flag = true,
         key "enabled", Handle, env "DATABRICKS_TELEMETRY_ENABLED",
@@ -270,6 +305,14 @@ mod tests {
         assert_eq!(
             a.scoped(Scope::Host).differences(&b.scoped(Scope::Host)),
             ["max_retries"]
+        );
+        let c = TelemetryConfig::builder()
+            .with_feature_flag_names(["one.flag"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            a.scoped(Scope::Host).differences(&c.scoped(Scope::Host)),
+            ["feature_flag_name"]
         );
         assert!(a
             .scoped(Scope::Manager)
