@@ -19,12 +19,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
 use databricks_telemetry::credentials::AuthorizationValue;
 use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::{
-    ClientIdentity, CloseResult, TelemetryClientManager, TelemetrySessionContext,
+    ClientIdentity, CloseResult, TelemetryClientManager, TelemetryConfig, TelemetrySessionContext,
 };
 
 /// Events pending when close begins: the default queue size.
@@ -76,7 +75,7 @@ impl Exporter for Held {
 
 /// Times `iters` closes with `PENDING` events pending, exporting to `addr`.
 fn run(session: &Arc<TelemetrySessionContext>, addr: SocketAddr, b: &mut criterion::Bencher<'_>) {
-    let config = common::export_config(DEFAULT_BATCH_SIZE, PENDING);
+    let config = common::export_config(TelemetryConfig::default().batch_size(), PENDING);
     b.iter_custom(|iters| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {

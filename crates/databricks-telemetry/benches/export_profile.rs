@@ -15,8 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use databricks_telemetry::config::DEFAULT_BATCH_SIZE;
-use databricks_telemetry::{ClientIdentity, CloseResult, TelemetryClientManager};
+use databricks_telemetry::{ClientIdentity, CloseResult, TelemetryClientManager, TelemetryConfig};
 
 mod common;
 
@@ -30,7 +29,8 @@ fn main() {
         .unwrap_or(DEFAULT_EVENTS);
     let session = common::session();
     let endpoint = common::start_endpoint();
-    let config = common::export_config(DEFAULT_BATCH_SIZE, events.max(DEFAULT_BATCH_SIZE));
+    let batch_size = TelemetryConfig::default().batch_size();
+    let config = common::export_config(batch_size, events.max(batch_size));
     let manager = TelemetryClientManager::new();
     let client = common::http_handle(
         &manager,
@@ -49,7 +49,7 @@ fn main() {
     assert_eq!(closed.result, CloseResult::Completed);
     assert_eq!(stats.exported, events as u64, "{stats:?}");
     println!(
-        "export_profile: {events} events in {} batches of {DEFAULT_BATCH_SIZE} in {elapsed:?}",
+        "export_profile: {events} events in {} batches of {batch_size} in {elapsed:?}",
         stats.batches_sent
     );
     let _ = manager.shutdown(Duration::from_secs(10));

@@ -5,53 +5,51 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::config::DEFAULTS;
 use crate::jitter::Jitter;
 use crate::pipeline::retry::retry_after_hold;
 
 /// Whether a breaker is used unless configured otherwise (the configuration's default).
-const DEFAULT_ENABLED: bool = crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED;
+const DEFAULT_ENABLED: bool = DEFAULTS.circuit_breaker_enabled;
 /// Consecutive failures that open a closed breaker, unless configured otherwise.
-const DEFAULT_FAILURE_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_THRESHOLD;
+const DEFAULT_FAILURE_THRESHOLD: u32 = DEFAULTS.circuit_breaker_threshold;
 /// How long a breaker stays open before it lets a probe through (with a growing open time: the
 /// longest it stays open), unless configured otherwise.
-const DEFAULT_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT;
+const DEFAULT_OPEN_DURATION: Duration = Duration::from_millis(DEFAULTS.circuit_breaker_timeout);
 /// Consecutive probe successes that close a half-open breaker, unless configured otherwise.
-const DEFAULT_SUCCESS_THRESHOLD: u32 = crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD;
+const DEFAULT_SUCCESS_THRESHOLD: u32 = DEFAULTS.circuit_breaker_success_threshold;
 /// The longest a service's `Retry-After` can hold a breaker open, unless configured otherwise.
-const DEFAULT_MAX_OPEN_DURATION: Duration = crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN;
+const DEFAULT_MAX_OPEN_DURATION: Duration =
+    Duration::from_millis(DEFAULTS.circuit_breaker_max_open);
 /// The first open period of a breaker whose open time grows (the pipeline's): 1 second, then
 /// doubling with each failed probe up to `open_duration`.
-const DEFAULT_INITIAL_OPEN_DURATION: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_INITIAL_OPEN_DURATION: Duration = Duration::from_secs(1);
 
 /// How a [`CircuitBreaker`] behaves. Every field is honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitBreakerSettings {
     /// When false, every export is allowed and the breaker never opens.
-    /// Default: the configuration's
-    /// [`DEFAULT_CIRCUIT_BREAKER_ENABLED`](crate::config::DEFAULT_CIRCUIT_BREAKER_ENABLED) (true).
+    /// Default: the configuration's `circuit_breaker_enabled` (true).
     pub enabled: bool,
     /// Consecutive failures (while closed) that open the breaker; 0 is taken as 1.
-    /// Default: the configuration's
-    /// [`DEFAULT_CIRCUIT_BREAKER_THRESHOLD`](crate::config::DEFAULT_CIRCUIT_BREAKER_THRESHOLD) (5).
+    /// Default: the configuration's `circuit_breaker_threshold` (5).
     pub failure_threshold: u32,
     /// How long the breaker stays open before it lets one probe through; also how long a probe
     /// may stay unreported before it is considered abandoned.
-    /// Default: the configuration's
-    /// [`DEFAULT_CIRCUIT_BREAKER_TIMEOUT`](crate::config::DEFAULT_CIRCUIT_BREAKER_TIMEOUT) (60 s).
+    /// Default: the configuration's `circuit_breaker_timeout_ms` (60 s).
     pub open_duration: Duration,
     /// Consecutive probe successes (while half-open) that close the breaker; 0 is taken as 1.
-    /// Default: the configuration's
-    /// [`DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD`](crate::config::DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD) (1).
+    /// Default: the configuration's `circuit_breaker_success_threshold` (1).
     pub success_threshold: u32,
     /// The cap on how long a `retry_after` from the service can hold the breaker open. It never
-    /// shortens `open_duration`. Default: the configuration's
-    /// [`DEFAULT_CIRCUIT_BREAKER_MAX_OPEN`](crate::config::DEFAULT_CIRCUIT_BREAKER_MAX_OPEN) (600 s).
+    /// shortens `open_duration`. Default: the configuration's `circuit_breaker_max_open_ms`
+    /// (600 s).
     pub max_open_duration: Duration,
     /// `None` (the default here): every open period lasts `open_duration`. `Some(initial)`: the
     /// first open period lasts `initial`, and each failed probe doubles it up to
     /// `open_duration`, each period shortened by a random 0-20 % (jitter) so that many clients
     /// do not probe in step. A success resets it. The pipeline uses
-    /// `Some(1 s)` (see [`from_config`](Self::from_config)).
+    /// `Some(1 s)`.
     pub initial_open_duration: Option<Duration>,
 }
 
@@ -69,19 +67,6 @@ impl Default for CircuitBreakerSettings {
 }
 
 impl CircuitBreakerSettings {
-    /// The breaker settings of a configuration (`circuit_breaker_*`), with an open time that
-    /// starts at 1 s and grows to `circuit_breaker_timeout_ms`.
-    pub fn from_config(config: &crate::TelemetryConfig) -> Self {
-        CircuitBreakerSettings {
-            enabled: config.circuit_breaker_enabled(),
-            failure_threshold: config.circuit_breaker_threshold(),
-            open_duration: config.circuit_breaker_timeout(),
-            success_threshold: config.circuit_breaker_success_threshold(),
-            max_open_duration: config.circuit_breaker_max_open(),
-            initial_open_duration: Some(DEFAULT_INITIAL_OPEN_DURATION),
-        }
-    }
-
     /// Settings with the breaker switched off: every export is allowed.
     pub fn disabled() -> Self {
         CircuitBreakerSettings {

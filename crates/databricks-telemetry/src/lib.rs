@@ -234,13 +234,9 @@
 //! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
 //! settings and the transport), never applied and never silently ignored.
 //!
-//! | setting | lives in | taken from |
-//! |---|---|---|
-//! | `enabled` | the handle | each acquirer (a disabled handle records nothing and touches no lane) |
-//! | `force_enabled`, `batch_size`, `flush_interval_ms`, `max_queue_size`, `close_timeout_ms` | the lane | the lane's first acquirer |
-//! | `circuit_breaker_*`, `request_timeout_ms`, `max_retries`, `retry_*_delay_ms`, `max_export_attempts`, `feature_flag_*`, `allow_insecure_http` | the host | the host's first acquirer |
-//! | transport ([`AcquireOptions::with_transport`]) | the host | the host's first acquirer |
-//! | `max_pending_events` | the manager | its first acquirer |
+//! Where each setting lives is stated on its setter of [`TelemetryConfigBuilder`] and in the
+//! "Lives in" column of the README's settings table, both generated from the one list of
+//! settings; the transport ([`AcquireOptions::with_transport`]) belongs to the host.
 //!
 //! ## The public API
 //!

@@ -5,15 +5,6 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use databricks_telemetry::config::{
-    DEFAULT_ALLOW_INSECURE_HTTP, DEFAULT_BATCH_SIZE, DEFAULT_CIRCUIT_BREAKER_ENABLED,
-    DEFAULT_CIRCUIT_BREAKER_MAX_OPEN, DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD,
-    DEFAULT_CIRCUIT_BREAKER_THRESHOLD, DEFAULT_CIRCUIT_BREAKER_TIMEOUT, DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_ENABLED, DEFAULT_FEATURE_FLAG_DRIVER, DEFAULT_FEATURE_FLAG_NAMES,
-    DEFAULT_FEATURE_FLAG_TIMEOUT, DEFAULT_FLUSH_INTERVAL, DEFAULT_FORCE_ENABLED,
-    DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_BASE_DELAY,
-    DEFAULT_RETRY_MAX_DELAY,
-};
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
 const ENABLED_VAR: &str = "DATABRICKS_TELEMETRY_ENABLED";
@@ -69,69 +60,49 @@ fn raw_error_text(pairs: &[(&str, &str)]) -> String {
 
 // ---- defaults ----
 
-#[test]
-fn defaults_equal_the_default_constants() {
-    let config = TelemetryConfig::default();
-    assert_eq!(config.enabled(), DEFAULT_ENABLED);
-    assert_eq!(config.force_enabled(), DEFAULT_FORCE_ENABLED);
-    assert_eq!(config.batch_size(), DEFAULT_BATCH_SIZE);
-    assert_eq!(config.flush_interval(), DEFAULT_FLUSH_INTERVAL);
-    assert_eq!(config.max_queue_size(), DEFAULT_MAX_QUEUE_SIZE);
-    assert_eq!(config.close_timeout(), DEFAULT_CLOSE_TIMEOUT);
-    assert_eq!(config.request_timeout(), DEFAULT_REQUEST_TIMEOUT);
-    assert_eq!(config.max_retries(), DEFAULT_MAX_RETRIES);
-    assert_eq!(config.retry_base_delay(), DEFAULT_RETRY_BASE_DELAY);
-    assert_eq!(config.retry_max_delay(), DEFAULT_RETRY_MAX_DELAY);
-    assert_eq!(
-        config.circuit_breaker_enabled(),
-        DEFAULT_CIRCUIT_BREAKER_ENABLED
-    );
-    assert_eq!(
-        config.circuit_breaker_threshold(),
-        DEFAULT_CIRCUIT_BREAKER_THRESHOLD
-    );
-    assert_eq!(
-        config.circuit_breaker_timeout(),
-        DEFAULT_CIRCUIT_BREAKER_TIMEOUT
-    );
-    assert_eq!(
-        config.circuit_breaker_success_threshold(),
-        DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD
-    );
-    assert_eq!(
-        config.circuit_breaker_max_open(),
-        DEFAULT_CIRCUIT_BREAKER_MAX_OPEN
-    );
-    assert_eq!(config.feature_flag_driver(), DEFAULT_FEATURE_FLAG_DRIVER);
-    assert_eq!(config.feature_flag_timeout(), DEFAULT_FEATURE_FLAG_TIMEOUT);
-    assert_eq!(config.allow_insecure_http(), DEFAULT_ALLOW_INSECURE_HTTP);
+/// The library's defaults (the `with_*` setters of the builder document each).
+fn defaults() -> TelemetryConfig {
+    TelemetryConfig::default()
 }
 
 #[test]
-fn default_constants_have_the_specified_values() {
+fn defaults_have_the_specified_values() {
+    let config = defaults();
     assert_eq!(
         (
-            DEFAULT_ENABLED,
-            DEFAULT_FORCE_ENABLED,
-            DEFAULT_CIRCUIT_BREAKER_ENABLED,
-            DEFAULT_ALLOW_INSECURE_HTTP
+            config.enabled(),
+            config.force_enabled(),
+            config.circuit_breaker_enabled(),
+            config.allow_insecure_http()
         ),
         (true, false, true, false)
     );
-    assert_eq!(DEFAULT_BATCH_SIZE, 100);
-    assert_eq!(DEFAULT_FLUSH_INTERVAL, Duration::from_secs(5));
-    assert_eq!(DEFAULT_MAX_QUEUE_SIZE, 10_000);
-    assert_eq!(DEFAULT_CLOSE_TIMEOUT, Duration::from_secs(2));
-    assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(10));
-    assert_eq!(DEFAULT_MAX_RETRIES, 3);
-    assert_eq!(DEFAULT_RETRY_BASE_DELAY, Duration::from_millis(100));
-    assert_eq!(DEFAULT_RETRY_MAX_DELAY, Duration::from_secs(10));
-    assert_eq!(DEFAULT_CIRCUIT_BREAKER_THRESHOLD, 5);
-    assert_eq!(DEFAULT_CIRCUIT_BREAKER_TIMEOUT, Duration::from_secs(60));
-    assert_eq!(DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD, 1);
-    assert_eq!(DEFAULT_CIRCUIT_BREAKER_MAX_OPEN, Duration::from_secs(600));
-    assert_eq!(DEFAULT_FEATURE_FLAG_DRIVER, "ADBC");
-    assert_eq!(DEFAULT_FEATURE_FLAG_TIMEOUT, Duration::from_secs(5));
+    assert_eq!(config.batch_size(), 100);
+    assert_eq!(config.flush_interval(), Duration::from_secs(5));
+    assert_eq!(config.max_queue_size(), 10_000);
+    assert_eq!(config.close_timeout(), Duration::from_secs(2));
+    assert_eq!(config.request_timeout(), Duration::from_secs(10));
+    assert_eq!(config.max_retries(), 3);
+    assert_eq!(config.max_export_attempts(), 25);
+    assert_eq!(config.max_pending_events(), 100_000);
+    assert_eq!(config.retry_base_delay(), Duration::from_millis(100));
+    assert_eq!(config.retry_max_delay(), Duration::from_secs(10));
+    assert_eq!(config.circuit_breaker_threshold(), 5);
+    assert_eq!(config.circuit_breaker_timeout(), Duration::from_secs(60));
+    assert_eq!(config.circuit_breaker_success_threshold(), 1);
+    assert_eq!(config.circuit_breaker_max_open(), Duration::from_secs(600));
+    assert_eq!(config.feature_flag_driver(), "ADBC");
+    assert_eq!(
+        config.feature_flag_names(),
+        [
+            "adbc.databricks.telemetry.enabled",
+            "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc"
+        ]
+    );
+    assert_eq!(config.feature_flag_timeout(), Duration::from_secs(5));
+    assert_eq!(config.endpoint(), None);
+    assert_eq!(config.org_id(), None);
+    assert_eq!(TelemetryConfig::builder().build(), Ok(config));
 }
 
 #[test]
@@ -499,10 +470,10 @@ fn feature_flag_name_defaults_to_both_adbc_names_and_takes_a_list() {
             "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc"
         ]
     );
-    assert_eq!(config.feature_flag_names(), DEFAULT_FEATURE_FLAG_NAMES);
+    assert_eq!(config.feature_flag_names(), defaults().feature_flag_names());
     // The flag names do not follow the URL's driver segment.
     let config = parse(&[("feature_flag_driver", "OSS_JDBC")]).unwrap();
-    assert_eq!(config.feature_flag_names(), DEFAULT_FEATURE_FLAG_NAMES);
+    assert_eq!(config.feature_flag_names(), defaults().feature_flag_names());
 
     let one = "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForJdbc";
     assert_eq!(
@@ -598,7 +569,7 @@ fn environment_overrides_enabled() {
     let config =
         TelemetryConfig::from_options_with_env(none, env_of(&[(ENABLED_VAR, "FALSE")])).unwrap();
     assert!(!config.enabled());
-    assert_eq!(config.batch_size(), DEFAULT_BATCH_SIZE);
+    assert_eq!(config.batch_size(), defaults().batch_size());
 }
 
 #[test]
@@ -607,7 +578,7 @@ fn environment_overrides_batch_size() {
     let config =
         TelemetryConfig::from_options_with_env(none, env_of(&[(BATCH_SIZE_VAR, "42")])).unwrap();
     assert_eq!(config.batch_size(), 42);
-    assert_eq!(config.flush_interval(), DEFAULT_FLUSH_INTERVAL);
+    assert_eq!(config.flush_interval(), defaults().flush_interval());
 }
 
 #[test]
@@ -641,7 +612,7 @@ fn option_beats_environment_beats_default() {
     );
     assert_eq!(
         config.max_queue_size(),
-        DEFAULT_MAX_QUEUE_SIZE,
+        defaults().max_queue_size(),
         "the default fills the rest"
     );
 }
@@ -677,7 +648,7 @@ fn a_bad_environment_value_is_ignored_not_an_error() {
         env_of(&[(BATCH_SIZE_VAR, "lots"), (FLUSH_INTERVAL_VAR, "250")]),
     )
     .unwrap();
-    assert_eq!(config.batch_size(), DEFAULT_BATCH_SIZE);
+    assert_eq!(config.batch_size(), defaults().batch_size());
     assert_eq!(config.flush_interval(), Duration::from_millis(250));
 }
 
@@ -688,7 +659,7 @@ fn a_variable_that_breaks_a_rule_with_an_option_is_ignored() {
         env_of(&[(BATCH_SIZE_VAR, "500")]),
     )
     .unwrap();
-    assert_eq!(config.batch_size(), DEFAULT_BATCH_SIZE);
+    assert_eq!(config.batch_size(), defaults().batch_size());
     assert_eq!(config.max_queue_size(), 100);
 }
 

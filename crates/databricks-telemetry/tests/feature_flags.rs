@@ -148,9 +148,19 @@ fn only(flags: &[(&str, &str)]) -> FeatureFlagAnswer {
     }
 }
 
+/// The default `feature_flag_name`s (as `TelemetryConfig::default()` has them).
+const DEFAULT_FEATURE_FLAG_NAMES: [&str; 2] = [
+    "adbc.databricks.telemetry.enabled",
+    "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc",
+];
+
 #[test]
 fn each_default_name_alone_turns_telemetry_on() {
-    for name in databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES {
+    assert_eq!(
+        TelemetryConfig::default().feature_flag_names(),
+        DEFAULT_FEATURE_FLAG_NAMES
+    );
+    for name in DEFAULT_FEATURE_FLAG_NAMES {
         let setup = Setup::new(only(&[("some.other.flag", "true"), (name, "true")]));
         assert!(setup.enabled(), "{name}");
         assert_eq!(setup.answer(), FlagAnswer::On, "{name}");
@@ -160,7 +170,7 @@ fn each_default_name_alone_turns_telemetry_on() {
         assert_eq!(setup.answer(), FlagAnswer::Off, "{name}");
     }
     // Either default name being true is enough, even when the other is false.
-    let [first, second] = databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES;
+    let [first, second] = DEFAULT_FEATURE_FLAG_NAMES;
     let setup = Setup::new(only(&[(first, "false"), (second, "TRUE")]));
     assert!(setup.enabled());
 }
@@ -179,13 +189,7 @@ fn the_old_name_built_from_the_driver_segment_is_not_the_flag() {
 fn a_custom_flag_name_replaces_the_defaults() {
     let custom =
         "databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForRustKernel";
-    let answer = only(&[
-        (
-            databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES[0],
-            "false",
-        ),
-        (custom, "true"),
-    ]);
+    let answer = only(&[(DEFAULT_FEATURE_FLAG_NAMES[0], "false"), (custom, "true")]);
     assert!(!Setup::new(answer.clone()).enabled(), "not a default name");
 
     let config = TelemetryConfig::from_options_with_env(
@@ -223,10 +227,7 @@ fn long_answer(filler: usize) -> FeatureFlagAnswer {
             )
         })
         .collect();
-    flags.push((
-        databricks_telemetry::config::DEFAULT_FEATURE_FLAG_NAMES[1].to_owned(),
-        "true".to_owned(),
-    ));
+    flags.push((DEFAULT_FEATURE_FLAG_NAMES[1].to_owned(), "true".to_owned()));
     FeatureFlagAnswer::Flags {
         flags,
         ttl_seconds: Some(900),

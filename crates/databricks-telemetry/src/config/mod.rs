@@ -14,7 +14,7 @@
 //!   what `get` returns, and the configuration is read from all of them at connect.
 //! - [`TelemetryConfig::builder`]: a configuration in code.
 //!
-//! Each checks every value against the table below, and fail with a [`ConfigError`] that names
+//! Each checks every value against its setting's range, and fails with a [`ConfigError`] that names
 //! the key, the value as given and what was expected. A mistyped key or value never falls back
 //! to a default silently. [`TelemetryConfig::check_option`] checks one option at a time, with
 //! the same error, for a driver's `set_option`.
@@ -22,44 +22,22 @@
 //! # Settings
 //!
 //! Each key can be given under either prefix: `adbc.databricks.telemetry.batch_size` and
-//! `databricks.telemetry.batch_size` are the same setting.
+//! `databricks.telemetry.batch_size` are the same setting. Every setting has a `with_*` setter
+//! on [`TelemetryConfigBuilder`], whose documentation states its option key, default and
+//! allowed values, and a getter of the same name on [`TelemetryConfig`]. The crate's README
+//! has them all in one table (checked against this module by a test), with the environment
+//! variable of each and where it lives (each handle, its lane, its host or the manager; see
+//! the crate docs, "Settings: where each one lives"). Durations are whole milliseconds in
+//! options (their keys end in `_ms`) and [`Duration`](std::time::Duration)s in code.
 //!
-//! | Option key (after the prefix) | Default | Allowed | Meaning |
-//! |---|---|---|---|
-//! | `enabled` | `true` | bool | Whether telemetry may be sent at all. |
-//! | `force_enabled` | `false` | bool | Send without consulting the server feature flag. |
-//! | `batch_size` | `100` | 1..=10,000, at most `max_queue_size` | Most logs in one export request. |
-//! | `flush_interval_ms` | `5000` | 10..=3,600,000 | How often pending logs are exported. |
-//! | `max_queue_size` | `10000` | 1..=1,000,000 | Most logs waiting for export; more are dropped and counted. |
-//! | `close_timeout_ms` | `2000` | 1..=600,000 | How long closing the client may take. |
-//! | `request_timeout_ms` | `10000` | 1..=300,000 | How long one export request may take (and one call of a credentials provider that may block). |
-//! | `max_retries` | `3` | 0..=10 | Retries of a failed batch with exponential backoff; after those, one try per `retry_max_delay_ms`. |
-//! | `max_export_attempts` | `25` | 1..=1,000 | Sends of one batch (retries and probes) before it is dropped as `export_failed`; the default holds about ten minutes of outage. |
-//! | `max_pending_events` | `100000` | 1..=100,000,000 | Most events waiting across every lane of a manager (from its first acquire); more are dropped as `queue_full`. |
-//! | `retry_base_delay_ms` | `100` | 1..=60,000, at most `retry_max_delay_ms` | First retry delay (then doubling, with jitter). |
-//! | `retry_max_delay_ms` | `10000` | 1..=600,000 | Cap on the backoff, and the wait between tries after `max_retries`; a `Retry-After` may ask for longer. |
-//! | `circuit_breaker_enabled` | `true` | bool | Whether the per-host circuit breaker is used. |
-//! | `circuit_breaker_threshold` | `5` | 1..=1,000 | Consecutive failed exports that open the breaker. |
-//! | `circuit_breaker_timeout_ms` | `60000` | 1..=86,400,000, at most `circuit_breaker_max_open_ms` | How long the breaker stays open before one probe. |
-//! | `circuit_breaker_success_threshold` | `1` | 1..=100 | Successful probes in half-open that close the breaker. |
-//! | `circuit_breaker_max_open_ms` | `600000` | 1..=86,400,000 | Cap on how long a `Retry-After` holds a batch, and the breaker open. |
-//! | `feature_flag_driver` | `ADBC` | 1 to 64 ASCII letters, digits, `_`, `-` | Driver name in the feature-flag URL path. |
-//! | `feature_flag_name` | `adbc.databricks.telemetry.enabled,databricks.partnerplatform.clientConfigsFeatureFlags.enableTelemetryForAdbc` | one or more names, comma separated, each 1 to 256 printable ASCII characters without spaces | Server flags that turn telemetry on: on when any of them is `"true"`. Not derived from `feature_flag_driver`. |
-//! | `feature_flag_timeout_ms` | `5000` | 1..=60,000 | How long the feature-flag request may take. |
-//! | `allow_insecure_http` | `false` | bool | Allow plain `http`, to loopback hosts only (tests, the local endpoint). |
-//! | `endpoint` | none (the connection's workspace) | a host or URL without a path: `host[:port]`, `https://host[:port]`, or `http://host:port` to a loopback host with `allow_insecure_http` | Where telemetry is sent instead, e.g. `http://127.0.0.1:8080` for `dbtel serve`. |
-//! | `org_id` | none | decimal digits within `i64` | The workspace (org) id, as in the `?o=` of a workspace URL: the logs' `workspace_id` and the `x-databricks-org-id` header. |
-//!
-//! Each default is also a constant: [`DEFAULT_BATCH_SIZE`], [`DEFAULT_FLUSH_INTERVAL`] and so
-//! on. Durations are whole milliseconds in options and [`Duration`]s in code.
+//! All of that comes from one list in this module's source (`config/settings.rs`): a new
+//! setting is a row there, its use in the layer it configures, and its row in the README's
+//! table.
 //!
 //! # Environment
 //!
-//! | Variable | Setting |
-//! |---|---|
-//! | `DATABRICKS_TELEMETRY_ENABLED` | `enabled` |
-//! | `DATABRICKS_TELEMETRY_BATCH_SIZE` | `batch_size` |
-//! | `DATABRICKS_TELEMETRY_FLUSH_INTERVAL_MS` | `flush_interval_ms` |
+//! `DATABRICKS_TELEMETRY_ENABLED`, `DATABRICKS_TELEMETRY_BATCH_SIZE` and
+//! `DATABRICKS_TELEMETRY_FLUSH_INTERVAL_MS` set `enabled`, `batch_size` and `flush_interval_ms`.
 //!
 //! A variable is read only when the driver did not give its option. A bad variable never fails
 //! a connection: a value that does not parse or is out of range (an empty one included), or one
@@ -97,82 +75,22 @@
 //!   key is within two edits (or lacks only its `_ms` suffix).
 
 mod builder;
-mod defaults;
 mod error;
+mod generate;
 mod keys;
+mod kinds;
 mod options;
+mod settings;
 mod store;
 mod value;
 mod values;
 
-use std::time::Duration;
-
 pub use builder::TelemetryConfigBuilder;
-pub use defaults::*;
 pub use error::ConfigError;
+pub use settings::TelemetryConfig;
+pub(crate) use settings::{Scope, ScopedValues, DEFAULTS};
 pub use store::TelemetryOptions;
 pub use value::ConfigValue;
-
-/// Every setting of the telemetry pipeline; see the [module documentation](self) for the table
-/// of keys, defaults and allowed values.
-///
-/// [`Default`] gives the defaults, which are also the `DEFAULT_*` constants of this module.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TelemetryConfig {
-    enabled: bool,
-    force_enabled: bool,
-    batch_size: usize,
-    flush_interval: Duration,
-    max_queue_size: usize,
-    close_timeout: Duration,
-    request_timeout: Duration,
-    max_retries: u32,
-    max_export_attempts: u32,
-    max_pending_events: usize,
-    retry_base_delay: Duration,
-    retry_max_delay: Duration,
-    circuit_breaker_enabled: bool,
-    circuit_breaker_threshold: u32,
-    circuit_breaker_timeout: Duration,
-    circuit_breaker_success_threshold: u32,
-    circuit_breaker_max_open: Duration,
-    feature_flag_driver: String,
-    feature_flag_names: Vec<String>,
-    feature_flag_timeout: Duration,
-    allow_insecure_http: bool,
-    endpoint: Option<String>,
-    org_id: Option<String>,
-}
-
-impl Default for TelemetryConfig {
-    fn default() -> Self {
-        TelemetryConfig {
-            enabled: DEFAULT_ENABLED,
-            force_enabled: DEFAULT_FORCE_ENABLED,
-            batch_size: DEFAULT_BATCH_SIZE,
-            flush_interval: DEFAULT_FLUSH_INTERVAL,
-            max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            max_retries: DEFAULT_MAX_RETRIES,
-            max_export_attempts: DEFAULT_MAX_EXPORT_ATTEMPTS,
-            max_pending_events: DEFAULT_MAX_PENDING_EVENTS,
-            retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
-            retry_max_delay: DEFAULT_RETRY_MAX_DELAY,
-            circuit_breaker_enabled: DEFAULT_CIRCUIT_BREAKER_ENABLED,
-            circuit_breaker_threshold: DEFAULT_CIRCUIT_BREAKER_THRESHOLD,
-            circuit_breaker_timeout: DEFAULT_CIRCUIT_BREAKER_TIMEOUT,
-            circuit_breaker_success_threshold: DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD,
-            circuit_breaker_max_open: DEFAULT_CIRCUIT_BREAKER_MAX_OPEN,
-            feature_flag_driver: DEFAULT_FEATURE_FLAG_DRIVER.to_owned(),
-            feature_flag_names: DEFAULT_FEATURE_FLAG_NAMES.map(str::to_owned).to_vec(),
-            feature_flag_timeout: DEFAULT_FEATURE_FLAG_TIMEOUT,
-            allow_insecure_http: DEFAULT_ALLOW_INSECURE_HTTP,
-            endpoint: None,
-            org_id: None,
-        }
-    }
-}
 
 impl TelemetryConfig {
     /// The prefix of every telemetry option key in the ADBC namespace (`adbc.databricks.`).
@@ -362,130 +280,6 @@ impl TelemetryConfig {
     /// ```
     pub fn check_option(key: &str, value: impl Into<ConfigValue>) -> Result<bool, ConfigError> {
         options::check_option(key, value.into())
-    }
-
-    /// Whether telemetry may be sent at all (`enabled`).
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    /// Whether telemetry is sent without consulting the server feature flag (`force_enabled`).
-    pub fn force_enabled(&self) -> bool {
-        self.force_enabled
-    }
-
-    /// The most logs in one export request (`batch_size`).
-    pub fn batch_size(&self) -> usize {
-        self.batch_size
-    }
-
-    /// How often pending logs are exported (`flush_interval_ms`).
-    pub fn flush_interval(&self) -> Duration {
-        self.flush_interval
-    }
-
-    /// The most logs waiting for export (`max_queue_size`).
-    pub fn max_queue_size(&self) -> usize {
-        self.max_queue_size
-    }
-
-    /// How long closing the client may take (`close_timeout_ms`).
-    pub fn close_timeout(&self) -> Duration {
-        self.close_timeout
-    }
-
-    /// How long one export request may take (`request_timeout_ms`).
-    pub fn request_timeout(&self) -> Duration {
-        self.request_timeout
-    }
-
-    /// Retries of one failed export (`max_retries`).
-    pub fn max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    /// `max_export_attempts`: how many times one batch is sent (retries and breaker probes)
-    /// before it is dropped as `export_failed`.
-    pub fn max_export_attempts(&self) -> u32 {
-        self.max_export_attempts
-    }
-
-    /// `max_pending_events`: the most events waiting for export across every lane of one
-    /// manager.
-    pub fn max_pending_events(&self) -> usize {
-        self.max_pending_events
-    }
-
-    /// The first retry's delay (`retry_base_delay_ms`).
-    pub fn retry_base_delay(&self) -> Duration {
-        self.retry_base_delay
-    }
-
-    /// The cap on the retry backoff, and the wait between tries once the quick retries are used
-    /// (`retry_max_delay_ms`); a `Retry-After` may ask for longer.
-    pub fn retry_max_delay(&self) -> Duration {
-        self.retry_max_delay
-    }
-
-    /// Whether the per-host circuit breaker is used (`circuit_breaker_enabled`).
-    pub fn circuit_breaker_enabled(&self) -> bool {
-        self.circuit_breaker_enabled
-    }
-
-    /// Consecutive failed exports that open the breaker (`circuit_breaker_threshold`).
-    pub fn circuit_breaker_threshold(&self) -> u32 {
-        self.circuit_breaker_threshold
-    }
-
-    /// How long the breaker stays open before it lets one probe through
-    /// (`circuit_breaker_timeout_ms`).
-    pub fn circuit_breaker_timeout(&self) -> Duration {
-        self.circuit_breaker_timeout
-    }
-
-    /// Successful probes in half-open that close the breaker
-    /// (`circuit_breaker_success_threshold`).
-    pub fn circuit_breaker_success_threshold(&self) -> u32 {
-        self.circuit_breaker_success_threshold
-    }
-
-    /// The cap on how long a `Retry-After` holds the breaker open (`circuit_breaker_max_open_ms`).
-    pub fn circuit_breaker_max_open(&self) -> Duration {
-        self.circuit_breaker_max_open
-    }
-
-    /// The driver name in the feature-flag URL path (`feature_flag_driver`).
-    pub fn feature_flag_driver(&self) -> &str {
-        &self.feature_flag_driver
-    }
-
-    /// The server flags that turn telemetry on (`feature_flag_name`): telemetry is on when any
-    /// of them is `"true"`. Never empty.
-    pub fn feature_flag_names(&self) -> &[String] {
-        &self.feature_flag_names
-    }
-
-    /// How long the feature-flag request may take (`feature_flag_timeout_ms`).
-    pub fn feature_flag_timeout(&self) -> Duration {
-        self.feature_flag_timeout
-    }
-
-    /// Whether plain `http` is allowed to loopback hosts (`allow_insecure_http`).
-    pub fn allow_insecure_http(&self) -> bool {
-        self.allow_insecure_http
-    }
-
-    /// Where telemetry is sent instead of the connection's workspace (`endpoint`), as
-    /// `https://host[:port]` or `http://host:port` (a loopback host, with
-    /// `allow_insecure_http`): the value given, in that one spelling. `None` when not set.
-    pub fn endpoint(&self) -> Option<&str> {
-        self.endpoint.as_deref()
-    }
-
-    /// The workspace (org) id (`org_id`): decimal digits without leading zeros, within `i64`.
-    /// `None` when not set.
-    pub fn org_id(&self) -> Option<&str> {
-        self.org_id.as_deref()
     }
 }
 

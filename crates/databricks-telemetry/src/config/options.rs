@@ -2,15 +2,11 @@
 //! checking one option at a time.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use super::builder::{Sources, TelemetryConfigBuilder};
 use super::keys::{edit_distance, Key};
 use super::value::ConfigValue;
-use super::values::{
-    count_in_range, invalid, is_valid_driver_name, parse_bool, parse_decimal, parse_endpoint,
-    parse_flag_names, parse_org_id,
-};
+use super::values::invalid;
 use super::{ConfigError, TelemetryConfig};
 
 /// How far (in edits, ignoring ASCII case) a key's namespace may be from an option prefix and
@@ -88,7 +84,7 @@ pub(super) fn read(
         for entry in defaults {
             entry.apply(&mut builder, &mut sources)?;
         }
-        for setting in Key::ALL {
+        for &setting in Key::ALL {
             let Some(variable) = setting.env_var() else {
                 continue;
             };
@@ -166,7 +162,7 @@ fn blamed_variable(error: &ConfigError) -> Option<&'static str> {
     let ConfigError::Exceeds { key, limit_key, .. } = error else {
         return None;
     };
-    let variables = || Key::ALL.into_iter().filter_map(Key::env_var);
+    let variables = || Key::ALL.iter().copied().filter_map(Key::env_var);
     variables()
         .find(|variable| variable == key)
         .or_else(|| variables().find(|variable| variable == limit_key))
@@ -235,70 +231,7 @@ fn apply(
     let text = value
         .text_for(setting.kind())
         .ok_or_else(|| invalid(setting, label, &value.to_string()))?;
-    apply_text(config, setting, label, &text)
-}
-
-/// Parses `text` as the value of `setting` into `config`, reporting errors under `label`.
-fn apply_text(
-    config: &mut TelemetryConfig,
-    setting: Key,
-    label: &str,
-    text: &str,
-) -> Result<(), ConfigError> {
-    let boolean = || parse_bool(text).ok_or_else(|| invalid(setting, label, text));
-    let millis = || integer(setting, label, text).map(Duration::from_millis);
-    match setting {
-        Key::Enabled => config.enabled = boolean()?,
-        Key::ForceEnabled => config.force_enabled = boolean()?,
-        Key::BatchSize => config.batch_size = integer(setting, label, text)?,
-        Key::FlushInterval => config.flush_interval = millis()?,
-        Key::MaxQueueSize => config.max_queue_size = integer(setting, label, text)?,
-        Key::CloseTimeout => config.close_timeout = millis()?,
-        Key::RequestTimeout => config.request_timeout = millis()?,
-        Key::MaxRetries => config.max_retries = integer(setting, label, text)?,
-        Key::MaxExportAttempts => config.max_export_attempts = integer(setting, label, text)?,
-        Key::MaxPendingEvents => config.max_pending_events = integer(setting, label, text)?,
-        Key::RetryBaseDelay => config.retry_base_delay = millis()?,
-        Key::RetryMaxDelay => config.retry_max_delay = millis()?,
-        Key::CircuitBreakerEnabled => config.circuit_breaker_enabled = boolean()?,
-        Key::CircuitBreakerThreshold => {
-            config.circuit_breaker_threshold = integer(setting, label, text)?;
-        }
-        Key::CircuitBreakerTimeout => config.circuit_breaker_timeout = millis()?,
-        Key::CircuitBreakerSuccessThreshold => {
-            config.circuit_breaker_success_threshold = integer(setting, label, text)?;
-        }
-        Key::CircuitBreakerMaxOpen => config.circuit_breaker_max_open = millis()?,
-        Key::FeatureFlagDriver => {
-            let name = text.trim();
-            if !is_valid_driver_name(name) {
-                return Err(invalid(setting, label, text));
-            }
-            name.clone_into(&mut config.feature_flag_driver);
-        }
-        Key::FeatureFlagName => {
-            config.feature_flag_names =
-                parse_flag_names(text).ok_or_else(|| invalid(setting, label, text))?;
-        }
-        Key::FeatureFlagTimeout => config.feature_flag_timeout = millis()?,
-        Key::AllowInsecureHttp => config.allow_insecure_http = boolean()?,
-        Key::Endpoint => {
-            config.endpoint =
-                Some(parse_endpoint(text).ok_or_else(|| invalid(setting, label, text))?);
-        }
-        Key::OrgId => {
-            config.org_id = Some(parse_org_id(text).ok_or_else(|| invalid(setting, label, text))?);
-        }
-    }
-    Ok(())
-}
-
-/// Parses `text` as a plain decimal integer within `setting`'s range.
-fn integer<T: TryFrom<u64>>(setting: Key, label: &str, text: &str) -> Result<T, ConfigError> {
-    parse_decimal(text)
-        .filter(|&count| count_in_range(setting, count))
-        .and_then(|count| T::try_from(count).ok())
-        .ok_or_else(|| invalid(setting, label, text))
+    config.set_text(setting, label, &text)
 }
 
 #[cfg(test)]

@@ -59,29 +59,6 @@ pub(super) fn parse_decimal(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// Whether `count` lies in the range of `key` (a [`Kind::Count`] or [`Kind::Millis`] key).
-pub(super) fn count_in_range(key: Key, count: u64) -> bool {
-    match key.kind() {
-        Kind::Count { min, max } | Kind::Millis { min, max } => (min..=max).contains(&count),
-        Kind::Bool | Kind::DriverName | Kind::FlagNames | Kind::Endpoint | Kind::OrgId => false,
-    }
-}
-
-/// Whether `duration` lies in the millisecond range of `key` (a [`Kind::Millis`] key).
-pub(super) fn duration_in_range(key: Key, duration: Duration) -> bool {
-    match key.kind() {
-        Kind::Millis { min, max } => {
-            (Duration::from_millis(min)..=Duration::from_millis(max)).contains(&duration)
-        }
-        Kind::Bool
-        | Kind::Count { .. }
-        | Kind::DriverName
-        | Kind::FlagNames
-        | Kind::Endpoint
-        | Kind::OrgId => false,
-    }
-}
-
 /// Whether `name` can be a feature-flag driver name: a short, non-empty URL path segment.
 pub(super) fn is_valid_driver_name(name: &str) -> bool {
     !name.is_empty()

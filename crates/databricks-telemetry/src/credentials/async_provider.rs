@@ -12,7 +12,6 @@ use crossbeam_channel::{RecvTimeoutError, Sender};
 use tokio::runtime::Handle;
 
 use super::{AuthorizationValue, CredentialsError, CredentialsProvider};
-use crate::config::DEFAULT_REQUEST_TIMEOUT;
 
 /// The future an async provider gives: the `Authorization` value, or why there is none.
 pub type AuthorizationFuture =
@@ -137,7 +136,8 @@ pub struct TokioCredentials {
 impl TokioCredentials {
     /// The default bound on one call: the default `request_timeout_ms` (10 s), the bound the
     /// pipeline puts on it anyway.
-    pub const DEFAULT_TIMEOUT: Duration = DEFAULT_REQUEST_TIMEOUT;
+    pub const DEFAULT_TIMEOUT: Duration =
+        Duration::from_millis(crate::config::DEFAULTS.request_timeout);
 
     /// Runs `provider` on the runtime of `handle`.
     pub fn new(handle: Handle, provider: impl AsyncCredentialsProvider) -> Self {

@@ -21,14 +21,6 @@
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
-use databricks_telemetry::config::{
-    DEFAULT_BATCH_SIZE, DEFAULT_CIRCUIT_BREAKER_MAX_OPEN,
-    DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD, DEFAULT_CIRCUIT_BREAKER_THRESHOLD,
-    DEFAULT_CIRCUIT_BREAKER_TIMEOUT, DEFAULT_CLOSE_TIMEOUT, DEFAULT_FEATURE_FLAG_DRIVER,
-    DEFAULT_FEATURE_FLAG_TIMEOUT, DEFAULT_FLUSH_INTERVAL, DEFAULT_MAX_EXPORT_ATTEMPTS,
-    DEFAULT_MAX_PENDING_EVENTS, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_RETRIES,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_BASE_DELAY, DEFAULT_RETRY_MAX_DELAY,
-};
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
 use super::outage::OutageSpec;
@@ -66,7 +58,7 @@ pub(crate) struct LibraryFlags {
     pub(crate) force_enabled: bool,
 
     /// Most logs in one export request.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_SIZE)]
+    #[arg(long, value_name = "N", default_value_t = library_defaults().batch_size())]
     pub(crate) batch_size: usize,
 
     /// How often a lane's pending logs are exported [default: 200; library: 5000].
@@ -74,11 +66,11 @@ pub(crate) struct LibraryFlags {
     pub(crate) flush_interval_ms: Option<u64>,
 
     /// Most logs waiting for export per lane (host and identity); more are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUE_SIZE)]
+    #[arg(long, value_name = "N", default_value_t = library_defaults().max_queue_size())]
     pub(crate) max_queue_size: usize,
 
     /// Most logs waiting for export over every lane; more are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_EVENTS)]
+    #[arg(long, value_name = "N", default_value_t = library_defaults().max_pending_events())]
     pub(crate) max_pending_events: usize,
 
     /// How long a released lane may take to deliver what it holds [default: 2000; with
@@ -93,12 +85,12 @@ pub(crate) struct LibraryFlags {
 
     /// Quick retries of a failed batch (backoff from the base delay); after them it is tried
     /// once per retry max delay, or when the breaker lets a probe through.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RETRIES)]
+    #[arg(long, value_name = "N", default_value_t = library_defaults().max_retries())]
     pub(crate) max_retries: u32,
 
     /// Sends of one batch (retries and breaker probes together) before it is dropped as
     /// export_failed.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EXPORT_ATTEMPTS)]
+    #[arg(long, value_name = "N", default_value_t = library_defaults().max_export_attempts())]
     pub(crate) max_export_attempts: u32,
 
     /// First retry delay, then doubling with jitter [default: 50; library: 100].
@@ -130,20 +122,25 @@ pub(crate) struct LibraryFlags {
     pub(crate) circuit_breaker_timeout_ms: Option<u64>,
 
     /// Successful probes in half-open that close the breaker.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CIRCUIT_BREAKER_SUCCESS_THRESHOLD)]
+    #[arg(long, value_name = "N", default_value_t = library_defaults().circuit_breaker_success_threshold())]
     pub(crate) circuit_breaker_success_threshold: u32,
 
     /// Cap on how long a Retry-After holds the breaker open.
-    #[arg(long, value_name = "MS", default_value_t = millis(DEFAULT_CIRCUIT_BREAKER_MAX_OPEN))]
+    #[arg(long, value_name = "MS", default_value_t = millis(library_defaults().circuit_breaker_max_open()))]
     pub(crate) circuit_breaker_max_open_ms: u64,
 
     /// Driver name in the feature-flag URL path.
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_FEATURE_FLAG_DRIVER)]
+    #[arg(long, value_name = "NAME", default_value_t = library_defaults().feature_flag_driver().to_owned())]
     pub(crate) feature_flag_driver: String,
 
     /// How long the feature-flag request may take.
-    #[arg(long, value_name = "MS", default_value_t = millis(DEFAULT_FEATURE_FLAG_TIMEOUT))]
+    #[arg(long, value_name = "MS", default_value_t = millis(library_defaults().feature_flag_timeout()))]
     pub(crate) feature_flag_timeout_ms: u64,
+}
+
+/// The library's defaults, which the flags start from.
+fn library_defaults() -> TelemetryConfig {
+    TelemetryConfig::default()
 }
 
 impl LibraryFlags {
@@ -168,17 +165,17 @@ impl LibraryFlags {
         let retry_max_delay = ms(
             self.retry_max_delay_ms,
             SIMULATE_RETRY_MAX_DELAY_MS,
-            DEFAULT_RETRY_MAX_DELAY,
+            library_defaults().retry_max_delay(),
         );
         let request_timeout = ms(
             self.request_timeout_ms,
             SIMULATE_REQUEST_TIMEOUT_MS,
-            DEFAULT_REQUEST_TIMEOUT,
+            library_defaults().request_timeout(),
         );
         let breaker_timeout = ms(
             self.circuit_breaker_timeout_ms,
             SIMULATE_CIRCUIT_BREAKER_TIMEOUT_MS,
-            DEFAULT_CIRCUIT_BREAKER_TIMEOUT,
+            library_defaults().circuit_breaker_timeout(),
         );
         let close_timeout = match (self.close_timeout_ms, outage) {
             (Some(given), _) => Duration::from_millis(given),
@@ -187,7 +184,7 @@ impl LibraryFlags {
                 breaker_timeout.max(retry_max_delay),
                 request_timeout,
             ),
-            (None, _) => DEFAULT_CLOSE_TIMEOUT,
+            (None, _) => library_defaults().close_timeout(),
         };
         TelemetryConfig::builder()
             .with_enabled(true)
@@ -196,7 +193,7 @@ impl LibraryFlags {
             .with_flush_interval(ms(
                 self.flush_interval_ms,
                 SIMULATE_FLUSH_INTERVAL_MS,
-                DEFAULT_FLUSH_INTERVAL,
+                library_defaults().flush_interval(),
             ))
             .with_max_queue_size(self.max_queue_size)
             .with_max_pending_events(self.max_pending_events)
@@ -207,14 +204,14 @@ impl LibraryFlags {
             .with_retry_base_delay(ms(
                 self.retry_base_delay_ms,
                 SIMULATE_RETRY_BASE_DELAY_MS,
-                DEFAULT_RETRY_BASE_DELAY,
+                library_defaults().retry_base_delay(),
             ))
             .with_retry_max_delay(retry_max_delay)
             .with_circuit_breaker_enabled(self.circuit_breaker_enabled)
             .with_circuit_breaker_threshold(count(
                 self.circuit_breaker_threshold,
                 SIMULATE_CIRCUIT_BREAKER_THRESHOLD,
-                DEFAULT_CIRCUIT_BREAKER_THRESHOLD,
+                library_defaults().circuit_breaker_threshold(),
             ))
             .with_circuit_breaker_timeout(breaker_timeout)
             .with_circuit_breaker_success_threshold(self.circuit_breaker_success_threshold)
@@ -242,7 +239,7 @@ pub(crate) fn outage_close_timeout(
         .saturating_add(retry_wait)
         .saturating_add(request_timeout)
         .saturating_add(SIMULATE_DRAIN_ALLOWANCE);
-    needed.max(DEFAULT_CLOSE_TIMEOUT)
+    needed.max(library_defaults().close_timeout())
 }
 
 /// How long the run's final shutdown waits, for a run whose lanes have `config`: longer than a
@@ -282,7 +279,7 @@ mod tests {
         let scaled = config(&[], None);
         assert_eq!(scaled.flush_interval(), Duration::from_millis(200));
         assert_eq!(scaled.request_timeout(), Duration::from_millis(1_000));
-        assert_eq!(scaled.max_retries(), DEFAULT_MAX_RETRIES);
+        assert_eq!(scaled.max_retries(), library_defaults().max_retries());
         assert_eq!(scaled.retry_base_delay(), Duration::from_millis(50));
         assert_eq!(scaled.retry_max_delay(), Duration::from_millis(1_000));
         assert_eq!(scaled.circuit_breaker_threshold(), 3);
@@ -290,7 +287,7 @@ mod tests {
             scaled.circuit_breaker_timeout(),
             Duration::from_millis(2_000)
         );
-        assert_eq!(scaled.close_timeout(), DEFAULT_CLOSE_TIMEOUT);
+        assert_eq!(scaled.close_timeout(), library_defaults().close_timeout());
 
         let library = config(&["--library-defaults"], Some("503:30s@10s"));
         let defaults = TelemetryConfig::builder()
@@ -302,7 +299,10 @@ mod tests {
         // A flag given beats both.
         let given = config(&["--library-defaults", "--flush-interval-ms", "70"], None);
         assert_eq!(given.flush_interval(), Duration::from_millis(70));
-        assert_eq!(given.request_timeout(), DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(
+            given.request_timeout(),
+            library_defaults().request_timeout()
+        );
     }
 
     #[test]
