@@ -23,6 +23,7 @@ mod proto_int;
 mod request;
 mod sql_execution;
 mod system_configuration;
+mod uuid_text;
 mod volume_operation;
 
 pub use connection_params::{DriverConnectionParameters, HostDetails};
