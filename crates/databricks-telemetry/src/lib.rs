@@ -257,8 +257,20 @@
 //! `DATABRICKS_TELEMETRY_*` variable, see [`config`]), never a credential or a payload. The
 //! targets are the module paths of the code that logs, private modules included, so they all
 //! start with `databricks_telemetry` (e.g. `databricks_telemetry::pipeline::worker`,
-//! `databricks_telemetry::export::http`) and a driver can include them in its filter:
-//! `RUST_LOG=databricks_telemetry=debug`.
+//! `databricks_telemetry::export::http`). A driver's filter at `info` or `warn` shows none of
+//! the `debug` records; to see them, add the crate's target to it:
+//!
+//! - with `tracing-subscriber`: the directive `databricks_telemetry=debug` (or `=trace`), e.g.
+//!   `EnvFilter::new("info,databricks_telemetry=debug")`, or
+//!   `RUST_LOG=info,databricks_telemetry=debug` with `EnvFilter::from_default_env()`;
+//! - with the `log` crate (`env_logger` and the like) and no `tracing` subscriber installed:
+//!   the crate enables `tracing`'s `log` feature, so its records reach the `log` logger with
+//!   the same targets, and `RUST_LOG=info,databricks_telemetry=debug` works the same way. Once
+//!   a `tracing` subscriber is installed, records go only to it (no duplicates); bridge `log`
+//!   into it with `tracing-log` if the driver logs through both.
+//!
+//! The HTTP crate of the default transport logs under `ureq` and `ureq_proto` (through `log`);
+//! its request dumps show a one-off placeholder where the credential goes, never the credential.
 //!
 //! ## Performance
 //!
@@ -309,7 +321,8 @@ pub use manager::{
 pub use pipeline::{CloseOutcome, CloseResult, FlushResult};
 pub use stats::{DroppedEvents, TelemetryStats};
 
-/// The repository README's Rust examples, compiled as doctests so they cannot go stale.
+/// The crate README's Rust examples, compiled as doctests so they cannot go stale. (The
+/// workspace README, the front page, has no Rust code of its own.)
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -41,6 +41,11 @@ fn a_log_logger_at_trace_never_sees_the_token() {
         records.contains("ureq_proto::util"),
         "the HTTP crate's byte dump was captured, so the search below means something"
     );
+    assert!(
+        records.contains(" databricks_telemetry::"),
+        "with no tracing subscriber, the crate's own records reach the log logger (tracing's \
+         `log` feature), under its module targets"
+    );
     let leaks = leaks(&records, LOG_SECRET);
     assert!(leaks.is_empty(), "the token reached the log: {leaks:?}");
 }

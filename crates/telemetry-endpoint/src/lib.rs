@@ -137,3 +137,8 @@ pub use validate::{
     validate_upload_for, Deviation, DeviationKind, Mode, RejectedLog, UploadReport, UploadRoute,
     ValidLog, ValidUpload, ValidationError,
 };
+
+/// The crate README's Rust example, compiled as a doctest so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,13 +1,16 @@
 //! The id of a frontend log: a UUID kept as its 16 bytes, or any other text as it is.
 
 use std::cell::Cell;
+use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use uuid::Uuid;
+
+use super::uuid_text::{Uuid, CANONICAL_LEN};
 
 /// The id of one frontend log (`frontend_log_event_id`): the service de-duplicates on it.
 ///
@@ -51,9 +54,15 @@ thread_local! {
     static STATE: Cell<u64> = Cell::new(seed());
 }
 
+/// A seed for a thread's sequence. The standard library keys each thread's `RandomState` from
+/// the OS's random source (once per thread, then a step per new state); its hasher mixes that
+/// key with the thread's id and the clock, so no crate is needed for the randomness.
 fn seed() -> u64 {
-    let bytes = *Uuid::new_v4().as_bytes();
-    u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default()) | 1
+    let mut hasher = RandomState::new().build_hasher();
+    std::thread::current().id().hash(&mut hasher);
+    instant_nanos(Instant::now()).hash(&mut hasher);
+    std::time::SystemTime::now().hash(&mut hasher);
+    hasher.finish() | 1
 }
 
 fn splitmix64(state: &Cell<u64>) -> u64 {
@@ -64,12 +73,7 @@ fn splitmix64(state: &Cell<u64>) -> u64 {
 
 /// The UUID whose canonical form `text` is, if any.
 fn canonical_uuid(text: &str) -> Option<Uuid> {
-    if text.len() != 36 {
-        return None;
-    }
-    let uuid = Uuid::try_parse(text).ok()?;
-    let mut buffer = Uuid::encode_buffer();
-    (uuid.hyphenated().encode_lower(&mut buffer) == text).then_some(uuid)
+    Uuid::parse_canonical(text)
 }
 
 /// The origin of [`instant_nanos`].
@@ -110,14 +114,13 @@ impl EventId {
         let (hi, lo) = STATE.with(|state| (splitmix64(state), splitmix64(state)));
         let hi = hi ^ mix64(instant_nanos(at));
         let value = (u128::from(hi) << 64) | u128::from(lo);
-        let uuid = uuid::Builder::from_random_bytes(value.to_be_bytes()).into_uuid();
-        EventId(Repr::Uuid(uuid))
+        EventId(Repr::Uuid(Uuid::v4_from_random(value)))
     }
 
     /// Calls `f` with the id's text.
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match &self.0 {
-            Repr::Uuid(uuid) => f(uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer())),
+            Repr::Uuid(uuid) => f(uuid.encode(&mut [0; CANONICAL_LEN])),
             Repr::Text(text) => f(text),
         }
     }
@@ -207,8 +210,9 @@ mod tests {
             (0..10_000).map(|_| EventId::random().to_string()).collect();
         assert_eq!(ids.len(), 10_000);
         for id in ids.iter().take(100) {
-            let parsed = Uuid::parse_str(id).unwrap();
-            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            let parsed = Uuid::parse_canonical(id).unwrap();
+            assert_eq!(parsed.version(), 4, "{id}");
+            assert!(parsed.has_rfc_variant(), "{id}");
             assert_eq!(id, &id.to_lowercase());
         }
     }

@@ -27,6 +27,7 @@ mod proto_int;
 pub(crate) mod request;
 pub(crate) mod sql_execution;
 pub(crate) mod system_configuration;
+mod uuid_text;
 pub(crate) mod volume_operation;
 
 pub use connection_params::{DriverConnectionParameters, HostDetails};

@@ -46,7 +46,7 @@ impl Secrets {
     /// Registers `value` (already checked by [`sendable`](super::client::sendable)) under a fresh placeholder, for as
     /// long as the returned [`Substitution`] lives.
     pub(crate) fn register(&self, value: &str) -> Substitution {
-        let placeholder = format!("{PLACEHOLDER_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        let placeholder = format!("{PLACEHOLDER_PREFIX}{:032x}", unguessable_u128());
         self.lock()
             .push((placeholder.clone().into_bytes(), value.as_bytes().to_vec()));
         Substitution {
@@ -77,6 +77,30 @@ impl Secrets {
         // The table is only pushed to and retained from: a panic cannot leave it half-changed.
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// 128 bits from the OS's secure random source, through the crypto provider ureq's TLS already
+/// uses (no crate of its own). Should that source fail, the standard library's randomly keyed
+/// hasher (keyed from the same OS source, once per thread) over a per-process counter and the
+/// clock: still unguessable without the key.
+fn unguessable_u128() -> u128 {
+    static SOURCE: std::sync::OnceLock<&'static dyn rustls::crypto::SecureRandom> =
+        std::sync::OnceLock::new();
+    let source = SOURCE.get_or_init(|| rustls::crypto::ring::default_provider().secure_random);
+    let mut bytes = [0u8; 16];
+    if source.fill(&mut bytes).is_ok() {
+        return u128::from_be_bytes(bytes);
+    }
+    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let half = || {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut hasher);
+        std::time::SystemTime::now().hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half()) << 64) | u128::from(half())
 }
 
 /// The first position of `needle` in `haystack`.
@@ -238,5 +262,24 @@ mod tests {
             None,
             "forgotten once dropped"
         );
+    }
+
+    #[test]
+    fn placeholders_are_the_prefix_and_32_hex_digits_never_repeated() {
+        let secrets = Secrets::default();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let substitution = secrets.register("Bearer tok");
+            let placeholder = substitution.placeholder().to_owned();
+            let digits = placeholder.strip_prefix(PLACEHOLDER_PREFIX).unwrap();
+            assert_eq!(digits.len(), 32, "{placeholder}");
+            assert!(
+                digits
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{placeholder}"
+            );
+            assert!(seen.insert(placeholder));
+        }
     }
 }
