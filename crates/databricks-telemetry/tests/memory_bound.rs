@@ -49,11 +49,11 @@ use databricks_telemetry::model::{
     StatementType,
 };
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
+use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::{
     ClientIdentity, TelemetryAuthType, TelemetryClientHandle, TelemetryClientManager,
     TelemetryConfig, TelemetrySessionContext, TelemetryStats,
 };
-use databricks_telemetry::unstable::thread_stats;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
