@@ -278,6 +278,10 @@
 //! the host's worker thread. Figures, and how to reproduce them, are in `BENCHMARKS.md`.
 
 #![forbid(unsafe_code)]
+// No `unwrap`/`expect` in the library's code: every failure is handled or typed, and the few
+// that cannot happen say why in place. Tests (unit tests here, and the integration tests,
+// benches and examples, which are crates of their own) may use them.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(
     missing_docs,
     missing_debug_implementations,

@@ -209,7 +209,8 @@ fn release_returns_at_once_and_the_lane_counts_everything_at_its_close_deadline(
     let exporter = InMemoryExporter::new();
     exporter.set_behaviour(Behaviour::Hang);
     let config = TelemetryConfig::builder()
-        .with_close_timeout(Duration::from_secs(2))
+        // Longer than the test's waits: a release that waited for it could not return in time.
+        .with_close_timeout(Duration::from_secs(600))
         .with_batch_size(1)
         .build()
         .unwrap();
@@ -224,15 +225,20 @@ fn release_returns_at_once_and_the_lane_counts_everything_at_its_close_deadline(
     handle.enqueue(log("stuck"));
     handle.enqueue(log("queued"));
     assert!(exporter.wait_for_calls(1, WAIT));
-    // The export is blocked in the exporter; release does not wait for it.
+    // The export is blocked in the exporter until the test lets it go (below); release waits
+    // neither for it nor for the close timeout: it returns while the export still hangs. (On a
+    // thread of its own, so that a release that did wait fails the test instead of hanging it.)
     let lane = manager.clone();
-    let started = Instant::now();
-    handle.release();
+    let (released_tx, released) = std::sync::mpsc::channel();
+    let releasing = std::thread::spawn(move || {
+        handle.release();
+        let _ = released_tx.send(());
+    });
     assert!(
-        started.elapsed() < Duration::from_millis(100),
-        "{:?}",
-        started.elapsed()
+        released.recv_timeout(WAIT).is_ok(),
+        "release waited for the hanging export"
     );
+    releasing.join().unwrap();
     assert_eq!(lane.lane_count(), 1);
     // The shutdown deadline counts what a hanging exporter holds, and returns by it.
     let started = Instant::now();

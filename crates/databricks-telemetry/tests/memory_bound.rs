@@ -30,11 +30,18 @@
 //!
 //! The live heap is `bytes_allocated - bytes_deallocated`: `stats_alloc` counts a realloc's
 //! growth or shrinking in those two already (its `bytes_reallocated` is the same change again).
+//!
+//! The counters are process-wide, so a measurement starts only when no pipeline thread is alive
+//! (the tests run one at a time, and a test's worker lingers after its shutdown, holding its
+//! exporter and everything that exporter kept): otherwise a previous test's worker ending
+//! mid-measurement frees megabytes under this test's baseline. What else runs meanwhile (the
+//! test harness's main thread, a finished test's thread ending) allocates a few hundred bytes,
+//! well inside the fixed overhead and the margin below the lower bounds.
 
 use std::alloc::System;
 use std::mem::size_of;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use databricks_telemetry::export::FailureKind;
 use databricks_telemetry::model::{
@@ -43,6 +50,7 @@ use databricks_telemetry::model::{
 };
 use databricks_telemetry::testing::{Behaviour, InMemoryExporter};
 use databricks_telemetry::unstable::model::FrontendLogFields;
+use databricks_telemetry::unstable::thread_stats;
 use databricks_telemetry::{
     ClientIdentity, TelemetryAuthType, TelemetryClientHandle, TelemetryClientManager,
     TelemetryConfig, TelemetrySessionContext, TelemetryStats,
@@ -73,6 +81,28 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How long the pipeline's threads may take to end after a shutdown (a worker lingers a second
+/// after its last turn); far above that, so that only a thread that never ends fails the test.
+const THREADS_END_WITHIN: Duration = Duration::from_secs(60);
+
+/// Waits until no thread the pipeline started is alive: a worker frees its host, its exporter
+/// and what the exporter kept only when it ends. Bounded by [`THREADS_END_WITHIN`].
+fn wait_for_pipeline_threads_to_end() {
+    let give_up = Instant::now() + THREADS_END_WITHIN;
+    loop {
+        let live = thread_stats().live;
+        if live == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "{live} pipeline threads still alive after {THREADS_END_WITHIN:?}"
+        );
+        // No notification exists for a thread's end; poll it.
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Bytes live on the heap now, process wide.
@@ -150,7 +180,8 @@ struct Outage {
 /// Acquires `lanes` identities on one host exporting to `exporter`, offers `per_lane` events
 /// to each, round-robin, as fast as one thread builds them, and samples the live heap after
 /// every offer. The event being built is the test's, so at most one event's bytes are
-/// attributed to the pipeline unfairly; the fixed overhead covers it. Ends with `shutdown`.
+/// attributed to the pipeline unfairly; the fixed overhead covers it. Starts and ends with no
+/// pipeline thread alive (ends with `shutdown`, then waits for the worker to end).
 fn run_outage(
     exporter: &InMemoryExporter,
     session: &Arc<TelemetrySessionContext>,
@@ -173,6 +204,8 @@ fn run_outage(
     // baseline; the manager, its host, lanes and worker are measured.
     let exporter_for_host = exporter.clone();
     let mut handles: Vec<TelemetryClientHandle> = Vec::with_capacity(lanes);
+    // Nothing of an earlier test's pipeline may be freed (or allocate) during the measurement.
+    wait_for_pipeline_threads_to_end();
     let baseline = live_bytes();
     let manager = TelemetryClientManager::new();
     let mut make = Some(exporter_for_host);
@@ -196,6 +229,9 @@ fn run_outage(
     drop(handles);
     // A hung exporter now delivers; a failing one is cut off at the deadline.
     let _ = manager.shutdown(Duration::from_millis(500));
+    drop(manager);
+    // Leaves nothing running for the next test (which waits for it as well).
+    wait_for_pipeline_threads_to_end();
     Outage {
         peak: usize::try_from(peak).unwrap_or(0),
         stats,

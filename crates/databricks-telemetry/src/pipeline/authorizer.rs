@@ -118,17 +118,17 @@ impl Authorizer {
         let mut runners = self.runners.lock().unwrap_or_else(PoisonError::into_inner);
         // Forget helpers that ended (idle too long).
         runners.retain(|runner| !runner.gone.load(Ordering::Acquire));
-        let mut job = Some(job);
+        let mut job = job;
         for runner in runners.iter() {
             if runner
                 .busy
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
-                match runner.jobs.send(job.take().expect("job not yet sent")) {
+                match runner.jobs.send(job) {
                     Ok(()) => return true,
                     Err(returned) => {
-                        job = Some(returned.into_inner());
+                        job = returned.into_inner();
                         runner.busy.store(false, Ordering::Release);
                     }
                 }
@@ -148,7 +148,7 @@ impl Authorizer {
         if started.is_err() {
             return false;
         }
-        let sent = jobs.send(job.take().expect("job not yet sent")).is_ok();
+        let sent = jobs.send(job).is_ok();
         runners.push(Runner { jobs, busy, gone });
         sent
     }

@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::authorizer::AuthorizationError;
@@ -45,100 +45,189 @@ const TRANSIENT_WAIT: Duration = Duration::from_millis(1);
 
 /// Finds the next lane to serve (with its drain deadline), finishing lanes that are done and
 /// parking while none is due. `None` when the worker should end.
+///
+/// Each round: take a pending notification, retire the lanes that are done, [`scan`] the
+/// lanes; then serve what is due, authorize a lane that asks for it, or, with nothing due,
+/// check whether the worker has been idle long enough to end ([`IdleTimer`]) and otherwise
+/// park until the earliest due time ([`park_until_due`]).
 fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
-    let clock = Arc::clone(&host.engine.clock);
     let mut state = host.lock();
-    let mut idle_since: Option<Instant> = None;
-    'scan: loop {
+    let mut idle = IdleTimer::default();
+    loop {
         if host.take_wake() {
             host.set_worker(&mut state, WorkerState::Running);
         }
-        let now = clock.now();
+        let now = host.engine.clock.now();
         retire_finished_lanes(host, &mut state, now);
 
-        let breaker_at = host.breaker.retry_at().filter(|&at| at > now);
-        // While the breaker is open or half-open its schedule decides when a failed batch is
-        // tried again, not the wait the retry rule (`retry.rs`) gave it.
-        let breaker_engaged = host.breaker.snapshot().state != CircuitState::Closed;
-        let flag_hold = state.flag_hold_until.filter(|&at| at > now);
-        let mut next_wake: Option<Instant> = None;
-        let mut busy = false;
-        let mut transient = false;
-        let count = state.lanes.len();
-        for offset in 0..count {
-            let index = (state.cursor + offset) % count;
-            let entry = &state.lanes[index];
-            if let Some(deadline) = entry.drain_deadline {
-                busy = true;
-                next_wake = earliest(next_wake, deadline);
-            }
-            let draining = entry.drain_deadline.is_some();
-            let lane = &entry.lane;
-            let due = match lane_due(lane, draining, breaker_engaged, now) {
-                Due::Idle => continue,
-                Due::Now => now,
-                Due::At(at) => at,
-                Due::Transient => {
-                    busy = true;
-                    transient = true;
-                    continue;
-                }
-                Due::Authorize => {
-                    let lane = Arc::clone(lane);
-                    host.set_worker(&mut state, WorkerState::Running);
-                    drop(state);
-                    authorize_early(host, &lane);
-                    state = host.lock();
-                    continue 'scan;
-                }
-            };
-            busy = true;
-            let mut due = due;
-            if let Some(at) = breaker_at {
-                due = due.max(at);
-            }
-            if let (Some(at), true) = (flag_hold, needs_flag(host, lane)) {
-                due = due.max(at);
-            }
-            if due <= now {
-                let found = (Arc::clone(lane), entry.drain_deadline);
-                state.cursor = index + 1;
+        let lookahead = match scan(host, &mut state, now) {
+            Scan::Serve {
+                lane,
+                drain_deadline,
+            } => {
                 host.set_worker(&mut state, WorkerState::Running);
-                return Some(found);
+                return Some((lane, drain_deadline));
             }
-            next_wake = earliest(next_wake, due);
-        }
-
-        if !busy {
-            let since = *idle_since.get_or_insert(now);
-            let end = since + IDLE_LINGER;
-            if now >= end {
-                if host.set_worker(&mut state, WorkerState::Stopped) {
-                    // Notified while deciding to end: look again instead.
-                    host.set_worker(&mut state, WorkerState::Running);
-                    continue;
-                }
-                return None;
+            Scan::Authorize(lane) => {
+                host.set_worker(&mut state, WorkerState::Running);
+                drop(state);
+                authorize_early(host, &lane);
+                state = host.lock();
+                continue;
             }
-            next_wake = Some(end);
-        } else {
-            idle_since = None;
-        }
-        let mut wait = next_wake.map_or(IDLE_LINGER, |at| clock.real_wait(at));
-        if transient {
-            wait = wait.min(TRANSIENT_WAIT);
-        }
-        if wait.is_zero() {
-            continue;
-        }
-        // Stays "parked" through wake-ups that change nothing (a manual clock's poll), so tests
-        // waiting for quiet see it; a notification or a moved clock ends it.
-        host.note_park_deadline(next_wake.unwrap_or(now + IDLE_LINGER));
-        if host.set_worker(&mut state, WorkerState::Parked { observed: now }) {
-            continue; // notified meanwhile: look again at once
-        }
-        state = host.park(state, wait);
+            Scan::NothingDue(lookahead) => lookahead,
+        };
+        let next_wake = match idle.check(host, &mut state, &lookahead, now) {
+            IdleCheck::Wait(next_wake) => next_wake,
+            IdleCheck::LookAgain => continue,
+            IdleCheck::End => return None,
+        };
+        state = park_until_due(host, state, next_wake, lookahead.transient, now);
     }
+}
+
+/// What one look at the host's lanes found.
+enum Scan {
+    /// This lane's turn (with its drain deadline); the round-robin cursor has moved past it.
+    Serve {
+        lane: Arc<Lane>,
+        drain_deadline: Option<Instant>,
+    },
+    /// This lane wants an authorization now (see [`authorize_early`]).
+    Authorize(Arc<Lane>),
+    /// No lane is due now.
+    NothingDue(Lookahead),
+}
+
+/// What a scan that found nothing due saw.
+#[derive(Default)]
+struct Lookahead {
+    /// Some lane holds events or is draining: the worker is not idle.
+    busy: bool,
+    /// Some lane counts an event a producer has not finished queueing.
+    transient: bool,
+    /// The earliest clock time a lane is due or a drain deadline passes.
+    next_wake: Option<Instant>,
+}
+
+/// Looks at every lane once, round-robin from the cursor, for the first one due at `now`
+/// (holding back failed batches while the breaker is engaged, and lanes that need the flag while
+/// it is held).
+fn scan(host: &Host, state: &mut HostState, now: Instant) -> Scan {
+    let breaker_at = host.breaker.retry_at().filter(|&at| at > now);
+    // While the breaker is open or half-open its schedule decides when a failed batch is
+    // tried again, not the wait the retry rule (`retry.rs`) gave it.
+    let breaker_engaged = host.breaker.snapshot().state != CircuitState::Closed;
+    let flag_hold = state.flag_hold_until.filter(|&at| at > now);
+    let mut seen = Lookahead::default();
+    let count = state.lanes.len();
+    for offset in 0..count {
+        let index = (state.cursor + offset) % count;
+        let entry = &state.lanes[index];
+        if let Some(deadline) = entry.drain_deadline {
+            seen.busy = true;
+            seen.next_wake = earliest(seen.next_wake, deadline);
+        }
+        let draining = entry.drain_deadline.is_some();
+        let lane = &entry.lane;
+        let mut due = match lane_due(lane, draining, breaker_engaged, now) {
+            Due::Idle => continue,
+            Due::Now => now,
+            Due::At(at) => at,
+            Due::Transient => {
+                seen.busy = true;
+                seen.transient = true;
+                continue;
+            }
+            Due::Authorize => return Scan::Authorize(Arc::clone(lane)),
+        };
+        seen.busy = true;
+        if let Some(at) = breaker_at {
+            due = due.max(at);
+        }
+        if let (Some(at), true) = (flag_hold, needs_flag(host, lane)) {
+            due = due.max(at);
+        }
+        if due <= now {
+            let found = Scan::Serve {
+                lane: Arc::clone(lane),
+                drain_deadline: entry.drain_deadline,
+            };
+            state.cursor = index + 1;
+            return found;
+        }
+        seen.next_wake = earliest(seen.next_wake, due);
+    }
+    Scan::NothingDue(seen)
+}
+
+/// Since when (clock time) no lane has held anything; the worker ends [`IDLE_LINGER`] later.
+#[derive(Default)]
+struct IdleTimer {
+    since: Option<Instant>,
+}
+
+/// What a worker with nothing due does next.
+enum IdleCheck {
+    /// Park until then (clock time; `None`: for [`IDLE_LINGER`]).
+    Wait(Option<Instant>),
+    /// A notification came while it was about to end: scan again.
+    LookAgain,
+    /// Idle long enough: the thread ends (the worker is marked stopped).
+    End,
+}
+
+impl IdleTimer {
+    /// After a scan that found nothing due: keeps waiting for the lanes while any is busy, else
+    /// starts or continues the idle time and ends the worker once it reaches [`IDLE_LINGER`].
+    fn check(
+        &mut self,
+        host: &Host,
+        state: &mut HostState,
+        seen: &Lookahead,
+        now: Instant,
+    ) -> IdleCheck {
+        if seen.busy {
+            self.since = None;
+            return IdleCheck::Wait(seen.next_wake);
+        }
+        let end = *self.since.get_or_insert(now) + IDLE_LINGER;
+        if now < end {
+            return IdleCheck::Wait(Some(end));
+        }
+        if host.set_worker(state, WorkerState::Stopped) {
+            // Notified while deciding to end: look again instead.
+            host.set_worker(state, WorkerState::Running);
+            return IdleCheck::LookAgain;
+        }
+        IdleCheck::End
+    }
+}
+
+/// Parks the worker until `next_wake` (clock time; `None`: for [`IDLE_LINGER`]) or a
+/// notification, at most [`TRANSIENT_WAIT`] while a lane is `transient`. Returns at once when
+/// the time has come or a notification arrived meanwhile.
+fn park_until_due<'a>(
+    host: &'a Host,
+    mut state: MutexGuard<'a, HostState>,
+    next_wake: Option<Instant>,
+    transient: bool,
+    now: Instant,
+) -> MutexGuard<'a, HostState> {
+    let mut wait = next_wake.map_or(IDLE_LINGER, |at| host.engine.clock.real_wait(at));
+    if transient {
+        wait = wait.min(TRANSIENT_WAIT);
+    }
+    if wait.is_zero() {
+        return state;
+    }
+    // Stays "parked" through wake-ups that change nothing (a manual clock's poll), so tests
+    // waiting for quiet see it; a notification or a moved clock ends it.
+    host.note_park_deadline(next_wake.unwrap_or(now + IDLE_LINGER));
+    if host.set_worker(&mut state, WorkerState::Parked { observed: now }) {
+        return state; // notified meanwhile: look again at once
+    }
+    host.park(state, wait)
 }
 
 fn earliest(current: Option<Instant>, candidate: Instant) -> Option<Instant> {

@@ -85,6 +85,10 @@ impl fmt::Debug for UreqTransport {
 impl UreqTransport {
     /// A transport with the bundled roots, the environment's proxy, and ureq's user agent on
     /// proxy `CONNECT`s (requests carry the library's own `User-Agent`).
+    // The default builder has no extra roots or proxy that could be refused: it builds from the
+    // bundled roots and the environment's proxy, neither of which can fail (a non-http proxy
+    // from the environment is ignored).
+    #[allow(clippy::expect_used)]
     pub fn new() -> Self {
         UreqTransportBuilder::default()
             .build()
@@ -313,8 +317,9 @@ impl UreqTransportBuilder {
                 match from_env {
                     Some(proxy) => {
                         // The environment's NO_PROXY is applied by ureq; loopback by us.
-                        let loopback_only =
-                            ProxyConfig::new("localhost:1").expect("a valid placeholder proxy");
+                        // A constant that always parses; were it refused, the build would
+                        // say so as a proxy error.
+                        let loopback_only = ProxyConfig::new("localhost:1")?;
                         (agent(None), Some((agent(Some(proxy)), loopback_only)))
                     }
                     None => (agent(None), None),
