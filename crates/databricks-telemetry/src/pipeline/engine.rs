@@ -10,6 +10,7 @@ use super::authorizer::Authorizer;
 use super::host::{FlagSource, Host, LaneEntry};
 use super::lane::{Lane, PendingBudget};
 use super::settings::{HostSettings, LaneSettings};
+use super::stall::{next_check, stall};
 use super::wait::{deadline_after, CloseResult, FlushResult};
 use crate::clock::Clock;
 use crate::config::TelemetryConfig;
@@ -297,7 +298,9 @@ impl Engine {
     }
 
     /// Releases `grip` and waits for its lane: until it finished (the last handle) or until
-    /// what was enqueued before is settled (others still share it), or `timeout` passes.
+    /// what was enqueued before is settled (others still share it), or `timeout` passes, or
+    /// delivery stalls (see [`stall`](super::stall)): then it returns at once, and the lane keeps
+    /// draining in the background.
     pub(crate) fn close(&self, grip: &Grip, timeout: Duration) -> CloseResult {
         let deadline = deadline_after(timeout);
         let last = {
@@ -321,19 +324,35 @@ impl Engine {
                 let _ = self.shared.authorizer.authorize(&grip.lane, bound);
             }
             self.release(grip);
-            if grip.lane.wait_finished(deadline) {
-                return CloseResult::Completed;
+            let result = wait_unless_stalled(grip, deadline, |until| {
+                grip.lane.wait_finished(until)
+            });
+            if result == CloseResult::TimedOut {
+                self.abandon_if_overdue(grip);
             }
-            self.abandon_if_overdue(grip);
-            CloseResult::TimedOut
+            result
         } else {
-            let flushed = self.flush(grip, timeout);
+            let result = self.settle_unless_stalled(grip, timeout);
             self.release(grip);
-            match flushed {
-                FlushResult::Completed => CloseResult::Completed,
-                FlushResult::TimedOut => CloseResult::TimedOut,
-            }
+            result
         }
+    }
+
+    /// [`flush`](Self::flush) that stops waiting when delivery stalls: for a close that leaves
+    /// the lane to other connections, and for a second close of a share already given up.
+    pub(crate) fn settle_unless_stalled(&self, grip: &Grip, timeout: Duration) -> CloseResult {
+        let deadline = deadline_after(timeout);
+        let target = {
+            let mut state = grip.lane.lock();
+            state.flushes += 1;
+            grip.lane.settle_target(&state)
+        };
+        grip.host.notify();
+        let result = wait_unless_stalled(grip, deadline, |until| {
+            grip.lane.wait_settled(grip.lane.lock(), target, until)
+        });
+        grip.lane.lock().flushes -= 1;
+        result
     }
 
     /// Finishes `grip`'s lane when its drain deadline passed more than [`ABANDON_GRACE`] ago
@@ -480,6 +499,31 @@ impl Engine {
                 .shared
                 .lane_gone
                 .wait_timeout(retired, Duration::from_millis(1));
+        }
+    }
+}
+
+/// Waits with `done` (which waits until the instant it is given, and says whether the lane got
+/// there) until `deadline`, looking every [`STALL_CHECK_EVERY`](super::stall::STALL_CHECK_EVERY)
+/// whether `grip`'s delivery stalled: then it stops at once.
+fn wait_unless_stalled(
+    grip: &Grip,
+    deadline: Instant,
+    mut done: impl FnMut(Instant) -> bool,
+) -> CloseResult {
+    loop {
+        if done(Instant::now()) {
+            return CloseResult::Completed;
+        }
+        if let Some(stall) = stall(&grip.host, &grip.lane) {
+            tracing::debug!(host = %grip.host.key, ?stall, "telemetry close returns at once: delivery cannot progress now; the lane drains in the background");
+            return stall.close_result();
+        }
+        if Instant::now() >= deadline {
+            return CloseResult::TimedOut;
+        }
+        if done(next_check(deadline)) {
+            return CloseResult::Completed;
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::engine::EngineShared;
 use super::lane::Lane;
 use super::settings::HostSettings;
+use super::stall::InFlight;
 use super::{threads, worker};
 use crate::clock::ClockSleeper;
 use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint, Transport};
@@ -37,6 +38,9 @@ pub(crate) struct Host {
     /// a later acquirer bringing another one.
     pub(crate) transport: Option<Arc<dyn Transport>>,
     pub(crate) breaker: HostCircuitBreaker,
+    /// The request the worker is waiting for, and whether the last one failed: what tells a
+    /// close that delivery stalled.
+    pub(crate) in_flight: InFlight,
     pub(crate) engine: Arc<EngineShared>,
     /// Seeds the worker's retry jitter.
     pub(crate) seed: u64,
@@ -111,6 +115,7 @@ impl Host {
             flags,
             transport,
             breaker,
+            in_flight: InFlight::default(),
             seed,
             state: Mutex::new(HostState {
                 lanes: Vec::new(),

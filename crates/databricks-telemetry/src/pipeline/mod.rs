@@ -8,6 +8,7 @@ pub(crate) mod engine;
 pub(crate) mod host;
 pub(crate) mod lane;
 pub(crate) mod settings;
+pub(crate) mod stall;
 pub(crate) mod threads;
 pub(crate) mod wait;
 mod worker;

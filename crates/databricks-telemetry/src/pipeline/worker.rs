@@ -284,6 +284,8 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
     }
 
     let deadline = send_deadline(host, drain_deadline, clock.now());
+    host.in_flight
+        .begin(host.engine.nanos_since_epoch(clock.now()));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         host.exporter
             .export_as(&batch.logs, authorization.as_ref(), deadline)
@@ -293,6 +295,7 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
         ExportOutcome::failed(FailureKind::Retryable, "exporter panicked")
     });
     host.breaker.record(&outcome);
+    host.in_flight.end(&outcome);
     account(host, lane, batch, outcome, jitter);
 }
 
