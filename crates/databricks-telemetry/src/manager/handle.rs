@@ -320,9 +320,13 @@ impl TelemetryClientHandle {
     }
 
     /// The lane's option keys for which a later acquirer gave another value than the lane's
-    /// first acquirer (whose values apply), and `"transport"` when a handle of this lane was
+    /// first acquirer (whose values apply); `"transport"` when a handle of this lane was
     /// acquired with a transport other than its host's (the host's first acquirer's applies;
-    /// see [`AcquireOptions::with_transport`](super::AcquireOptions::with_transport)).
+    /// see [`AcquireOptions::with_transport`](super::AcquireOptions::with_transport) and
+    /// [`with_transport_settings`](super::AcquireOptions::with_transport_settings)); and
+    /// `"org_id"` when it was acquired with another org id than the host's first acquirer's
+    /// (which is sent with every upload of the host: with the configuration's `endpoint`, the
+    /// connections of every workspace share the endpoint's host).
     pub fn settings_conflicts(&self) -> Vec<&'static str> {
         self.shared
             .share

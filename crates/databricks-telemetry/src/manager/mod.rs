@@ -10,13 +10,14 @@ use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::{
     BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
-    ServiceEndpointError, Transport,
+    ServiceEndpointError,
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
 use crate::jitter::Jitter;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
+use crate::pipeline::host_choices::HostChoices;
 use crate::pipeline::CloseOutcome;
 use crate::stats::TelemetryStats;
 
@@ -165,13 +166,20 @@ impl TelemetryClientManager {
         F: FnOnce(&HostKey) -> Box<dyn Exporter>,
     {
         let host = HostKey::parse(host)?;
-        let grip = self.acquire_grip(&host, identity, credentials, None, config, |host| {
-            Ok(HostParts {
-                exporter: make_exporter(host),
-                flags: None,
-                transport: None,
-            })
-        })?;
+        let grip = self.acquire_grip(
+            &host,
+            identity,
+            credentials,
+            &HostChoices::default(),
+            config,
+            |host| {
+                Ok(HostParts {
+                    exporter: make_exporter(host),
+                    flags: None,
+                    transport: None,
+                })
+            },
+        )?;
         Ok(TelemetryClientHandle::new(&self.engine, host, grip, None))
     }
 
@@ -259,7 +267,12 @@ impl TelemetryClientManager {
             &host,
             &options.identity,
             options.credentials.clone(),
-            options.given_transport(),
+            &HostChoices {
+                transport: options.given_transport().cloned(),
+                builds_transport: matches!(options.transport, Some(TransportSource::Built(_))),
+                transport_settings: options.transport_settings.clone(),
+                org_id: org_id.clone(),
+            },
             config,
             |_| {
                 let mut builder =
@@ -310,7 +323,7 @@ impl TelemetryClientManager {
         host: &HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
-        transport: Option<&Arc<dyn Transport>>,
+        choices: &HostChoices,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, AcquireError>,
     ) -> Result<Option<Grip>, AcquireError> {
@@ -323,7 +336,7 @@ impl TelemetryClientManager {
                 host.clone(),
                 identity,
                 credentials,
-                transport,
+                choices,
                 config,
                 make_host,
             )

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::authorizer::Authorizer;
 use super::host::{FlagSource, Host, LaneEntry};
+use super::host_choices::HostChoices;
 use super::lane::{Lane, PendingBudget};
 use super::settings::{HostSettings, LaneSettings};
 use super::stall::{next_check, stall};
@@ -123,13 +124,15 @@ impl Engine {
     }
 
     /// A grip on the lane of (`host`, `identity`), creating the host (with `make_host`) and the
-    /// lane as needed; a lane still draining is taken back. Never does I/O.
+    /// lane as needed; a lane still draining is taken back. `choices` (the acquirer's transport
+    /// and org id) apply when the host is created; a later acquirer's that differ are reported
+    /// as the lane's conflicts. Never does I/O.
     pub(crate) fn acquire<E>(
         &self,
         host: HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
-        transport: Option<&Arc<dyn Transport>>,
+        choices: &HostChoices,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, E>,
     ) -> Result<Grip, AcquireFailure<E>> {
@@ -143,21 +146,14 @@ impl Engine {
             return Err(AcquireFailure::ShutDown);
         }
         let host_settings = HostSettings::from_config(config);
-        // A transport other than the host's (or one where the host has the default): the
-        // host keeps its own, and the acquirer is told.
-        let mut transport_conflict = false;
+        // A transport or an org id other than the host's: the host keeps its own, and the
+        // acquirer is told.
+        let mut choice_conflicts = Vec::new();
         let host = match registry.hosts.get(&host) {
             Some(existing) => {
                 let mut differences = existing.settings.differences(&host_settings);
-                transport_conflict = transport.is_some_and(|brought| {
-                    !existing
-                        .transport
-                        .as_ref()
-                        .is_some_and(|kept| Arc::ptr_eq(kept, brought))
-                });
-                if transport_conflict {
-                    differences.push("transport");
-                }
+                choice_conflicts = existing.choices.differences(choices);
+                differences.extend_from_slice(&choice_conflicts);
                 if !differences.is_empty() {
                     tracing::debug!(host = %existing.key, ?differences, "telemetry host settings differ from the host's first acquirer; the first acquirer's apply");
                 }
@@ -170,7 +166,10 @@ impl Engine {
                     host_settings,
                     parts.exporter,
                     parts.flags,
-                    parts.transport,
+                    HostChoices {
+                        transport: parts.transport,
+                        ..choices.clone()
+                    },
                     Arc::clone(&self.shared),
                 );
                 registry.hosts.insert(host, Arc::clone(&new));
@@ -214,10 +213,12 @@ impl Engine {
         };
         drop(state);
         drop(registry);
-        if transport_conflict {
+        if !choice_conflicts.is_empty() {
             let mut lane_state = lane.lock();
-            if !lane_state.conflicts.contains(&"transport") {
-                lane_state.conflicts.push("transport");
+            for key in choice_conflicts {
+                if !lane_state.conflicts.contains(&key) {
+                    lane_state.conflicts.push(key);
+                }
             }
         }
         if let Some(provider) = credentials {

@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use super::engine::EngineShared;
 use super::lane::Lane;
+use super::host_choices::HostChoices;
 use super::settings::HostSettings;
 use super::stall::InFlight;
 use super::{threads, worker};
 use crate::clock::ClockSleeper;
-use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint, Transport};
+use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint};
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::HostKey;
 use crate::stats::TelemetryStats;
@@ -34,9 +35,9 @@ pub(crate) struct Host {
     pub(crate) exporter: Box<dyn Exporter>,
     /// `None` for hosts whose exporter is not the Databricks service's (no flag to ask).
     pub(crate) flags: Option<FlagSource>,
-    /// The transport the host's first acquirer brought (`None`: it brought none), kept to tell
-    /// a later acquirer bringing another one.
-    pub(crate) transport: Option<Arc<dyn Transport>>,
+    /// The host's first acquirer's transport and org id, kept to tell a later acquirer that
+    /// chose otherwise.
+    pub(crate) choices: HostChoices,
     pub(crate) breaker: HostCircuitBreaker,
     /// The request the worker is waiting for, and whether the last one failed: what tells a
     /// close that delivery stalled.
@@ -99,7 +100,7 @@ impl Host {
         settings: HostSettings,
         exporter: Box<dyn Exporter>,
         flags: Option<FlagSource>,
-        transport: Option<Arc<dyn Transport>>,
+        choices: HostChoices,
         engine: Arc<EngineShared>,
     ) -> Arc<Self> {
         let seed = engine.next_seed();
@@ -113,7 +114,7 @@ impl Host {
             settings,
             exporter,
             flags,
-            transport,
+            choices,
             breaker,
             in_flight: InFlight::default(),
             seed,

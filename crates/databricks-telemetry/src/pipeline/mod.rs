@@ -6,6 +6,7 @@
 mod authorizer;
 pub(crate) mod engine;
 pub(crate) mod host;
+pub(crate) mod host_choices;
 pub(crate) mod lane;
 pub(crate) mod settings;
 pub(crate) mod stall;
