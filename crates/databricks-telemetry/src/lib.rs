@@ -84,9 +84,10 @@
 //! statement.set_statement_id("01f0-...");
 //! statement.submit(); // or drop its last clone
 //!
-//! // The connection is released: close the handle it shares with its statements, within a
-//! // deadline (dropping it instead returns at once; the lane drains in the background).
-//! let outcome = telemetry.close(Duration::from_secs(2));
+//! // The connection is released: close the handle it shares with its statements, within its
+//! // configured close_timeout_ms (dropping it instead returns at once; the lane drains in the
+//! // background). While the service is down or hangs, the close returns at once.
+//! let outcome = telemetry.close_configured();
 //! # let _ = outcome;
 //! # Ok(())
 //! # }
@@ -117,6 +118,94 @@
 //! statement.set_statement_id("01f0-...");
 //! drop(statement); // its last clone: the event goes to the lane
 //! # let _ = telemetry.close(Duration::from_secs(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ### A recorder that travels with a result stream
+//!
+//! A statement's event is complete only once its results are read: chunk downloads and the
+//! moment the last batch is consumed happen after `execute` has returned, in the reader the
+//! application holds and in the tasks that download CloudFetch chunks. Let the
+//! [`StatementRecorder`] travel with them instead of passing the handle along:
+//!
+//! - `execute` [begins](TelemetryClientHandle::begin) the recorder and moves it into the reader
+//!   it returns; the reader gives a clone to its chunk downloader (and each download task its
+//!   own clone). A clone is one reference count; every clone records into the same statement,
+//!   lock-free, from any thread or task.
+//! - Each download records its latency; the reader marks the results consumed when it has
+//!   returned the last batch (and records an error if reading fails).
+//! - Nobody calls `submit`: the event is sent when the last clone is dropped, with the reader
+//!   (or the last download task still running). An `execute` that fails before a reader exists
+//!   records the error and submits.
+//! - Code that runs without telemetry (the reader's unit tests, tools) holds
+//!   [`StatementRecorder::default()`](StatementRecorder::detached), which records nothing: the
+//!   fields are `StatementRecorder`, never `Option<StatementRecorder>`.
+//!
+//! ```
+//! use std::time::Instant;
+//! use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
+//! use databricks_telemetry::{StatementRecorder, TelemetryClientHandle};
+//!
+//! /// Downloads chunks; telemetry is one field.
+//! #[derive(Clone, Default)]
+//! struct ChunkDownloader {
+//!     telemetry: StatementRecorder,
+//! }
+//!
+//! impl ChunkDownloader {
+//!     fn download(&self, link: &str) -> Vec<u8> {
+//!         let started = Instant::now();
+//!         let chunk = link.as_bytes().to_vec(); // the GET of the presigned link
+//!         self.telemetry.record_chunk_download(started.elapsed());
+//!         chunk
+//!     }
+//! }
+//!
+//! /// What `execute` returns; dropping it (its recorder's last clone) sends the event.
+//! struct ResultReader {
+//!     links: std::vec::IntoIter<String>,
+//!     downloader: ChunkDownloader,
+//!     telemetry: StatementRecorder,
+//! }
+//!
+//! impl Iterator for ResultReader {
+//!     type Item = Vec<u8>;
+//!     fn next(&mut self) -> Option<Vec<u8>> {
+//!         let chunk = self.links.next().map(|link| self.downloader.download(&link));
+//!         if chunk.is_none() {
+//!             self.telemetry.mark_results_consumed();
+//!         }
+//!         chunk
+//!     }
+//! }
+//!
+//! fn execute(telemetry: &TelemetryClientHandle, links: Vec<String>) -> ResultReader {
+//!     let statement = telemetry.begin(OperationType::ExecuteStatement);
+//!     statement
+//!         .set_statement_id("01f0-...")
+//!         .set_result_format(ExecutionResultFormat::ExternalLinks)
+//!         .mark_result_ready()
+//!         .set_total_chunks(links.len() as i32);
+//!     ResultReader {
+//!         links: links.into_iter(),
+//!         downloader: ChunkDownloader { telemetry: statement.clone() },
+//!         telemetry: statement,
+//!     }
+//! }
+//!
+//! # use databricks_telemetry::{ClientIdentity, TelemetryClientManager, TelemetryConfig, TelemetrySessionContext};
+//! # use databricks_telemetry::testing::InMemoryExporter;
+//! # let manager = TelemetryClientManager::new();
+//! # let make = |_: &_| Box::new(InMemoryExporter::new()) as Box<_>;
+//! # let telemetry = manager.acquire("adb-1.azuredatabricks.net", &ClientIdentity::anonymous(), &TelemetryConfig::default(), make)?;
+//! # telemetry.set_session(TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build());
+//! let reader = execute(&telemetry, vec!["chunk-0".into(), "chunk-1".into()]);
+//! assert_eq!(reader.count(), 2); // reads everything, then drops the reader
+//! assert_eq!(telemetry.stats().enqueued, 1, "the reader took the event with it");
+//!
+//! // Without telemetry: the same types, nothing recorded.
+//! let downloader = ChunkDownloader::default();
+//! assert_eq!(downloader.download("chunk-0").len(), 7);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
