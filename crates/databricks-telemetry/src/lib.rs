@@ -237,9 +237,12 @@
 //! connection's handle with a deadline where the driver releases the connection (ADBC's
 //! `ConnectionRelease`): [`close`](TelemetryClientHandle::close) takes `&self`, so the
 //! connection closes the handle it shares with its statements, and the call returns once the
-//! lane has delivered, or at the deadline (keep it short: it delays the application's close
-//! when the service is slow or unreachable; the configuration's `close_timeout_ms`, 2 s by
-//! default, is a good bound). Statements still recording then (a result reader not yet
+//! lane has delivered, or at the deadline ([`close_configured`](TelemetryClientHandle::close_configured)
+//! uses the configuration's `close_timeout_ms`, 2 s by default). It waits only while delivery
+//! can progress: while the host's breaker is open, its request hangs, or the lane's last
+//! attempt failed, it returns at once ([`CloseResult::is_stalled`]) and the lane keeps draining
+//! in the background, so a close costs nothing while the service is down. Statements still
+//! recording then (a result reader not yet
 //! dropped) are counted as dropped after close when they end. Do not shut the global manager
 //! down when one database is released: it hands out nothing afterwards, and other databases in
 //! the process may still open connections.
@@ -283,7 +286,11 @@
 //! - **How it ends.** Releasing a handle returns at once. The lane of the last handle drains in
 //!   the background until it is empty (then it finishes) or its close timeout passes (then what
 //!   it still holds is counted as `closed_before_delivery`); the host's worker ends once it has
-//!   had nothing to do for a second. A new acquire of a draining lane takes it back.
+//!   had nothing to do for a second. A new acquire of a draining lane takes it back. A
+//!   [`close`](TelemetryClientHandle::close) releases and waits for the drain, but only while
+//!   delivery can progress: the host's breaker open, its request in flight for half a second
+//!   (or sent again after the last one failed), or the lane's batch waiting for a retry end the
+//!   wait at once, and the lane drains on in the background.
 //!   [`shutdown`](crate::TelemetryClientManager::shutdown) closes every lane and
 //!   waits for them within its timeout, counting whatever a hanging host still holds.
 //!
@@ -312,14 +319,14 @@
 //! host and identity), some to its host, one to the manager. Each is taken from the first
 //! acquirer of that lane, host or manager; a later acquirer with another value is reported (a
 //! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
-//! settings and the transport), never applied and never silently ignored.
+//! settings, the transport and the org id), never applied and never silently ignored.
 //!
 //! | setting | lives in | taken from |
 //! |---|---|---|
 //! | `enabled` | the handle | each acquirer (a disabled handle records nothing and touches no lane) |
 //! | `force_enabled`, `batch_size`, `flush_interval_ms`, `max_queue_size`, `close_timeout_ms` | the lane | the lane's first acquirer |
 //! | `circuit_breaker_*`, `request_timeout_ms`, `max_retries`, `retry_*_delay_ms`, `max_export_attempts`, `feature_flag_*`, `allow_insecure_http` | the host | the host's first acquirer |
-//! | transport ([`AcquireOptions::with_transport`]) | the host | the host's first acquirer |
+//! | transport ([`AcquireOptions::with_transport`]), org id | the host | the host's first acquirer |
 //! | `max_pending_events` | the manager | its first acquirer |
 //!
 //! ## The public API
