@@ -160,7 +160,10 @@ fn run_host_hangs(
             while host.requests() == begun && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            assert!(host.requests() > begun, "the request reached the hanging host");
+            assert!(
+                host.requests() > begun,
+                "the request reached the hanging host"
+            );
             std::thread::sleep(HUNG_FOR);
             let start = Instant::now();
             let outcome = client.close(RELEASE_CLOSE_TIMEOUT);

@@ -121,7 +121,12 @@ fn a_young_request_is_waited_for_and_delivers() {
 
     let outcome = handle.close(CLOSE_WAIT);
 
-    assert_eq!(outcome.result, CloseResult::Completed, "{:?}", outcome.stats);
+    assert_eq!(
+        outcome.result,
+        CloseResult::Completed,
+        "{:?}",
+        outcome.stats
+    );
     assert_eq!(clock.now(), before);
     assert_eq!(outcome.stats.exported, 1);
     assert_eq!(outcome.stats.pending, 0);
@@ -224,7 +229,12 @@ fn close_configured_waits_for_a_healthy_service_and_delivers_everything() {
 
     let outcome = handle.close_configured();
 
-    assert_eq!(outcome.result, CloseResult::Completed, "{:?}", outcome.stats);
+    assert_eq!(
+        outcome.result,
+        CloseResult::Completed,
+        "{:?}",
+        outcome.stats
+    );
     assert_eq!(clock.now(), before);
     assert_eq!(outcome.stats.exported, 3);
     assert_eq!(outcome.stats.pending, 0);

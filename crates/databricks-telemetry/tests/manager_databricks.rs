@@ -556,7 +556,10 @@ fn a_later_transport_fn_described_otherwise_is_a_conflict_and_the_first_stays() 
     assert_eq!(b.flush(WAIT), FlushResult::Completed);
     assert_eq!(service.stats().logs_accepted, 2);
     assert_eq!(second.sent.load(Ordering::SeqCst), 0);
-    assert!(first.sent.load(Ordering::SeqCst) >= 2, "the flag and the upload");
+    assert!(
+        first.sent.load(Ordering::SeqCst) >= 2,
+        "the flag and the upload"
+    );
 }
 
 /// A transport function brought to a host that sends through the default client is not used:
@@ -626,7 +629,11 @@ fn the_endpoint_override_reports_a_later_workspaces_org_id() {
     assert!(second.shares_lane_with(&first), "one host: the endpoint's");
     assert_eq!(second.settings_conflicts(), vec!["org_id"]);
     let session = second.session().unwrap().build();
-    assert_eq!(session.workspace_id(), Some(2), "the event names its own workspace");
+    assert_eq!(
+        session.workspace_id(),
+        Some(2),
+        "the event names its own workspace"
+    );
     second.enqueue(session.connection_opened(Duration::from_millis(3)));
     assert_eq!(second.flush(WAIT), FlushResult::Completed);
     let upload = service

@@ -406,10 +406,9 @@ impl TelemetryClientHandle {
     /// The lane's `close_timeout_ms` (zero for a disabled handle, which has nothing to wait
     /// for).
     fn close_timeout(&self) -> Duration {
-        self.shared
-            .share
-            .as_ref()
-            .map_or(Duration::ZERO, |share| share.grip.lane.settings.close_timeout)
+        self.shared.share.as_ref().map_or(Duration::ZERO, |share| {
+            share.grip.lane.settings.close_timeout
+        })
     }
 
     /// Marks the share given up; true when this call did (it was not already).

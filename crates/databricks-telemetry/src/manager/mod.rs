@@ -22,6 +22,8 @@ use crate::pipeline::CloseOutcome;
 use crate::stats::TelemetryStats;
 
 mod acquire_options;
+#[cfg(feature = "adbc")]
+mod adbc;
 mod handle;
 mod identity;
 

@@ -325,9 +325,8 @@ impl Engine {
                 let _ = self.shared.authorizer.authorize(&grip.lane, bound);
             }
             self.release(grip);
-            let result = wait_unless_stalled(grip, deadline, |until| {
-                grip.lane.wait_finished(until)
-            });
+            let result =
+                wait_unless_stalled(grip, deadline, |until| grip.lane.wait_finished(until));
             if result == CloseResult::TimedOut {
                 self.abandon_if_overdue(grip);
             }

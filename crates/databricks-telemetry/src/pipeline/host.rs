@@ -6,8 +6,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::engine::EngineShared;
-use super::lane::Lane;
 use super::host_choices::HostChoices;
+use super::lane::Lane;
 use super::settings::HostSettings;
 use super::stall::InFlight;
 use super::{threads, worker};

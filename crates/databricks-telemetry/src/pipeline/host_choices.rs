@@ -89,7 +89,10 @@ mod tests {
             builds_transport: true,
             ..HostChoices::default()
         };
-        assert_eq!(host.differences(&HostChoices::default()), Vec::<&str>::new());
+        assert_eq!(
+            host.differences(&HostChoices::default()),
+            Vec::<&str>::new()
+        );
         assert_eq!(host.differences(&builds), ["transport"]);
         let other_org = HostChoices {
             org_id: Some("2".into()),
