@@ -239,8 +239,8 @@
 //! connection closes the handle it shares with its statements, and the call returns once the
 //! lane has delivered, or at the deadline ([`close_configured`](TelemetryClientHandle::close_configured)
 //! uses the configuration's `close_timeout_ms`, 2 s by default). It waits only while delivery
-//! can progress: while the host's breaker is open, its request hangs, or the lane's last
-//! attempt failed, it returns at once ([`CloseResult::is_stalled`]) and the lane keeps draining
+//! can progress: while the host's breaker is open, its request hangs, or the lane's retry is
+//! due only after the deadline, it returns at once ([`CloseResult::is_stalled`]) and the lane keeps draining
 //! in the background, so a close costs nothing while the service is down. Statements still
 //! recording then (a result reader not yet
 //! dropped) are counted as dropped after close when they end. Do not shut the global manager
@@ -289,7 +289,7 @@
 //!   had nothing to do for a second. A new acquire of a draining lane takes it back. A
 //!   [`close`](TelemetryClientHandle::close) releases and waits for the drain, but only while
 //!   delivery can progress: the host's breaker open, its request in flight for half a second
-//!   (or sent again after the last one failed), or the lane's batch waiting for a retry end the
+//!   (or sent again after the last one failed), or the lane's retry due only after the deadline end the
 //!   wait at once, and the lane drains on in the background.
 //!   [`shutdown`](crate::TelemetryClientManager::shutdown) closes every lane and
 //!   waits for them within its timeout, counting whatever a hanging host still holds.

@@ -198,7 +198,9 @@ fn a_later_close_of_a_shared_lane_returns_at_once_while_a_retry_is_pending() {
         "the first attempt failed and the batch waits"
     );
 
-    let outcome = first.close(CLOSE_WAIT);
+    // The retry is due in 10 s (clock time), after this close's deadline; a retry due before
+    // it would be waited for.
+    let outcome = first.close(Duration::from_secs(5));
 
     assert_eq!(outcome.result, CloseResult::RetryPending);
     assert_eq!(outcome.stats.pending, 1);

@@ -352,8 +352,8 @@ impl TelemetryClientHandle {
     /// does. On a disabled handle it completes at once.
     ///
     /// It waits only while delivery can progress: when the host's circuit breaker is open, the
-    /// host's request in flight is stuck, or the lane's last attempt failed and waits for a
-    /// retry, it returns at once with [`CloseResult::BreakerOpen`],
+    /// host's request in flight is stuck, or the lane's last attempt failed and its retry is due
+    /// only after `timeout`, it returns at once with [`CloseResult::BreakerOpen`],
     /// [`CloseResult::RequestStuck`] or [`CloseResult::RetryPending`]
     /// ([`is_stalled`](CloseResult::is_stalled)), and the lane keeps draining in the background
     /// within its close timeout (what it cannot deliver by then is counted as

@@ -515,7 +515,7 @@ fn wait_unless_stalled(
         if done(Instant::now()) {
             return CloseResult::Completed;
         }
-        if let Some(stall) = stall(&grip.host, &grip.lane) {
+        if let Some(stall) = stall(&grip.host, &grip.lane, deadline) {
             tracing::debug!(host = %grip.host.key, ?stall, "telemetry close returns at once: delivery cannot progress now; the lane drains in the background");
             return stall.close_result();
         }

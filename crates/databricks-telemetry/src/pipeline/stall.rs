@@ -10,8 +10,8 @@
 //! - **the request is stuck**: the host's worker is waiting for a request that has been in
 //!   flight for [`STUCK_REQUEST_AFTER`] (clock time), or that followed a failed one (the
 //!   service timed out, reset, or answered 429/5xx last time);
-//! - **a retry is pending**: the lane's front batch failed (or was turned away) and waits for its
-//!   next attempt.
+//! - **a retry is pending**: the lane's front batch failed and its next attempt is due only
+//!   after the close's deadline (a short backoff is waited for).
 //!
 //! The lane itself is not touched: it keeps draining in the background within its
 //! `close_timeout_ms`, and what it has not delivered by then is counted as
@@ -82,8 +82,8 @@ impl InFlight {
     }
 }
 
-/// Why `lane` (of `host`) cannot deliver now, or `None` while it can.
-pub(crate) fn stall(host: &Host, lane: &Lane) -> Option<Stall> {
+/// Why `lane` (of `host`) cannot deliver before `deadline` (real time), or `None` while it can.
+pub(crate) fn stall(host: &Host, lane: &Lane, deadline: Instant) -> Option<Stall> {
     let now = host.engine.clock.now();
     if host.breaker.snapshot().state == CircuitState::Open
         && host.breaker.retry_at().is_some_and(|at| at > now)
@@ -100,7 +100,13 @@ pub(crate) fn stall(host: &Host, lane: &Lane) -> Option<Stall> {
             return Some(Stall::RequestStuck);
         }
     }
-    if lane.lock().retry.is_some() {
+    // The close's remaining time, on the clock the backoff is measured by.
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let state = lane.lock();
+    let retry_after_deadline = state
+        .not_before
+        .is_some_and(|at| now.checked_add(remaining).is_some_and(|end| at > end));
+    if state.retry.is_some() && retry_after_deadline {
         return Some(Stall::RetryPending);
     }
     None

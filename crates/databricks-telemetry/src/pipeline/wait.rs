@@ -44,7 +44,7 @@ pub enum CloseResult {
     /// [`BreakerOpen`](Self::BreakerOpen).
     RequestStuck,
     /// Returned before the timeout, without waiting: the lane's last attempt failed and its
-    /// batch waits for the next one. The lane keeps draining in the background as for
+    /// batch's next one is due only after the timeout. The lane keeps draining in the background as for
     /// [`BreakerOpen`](Self::BreakerOpen).
     RetryPending,
 }
