@@ -42,6 +42,31 @@ impl DriverInfo {
         })
     }
 
+    /// [`new`](Self::new) that cannot fail, for a driver's own constants (e.g.
+    /// `env!("CARGO_PKG_VERSION")`): characters a `User-Agent` cannot carry become `_`, and an
+    /// empty name or version becomes `unknown`.
+    ///
+    /// ```
+    /// use databricks_telemetry::DriverInfo;
+    ///
+    /// let driver = DriverInfo::new_lossy("Databricks ADBC Rust", env!("CARGO_PKG_VERSION"));
+    /// assert_eq!(driver.name(), "Databricks ADBC Rust");
+    /// assert_eq!(DriverInfo::new_lossy("a/b", "1 .0").user_agent().to_string(), "a_b/1_.0");
+    /// assert_eq!(DriverInfo::new_lossy("", "é").user_agent().to_string(), "unknown/_");
+    /// ```
+    pub fn new_lossy(name: &str, version: &str) -> Self {
+        let name = usable(name, |c| c != '/');
+        let version = usable(version.trim(), |c| c != '/' && !c.is_whitespace());
+        // Both are non-empty printable ASCII without `/` (and the version without whitespace):
+        // what `new` accepts.
+        match Self::new(&name, &version) {
+            Ok(driver) => driver,
+            // Not reached (see above); `unknown/unknown` is valid by the same rule.
+            Err(_) => Self::new("unknown", "unknown")
+                .unwrap_or_else(|_| unreachable!("`unknown` is a valid driver name and version")),
+        }
+    }
+
     /// Appends the connection's user-agent entry (e.g. `PowerBI/2.1`) to the `User-Agent`.
     ///
     /// # Errors
@@ -76,5 +101,25 @@ impl DriverInfo {
 impl fmt::Debug for DriverInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DriverInfo({} {})", self.name, self.version)
+    }
+}
+
+/// `text` with each character outside printable ASCII, or refused by `keep`, replaced by `_`;
+/// `unknown` when empty.
+fn usable(text: &str, keep: impl Fn(char) -> bool) -> String {
+    let kept: String = text
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && keep(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if kept.trim().is_empty() {
+        "unknown".to_owned()
+    } else {
+        kept
     }
 }

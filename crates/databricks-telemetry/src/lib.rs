@@ -84,9 +84,10 @@
 //! statement.set_statement_id("01f0-...");
 //! statement.submit(); // or drop its last clone
 //!
-//! // The connection is released: close the handle it shares with its statements, within a
-//! // deadline (dropping it instead returns at once; the lane drains in the background).
-//! let outcome = telemetry.close(Duration::from_secs(2));
+//! // The connection is released: close the handle it shares with its statements, within its
+//! // configured close_timeout_ms (dropping it instead returns at once; the lane drains in the
+//! // background). While the service is down or hangs, the close returns at once.
+//! let outcome = telemetry.close_configured();
 //! # let _ = outcome;
 //! # Ok(())
 //! # }
@@ -120,6 +121,94 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ### A recorder that travels with a result stream
+//!
+//! A statement's event is complete only once its results are read: chunk downloads and the
+//! moment the last batch is consumed happen after `execute` has returned, in the reader the
+//! application holds and in the tasks that download CloudFetch chunks. Let the
+//! [`StatementRecorder`] travel with them instead of passing the handle along:
+//!
+//! - `execute` [begins](TelemetryClientHandle::begin) the recorder and moves it into the reader
+//!   it returns; the reader gives a clone to its chunk downloader (and each download task its
+//!   own clone). A clone is one reference count; every clone records into the same statement,
+//!   lock-free, from any thread or task.
+//! - Each download records its latency; the reader marks the results consumed when it has
+//!   returned the last batch (and records an error if reading fails).
+//! - Nobody calls `submit`: the event is sent when the last clone is dropped, with the reader
+//!   (or the last download task still running). An `execute` that fails before a reader exists
+//!   records the error and submits.
+//! - Code that runs without telemetry (the reader's unit tests, tools) holds
+//!   [`StatementRecorder::default()`](StatementRecorder::detached), which records nothing: the
+//!   fields are `StatementRecorder`, never `Option<StatementRecorder>`.
+//!
+//! ```
+//! use std::time::Instant;
+//! use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
+//! use databricks_telemetry::{StatementRecorder, TelemetryClientHandle};
+//!
+//! /// Downloads chunks; telemetry is one field.
+//! #[derive(Clone, Default)]
+//! struct ChunkDownloader {
+//!     telemetry: StatementRecorder,
+//! }
+//!
+//! impl ChunkDownloader {
+//!     fn download(&self, link: &str) -> Vec<u8> {
+//!         let started = Instant::now();
+//!         let chunk = link.as_bytes().to_vec(); // the GET of the presigned link
+//!         self.telemetry.record_chunk_download(started.elapsed());
+//!         chunk
+//!     }
+//! }
+//!
+//! /// What `execute` returns; dropping it (its recorder's last clone) sends the event.
+//! struct ResultReader {
+//!     links: std::vec::IntoIter<String>,
+//!     downloader: ChunkDownloader,
+//!     telemetry: StatementRecorder,
+//! }
+//!
+//! impl Iterator for ResultReader {
+//!     type Item = Vec<u8>;
+//!     fn next(&mut self) -> Option<Vec<u8>> {
+//!         let chunk = self.links.next().map(|link| self.downloader.download(&link));
+//!         if chunk.is_none() {
+//!             self.telemetry.mark_results_consumed();
+//!         }
+//!         chunk
+//!     }
+//! }
+//!
+//! fn execute(telemetry: &TelemetryClientHandle, links: Vec<String>) -> ResultReader {
+//!     let statement = telemetry.begin(OperationType::ExecuteStatement);
+//!     statement
+//!         .set_statement_id("01f0-...")
+//!         .set_result_format(ExecutionResultFormat::ExternalLinks)
+//!         .mark_result_ready()
+//!         .set_total_chunks(links.len() as i32);
+//!     ResultReader {
+//!         links: links.into_iter(),
+//!         downloader: ChunkDownloader { telemetry: statement.clone() },
+//!         telemetry: statement,
+//!     }
+//! }
+//!
+//! # use databricks_telemetry::{ClientIdentity, TelemetryClientManager, TelemetryConfig, TelemetrySessionContext};
+//! # use databricks_telemetry::testing::InMemoryExporter;
+//! # let manager = TelemetryClientManager::new();
+//! # let make = |_: &_| Box::new(InMemoryExporter::new()) as Box<_>;
+//! # let telemetry = manager.acquire("adb-1.azuredatabricks.net", &ClientIdentity::anonymous(), &TelemetryConfig::default(), make)?;
+//! # telemetry.set_session(TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build());
+//! let reader = execute(&telemetry, vec!["chunk-0".into(), "chunk-1".into()]);
+//! assert_eq!(reader.count(), 2); // reads everything, then drops the reader
+//! assert_eq!(telemetry.stats().enqueued, 1, "the reader took the event with it");
+//!
+//! // Without telemetry: the same types, nothing recorded.
+//! let downloader = ChunkDownloader::default();
+//! assert_eq!(downloader.download("chunk-0").len(), 7);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ### A short-lived program
 //!
 //! Releasing a handle never waits: the lane drains in the background. A program that exits
@@ -148,9 +237,12 @@
 //! connection's handle with a deadline where the driver releases the connection (ADBC's
 //! `ConnectionRelease`): [`close`](TelemetryClientHandle::close) takes `&self`, so the
 //! connection closes the handle it shares with its statements, and the call returns once the
-//! lane has delivered, or at the deadline (keep it short: it delays the application's close
-//! when the service is slow or unreachable; the configuration's `close_timeout_ms`, 2 s by
-//! default, is a good bound). Statements still recording then (a result reader not yet
+//! lane has delivered, or at the deadline ([`close_configured`](TelemetryClientHandle::close_configured)
+//! uses the configuration's `close_timeout_ms`, 2 s by default). It waits only while delivery
+//! can progress: while the host's breaker is open, its request hangs, or the lane's retry is
+//! due only after the deadline, it returns at once ([`CloseResult::is_stalled`]) and the lane keeps draining
+//! in the background, so a close costs nothing while the service is down. Statements still
+//! recording then (a result reader not yet
 //! dropped) are counted as dropped after close when they end. Do not shut the global manager
 //! down when one database is released: it hands out nothing afterwards, and other databases in
 //! the process may still open connections.
@@ -202,7 +294,11 @@
 //! - **How it ends.** Releasing a handle returns at once. The lane of the last handle drains in
 //!   the background until it is empty (then it finishes) or its close timeout passes (then what
 //!   it still holds is counted as `closed_before_delivery`); the host's worker ends once it has
-//!   had nothing to do for a second. A new acquire of a draining lane takes it back.
+//!   had nothing to do for a second. A new acquire of a draining lane takes it back. A
+//!   [`close`](TelemetryClientHandle::close) releases and waits for the drain, but only while
+//!   delivery can progress: the host's breaker open, its request in flight for half a second
+//!   (or sent again after the last one failed), or the lane's retry due only after the deadline end the
+//!   wait at once, and the lane drains on in the background.
 //!   [`shutdown`](crate::TelemetryClientManager::shutdown) closes every lane and
 //!   waits for them within its timeout, counting whatever a hanging host still holds.
 //!
@@ -232,11 +328,12 @@
 //! host and identity), some to its host, one to the manager. Each is taken from the first
 //! acquirer of that lane, host or manager; a later acquirer with another value is reported (a
 //! `debug` log naming the key, and [`TelemetryClientHandle::settings_conflicts`] for lane
-//! settings and the transport), never applied and never silently ignored.
+//! settings, the transport and the org id), never applied and never silently ignored.
 //!
 //! Where each setting lives is stated on its setter of [`TelemetryConfigBuilder`] and in the
 //! "Lives in" column of the README's settings table, both generated from the one list of
-//! settings; the transport ([`AcquireOptions::with_transport`]) belongs to the host.
+//! settings; the transport ([`AcquireOptions::with_transport`]) and the org id sent in the
+//! `x-databricks-org-id` header belong to the host.
 //!
 //! ## The public API
 //!

@@ -111,7 +111,8 @@ fn credentials_failures_never_open_the_breaker() {
         let stats = clocked.stats();
         assert_eq!(stats.dropped.credentials_failed, 3, "{stats:?}");
         assert!(stats.is_balanced(), "{stats:?}");
-        let breaker = databricks_telemetry::unstable::breaker(clocked.client.manager(), "127.0.0.1").unwrap();
+        let breaker =
+            databricks_telemetry::unstable::breaker(clocked.client.manager(), "127.0.0.1").unwrap();
         assert_eq!(breaker.state, CircuitState::Closed, "{breaker:?}");
         assert_eq!(breaker.opened, 0);
     }

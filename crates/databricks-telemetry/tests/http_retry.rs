@@ -160,7 +160,8 @@ fn a_retry_after_holds_the_breaker_as_long_as_the_batch() {
     endpoint.set_fault("429:retry-after=5*1".parse().unwrap());
     let config = fast_builder().with_batch_size(1).build().unwrap();
     let clocked = Clocked::start(exporter(endpoint.addr(), &config), &config);
-    let breaker = || databricks_telemetry::unstable::breaker(clocked.client.manager(), "127.0.0.1").unwrap();
+    let breaker =
+        || databricks_telemetry::unstable::breaker(clocked.client.manager(), "127.0.0.1").unwrap();
     clocked.enqueue(logs(1));
     assert_eq!(breaker().state, CircuitState::Open);
     clocked.advance(ms(4_999));

@@ -499,6 +499,156 @@ fn a_transport_fn_is_built_once_per_host_and_never_a_conflict() {
     assert_eq!(other.settings_conflicts(), vec!["transport"]);
 }
 
+/// Two databases on one host whose transports come from `with_transport_fn` with another
+/// proxy: described with `with_transport_settings`, the later one is told (`transport`), its
+/// function never runs, and everything goes through the first one's transport. The same
+/// description again is no conflict.
+#[cfg(feature = "ureq-transport")]
+#[test]
+fn a_later_transport_fn_described_otherwise_is_a_conflict_and_the_first_stays() {
+    use databricks_telemetry::export::Transport;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let first = counting();
+    let second = counting();
+    let second_built = Arc::new(AtomicUsize::new(0));
+    let options = |user: &str, proxy: &str, transport: Arc<Counting>, built: Arc<AtomicUsize>| {
+        acquire_options(
+            &service.base_url(),
+            &ClientIdentity::new(user),
+            token(),
+            &config(false),
+        )
+        .with_transport_settings(format!("proxy={proxy}"))
+        .with_transport_fn(move || {
+            built.fetch_add(1, Ordering::SeqCst);
+            Ok(Arc::clone(&transport) as Arc<dyn Transport>)
+        })
+    };
+    let none = Arc::new(AtomicUsize::new(0));
+    let a = manager
+        .acquire_databricks(&options("u", "http://a:3128", first.clone(), none.clone()))
+        .unwrap();
+    assert!(a.settings_conflicts().is_empty());
+    let same = manager
+        .acquire_databricks(&options("u", "http://a:3128", second.clone(), none.clone()))
+        .unwrap();
+    assert!(same.settings_conflicts().is_empty(), "described alike");
+    let (subscriber, log) = capture_debug();
+    let b = tracing::subscriber::with_default(subscriber, || {
+        manager
+            .acquire_databricks(&options(
+                "v",
+                "http://b:3128",
+                second.clone(),
+                second_built.clone(),
+            ))
+            .unwrap()
+    });
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("transport") && log.contains("first acquirer"),
+        "{log}"
+    );
+    assert_eq!(b.settings_conflicts(), vec!["transport"]);
+    assert_eq!(second_built.load(Ordering::SeqCst), 0);
+    for event in events(2) {
+        b.enqueue(event);
+    }
+    assert_eq!(b.flush(WAIT), FlushResult::Completed);
+    assert_eq!(service.stats().logs_accepted, 2);
+    assert_eq!(second.sent.load(Ordering::SeqCst), 0);
+    assert!(
+        first.sent.load(Ordering::SeqCst) >= 2,
+        "the flag and the upload"
+    );
+}
+
+/// A transport function brought to a host that sends through the default client is not used:
+/// reported, even without a description.
+#[cfg(feature = "ureq-transport")]
+#[test]
+fn a_transport_fn_on_a_host_with_the_default_client_is_a_conflict() {
+    use databricks_telemetry::export::Transport;
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let manager = TelemetryClientManager::new();
+    let plain = acquire(&manager, &service, false);
+    assert!(plain.settings_conflicts().is_empty());
+    let transport = counting();
+    let later = manager
+        .acquire_databricks(
+            &acquire_options(
+                &service.base_url(),
+                &ClientIdentity::new("u"),
+                token(),
+                &config(false),
+            )
+            .with_transport_fn(move || Ok(Arc::clone(&transport) as Arc<dyn Transport>)),
+        )
+        .unwrap();
+    assert!(later.shares_lane_with(&plain));
+    assert_eq!(later.settings_conflicts(), vec!["transport"]);
+}
+
+/// With the configuration's `endpoint`, connections to two workspaces share the endpoint's
+/// host: the second workspace's org id is not sent (the first's is), and it is told.
+#[test]
+fn the_endpoint_override_reports_a_later_workspaces_org_id() {
+    let service = endpoint(FeatureFlagAnswer::On {
+        ttl_seconds: Some(900),
+    });
+    let config = TelemetryConfig::builder()
+        .with_endpoint(service.base_url())
+        .with_allow_insecure_http(true)
+        .with_flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let manager = TelemetryClientManager::new();
+    let workspace = |host: &str, org_id: &str| {
+        AcquireOptions::new(
+            host,
+            databricks_telemetry::DriverInfo::new("Databricks ADBC Rust", "1.2.3").unwrap(),
+        )
+        .with_credentials(
+            ClientIdentity::from_credential("pat", TOKEN),
+            Arc::new(StaticBearerToken::new(TOKEN)),
+        )
+        .with_config(config.clone())
+        .with_org_id(org_id)
+    };
+    let first = manager
+        .acquire_databricks(&workspace("adb-1.1.azuredatabricks.net", "1"))
+        .unwrap();
+    let again = manager
+        .acquire_databricks(&workspace("adb-1.1.azuredatabricks.net", "1"))
+        .unwrap();
+    assert!(again.settings_conflicts().is_empty());
+    let second = manager
+        .acquire_databricks(&workspace("adb-2.2.azuredatabricks.net", "2"))
+        .unwrap();
+    assert!(second.shares_lane_with(&first), "one host: the endpoint's");
+    assert_eq!(second.settings_conflicts(), vec!["org_id"]);
+    let session = second.session().unwrap().build();
+    assert_eq!(
+        session.workspace_id(),
+        Some(2),
+        "the event names its own workspace"
+    );
+    second.enqueue(session.connection_opened(Duration::from_millis(3)));
+    assert_eq!(second.flush(WAIT), FlushResult::Completed);
+    let upload = service
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/telemetry-ext")
+        .unwrap();
+    assert_eq!(upload.header("x-databricks-org-id"), Some("1"));
+}
+
 /// A transport function that fails fails the acquire that needed it, with its reason; the
 /// host is not created, so a later acquire tries again.
 #[cfg(feature = "ureq-transport")]

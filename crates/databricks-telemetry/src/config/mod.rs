@@ -74,6 +74,8 @@
 //! - An unknown key under a prefix is an error, with a "did you mean" suggestion when a known
 //!   key is within two edits (or lacks only its `_ms` suffix).
 
+#[cfg(feature = "adbc")]
+mod adbc;
 mod builder;
 mod error;
 mod generate;

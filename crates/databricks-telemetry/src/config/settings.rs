@@ -175,7 +175,7 @@ settings! {
     /// Read back as decimal digits without leading zeros.
     OrgId org_id with_org_id: OrgId,
         key "org_id", Handle,
-        "The workspace (org) id, as in the `?o=` of a workspace URL: the logs' `workspace_id` and the `x-databricks-org-id` header.";
+        "The workspace (org) id, as in the `?o=` of a workspace URL: each handle's logs' `workspace_id`, and the host's `x-databricks-org-id` header (from its first acquirer; another is reported in `settings_conflicts`).";
 }
 
 /// One row of the documentation table.

@@ -166,6 +166,16 @@ impl TelemetryOptions {
             .map(|kept| &kept.value)
     }
 
+    /// The driver's default for `setting` (the last one given), if any.
+    #[cfg(feature = "adbc")]
+    pub(super) fn default_for(&self, setting: Key) -> Option<&ConfigValue> {
+        self.defaults
+            .iter()
+            .rev()
+            .find(|kept| kept.setting == setting)
+            .map(|kept| &kept.value)
+    }
+
     /// The options set, in the order set, each with its key as given (a key set twice appears
     /// twice).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ConfigValue)> + '_ {

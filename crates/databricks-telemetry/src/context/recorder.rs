@@ -374,6 +374,13 @@ enum Repr {
     Inert(OperationType),
 }
 
+impl Default for StatementRecorder {
+    /// [`StatementRecorder::detached`]: records nothing.
+    fn default() -> Self {
+        StatementRecorder::detached()
+    }
+}
+
 impl fmt::Debug for StatementRecorder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("StatementRecorder");
@@ -407,6 +414,25 @@ impl StatementRecorder {
         handle: TelemetryClientHandle,
     ) -> Self {
         Self::live(session, operation, start, Some(handle))
+    }
+
+    /// A recorder that records nothing, allocates nothing and sends nothing (the same as
+    /// [`default`](Default::default)): for the code paths of a result reader or a chunk
+    /// downloader that run without telemetry (tests, tools, a connection made without a
+    /// handle), so their structs hold a `StatementRecorder` rather than an `Option` of one.
+    /// See the crate docs, [A recorder that travels with a result stream](crate#a-recorder-that-travels-with-a-result-stream).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use databricks_telemetry::StatementRecorder;
+    ///
+    /// let statement = StatementRecorder::detached();
+    /// statement.record_chunk_download(Duration::from_millis(20)); // ignored
+    /// assert!(statement.is_inert());
+    /// assert!(statement.finish().is_none());
+    /// ```
+    pub fn detached() -> Self {
+        Self::inert(OperationType::TypeUnspecified)
     }
 
     /// A recorder that records nothing; no allocation.

@@ -59,6 +59,7 @@ pub struct AcquireOptions {
     pub(crate) org_id: Option<String>,
     pub(crate) auth_type: Option<TelemetryAuthType>,
     pub(crate) transport: Option<TransportSource>,
+    pub(crate) transport_settings: Option<String>,
 }
 
 impl AcquireOptions {
@@ -74,6 +75,7 @@ impl AcquireOptions {
             org_id: None,
             auth_type: None,
             transport: None,
+            transport_settings: None,
         }
     }
 
@@ -123,7 +125,9 @@ impl AcquireOptions {
     /// first acquirer brought none) does not replace it: it is reported like other settings
     /// conflicts, as a `debug` log naming `transport` and in the handle's
     /// [`settings_conflicts`](super::TelemetryClientHandle::settings_conflicts). Give every
-    /// connection to a host the same `Arc`.
+    /// connection to a host the same `Arc`, or describe each with
+    /// [`with_transport_settings`](Self::with_transport_settings) (then the descriptions are
+    /// compared instead).
     ///
     /// So the transport must outlive any one connection: a `ReqwestTransport` on the runtime
     /// of a connection that later closes fails every later request on the host. A driver with
@@ -137,8 +141,11 @@ impl AcquireOptions {
 
     /// Like [`with_transport`](Self::with_transport), but the transport is built by `build`
     /// only when this acquire creates the host: a driver that sets this on every connection
-    /// builds one transport per host, not one per connection, and no later acquire is reported
-    /// as a transport conflict (there is nothing built to compare). `build` runs on the
+    /// builds one transport per host, not one per connection. A later acquire's function is
+    /// not run: it is reported as a `transport` conflict when the host sends through the
+    /// default client, or when [`with_transport_settings`](Self::with_transport_settings)
+    /// describes it otherwise than the host's (describe every connection's transport to have a
+    /// later database's other proxy or CA reported). `build` runs on the
     /// acquiring thread before the manager's registry is locked, so it may take its time (start
     /// a runtime) and may call the manager; when two acquires race to create a host, one's
     /// transport is dropped unused. When `build` fails, the
@@ -168,6 +175,19 @@ impl AcquireOptions {
             + 'static,
     {
         self.transport = Some(TransportSource::Built(Arc::new(build)));
+        self
+    }
+
+    /// Describes what the connection's transport is built from (e.g. `"proxy=http://p:3128
+    /// ca=/etc/ca.pem"`; never a credential: it is logged): the host's first acquirer's
+    /// description is kept, and a later acquire of the same host whose transport
+    /// ([`with_transport`](Self::with_transport) or
+    /// [`with_transport_fn`](Self::with_transport_fn)) is described otherwise is reported as a
+    /// `transport` conflict (its transport is not used). Without descriptions, transports
+    /// given with `with_transport` are compared by pointer, and a function from
+    /// `with_transport_fn` is reported only when the host sends through the default client.
+    pub fn with_transport_settings(mut self, description: impl Into<String>) -> Self {
+        self.transport_settings = Some(description.into());
         self
     }
 
@@ -203,6 +223,7 @@ impl fmt::Debug for AcquireOptions {
             .field("identity", &self.identity)
             .field("credentials", &self.credentials)
             .field("org_id", &self.org_id)
+            .field("transport_settings", &self.transport_settings)
             .field("auth_type", &self.auth_type)
             .field(
                 "transport",

@@ -321,9 +321,13 @@ impl TelemetryClientHandle {
     }
 
     /// The lane's option keys for which a later acquirer gave another value than the lane's
-    /// first acquirer (whose values apply), and `"transport"` when a handle of this lane was
+    /// first acquirer (whose values apply); `"transport"` when a handle of this lane was
     /// acquired with a transport other than its host's (the host's first acquirer's applies;
-    /// see [`AcquireOptions::with_transport`](super::AcquireOptions::with_transport)).
+    /// see [`AcquireOptions::with_transport`](super::AcquireOptions::with_transport) and
+    /// [`with_transport_settings`](super::AcquireOptions::with_transport_settings)); and
+    /// `"org_id"` when it was acquired with another org id than the host's first acquirer's
+    /// (which is sent with every upload of the host: with the configuration's `endpoint`, the
+    /// connections of every workspace share the endpoint's host).
     pub fn settings_conflicts(&self) -> Vec<&'static str> {
         self.shared
             .share
@@ -348,9 +352,19 @@ impl TelemetryClientHandle {
     /// `timeout`, until what the lane held is delivered and counted, as [`flush`](Self::flush)
     /// does. On a disabled handle it completes at once.
     ///
+    /// It waits only while delivery can progress: when the host's circuit breaker is open, the
+    /// host's request in flight is stuck, or the lane's last attempt failed and its retry is due
+    /// only after `timeout`, it returns at once with [`CloseResult::BreakerOpen`],
+    /// [`CloseResult::RequestStuck`] or [`CloseResult::RetryPending`]
+    /// ([`is_stalled`](CloseResult::is_stalled)), and the lane keeps draining in the background
+    /// within its close timeout (what it cannot deliver by then is counted as
+    /// `closed_before_delivery`). So a close at connection release costs nothing while the
+    /// service is down or hanging.
+    ///
     /// Blocks the calling thread: inside an async runtime use
     /// [`close_async`](Self::close_async) (a blocking close on a current-thread runtime would
     /// also starve an async credentials provider that runs on it).
+    /// [`close_configured`](Self::close_configured) waits the configured `close_timeout_ms`.
     pub fn close(&self, timeout: Duration) -> CloseOutcome {
         let gave_up = self.give_up();
         self.wait_closed(gave_up, timeout)
@@ -371,6 +385,38 @@ impl TelemetryClientHandle {
         CloseFuture::spawn(move || handle.wait_closed(gave_up, timeout))
     }
 
+    /// [`close`](Self::close) within the lane's configured `close_timeout_ms` (2 seconds by
+    /// default): what a driver calls when it releases a connection.
+    ///
+    /// ```
+    /// # use databricks_telemetry::{ClientIdentity, CloseResult, TelemetryClientManager, TelemetryConfig};
+    /// # use databricks_telemetry::testing::InMemoryExporter;
+    /// # let manager = TelemetryClientManager::new();
+    /// # let make = |_: &_| Box::new(InMemoryExporter::new()) as Box<_>;
+    /// # let telemetry = manager.acquire("adb-1.azuredatabricks.net", &ClientIdentity::anonymous(), &TelemetryConfig::default(), make)?;
+    /// let outcome = telemetry.close_configured();
+    /// assert_eq!(outcome.result, CloseResult::Completed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close_configured(&self) -> CloseOutcome {
+        self.close(self.close_timeout())
+    }
+
+    /// [`close_async`](Self::close_async) within the lane's configured `close_timeout_ms`.
+    pub fn close_async_configured(
+        &self,
+    ) -> impl Future<Output = CloseOutcome> + Send + Unpin + 'static {
+        self.close_async(self.close_timeout())
+    }
+
+    /// The lane's `close_timeout_ms` (zero for a disabled handle, which has nothing to wait
+    /// for).
+    fn close_timeout(&self) -> Duration {
+        self.shared.share.as_ref().map_or(Duration::ZERO, |share| {
+            share.grip.lane.settings.close_timeout
+        })
+    }
+
     /// Marks the share given up; true when this call did (it was not already).
     fn give_up(&self) -> bool {
         !self.shared.released.swap(true, Ordering::AcqRel)
@@ -387,11 +433,10 @@ impl TelemetryClientHandle {
         };
         let result = if gave_up {
             share.engine.close(&share.grip, timeout)
+        } else if share.grip.lane.lock().ledger.finished {
+            CloseResult::Completed
         } else {
-            match self.flush(timeout) {
-                FlushResult::Completed => CloseResult::Completed,
-                FlushResult::TimedOut => CloseResult::TimedOut,
-            }
+            share.engine.settle_unless_stalled(&share.grip, timeout)
         };
         CloseOutcome {
             result,

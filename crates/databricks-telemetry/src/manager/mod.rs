@@ -10,7 +10,7 @@ use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::{
     BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
-    ServiceEndpointError, Transport,
+    ServiceEndpointError,
 };
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::{HostError, HostKey};
@@ -18,10 +18,13 @@ use crate::identity::ClientIdentity;
 use crate::jitter::Jitter;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
+use crate::pipeline::host_choices::HostChoices;
 use crate::pipeline::CloseOutcome;
 use crate::stats::TelemetryStats;
 
 mod acquire_options;
+#[cfg(feature = "adbc")]
+mod adbc;
 mod handle;
 
 pub use acquire_options::AcquireOptions;
@@ -164,13 +167,20 @@ impl TelemetryClientManager {
         F: FnOnce(&HostKey) -> Box<dyn Exporter>,
     {
         let host = HostKey::parse(host)?;
-        let grip = self.acquire_grip(&host, identity, credentials, None, config, |host| {
-            Ok(HostParts {
-                exporter: make_exporter(host),
-                flags: None,
-                transport: None,
-            })
-        })?;
+        let grip = self.acquire_grip(
+            &host,
+            identity,
+            credentials,
+            &HostChoices::default(),
+            config,
+            |host| {
+                Ok(HostParts {
+                    exporter: make_exporter(host),
+                    flags: None,
+                    transport: None,
+                })
+            },
+        )?;
         Ok(TelemetryClientHandle::new(&self.engine, host, grip, None))
     }
 
@@ -258,7 +268,12 @@ impl TelemetryClientManager {
             &host,
             &options.identity,
             options.credentials.clone(),
-            options.given_transport(),
+            &HostChoices {
+                transport: options.given_transport().cloned(),
+                builds_transport: matches!(options.transport, Some(TransportSource::Built(_))),
+                transport_settings: options.transport_settings.clone(),
+                org_id: org_id.clone(),
+            },
             config,
             |_| {
                 let mut builder =
@@ -309,7 +324,7 @@ impl TelemetryClientManager {
         host: &HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
-        transport: Option<&Arc<dyn Transport>>,
+        choices: &HostChoices,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, AcquireError>,
     ) -> Result<Option<Grip>, AcquireError> {
@@ -322,7 +337,7 @@ impl TelemetryClientManager {
                 host.clone(),
                 identity,
                 credentials,
-                transport,
+                choices,
                 config,
                 make_host,
             )

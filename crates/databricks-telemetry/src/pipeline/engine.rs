@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use super::authorizer::Authorizer;
 use super::host::{FlagSource, Host, LaneEntry};
+use super::host_choices::HostChoices;
 use super::lane::{Lane, PendingBudget};
 use super::settings::{HostSettings, LaneSettings};
+use super::stall::{next_check, stall};
 use super::wait::{deadline_after, CloseResult, FlushResult};
 use crate::clock::Clock;
 use crate::config::TelemetryConfig;
@@ -122,13 +124,15 @@ impl Engine {
     }
 
     /// A grip on the lane of (`host`, `identity`), creating the host (with `make_host`) and the
-    /// lane as needed; a lane still draining is taken back. Never does I/O.
+    /// lane as needed; a lane still draining is taken back. `choices` (the acquirer's transport
+    /// and org id) apply when the host is created; a later acquirer's that differ are reported
+    /// as the lane's conflicts. Never does I/O.
     pub(crate) fn acquire<E>(
         &self,
         host: HostKey,
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
-        transport: Option<&Arc<dyn Transport>>,
+        choices: &HostChoices,
         config: &TelemetryConfig,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, E>,
     ) -> Result<Grip, AcquireFailure<E>> {
@@ -142,21 +146,14 @@ impl Engine {
             return Err(AcquireFailure::ShutDown);
         }
         let host_settings = HostSettings::from_config(config);
-        // A transport other than the host's (or one where the host has the default): the
-        // host keeps its own, and the acquirer is told.
-        let mut transport_conflict = false;
+        // A transport or an org id other than the host's: the host keeps its own, and the
+        // acquirer is told.
+        let mut choice_conflicts = Vec::new();
         let host = match registry.hosts.get(&host) {
             Some(existing) => {
                 let mut differences = existing.settings.differences(&host_settings);
-                transport_conflict = transport.is_some_and(|brought| {
-                    !existing
-                        .transport
-                        .as_ref()
-                        .is_some_and(|kept| Arc::ptr_eq(kept, brought))
-                });
-                if transport_conflict {
-                    differences.push("transport");
-                }
+                choice_conflicts = existing.choices.differences(choices);
+                differences.extend_from_slice(&choice_conflicts);
                 if !differences.is_empty() {
                     tracing::debug!(host = %existing.key, ?differences, "telemetry host settings differ from the host's first acquirer; the first acquirer's apply");
                 }
@@ -169,7 +166,10 @@ impl Engine {
                     host_settings,
                     parts.exporter,
                     parts.flags,
-                    parts.transport,
+                    HostChoices {
+                        transport: parts.transport,
+                        ..choices.clone()
+                    },
                     Arc::clone(&self.shared),
                 );
                 registry.hosts.insert(host, Arc::clone(&new));
@@ -213,10 +213,12 @@ impl Engine {
         };
         drop(state);
         drop(registry);
-        if transport_conflict {
+        if !choice_conflicts.is_empty() {
             let mut lane_state = lane.lock();
-            if !lane_state.conflicts.contains(&"transport") {
-                lane_state.conflicts.push("transport");
+            for key in choice_conflicts {
+                if !lane_state.conflicts.contains(&key) {
+                    lane_state.conflicts.push(key);
+                }
             }
         }
         if let Some(provider) = credentials {
@@ -297,7 +299,9 @@ impl Engine {
     }
 
     /// Releases `grip` and waits for its lane: until it finished (the last handle) or until
-    /// what was enqueued before is settled (others still share it), or `timeout` passes.
+    /// what was enqueued before is settled (others still share it), or `timeout` passes, or
+    /// delivery stalls (see [`stall`](super::stall)): then it returns at once, and the lane keeps
+    /// draining in the background.
     pub(crate) fn close(&self, grip: &Grip, timeout: Duration) -> CloseResult {
         let deadline = deadline_after(timeout);
         let last = {
@@ -321,19 +325,34 @@ impl Engine {
                 let _ = self.shared.authorizer.authorize(&grip.lane, bound);
             }
             self.release(grip);
-            if grip.lane.wait_finished(deadline) {
-                return CloseResult::Completed;
+            let result =
+                wait_unless_stalled(grip, deadline, |until| grip.lane.wait_finished(until));
+            if result == CloseResult::TimedOut {
+                self.abandon_if_overdue(grip);
             }
-            self.abandon_if_overdue(grip);
-            CloseResult::TimedOut
+            result
         } else {
-            let flushed = self.flush(grip, timeout);
+            let result = self.settle_unless_stalled(grip, timeout);
             self.release(grip);
-            match flushed {
-                FlushResult::Completed => CloseResult::Completed,
-                FlushResult::TimedOut => CloseResult::TimedOut,
-            }
+            result
         }
+    }
+
+    /// [`flush`](Self::flush) that stops waiting when delivery stalls: for a close that leaves
+    /// the lane to other connections, and for a second close of a share already given up.
+    pub(crate) fn settle_unless_stalled(&self, grip: &Grip, timeout: Duration) -> CloseResult {
+        let deadline = deadline_after(timeout);
+        let target = {
+            let mut state = grip.lane.lock();
+            state.flushes += 1;
+            grip.lane.settle_target(&state)
+        };
+        grip.host.notify();
+        let result = wait_unless_stalled(grip, deadline, |until| {
+            grip.lane.wait_settled(grip.lane.lock(), target, until)
+        });
+        grip.lane.lock().flushes -= 1;
+        result
     }
 
     /// Finishes `grip`'s lane when its drain deadline passed more than [`ABANDON_GRACE`] ago
@@ -480,6 +499,31 @@ impl Engine {
                 .shared
                 .lane_gone
                 .wait_timeout(retired, Duration::from_millis(1));
+        }
+    }
+}
+
+/// Waits with `done` (which waits until the instant it is given, and says whether the lane got
+/// there) until `deadline`, looking every [`STALL_CHECK_EVERY`](super::stall::STALL_CHECK_EVERY)
+/// whether `grip`'s delivery stalled: then it stops at once.
+fn wait_unless_stalled(
+    grip: &Grip,
+    deadline: Instant,
+    mut done: impl FnMut(Instant) -> bool,
+) -> CloseResult {
+    loop {
+        if done(Instant::now()) {
+            return CloseResult::Completed;
+        }
+        if let Some(stall) = stall(&grip.host, &grip.lane, deadline) {
+            tracing::debug!(host = %grip.host.key, ?stall, "telemetry close returns at once: delivery cannot progress now; the lane drains in the background");
+            return stall.close_result();
+        }
+        if Instant::now() >= deadline {
+            return CloseResult::TimedOut;
+        }
+        if done(next_check(deadline)) {
+            return CloseResult::Completed;
         }
     }
 }

@@ -6,11 +6,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::engine::EngineShared;
+use super::host_choices::HostChoices;
 use super::lane::Lane;
 use super::settings::HostSettings;
+use super::stall::InFlight;
 use super::{threads, worker};
 use crate::clock::ClockSleeper;
-use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint, Transport};
+use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint};
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::HostKey;
 use crate::stats::TelemetryStats;
@@ -33,10 +35,13 @@ pub(crate) struct Host {
     pub(crate) exporter: Box<dyn Exporter>,
     /// `None` for hosts whose exporter is not the Databricks service's (no flag to ask).
     pub(crate) flags: Option<FlagSource>,
-    /// The transport the host's first acquirer brought (`None`: it brought none), kept to tell
-    /// a later acquirer bringing another one.
-    pub(crate) transport: Option<Arc<dyn Transport>>,
+    /// The host's first acquirer's transport and org id, kept to tell a later acquirer that
+    /// chose otherwise.
+    pub(crate) choices: HostChoices,
     pub(crate) breaker: HostCircuitBreaker,
+    /// The request the worker is waiting for, and whether the last one failed: what tells a
+    /// close that delivery stalled.
+    pub(crate) in_flight: InFlight,
     pub(crate) engine: Arc<EngineShared>,
     /// Seeds the worker's retry jitter.
     pub(crate) seed: u64,
@@ -95,7 +100,7 @@ impl Host {
         settings: HostSettings,
         exporter: Box<dyn Exporter>,
         flags: Option<FlagSource>,
-        transport: Option<Arc<dyn Transport>>,
+        choices: HostChoices,
         engine: Arc<EngineShared>,
     ) -> Arc<Self> {
         let seed = engine.next_seed();
@@ -109,8 +114,9 @@ impl Host {
             settings,
             exporter,
             flags,
-            transport,
+            choices,
             breaker,
+            in_flight: InFlight::default(),
             seed,
             state: Mutex::new(HostState {
                 lanes: Vec::new(),

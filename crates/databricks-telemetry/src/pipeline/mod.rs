@@ -71,9 +71,11 @@
 mod authorizer;
 pub(crate) mod engine;
 pub(crate) mod host;
+pub(crate) mod host_choices;
 pub(crate) mod lane;
 pub(crate) mod retry;
 pub(crate) mod settings;
+pub(crate) mod stall;
 pub(crate) mod threads;
 pub(crate) mod wait;
 mod worker;

@@ -33,6 +33,32 @@ pub enum CloseResult {
     /// (what it held counted as `closed_before_delivery`); otherwise it keeps draining in the
     /// background within its `close_timeout_ms`.
     TimedOut,
+    /// Returned before the timeout, without waiting: the host's circuit breaker is open, so
+    /// nothing can be delivered before its open period ends. The lane keeps draining in the
+    /// background within its `close_timeout_ms`; what it has not delivered by then is counted
+    /// as `closed_before_delivery`.
+    BreakerOpen,
+    /// Returned before the timeout, without waiting: the host's request in flight is stuck (in
+    /// flight for half a second, or sent again after the service failed to answer the last
+    /// one). The lane keeps draining in the background as for
+    /// [`BreakerOpen`](Self::BreakerOpen).
+    RequestStuck,
+    /// Returned before the timeout, without waiting: the lane's last attempt failed and its
+    /// batch's next one is due only after the timeout. The lane keeps draining in the background as for
+    /// [`BreakerOpen`](Self::BreakerOpen).
+    RetryPending,
+}
+
+impl CloseResult {
+    /// Whether the close returned early because delivery could not progress
+    /// ([`BreakerOpen`](Self::BreakerOpen), [`RequestStuck`](Self::RequestStuck),
+    /// [`RetryPending`](Self::RetryPending)): the events are still pending, not lost.
+    pub fn is_stalled(self) -> bool {
+        matches!(
+            self,
+            CloseResult::BreakerOpen | CloseResult::RequestStuck | CloseResult::RetryPending
+        )
+    }
 }
 
 /// What closing a handle (or shutting a manager down) came to.

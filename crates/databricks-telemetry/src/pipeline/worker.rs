@@ -374,6 +374,8 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
     }
 
     let deadline = send_deadline(host, drain_deadline, clock.now());
+    host.in_flight
+        .begin(host.engine.nanos_since_epoch(clock.now()));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         host.exporter
             .export(&batch.logs, authorization.as_ref(), deadline)
@@ -383,6 +385,7 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
         ExportOutcome::failed(FailureKind::Retryable, "exporter panicked")
     });
     host.breaker.record(&outcome);
+    host.in_flight.end(&outcome);
     account(host, lane, batch, outcome, jitter);
 }
 
