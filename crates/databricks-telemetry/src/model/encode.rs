@@ -4,7 +4,7 @@
 //! serialised once per batch instead of once per log.
 //!
 //! The bytes are exactly those of `serde_json::to_vec(&TelemetryRequest::from_logs(..))`; the
-//! tests in `tests/model_encode.rs` hold the two paths to that.
+//! tests in `tests/model/model_encode.rs` hold the two paths to that.
 
 use std::io;
 use std::sync::Arc;

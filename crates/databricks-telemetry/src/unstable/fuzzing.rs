@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets (`fuzz/`) and their proptest stand-ins
-//! (`tests/fuzz_equivalents.rs`): the parsers of what a server sends, reachable without a
+//! (`tests/model/fuzz_equivalents.rs`): the parsers of what a server sends, reachable without a
 //! network.
 //!
 //! Part of [`unstable`](super): free to change in any release. The other untrusted inputs are

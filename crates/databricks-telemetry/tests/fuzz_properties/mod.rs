@@ -1,5 +1,5 @@
 //! The properties every fuzz target checks, shared by the cargo-fuzz targets in `fuzz/` (which
-//! include this file by path) and their proptest stand-ins in `tests/fuzz_equivalents.rs`, so
+//! include this file by path) and their proptest stand-ins in `tests/model/fuzz_equivalents.rs`, so
 //! both check exactly the same thing. Each function panics when a property does not hold; a
 //! panic inside the library counts the same.
 //!
