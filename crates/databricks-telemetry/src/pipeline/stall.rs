@@ -66,9 +66,10 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    /// A request begins now (clock time, from the engine's epoch).
+    /// A request begins now (clock time, from the engine's epoch; a request at the epoch itself
+    /// is stored as 1 ns after it, since 0 means none is in flight).
     pub(crate) fn begin(&self, nanos_since_epoch: u64) {
-        self.since.store(nanos_since_epoch, Ordering::Release);
+        self.since.store(nanos_since_epoch.max(1), Ordering::Release);
     }
 
     /// The request ended with `outcome`.
