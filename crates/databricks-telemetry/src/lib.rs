@@ -29,8 +29,8 @@
 //!   released); [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
 //!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop), in a program's `main`) waits
 //!   for everything, within a deadline. [How it works](#how-it-works) describes the protocol.
-//! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
-//!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
+//! - [`export`] holds the [`Exporter`](export::Exporter) trait (the manager builds the HTTPS
+//!   exporter to the Databricks service for each host: no redirects, bounded bodies), and the
 //!   [`Transport`](export::Transport) it sends through (the default `UreqTransport`, or the
 //!   driver's own HTTP client); the server's feature flag is fetched by the worker, never on
 //!   connect.
@@ -396,6 +396,7 @@ pub mod testing;
 pub mod unstable;
 
 mod breaker;
+mod clock_sleeper;
 mod context;
 mod driver;
 mod feature_flags;
@@ -405,6 +406,7 @@ mod jitter;
 mod manager;
 mod pipeline;
 mod stats;
+mod system_clock;
 
 pub use config::{
     ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,

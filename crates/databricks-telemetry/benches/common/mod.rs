@@ -13,13 +13,12 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::StaticBearerToken;
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
-};
+use databricks_telemetry::export::{ExportOutcome, Exporter, UserAgent};
 use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 use databricks_telemetry::{TelemetryAuthType, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
@@ -227,9 +226,9 @@ pub(crate) fn export_config(batch_size: usize, max_queue_size: usize) -> Telemet
 /// The HTTP exporter to a loopback address (the local endpoint or a sink), without credentials
 /// of its own: the pipeline passes each request the lane's authorization.
 pub(crate) fn http_exporter(addr: SocketAddr, config: &TelemetryConfig) -> DatabricksExporter {
-    let service = ServiceEndpoint::parse(&format!("http://{addr}"), config)
+    let service = ServiceEndpoint::parse(&format!("http://{addr}"), config.allow_insecure_http())
         .expect("the loopback endpoint is a valid service endpoint");
-    DatabricksExporter::builder(service, config, user_agent())
+    DatabricksExporter::builder(service, ExporterSettings::from_config(config), user_agent())
         .build()
         .expect("an exporter to the loopback endpoint")
 }
