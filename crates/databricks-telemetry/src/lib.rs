@@ -9,7 +9,7 @@
 //! This crate does that without slowing down, blocking or failing the driver, and accounts for
 //! every event:
 //!
-//! - [`TelemetrySessionContext`] and [`StatementTelemetryContext`] turn what a driver records into
+//! - [`TelemetrySessionContext`] and [`StatementRecorder`] turn what a driver records into
 //!   events ([`model::FrontendLog`]) that carry only what was recorded and nothing private
 //!   ([`ErrorInfo`] keeps an error's class name and redacts stack traces).
 //! - [`TelemetryClientManager`] (one per process: [`global`](TelemetryClientManager::global))
@@ -412,8 +412,7 @@ pub use config::{
     ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,
 };
 pub use context::{
-    ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
-    TelemetryAuthType, TelemetrySessionContext,
+    ErrorInfo, SessionContextBuilder, StatementRecorder, TelemetryAuthType, TelemetrySessionContext,
 };
 pub use driver::DriverInfo;
 pub use host::{HostError, HostErrorKind, HostKey};

@@ -11,6 +11,7 @@
 //! [`ServiceEndpoint`] and their settings and errors), the circuit-breaker state machine, its
 //! per-host wrapper and a manager's view of a host's breaker ([`breaker`]), the feature-flag
 //! cache and its settings, the real clock and what a worker waiting on a clock implements, the
+//! single-owner statement context, the
 //! process-wide thread counts, how
 //! `dbtel` prints a URL a user gave, (in [`model`]) the parts of an event and the upload body and
 //! answer, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
@@ -22,6 +23,7 @@ pub use crate::breaker::{
     Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
 };
 pub use crate::clock_sleeper::ClockSleeper;
+pub use crate::context::StatementTelemetryContext;
 pub use crate::export::circuit::{BreakerSnapshot, HostCircuitBreaker};
 pub use crate::export::http::{
     DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, ExporterSettings,

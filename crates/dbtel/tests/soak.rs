@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{Exporter, UserAgent};
 use databricks_telemetry::model::OperationType;
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{
@@ -371,7 +372,8 @@ fn connections(
         let mut events = 1;
         handle.enqueue(session.connection_opened(Duration::from_millis(next(50))));
         for statement in 0..next(12) {
-            let mut context = session.begin(OperationType::ExecuteStatement);
+            let mut context =
+                StatementTelemetryContext::begin(&session, OperationType::ExecuteStatement);
             context.set_statement_id(format!("stmt-{worker}-{iteration}-{statement}"));
             context.record_status_poll(Duration::from_millis(next(20)));
             handle.enqueue(context.finish());

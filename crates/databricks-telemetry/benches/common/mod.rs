@@ -18,6 +18,7 @@ use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 use databricks_telemetry::{TelemetryAuthType, TelemetryConfig, TelemetrySessionContext};
@@ -57,7 +58,7 @@ pub(crate) const STATEMENT_ID: &str = "01f0c3a2-6c2f-1e5d-8b9f-4a3c9d7e5f21";
 
 /// Records one query the way a driver does: begin, a few setters, finish.
 pub(crate) fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
-    let mut statement = session.begin(OperationType::ExecuteStatement);
+    let mut statement = StatementTelemetryContext::begin(session, OperationType::ExecuteStatement);
     statement
         .set_statement_id(STATEMENT_ID)
         .set_statement_type(StatementType::Query)
