@@ -338,16 +338,22 @@
 //! ## The public API
 //!
 //! What a driver uses is at the crate root (the manager, its handles and what they return, the
-//! session and statement contexts, [`DriverInfo`], [`ClientIdentity`], [`HostKey`]) and in
-//! [`config`], [`credentials`], [`export`] (exporters and HTTP transports), [`model`] (the event,
+//! session context and the statement recorder, [`DriverInfo`], [`ClientIdentity`], [`HostKey`])
+//! and in [`config`], [`credentials`], [`export`] (the [`Exporter`](export::Exporter) trait
+//! and HTTP transports: a driver's own through [`Transport`](export::Transport), or the
+//! default client with a proxy and CA certificates), [`model`] (the event,
 //! [`FrontendLog`](model::FrontendLog), whose contents are not public, and the values a driver
-//! describes a statement and a connection with), [`clock`] and, with the `testing` feature,
-//! `testing`: 91 types, traits and constants with the default features, 40 of them outside
-//! `config` and `export`. Public enums and the structs that may gain fields are
-//! `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and tests reach into
-//! (the wire model behind an event, the upload body, the breaker, the feature-flag cache); it is
+//! describes a statement and a connection with), [`clock`] (the [`Clock`](clock::Clock) trait
+//! and the [`ManualClock`](clock::ManualClock) for tests) and, with the `testing` feature,
+//! `testing`: 59 types and traits with the default features (65 with all of them), 37 of them
+//! outside `config` and `export`. The HTTPS exporter and its endpoint are built by
+//! [`acquire_databricks`](TelemetryClientManager::acquire_databricks), whose
+//! [`AcquireError`] says what was wrong with them. Public enums and the structs that may gain
+//! fields are `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and tests
+//! reach into (the wire model behind an event, the upload body, the HTTPS exporter, the
+//! breaker, the feature-flag cache, the single-owner statement context, the real clock); it is
 //! outside semantic versioning, and nothing outside it needs it.
-//!
+
 //! ## Logging
 //!
 //! Through `tracing`, at `debug` and `trace` only (besides one `warn` per bad
