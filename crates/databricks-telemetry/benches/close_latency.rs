@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use databricks_telemetry::credentials::AuthorizationValue;
-use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
+use databricks_telemetry::export::{ExportOutcome, Exporter};
 use databricks_telemetry::model::FrontendLog;
+use databricks_telemetry::unstable::DatabricksExporter;
 use databricks_telemetry::{
     ClientIdentity, CloseResult, TelemetryClientManager, TelemetryConfig, TelemetrySessionContext,
 };

@@ -25,7 +25,7 @@
 //! read per chunk, untimed.
 //!
 //! [`StatementRecorder`]: databricks_telemetry::StatementRecorder
-//! [`StatementTelemetryContext`]: databricks_telemetry::StatementTelemetryContext
+//! [`StatementTelemetryContext`]: databricks_telemetry::unstable::StatementTelemetryContext
 //!
 //! [`TelemetryClientHandle::is_enabled`]: databricks_telemetry::TelemetryClientHandle::is_enabled
 
@@ -43,6 +43,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use databricks_telemetry::model::{
     ExecutionResultFormat, FrontendLog, OperationType, StatementType,
 };
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::{TelemetryClientManager, TelemetrySessionContext};
 
 /// The instants a driver holds for one statement.
@@ -115,8 +116,8 @@ fn recorder(session: &Arc<TelemetrySessionContext>, at: Option<Instants>) -> Fro
 fn context(session: &Arc<TelemetrySessionContext>, at: Option<Instants>) -> FrontendLog {
     let operation = OperationType::ExecuteStatement;
     let mut statement = match at {
-        Some(at) => session.begin_at(operation, at.start),
-        None => session.begin(operation),
+        Some(at) => StatementTelemetryContext::begin_at(session, operation, at.start),
+        None => StatementTelemetryContext::begin(session, operation),
     };
     statement
         .set_statement_id(common::STATEMENT_ID)

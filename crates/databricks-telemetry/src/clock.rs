@@ -12,6 +12,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
+pub(crate) use crate::clock_sleeper::ClockSleeper;
+#[cfg(test)]
+use crate::system_clock::SystemClock;
+
 /// A source of monotonic time.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant. Never goes backwards.
@@ -23,26 +27,11 @@ pub trait Clock: Send + Sync + fmt::Debug {
         deadline.saturating_duration_since(self.now())
     }
 
-    /// Asks the clock to call [`ClockSleeper::clock_moved`] on `sleeper` whenever its time moves.
-    /// The real clock moves continuously and never calls it (the default does nothing).
+    /// Asks the clock to wake `sleeper` (a host's export worker) whenever its time moves, as a
+    /// [`ManualClock`] does. A clock that moves continuously never needs to (the default does
+    /// nothing); a driver's own clock keeps the default.
     fn subscribe(&self, sleeper: Weak<dyn ClockSleeper>) {
         let _ = sleeper;
-    }
-}
-
-/// Something that waits for instants on a [`Clock`] and wants to hear when a manual clock moves.
-pub trait ClockSleeper: Send + Sync {
-    /// The clock's time moved: look at it again.
-    fn clock_moved(&self);
-}
-
-/// The real clock: [`Instant::now`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
     }
 }
 
@@ -102,7 +91,7 @@ impl ManualClock {
     /// Moves the clock (and every clone of it) forward by `by`.
     ///
     /// An advance that would overflow [`Instant`] leaves the clock where it is. Every thread
-    /// waiting on the clock (a subscribed [`ClockSleeper`]) is told that it moved.
+    /// waiting on the clock (a subscribed worker) is told that it moved.
     pub fn advance(&self, by: Duration) {
         {
             let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);

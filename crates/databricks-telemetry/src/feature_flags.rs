@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::TelemetryConfig;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
 use crate::export::http::client::{exchange, RequestHeaders};
 use crate::export::http::{default_transport, SuccessBody};
 use crate::export::{FailureKind, Method, ServiceEndpoint, Transport, UserAgent};
 use crate::host::HostKey;
+use crate::system_clock::SystemClock;
 
 /// The most bytes of a feature-flag answer read (at least 1 MiB must be accepted; a
 /// 5,000-flag answer is several hundred KiB). A longer answer counts as a failed fetch.
@@ -73,6 +74,32 @@ pub struct CachedFlag {
     pub expires_at: Instant,
 }
 
+/// What a [`FeatureFlagCache`] takes from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagSettings {
+    /// Skip the flag: telemetry is on without asking (`force_enabled`).
+    pub force_enabled: bool,
+    /// The URL's `{driver}` segment (`feature_flag_driver`).
+    pub driver: String,
+    /// The flags that turn telemetry on (`feature_flag_name`).
+    pub flag_names: Vec<String>,
+    /// The longest one fetch may take (`feature_flag_timeout_ms`).
+    pub timeout: Duration,
+}
+
+impl FlagSettings {
+    /// `config`'s `force_enabled`, `feature_flag_driver`, `feature_flag_name` and
+    /// `feature_flag_timeout_ms`.
+    pub fn from_config(config: &TelemetryConfig) -> Self {
+        FlagSettings {
+            force_enabled: config.force_enabled(),
+            driver: config.feature_flag_driver().to_owned(),
+            flag_names: config.feature_flag_names().to_vec(),
+            timeout: config.feature_flag_timeout(),
+        }
+    }
+}
+
 /// Per-host cache of the server's telemetry flag.
 ///
 /// # The flag
@@ -119,14 +146,15 @@ pub struct CachedFlag {
 /// # Example
 ///
 /// ```
-/// use databricks_telemetry::export::{ServiceEndpoint, UserAgent};
-/// use databricks_telemetry::unstable::FeatureFlagCache;
+/// use databricks_telemetry::export::UserAgent;
+/// use databricks_telemetry::unstable::{FeatureFlagCache, FlagSettings, ServiceEndpoint};
 /// use databricks_telemetry::TelemetryConfig;
 ///
 /// // With force_enabled nothing is fetched.
 /// let config = TelemetryConfig::builder().with_force_enabled(true).build()?;
-/// let cache = FeatureFlagCache::new(&config, &UserAgent::new("DatabricksAdbcRust", "0.1.0")?);
-/// let endpoint = ServiceEndpoint::parse("adb-123.azuredatabricks.net", &config)?;
+/// let settings = FlagSettings::from_config(&config);
+/// let cache = FeatureFlagCache::new(settings, &UserAgent::new("DatabricksAdbcRust", "0.1.0")?);
+/// let endpoint = ServiceEndpoint::parse("adb-123.azuredatabricks.net", false)?;
 /// assert!(cache.is_enabled(&endpoint, None, None));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -168,27 +196,27 @@ impl fmt::Debug for FeatureFlagCache {
 }
 
 impl FeatureFlagCache {
-    /// A cache for `config`'s `feature_flag_driver`, `feature_flag_name`, `feature_flag_timeout_ms` and
-    /// `force_enabled`, asking for `user_agent`'s driver version, on the system clock.
-    pub fn new(config: &TelemetryConfig, user_agent: &UserAgent) -> Self {
-        Self::with_clock(config, user_agent, Arc::new(SystemClock))
+    /// A cache following `settings`, asking for `user_agent`'s driver version, on the system
+    /// clock.
+    pub fn new(settings: FlagSettings, user_agent: &UserAgent) -> Self {
+        Self::with_clock(settings, user_agent, Arc::new(SystemClock))
     }
 
     /// [`new`](Self::new) with expiry measured by `clock`.
     pub fn with_clock(
-        config: &TelemetryConfig,
+        settings: FlagSettings,
         user_agent: &UserAgent,
         clock: Arc<dyn Clock>,
     ) -> Self {
         FeatureFlagCache {
             clock,
-            force_enabled: config.force_enabled(),
-            driver: config.feature_flag_driver().to_owned(),
-            flag_names: config.feature_flag_names().to_vec(),
+            force_enabled: settings.force_enabled,
+            driver: settings.driver,
+            flag_names: settings.flag_names,
             driver_version: user_agent.driver_version().to_owned(),
             user_agent: user_agent.clone(),
             user_agent_header: user_agent.to_string(),
-            timeout: config.feature_flag_timeout(),
+            timeout: settings.timeout,
             transport: OnceLock::new(),
             entries: Mutex::new(HashMap::new()),
             fetched: Condvar::new(),

@@ -9,7 +9,7 @@
 //! This crate does that without slowing down, blocking or failing the driver, and accounts for
 //! every event:
 //!
-//! - [`TelemetrySessionContext`] and [`StatementTelemetryContext`] turn what a driver records into
+//! - [`TelemetrySessionContext`] and [`StatementRecorder`] turn what a driver records into
 //!   events ([`model::FrontendLog`]) that carry only what was recorded and nothing private
 //!   ([`ErrorInfo`] keeps an error's class name and redacts stack traces).
 //! - [`TelemetryClientManager`] (one per process: [`global`](TelemetryClientManager::global))
@@ -29,8 +29,8 @@
 //!   released); [`shutdown`](TelemetryClientManager::shutdown) (or the guard of
 //!   [`shutdown_on_drop`](TelemetryClientManager::shutdown_on_drop), in a program's `main`) waits
 //!   for everything, within a deadline. [How it works](#how-it-works) describes the protocol.
-//! - [`export`] holds the [`Exporter`](export::Exporter) trait and the HTTPS
-//!   [`DatabricksExporter`](export::DatabricksExporter) (no redirects, bounded bodies), and the
+//! - [`export`] holds the [`Exporter`](export::Exporter) trait (the manager builds the HTTPS
+//!   exporter to the Databricks service for each host: no redirects, bounded bodies), and the
 //!   [`Transport`](export::Transport) it sends through (the default `UreqTransport`, or the
 //!   driver's own HTTP client); the server's feature flag is fetched by the worker, never on
 //!   connect.
@@ -338,16 +338,22 @@
 //! ## The public API
 //!
 //! What a driver uses is at the crate root (the manager, its handles and what they return, the
-//! session and statement contexts, [`DriverInfo`], [`ClientIdentity`], [`HostKey`]) and in
-//! [`config`], [`credentials`], [`export`] (exporters and HTTP transports), [`model`] (the event,
+//! session context and the statement recorder, [`DriverInfo`], [`ClientIdentity`], [`HostKey`])
+//! and in [`config`], [`credentials`], [`export`] (the [`Exporter`](export::Exporter) trait
+//! and HTTP transports: a driver's own through [`Transport`](export::Transport), or the
+//! default client with a proxy and CA certificates), [`model`] (the event,
 //! [`FrontendLog`](model::FrontendLog), whose contents are not public, and the values a driver
-//! describes a statement and a connection with), [`clock`] and, with the `testing` feature,
-//! `testing`: 91 types, traits and constants with the default features, 40 of them outside
-//! `config` and `export`. Public enums and the structs that may gain fields are
-//! `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and tests reach into
-//! (the wire model behind an event, the upload body, the breaker, the feature-flag cache); it is
+//! describes a statement and a connection with), [`clock`] (the [`Clock`](clock::Clock) trait
+//! and the [`ManualClock`](clock::ManualClock) for tests) and, with the `testing` feature,
+//! `testing`: 59 types and traits with the default features (65 with all of them), 37 of them
+//! outside `config` and `export`. The HTTPS exporter and its endpoint are built by
+//! [`acquire_databricks`](TelemetryClientManager::acquire_databricks), whose
+//! [`AcquireError`] says what was wrong with them. Public enums and the structs that may gain
+//! fields are `#[non_exhaustive]`. [`unstable`] holds what this workspace's own tools and tests
+//! reach into (the wire model behind an event, the upload body, the HTTPS exporter, the
+//! breaker, the feature-flag cache, the single-owner statement context, the real clock); it is
 //! outside semantic versioning, and nothing outside it needs it.
-//!
+
 //! ## Logging
 //!
 //! Through `tracing`, at `debug` and `trace` only (besides one `warn` per bad
@@ -396,6 +402,7 @@ pub mod testing;
 pub mod unstable;
 
 mod breaker;
+mod clock_sleeper;
 mod context;
 mod driver;
 mod feature_flags;
@@ -405,13 +412,13 @@ mod jitter;
 mod manager;
 mod pipeline;
 mod stats;
+mod system_clock;
 
 pub use config::{
     ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,
 };
 pub use context::{
-    ErrorInfo, SessionContextBuilder, StatementRecorder, StatementTelemetryContext,
-    TelemetryAuthType, TelemetrySessionContext,
+    ErrorInfo, SessionContextBuilder, StatementRecorder, TelemetryAuthType, TelemetrySessionContext,
 };
 pub use driver::DriverInfo;
 pub use host::{HostError, HostErrorKind, HostKey};

@@ -7,8 +7,12 @@
 //! [`credentials`](crate::credentials), [`export`](crate::export), [`model`](crate::model) and
 //! `testing`.
 //!
-//! It holds the circuit-breaker state machine, its per-host wrapper and a manager's view of a
-//! host's breaker ([`breaker`]), the feature-flag cache, the process-wide thread counts, how
+//! It holds the HTTPS exporter a manager builds for each host ([`DatabricksExporter`], its
+//! [`ServiceEndpoint`] and their settings and errors), the circuit-breaker state machine, its
+//! per-host wrapper and a manager's view of a host's breaker ([`breaker`]), the feature-flag
+//! cache and its settings, the real clock and what a worker waiting on a clock implements, the
+//! single-owner statement context, the
+//! process-wide thread counts, how
 //! `dbtel` prints a URL a user gave, (in [`model`]) the parts of an event and the upload body and
 //! answer, and (in [`fuzzing`]) the parsers of what a server sends, for the fuzz targets.
 
@@ -18,13 +22,20 @@ pub mod model;
 pub use crate::breaker::{
     Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
 };
+pub use crate::clock_sleeper::ClockSleeper;
+pub use crate::context::StatementTelemetryContext;
 pub use crate::export::circuit::{BreakerSnapshot, HostCircuitBreaker};
+pub use crate::export::http::{
+    DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, ExporterSettings,
+    Scheme, ServiceEndpoint, ServiceEndpointError,
+};
 pub use crate::feature_flags::{
-    CachedFlag, FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
+    CachedFlag, FeatureFlagCache, FlagAnswer, FlagSettings, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
     MAX_FLAG_ANSWER_BYTES, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
 pub use crate::host::{shown, MAX_SHOWN_CHARS};
 pub use crate::pipeline::{thread_stats, ThreadStats};
+pub use crate::system_clock::SystemClock;
 
 /// The breaker of `host` (normalised) in `manager`, while the manager keeps the host.
 pub fn breaker(manager: &crate::TelemetryClientManager, host: &str) -> Option<BreakerSnapshot> {

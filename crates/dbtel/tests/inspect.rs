@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::{ExecutionResultFormat, FrontendLog, OperationType};
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::{ErrorInfo, TelemetrySessionContext};
 use serde_json::Value;
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
@@ -72,7 +73,8 @@ fn known_logs() -> Vec<FrontendLog> {
     logs.push(b.connection_opened(ms(300)));
     // Ten queries on session a with latencies 10, 20, ..., 100 ms; the last three use CloudFetch.
     for i in 1..=10u64 {
-        let mut statement = a.begin_at(OperationType::ExecuteStatement, t0);
+        let mut statement =
+            StatementTelemetryContext::begin_at(&a, OperationType::ExecuteStatement, t0);
         statement.set_statement_id(format!("a-{i}"));
         if i > 7 {
             statement
@@ -88,13 +90,14 @@ fn known_logs() -> Vec<FrontendLog> {
     }
     // Two failures on session b.
     for name in ["NetworkError", "NetworkError", "OperationTimeout"] {
-        let mut statement = b.begin_at(OperationType::ExecuteStatement, t0);
+        let mut statement =
+            StatementTelemetryContext::begin_at(&b, OperationType::ExecuteStatement, t0);
         statement
             .set_statement_id(format!("b-{name}"))
             .record_error(ErrorInfo::new(name));
         logs.push(statement.finish_at(t0 + ms(1_000)));
     }
-    let catalogs = b.begin_at(OperationType::ListCatalogs, t0);
+    let catalogs = StatementTelemetryContext::begin_at(&b, OperationType::ListCatalogs, t0);
     logs.push(catalogs.finish_at(t0 + ms(7)));
     logs.push(a.connection_closed(ms(5)));
     logs

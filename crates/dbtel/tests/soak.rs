@@ -32,8 +32,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::StaticBearerToken;
-use databricks_telemetry::export::{DatabricksExporter, Exporter, ServiceEndpoint, UserAgent};
+use databricks_telemetry::export::{Exporter, UserAgent};
 use databricks_telemetry::model::OperationType;
+use databricks_telemetry::unstable::StatementTelemetryContext;
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{
     TelemetryAuthType, TelemetryConfig, TelemetrySessionContext, TelemetryStats,
@@ -348,11 +350,16 @@ fn connections(
         let credentials = Arc::new(StaticBearerToken::new(TOKEN));
         let handle = manager
             .acquire_with_credentials(&url, identity, Some(credentials), config, |_| {
-                let endpoint = ServiceEndpoint::parse(&url, config).expect("a loopback endpoint");
+                let endpoint = ServiceEndpoint::parse(&url, config.allow_insecure_http())
+                    .expect("a loopback endpoint");
                 Box::new(
-                    DatabricksExporter::builder(endpoint, config, user_agent.clone())
-                        .build()
-                        .expect("an exporter"),
+                    DatabricksExporter::builder(
+                        endpoint,
+                        ExporterSettings::from_config(config),
+                        user_agent.clone(),
+                    )
+                    .build()
+                    .expect("an exporter"),
                 ) as Box<dyn Exporter>
             })
             .expect("a handle");
@@ -365,7 +372,8 @@ fn connections(
         let mut events = 1;
         handle.enqueue(session.connection_opened(Duration::from_millis(next(50))));
         for statement in 0..next(12) {
-            let mut context = session.begin(OperationType::ExecuteStatement);
+            let mut context =
+                StatementTelemetryContext::begin(&session, OperationType::ExecuteStatement);
             context.set_statement_id(format!("stmt-{worker}-{iteration}-{statement}"));
             context.record_status_poll(Duration::from_millis(next(20)));
             handle.enqueue(context.finish());

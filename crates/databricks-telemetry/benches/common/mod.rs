@@ -13,13 +13,13 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::StaticBearerToken;
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
-};
+use databricks_telemetry::export::{ExportOutcome, Exporter, UserAgent};
 use databricks_telemetry::model::{
     DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat, FrontendLog,
     HostDetails, OperationType, StatementType,
 };
+use databricks_telemetry::unstable::StatementTelemetryContext;
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 use databricks_telemetry::{TelemetryAuthType, TelemetryConfig, TelemetrySessionContext};
 use telemetry_endpoint::{EndpointConfig, TelemetryEndpoint};
@@ -58,7 +58,7 @@ pub(crate) const STATEMENT_ID: &str = "01f0c3a2-6c2f-1e5d-8b9f-4a3c9d7e5f21";
 
 /// Records one query the way a driver does: begin, a few setters, finish.
 pub(crate) fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
-    let mut statement = session.begin(OperationType::ExecuteStatement);
+    let mut statement = StatementTelemetryContext::begin(session, OperationType::ExecuteStatement);
     statement
         .set_statement_id(STATEMENT_ID)
         .set_statement_type(StatementType::Query)
@@ -227,9 +227,9 @@ pub(crate) fn export_config(batch_size: usize, max_queue_size: usize) -> Telemet
 /// The HTTP exporter to a loopback address (the local endpoint or a sink), without credentials
 /// of its own: the pipeline passes each request the lane's authorization.
 pub(crate) fn http_exporter(addr: SocketAddr, config: &TelemetryConfig) -> DatabricksExporter {
-    let service = ServiceEndpoint::parse(&format!("http://{addr}"), config)
+    let service = ServiceEndpoint::parse(&format!("http://{addr}"), config.allow_insecure_http())
         .expect("the loopback endpoint is a valid service endpoint");
-    DatabricksExporter::builder(service, config, user_agent())
+    DatabricksExporter::builder(service, ExporterSettings::from_config(config), user_agent())
         .build()
         .expect("an exporter to the loopback endpoint")
 }

@@ -89,8 +89,8 @@ pub(super) fn parse_flag_names(text: &str) -> Option<Vec<String>> {
 }
 
 /// An `endpoint` value in its one spelling, `https://host[:port]` or `http://host:port`: a host
-/// as [`HostKey::parse`] reads it, plain `http` only to a loopback host (the rule of
-/// `ServiceEndpoint::parse`, whose other half, `allow_insecure_http`, is checked when the whole
+/// as [`HostKey::parse`] reads it, plain `http` only to a loopback host (the rule of the
+/// endpoint a manager parses, whose other half, `allow_insecure_http`, is checked when the whole
 /// configuration is built). `None` when it is neither.
 pub(super) fn parse_endpoint(text: &str) -> Option<String> {
     let host = HostKey::parse(text).ok()?;

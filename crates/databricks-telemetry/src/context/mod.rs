@@ -2,12 +2,13 @@
 //!
 //! - [`TelemetrySessionContext`] holds what is constant for a connection and makes the
 //!   `CREATE_SESSION` and `DELETE_SESSION` events.
-//! - [`StatementTelemetryContext`] measures one operation (`EXECUTE_STATEMENT(_ASYNC)`,
-//!   `CLOSE_STATEMENT`, `CANCEL_STATEMENT`, each `LIST_*` metadata call) and makes its event:
-//!   a single-owner `&mut` builder, for code that records an operation in one place.
-//! - [`StatementRecorder`] records the same from any number of tasks and threads (a clone per
-//!   CloudFetch download, one in the status poller) without a lock, and finishes into the
-//!   same event the context makes for the same recordings (both end in one `Tally`).
+//! - [`StatementRecorder`] measures one operation (`EXECUTE_STATEMENT(_ASYNC)`,
+//!   `CLOSE_STATEMENT`, `CANCEL_STATEMENT`, each `LIST_*` metadata call) and makes its event,
+//!   recording from any number of tasks and threads (a clone per CloudFetch download, one in
+//!   the status poller) without a lock.
+//! - [`StatementTelemetryContext`] (in `unstable`) records the same as a single-owner `&mut`
+//!   builder and finishes into the same event for the same recordings (both end in one
+//!   `Tally`).
 //! - [`ErrorInfo`] marks any of them as failed.
 //!
 //! Privacy: no API here takes SQL text, parameter values or credentials. The only free text,

@@ -288,9 +288,9 @@ impl Drop for Shared {
     }
 }
 
-/// One operation recorded from any number of tasks or threads: the shareable form of
-/// [`StatementTelemetryContext`](super::StatementTelemetryContext), finishing into exactly the
-/// event that context makes for the same recordings.
+/// One operation (a statement, a metadata call, a close or a cancel) recorded from any number
+/// of tasks or threads, measured with a monotonic clock from its begin to its finish, and
+/// finishing into its event.
 ///
 /// Begun from a connection's handle with [`TelemetryClientHandle::begin`] (or
 /// [`begin_at`](TelemetryClientHandle::begin_at)), which binds it to the handle, or from a

@@ -11,7 +11,6 @@ use crate::model::{
 use super::error::ErrorInfo;
 use super::event::{new_frontend_log, now_millis, wall_millis_at};
 use super::recorder::StatementRecorder;
-use super::statement::StatementTelemetryContext;
 
 /// How the connection authenticated, as sent in `auth_type`, spelt as the C# ADBC driver (the
 /// same driver family) spells it: `pat`, `oauth-<grant_type>`, `oauth-access_token`, `other`.
@@ -166,20 +165,6 @@ impl TelemetrySessionContext {
     /// The user agent written into every event.
     pub fn user_agent(&self) -> &str {
         &self.user_agent
-    }
-
-    /// Starts measuring one operation now.
-    pub fn begin(self: &Arc<Self>, operation: OperationType) -> StatementTelemetryContext {
-        StatementTelemetryContext::new(Arc::clone(self), operation, Instant::now())
-    }
-
-    /// Starts measuring one operation that began at `start` (a monotonic instant).
-    pub fn begin_at(
-        self: &Arc<Self>,
-        operation: OperationType,
-        start: Instant,
-    ) -> StatementTelemetryContext {
-        StatementTelemetryContext::new(Arc::clone(self), operation, start)
     }
 
     /// Starts recording one operation now, shareably: the [`StatementRecorder`] can be cloned

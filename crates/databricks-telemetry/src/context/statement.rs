@@ -33,7 +33,10 @@ fn span_millis(nanos: i64) -> i64 {
 }
 
 /// One operation (a statement, a metadata call, a close or a cancel), measured with a monotonic
-/// clock from [`TelemetrySessionContext::begin`] to [`finish`](Self::finish).
+/// clock from [`begin`](Self::begin) to [`finish`](Self::finish): a single-owner `&mut`
+/// builder. A driver uses [`StatementRecorder`](crate::StatementRecorder) instead (from
+/// [`TelemetryClientHandle::begin`](crate::TelemetryClientHandle::begin)), which makes the same
+/// event for the same recordings and can be shared with tasks and threads.
 ///
 /// It records only what the driver tells it, and the frontend log it turns into carries only
 /// what was recorded. Every `*_at` method takes the instant explicitly (for tests and for
@@ -44,10 +47,12 @@ fn span_millis(nanos: i64) -> i64 {
 /// use std::time::{Duration, Instant};
 /// use databricks_telemetry::TelemetrySessionContext;
 /// use databricks_telemetry::model::{ExecutionResultFormat, OperationType};
+/// use databricks_telemetry::unstable::StatementTelemetryContext;
 ///
 /// let session = TelemetrySessionContext::builder("Databricks ADBC Rust", "0.1.0").build();
 /// let start = Instant::now();
-/// let mut statement = session.begin_at(OperationType::ExecuteStatement, start);
+/// let mut statement =
+///     StatementTelemetryContext::begin_at(&session, OperationType::ExecuteStatement, start);
 /// statement.set_statement_id("01f0-stmt");
 /// statement.set_result_format(ExecutionResultFormat::ExternalLinks);
 /// statement.record_status_poll(Duration::from_millis(15));
@@ -103,13 +108,19 @@ pub(super) struct ChunkTally {
 }
 
 impl StatementTelemetryContext {
-    pub(crate) fn new(
-        session: Arc<TelemetrySessionContext>,
+    /// Starts measuring one operation of `session` now.
+    pub fn begin(session: &Arc<TelemetrySessionContext>, operation: OperationType) -> Self {
+        Self::begin_at(session, operation, Instant::now())
+    }
+
+    /// Starts measuring one operation of `session` that began at `start` (a monotonic instant).
+    pub fn begin_at(
+        session: &Arc<TelemetrySessionContext>,
         operation: OperationType,
         start: Instant,
     ) -> Self {
         StatementTelemetryContext {
-            session,
+            session: Arc::clone(session),
             operation,
             start,
             tally: Tally::new(operation),

@@ -20,12 +20,15 @@ use crate::credentials::AuthorizationValue;
 use crate::model::FrontendLog;
 
 pub(crate) use circuit::{BreakerSnapshot, HostCircuitBreaker};
-#[cfg(feature = "ureq-transport")]
-pub use http::{CertificateError, UreqTransport, UreqTransportBuilder, UreqTransportError};
-pub use http::{
-    DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, ProxyConfig,
-    ProxyConfigError, Scheme, ServiceEndpoint, ServiceEndpointError, UserAgent, UserAgentError,
+// The HTTPS exporter and its endpoint: a driver gets them through
+// `TelemetryClientManager::acquire_databricks`; the workspace's tools and tests reach them
+// through `unstable`.
+pub(crate) use http::{
+    DatabricksExporter, DatabricksExporterError, ServiceEndpoint, ServiceEndpointError,
 };
+pub use http::{ProxyConfig, TransportSetupError, UserAgent, UserAgentError};
+#[cfg(feature = "ureq-transport")]
+pub use http::{UreqTransport, UreqTransportBuilder};
 pub use outcome::{ExportFailure, ExportOutcome, FailureKind};
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::ReqwestTransport;

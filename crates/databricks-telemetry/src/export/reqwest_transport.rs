@@ -62,8 +62,7 @@ use crate::pipeline::threads;
 ///     .build()?;
 /// let transport: Arc<dyn Transport> =
 ///     Arc::new(ReqwestTransport::new(client, runtime.handle().clone()));
-/// // Hand `transport` to `DatabricksExporterBuilder::with_transport` and
-/// // `FeatureFlagCache::with_transport`.
+/// // Hand `transport` to `AcquireOptions::with_transport` (uploads and flag fetches).
 /// # Ok(())
 /// # }
 /// ```

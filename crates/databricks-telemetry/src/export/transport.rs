@@ -15,8 +15,7 @@
 //!
 //! A driver with another HTTP stack implements [`Transport`] itself and hands it to
 //! [`AcquireOptions::with_transport`](crate::AcquireOptions::with_transport) (uploads and flag
-//! fetches) or
-//! [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport).
+//! fetches alike).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -34,8 +33,7 @@ use crate::export::{ExportFailure, FailureKind};
 /// (feature `reqwest`, a driver's own `reqwest::Client` on its tokio runtime). A driver with
 /// another HTTP stack implements this trait and hands it to
 /// [`AcquireOptions::with_transport`](crate::AcquireOptions::with_transport) (uploads and flag
-/// fetches) or
-/// [`DatabricksExporterBuilder::with_transport`](crate::export::DatabricksExporterBuilder::with_transport).
+/// fetches alike).
 ///
 /// # Contract
 ///

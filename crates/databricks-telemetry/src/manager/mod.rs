@@ -5,22 +5,25 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
+use crate::export::http::ExporterSettings;
 use crate::export::{
     BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
     ServiceEndpointError,
 };
-use crate::feature_flags::FeatureFlagCache;
+use crate::feature_flags::{FeatureFlagCache, FlagSettings};
 use crate::host::{HostError, HostKey};
 use crate::identity::ClientIdentity;
 use crate::jitter::Jitter;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
 use crate::pipeline::host_choices::HostChoices;
+use crate::pipeline::settings::AcquireSettings;
 use crate::pipeline::CloseOutcome;
 use crate::stats::TelemetryStats;
+use crate::system_clock::SystemClock;
 
 mod acquire_options;
 #[cfg(feature = "adbc")]
@@ -37,21 +40,67 @@ use handle::SessionDefaults;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AcquireError {
-    /// The host string is not a usable host.
+    /// The host string (or the configuration's `endpoint`) is not a usable host.
     #[error(transparent)]
     Host(#[from] HostError),
-    /// The endpoint is not usable (not a host, or plain HTTP where it is not allowed).
-    #[error(transparent)]
-    Endpoint(#[from] ServiceEndpointError),
-    /// The host's exporter could not be built.
-    #[error(transparent)]
-    Exporter(#[from] DatabricksExporterError),
+    /// Plain HTTP was asked for without `allow_insecure_http`.
+    #[error(
+        "plain http to {host} is not allowed: telemetry uses https; set \
+         adbc.databricks.telemetry.allow_insecure_http=true to allow http to a loopback host"
+    )]
+    InsecureHttpNotAllowed {
+        /// The host asked for.
+        host: String,
+    },
+    /// Plain HTTP was asked for to a host that is not this machine.
+    #[error(
+        "plain http to {host} is not allowed: http is only ever used for loopback hosts \
+         (localhost, 127.0.0.0/8, ::1); use https"
+    )]
+    InsecureHttpNotLoopback {
+        /// The host asked for.
+        host: String,
+    },
+    /// The org id is not a decimal number.
+    #[error("invalid org id {value:?} for x-databricks-org-id: expected a decimal number")]
+    InvalidOrgId {
+        /// The org id given.
+        value: String,
+    },
+    /// No transport was given, and the crate was built without its default client (feature
+    /// `ureq-transport`).
+    #[error("no HTTP transport: give one, or build with the `ureq-transport` feature")]
+    NoTransport,
     /// The transport from [`AcquireOptions::with_transport_fn`] could not be built.
     #[error("the telemetry transport could not be built: {0}")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The manager has been shut down; it hands out nothing more.
     #[error("the telemetry manager has been shut down")]
     ShutDown,
+}
+
+impl AcquireError {
+    /// The endpoint's error, as the driver sees it.
+    fn endpoint(error: ServiceEndpointError) -> Self {
+        match error {
+            ServiceEndpointError::InvalidHost(error) => AcquireError::Host(error),
+            ServiceEndpointError::InsecureHttpNotAllowed { host } => {
+                AcquireError::InsecureHttpNotAllowed { host }
+            }
+            ServiceEndpointError::InsecureHttpNotLoopback { host } => {
+                AcquireError::InsecureHttpNotLoopback { host }
+            }
+        }
+    }
+
+    /// The exporter's error, as the driver sees it.
+    fn exporter(error: DatabricksExporterError) -> Self {
+        match error {
+            DatabricksExporterError::InsecureEndpoint(error) => Self::endpoint(error),
+            DatabricksExporterError::InvalidOrgId { value } => AcquireError::InvalidOrgId { value },
+            DatabricksExporterError::NoTransport => AcquireError::NoTransport,
+        }
+    }
 }
 
 /// Hands out telemetry handles onto one shared pipeline (see the
@@ -219,9 +268,11 @@ impl TelemetryClientManager {
     ///
     /// # Errors
     ///
-    /// [`AcquireError::Endpoint`] for a host that is not a host or is plain HTTP where that is
-    /// not allowed; [`AcquireError::Exporter`] when the exporter cannot be built (e.g. an org
-    /// id that is not decimal); [`AcquireError::Transport`] when the function of
+    /// [`AcquireError::Host`] for a host that is not a host;
+    /// [`AcquireError::InsecureHttpNotAllowed`] and [`AcquireError::InsecureHttpNotLoopback`]
+    /// for plain HTTP where that is not allowed; [`AcquireError::InvalidOrgId`] for an org id
+    /// that is not decimal; [`AcquireError::NoTransport`] without a transport in a build
+    /// without the default client; [`AcquireError::Transport`] when the function of
     /// [`AcquireOptions::with_transport_fn`] fails; [`AcquireError::ShutDown`] after
     /// [`shutdown`](Self::shutdown).
     pub fn acquire_databricks(
@@ -231,7 +282,8 @@ impl TelemetryClientManager {
         let config = &options.config;
         // The configuration's `endpoint` (e.g. `dbtel serve`) beats the connection's host.
         let target = config.endpoint().unwrap_or(&options.host);
-        let endpoint = ServiceEndpoint::parse(target, config)?;
+        let endpoint = ServiceEndpoint::parse(target, config.allow_insecure_http())
+            .map_err(AcquireError::endpoint)?;
         let org_id = options
             .org_id
             .as_deref()
@@ -242,11 +294,15 @@ impl TelemetryClientManager {
         let user_agent = options.driver.user_agent();
         let workspace_id = match &org_id {
             None => None,
-            Some(org_id) => Some(org_id.parse::<i64>().map_err(|_| {
-                AcquireError::Exporter(DatabricksExporterError::InvalidOrgId {
-                    value: org_id.clone(),
-                })
-            })?),
+            Some(org_id) => {
+                Some(
+                    org_id
+                        .parse::<i64>()
+                        .map_err(|_| AcquireError::InvalidOrgId {
+                            value: org_id.clone(),
+                        })?,
+                )
+            }
         };
         let defaults = SessionDefaults {
             driver: options.driver.clone(),
@@ -276,14 +332,20 @@ impl TelemetryClientManager {
             },
             config,
             |_| {
-                let mut builder =
-                    DatabricksExporter::builder(endpoint.clone(), config, user_agent.clone());
+                let mut builder = DatabricksExporter::builder(
+                    endpoint.clone(),
+                    ExporterSettings::from_config(config),
+                    user_agent.clone(),
+                );
                 if let Some(org_id) = &org_id {
                     builder = builder.with_org_id(org_id.clone());
                 }
                 // The host's flag is asked through the same transport as its uploads.
-                let mut cache =
-                    FeatureFlagCache::with_clock(config, user_agent, Arc::clone(&shared.clock));
+                let mut cache = FeatureFlagCache::with_clock(
+                    FlagSettings::from_config(config),
+                    user_agent,
+                    Arc::clone(&shared.clock),
+                );
                 let transport = match &options.transport {
                     None => None,
                     Some(TransportSource::Given(transport)) => Some(Arc::clone(transport)),
@@ -297,7 +359,7 @@ impl TelemetryClientManager {
                     builder = builder.with_transport(Arc::clone(transport));
                     cache = cache.with_transport(Arc::clone(transport));
                 }
-                let exporter = builder.build()?;
+                let exporter = builder.build().map_err(AcquireError::exporter)?;
                 Ok(HostParts {
                     exporter: Box::new(exporter),
                     flags: Some(FlagSource {
@@ -338,7 +400,7 @@ impl TelemetryClientManager {
                 identity,
                 credentials,
                 choices,
-                config,
+                &AcquireSettings::from_config(config),
                 make_host,
             )
             .map_err(|failure| match failure {

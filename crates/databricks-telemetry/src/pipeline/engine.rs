@@ -10,11 +10,10 @@ use super::authorizer::Authorizer;
 use super::host::{FlagSource, Host, LaneEntry};
 use super::host_choices::HostChoices;
 use super::lane::{Lane, PendingBudget};
-use super::settings::{HostSettings, LaneSettings};
+use super::settings::AcquireSettings;
 use super::stall::{next_check, stall};
 use super::wait::{deadline_after, CloseResult, FlushResult};
 use crate::clock::Clock;
-use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::{Exporter, Transport};
 use crate::host::HostKey;
@@ -133,19 +132,19 @@ impl Engine {
         identity: &ClientIdentity,
         credentials: Option<Arc<dyn CredentialsProvider>>,
         choices: &HostChoices,
-        config: &TelemetryConfig,
+        settings: &AcquireSettings,
         make_host: impl FnOnce(&HostKey) -> Result<HostParts, E>,
     ) -> Result<Grip, AcquireFailure<E>> {
         let budget = Arc::clone(
             self.shared
                 .budget
-                .get_or_init(|| Arc::new(PendingBudget::new(config.max_pending_events()))),
+                .get_or_init(|| Arc::new(PendingBudget::new(settings.max_pending_events))),
         );
         let mut registry = self.registry();
         if registry.shut_down {
             return Err(AcquireFailure::ShutDown);
         }
-        let host_settings = HostSettings::from_config(config);
+        let host_settings = settings.host.clone();
         // A transport or an org id other than the host's: the host keeps its own, and the
         // acquirer is told.
         let mut choice_conflicts = Vec::new();
@@ -176,7 +175,7 @@ impl Engine {
                 new
             }
         };
-        let lane_settings = LaneSettings::from_config(config);
+        let lane_settings = &settings.lane;
         let id = self.handle_ids.fetch_add(1, Ordering::Relaxed);
         let mut state = host.lock();
         let lane = match state
@@ -188,7 +187,7 @@ impl Engine {
                 entry.handles += 1;
                 entry.drain_deadline = None;
                 let lane = Arc::clone(&entry.lane);
-                let differences = lane.settings.differences(&lane_settings);
+                let differences = lane.settings.differences(lane_settings);
                 if !differences.is_empty() {
                     tracing::debug!(host = %host.key, ?differences, "telemetry lane settings differ from the lane's first acquirer; the first acquirer's apply");
                     let mut lane_state = lane.lock();
@@ -201,7 +200,7 @@ impl Engine {
                 lane
             }
             None => {
-                let lane = Arc::new(Lane::new(identity.clone(), lane_settings, budget));
+                let lane = Arc::new(Lane::new(identity.clone(), lane_settings.clone(), budget));
                 state.lanes.push(LaneEntry {
                     lane: Arc::clone(&lane),
                     handles: 1,

@@ -9,6 +9,26 @@ use super::retry::RetryPolicy;
 use crate::breaker::{CircuitBreakerSettings, DEFAULT_INITIAL_OPEN_DURATION};
 use crate::config::{Scope, ScopedValues, TelemetryConfig};
 
+/// What an acquire brings to the pipeline from its configuration: the lane's and the host's
+/// settings (applied when it creates them, compared otherwise) and the process-wide cap on
+/// pending events (applied by the first acquire).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AcquireSettings {
+    pub(crate) lane: LaneSettings,
+    pub(crate) host: HostSettings,
+    pub(crate) max_pending_events: usize,
+}
+
+impl AcquireSettings {
+    pub(crate) fn from_config(config: &TelemetryConfig) -> Self {
+        AcquireSettings {
+            lane: LaneSettings::from_config(config),
+            host: HostSettings::from_config(config),
+            max_pending_events: config.max_pending_events(),
+        }
+    }
+}
+
 /// A lane's settings, from the configuration of the lane's first acquirer.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LaneSettings {

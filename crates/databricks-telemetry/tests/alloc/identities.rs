@@ -22,6 +22,7 @@ use databricks_telemetry::{
 };
 
 use crate::GLOBAL;
+use databricks_telemetry::unstable::StatementTelemetryContext;
 
 const IDENTITIES: usize = 1_000;
 const EVENTS_PER_IDENTITY: usize = 10;
@@ -60,7 +61,7 @@ impl Exporter for Counting {
 }
 
 fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
-    let mut statement = session.begin(OperationType::ExecuteStatement);
+    let mut statement = StatementTelemetryContext::begin(session, OperationType::ExecuteStatement);
     statement
         .set_statement_id("01f0c3a2-6c2f-1e5d-8b9f-4a3c9d7e5f21")
         .set_result_format(ExecutionResultFormat::ExternalLinks)

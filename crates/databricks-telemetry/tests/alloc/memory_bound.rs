@@ -56,6 +56,7 @@ use databricks_telemetry::{
 };
 
 use crate::GLOBAL;
+use databricks_telemetry::unstable::StatementTelemetryContext;
 
 /// A lane's queue capacity (the default) and batch size (the default).
 const MAX_QUEUE_SIZE: usize = 10_000;
@@ -122,7 +123,7 @@ fn session() -> Arc<TelemetrySessionContext> {
 }
 
 fn statement_event(session: &Arc<TelemetrySessionContext>) -> FrontendLog {
-    let mut statement = session.begin(OperationType::ExecuteStatement);
+    let mut statement = StatementTelemetryContext::begin(session, OperationType::ExecuteStatement);
     statement
         .set_statement_id("01f0c3a2-6c2f-1e5d-8b9f-4a3c9d7e5f21")
         .set_statement_type(StatementType::Query)

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use databricks_telemetry::config::ConfigValue;
-use databricks_telemetry::export::{Scheme, ServiceEndpoint};
+use databricks_telemetry::unstable::{Scheme, ServiceEndpoint};
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
 const SHORT: &str = "databricks.telemetry.";
@@ -372,7 +372,9 @@ fn endpoint_is_a_host_or_url_in_one_spelling_that_service_endpoint_accepts() {
         ))
         .unwrap();
         assert_eq!(config.endpoint(), Some(spelled), "{given}");
-        let endpoint = ServiceEndpoint::parse(config.endpoint().unwrap(), &config).unwrap();
+        let endpoint =
+            ServiceEndpoint::parse(config.endpoint().unwrap(), config.allow_insecure_http())
+                .unwrap();
         assert_eq!(endpoint.scheme(), scheme, "{given}");
         assert_eq!(endpoint.to_string(), spelled, "{given}");
     }

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use databricks_telemetry::export::{ExportOutcome, FailureKind, Scheme, ServiceEndpoint};
-use databricks_telemetry::unstable::fuzzing;
+use databricks_telemetry::export::{ExportOutcome, FailureKind};
+use databricks_telemetry::unstable::{fuzzing, Scheme, ServiceEndpoint};
 use databricks_telemetry::unstable::{FlagAnswer, MAX_FLAG_TTL, MIN_FLAG_TTL};
 use databricks_telemetry::{
     unstable::{shown, MAX_SHOWN_CHARS},
@@ -152,7 +152,8 @@ fn check_config_bounds(config: &TelemetryConfig) {
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
     assert!((ms(1)..=ms(60_000)).contains(&config.feature_flag_timeout()));
     if let Some(endpoint) = config.endpoint() {
-        let parsed = ServiceEndpoint::parse(endpoint, config).expect("an accepted endpoint");
+        let parsed = ServiceEndpoint::parse(endpoint, config.allow_insecure_http())
+            .expect("an accepted endpoint");
         assert_eq!(parsed.to_string(), endpoint, "one spelling");
     }
     if let Some(org_id) = config.org_id() {
@@ -298,7 +299,7 @@ pub(crate) fn check_host(input: &str) {
             .with_allow_insecure_http(allow)
             .build()
             .expect("a valid configuration");
-        if let Ok(endpoint) = ServiceEndpoint::parse(input, &config) {
+        if let Ok(endpoint) = ServiceEndpoint::parse(input, config.allow_insecure_http()) {
             if endpoint.scheme() == Scheme::Http {
                 assert!(allow && endpoint.host().is_loopback(), "{endpoint}");
             }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::clock::ManualClock;
 use databricks_telemetry::credentials::{CredentialsProvider, StaticBearerToken};
-use databricks_telemetry::export::ServiceEndpoint;
 use databricks_telemetry::unstable::{
-    FeatureFlagCache, FlagAnswer, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL, MAX_FLAG_TTL, MIN_FLAG_TTL,
+    FeatureFlagCache, FlagAnswer, FlagSettings, ServiceEndpoint, DEFAULT_FLAG_TTL, FAILED_FLAG_TTL,
+    MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
 use databricks_telemetry::{ClientIdentity, TelemetryClientHandle, TelemetryClientManager};
 use databricks_telemetry::{CloseResult, TelemetryConfig};
@@ -48,7 +48,11 @@ impl Setup {
         let endpoint = start_endpoint();
         endpoint.set_feature_flags(answer);
         let clock = ManualClock::new();
-        let cache = FeatureFlagCache::with_clock(&config, &user_agent(), Arc::new(clock.clone()));
+        let cache = FeatureFlagCache::with_clock(
+            FlagSettings::from_config(&config),
+            &user_agent(),
+            Arc::new(clock.clone()),
+        );
         Setup {
             service: endpoint_at(endpoint.addr(), &config),
             endpoint,
@@ -342,7 +346,7 @@ fn every_kind_of_failure_is_disabled() {
         .with_feature_flag_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
     let token = StaticBearerToken::new(TOKEN);
     let check = |addr, what: &str| {
         let service = endpoint_at(addr, &config);
@@ -443,7 +447,10 @@ fn concurrent_first_fetches_are_deduplicated() {
         .with_feature_flag_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let cache = Arc::new(FeatureFlagCache::new(
+        FlagSettings::from_config(&config),
+        &user_agent(),
+    ));
     let service = endpoint_at(fake.addr(), &config);
     let callers = 8;
     let barrier = Arc::new(Barrier::new(callers));
@@ -469,7 +476,10 @@ fn a_waiter_gives_up_at_its_deadline() {
         .with_feature_flag_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
-    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let cache = Arc::new(FeatureFlagCache::new(
+        FlagSettings::from_config(&config),
+        &user_agent(),
+    ));
     let service = endpoint_at(fake.addr(), &config);
     let fetcher = {
         let (cache, service) = (cache.clone(), service.clone());
@@ -494,7 +504,7 @@ fn a_fetch_cut_short_by_a_deadline_caches_no_failure() {
         .with_feature_flag_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
     let service = endpoint_at(fake.addr(), &config);
     let deadline = Instant::now() + Duration::from_millis(100);
     assert!(!cache.is_enabled(&service, None, Some(deadline)));
@@ -505,7 +515,7 @@ fn a_fetch_cut_short_by_a_deadline_caches_no_failure() {
         .with_feature_flag_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let cache = FeatureFlagCache::new(&quick, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&quick), &user_agent());
     let service = endpoint_at(fake.addr(), &quick);
     assert!(!cache.is_enabled(&service, None, None));
     assert_eq!(
@@ -533,7 +543,7 @@ fn hosts_are_cached_separately() {
     let off = start_endpoint();
     off.set_feature_flags(FeatureFlagAnswer::Off { ttl_seconds: None });
     let config = fast_config();
-    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
     let token = StaticBearerToken::new(TOKEN);
     let token = Some(&token as &dyn CredentialsProvider);
     assert!(cache.is_enabled(&endpoint_at(on.addr(), &config), token, None));
@@ -697,7 +707,7 @@ fn unauthenticated_lanes_send_without_asking_the_flag() {
 fn without_credentials_the_flag_request_carries_no_authorization() {
     let endpoint = TelemetryEndpoint::start(telemetry_endpoint::EndpointConfig::default()).unwrap();
     let config = fast_config();
-    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
     assert!(cache.is_enabled(&endpoint_at(endpoint.addr(), &config), None, None));
     let requests = endpoint.requests();
     assert_eq!(requests.len(), 1);

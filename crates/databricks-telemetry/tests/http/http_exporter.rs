@@ -8,12 +8,13 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::AuthorizationValue;
-use databricks_telemetry::export::{
-    DatabricksExporter, DatabricksExporterError, ExportOutcome, Exporter, FailureKind, Scheme,
-    ServiceEndpoint, ServiceEndpointError, UserAgent,
-};
+use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind, UserAgent};
 use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::unstable::model::FrontendLogFields;
+use databricks_telemetry::unstable::{
+    DatabricksExporter, DatabricksExporterError, ExporterSettings, Scheme, ServiceEndpoint,
+    ServiceEndpointError,
+};
 use databricks_telemetry::HostKey;
 use databricks_telemetry::{CloseResult, TelemetryConfig};
 use http_support::*;
@@ -81,7 +82,7 @@ fn uploads_carry_exactly_the_headers_of_the_wire_format() {
     let config = fast_config();
     let exporter = DatabricksExporter::builder(
         endpoint_at(endpoint.addr(), &config),
-        &config,
+        ExporterSettings::from_config(&config),
         UserAgent::new("Databricks ADBC Rust", "0.1.0")
             .unwrap()
             .with_entry("  PowerBI/2.1 ")
@@ -227,7 +228,7 @@ fn plain_http_to_a_remote_host_is_refused_at_construction() {
         "http://10.0.0.1:8080",
         "HTTP://[2001:db8::1]:80",
     ] {
-        let error = ServiceEndpoint::parse(url, &insecure).unwrap_err();
+        let error = ServiceEndpoint::parse(url, insecure.allow_insecure_http()).unwrap_err();
         assert!(
             matches!(error, ServiceEndpointError::InsecureHttpNotLoopback { .. }),
             "{url}: {error:?}"
@@ -239,7 +240,7 @@ fn plain_http_to_a_remote_host_is_refused_at_construction() {
             "{error}"
         );
         let host = HostKey::parse(url).unwrap();
-        assert!(ServiceEndpoint::http_loopback(host, &insecure).is_err());
+        assert!(ServiceEndpoint::http_loopback(host, insecure.allow_insecure_http()).is_err());
     }
 }
 
@@ -251,7 +252,7 @@ fn plain_http_to_loopback_needs_allow_insecure_http() {
         "http://localhost:1",
         "http://[::1]:9",
     ] {
-        let error = ServiceEndpoint::parse(url, &secure).unwrap_err();
+        let error = ServiceEndpoint::parse(url, secure.allow_insecure_http()).unwrap_err();
         assert!(
             matches!(error, ServiceEndpointError::InsecureHttpNotAllowed { .. }),
             "{url}: {error:?}"
@@ -260,12 +261,16 @@ fn plain_http_to_loopback_needs_allow_insecure_http() {
             error.to_string().contains("allow_insecure_http=true"),
             "{error}"
         );
-        let endpoint = ServiceEndpoint::parse(url, &fast_config()).unwrap();
+        let endpoint = ServiceEndpoint::parse(url, fast_config().allow_insecure_http()).unwrap();
         assert_eq!(endpoint.scheme(), Scheme::Http);
         // An endpoint made under one configuration cannot be used under a stricter one.
-        let error = DatabricksExporter::builder(endpoint, &secure, user_agent())
-            .build()
-            .unwrap_err();
+        let error = DatabricksExporter::builder(
+            endpoint,
+            ExporterSettings::from_config(&secure),
+            user_agent(),
+        )
+        .build()
+        .unwrap_err();
         assert!(
             matches!(
                 error,
@@ -295,11 +300,15 @@ fn hosts_without_a_scheme_or_with_https_use_https() {
             "https://127.0.0.1:8443/telemetry-unauth",
         ),
     ] {
-        let endpoint = ServiceEndpoint::parse(input, &config).unwrap();
+        let endpoint = ServiceEndpoint::parse(input, config.allow_insecure_http()).unwrap();
         assert_eq!(endpoint.scheme(), Scheme::Https);
-        let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-            .build()
-            .unwrap();
+        let exporter = DatabricksExporter::builder(
+            endpoint,
+            ExporterSettings::from_config(&config),
+            user_agent(),
+        )
+        .build()
+        .unwrap();
         assert_eq!(exporter.upload_url(false), url);
     }
 }
@@ -311,9 +320,10 @@ fn an_https_exporter_never_speaks_plain_http_to_a_plain_server() {
     let endpoint = start_endpoint();
     let config = fast_config();
     let https = ServiceEndpoint::https(HostKey::parse(&endpoint.addr().to_string()).unwrap());
-    let exporter = DatabricksExporter::builder(https, &config, user_agent())
-        .build()
-        .unwrap();
+    let exporter =
+        DatabricksExporter::builder(https, ExporterSettings::from_config(&config), user_agent())
+            .build()
+            .unwrap();
     let outcome = send_once(&exporter, &logs(1), true);
     assert!(matches!(outcome, ExportOutcome::Failed(_)), "{outcome:?}");
     assert!(uploads(&endpoint).is_empty());
@@ -322,12 +332,17 @@ fn an_https_exporter_never_speaks_plain_http_to_a_plain_server() {
 #[test]
 fn invalid_org_ids_and_user_agents_are_refused() {
     let config = fast_config();
-    let endpoint = ServiceEndpoint::parse("adb-1.azuredatabricks.net", &config).unwrap();
+    let endpoint =
+        ServiceEndpoint::parse("adb-1.azuredatabricks.net", config.allow_insecure_http()).unwrap();
     for org_id in ["", "12a", "1 2", "123\r\nX: y"] {
-        let error = DatabricksExporter::builder(endpoint.clone(), &config, user_agent())
-            .with_org_id(org_id)
-            .build()
-            .unwrap_err();
+        let error = DatabricksExporter::builder(
+            endpoint.clone(),
+            ExporterSettings::from_config(&config),
+            user_agent(),
+        )
+        .with_org_id(org_id)
+        .build()
+        .unwrap_err();
         assert!(
             matches!(error, DatabricksExporterError::InvalidOrgId { .. }),
             "{error:?}"

@@ -3,9 +3,8 @@
 
 use crate::http_support;
 
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint,
-};
+use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 
@@ -36,10 +35,15 @@ fn the_proxy_comes_from_the_environment_and_never_sees_the_token() {
         .with_max_retries(0)
         .build()
         .unwrap();
-    let endpoint = ServiceEndpoint::parse("adb-1.example.invalid", &config).unwrap();
-    let remote = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .build()
-        .unwrap();
+    let endpoint =
+        ServiceEndpoint::parse("adb-1.example.invalid", config.allow_insecure_http()).unwrap();
+    let remote = DatabricksExporter::builder(
+        endpoint,
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    )
+    .build()
+    .unwrap();
     let outcome = remote.export(&logs(1), Some(&token()), soon());
     assert_eq!(
         outcome.failure().unwrap().kind,

@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint, UserAgent,
-};
+use databricks_telemetry::export::{ExportOutcome, Exporter, UserAgent};
 use databricks_telemetry::model::{DriverConnectionParameters, DriverMode, FrontendLog};
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::{
     AcquireError, ClientIdentity, TelemetryClientHandle, TelemetryClientManager,
 };
@@ -60,14 +59,18 @@ pub(crate) fn user_agent() -> UserAgent {
 
 /// The endpoint at `addr` (plain http, loopback).
 pub(crate) fn endpoint_at(addr: SocketAddr, config: &TelemetryConfig) -> ServiceEndpoint {
-    ServiceEndpoint::parse(&format!("http://{addr}"), config).unwrap()
+    ServiceEndpoint::parse(&format!("http://{addr}"), config.allow_insecure_http()).unwrap()
 }
 
 /// An exporter to `addr` (one request per call).
 pub(crate) fn exporter(addr: SocketAddr, config: &TelemetryConfig) -> DatabricksExporter {
-    DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent())
-        .build()
-        .unwrap()
+    DatabricksExporter::builder(
+        endpoint_at(addr, config),
+        ExporterSettings::from_config(config),
+        user_agent(),
+    )
+    .build()
+    .unwrap()
 }
 
 /// The `Authorization` value of [`TOKEN`].

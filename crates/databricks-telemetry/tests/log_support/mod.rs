@@ -9,8 +9,10 @@ use std::sync::Arc;
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter};
-use databricks_telemetry::unstable::FeatureFlagCache;
+use databricks_telemetry::export::{ExportOutcome, Exporter};
+use databricks_telemetry::unstable::{
+    DatabricksExporter, ExporterSettings, FeatureFlagCache, FlagSettings,
+};
 use telemetry_endpoint::{EndpointConfig, Fault, FaultScope, TelemetryEndpoint};
 
 use crate::http_support::*;
@@ -27,10 +29,13 @@ pub(crate) fn send_the_secret_every_way() {
     let config = fast_config();
     let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(LOG_SECRET));
     let secret = AuthorizationValue::bearer(LOG_SECRET);
-    let exporter =
-        DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .build()
-            .unwrap();
+    let exporter = DatabricksExporter::builder(
+        endpoint_at(endpoint.addr(), &config),
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    )
+    .build()
+    .unwrap();
     assert_eq!(
         exporter.export(&logs(3), Some(&secret), soon()),
         ExportOutcome::Delivered
@@ -49,7 +54,7 @@ pub(crate) fn send_the_secret_every_way() {
         exporter.export(&logs(2), Some(&secret), soon()),
         ExportOutcome::Delivered
     );
-    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
     let _ = cache.is_enabled(
         &endpoint_at(endpoint.addr(), &config),
         Some(&*provider),

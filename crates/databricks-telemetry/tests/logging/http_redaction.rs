@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsError, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::unstable::FeatureFlagCache;
-use databricks_telemetry::CloseResult;
-use databricks_telemetry::{
-    export::{DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint},
-    unstable::HostCircuitBreaker,
+use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
+use databricks_telemetry::unstable::{
+    DatabricksExporter, ExporterSettings, FeatureFlagCache, FlagSettings, HostCircuitBreaker,
+    ServiceEndpoint,
 };
+use databricks_telemetry::CloseResult;
 use databricks_telemetry::{ClientIdentity, TelemetryClientManager};
 use http_support::*;
 use tracing::field::{Field, Visit};
@@ -115,10 +115,14 @@ fn assert_outcome_clean(outcome: &ExportOutcome) {
 /// An exporter to `addr` with an org id.
 fn exporter_with(addr: std::net::SocketAddr) -> DatabricksExporter {
     let config = fast_config();
-    DatabricksExporter::builder(endpoint_at(addr, &config), &config, user_agent())
-        .with_org_id("42")
-        .build()
-        .unwrap()
+    DatabricksExporter::builder(
+        endpoint_at(addr, &config),
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    )
+    .with_org_id("42")
+    .build()
+    .unwrap()
 }
 
 #[test]
@@ -142,17 +146,25 @@ fn no_public_type_shows_the_token_in_debug_or_display() {
     assert_clean("Arc<dyn CredentialsProvider>", &format!("{provider:?}"));
 
     let config = fast_config();
-    let endpoint = ServiceEndpoint::parse("adb-1.azuredatabricks.net", &config).unwrap();
-    let builder = DatabricksExporter::builder(endpoint.clone(), &config, user_agent());
+    let endpoint =
+        ServiceEndpoint::parse("adb-1.azuredatabricks.net", config.allow_insecure_http()).unwrap();
+    let builder = DatabricksExporter::builder(
+        endpoint.clone(),
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    );
     assert_clean("DatabricksExporterBuilder", &format!("{builder:?}"));
     let exporter = builder.build().unwrap();
     assert_clean("DatabricksExporter", &format!("{exporter:?} {exporter:#?}"));
 
-    let cache = Arc::new(FeatureFlagCache::new(&config, &user_agent()));
+    let cache = Arc::new(FeatureFlagCache::new(
+        FlagSettings::from_config(&config),
+        &user_agent(),
+    ));
     assert_clean("FeatureFlagCache", &format!("{cache:?}"));
     let breaker = Arc::new(HostCircuitBreaker::new(
         Default::default(),
-        Arc::new(databricks_telemetry::clock::SystemClock),
+        Arc::new(databricks_telemetry::unstable::SystemClock),
     ));
     assert_clean("HostCircuitBreaker", &format!("{breaker:?}"));
     let manager = TelemetryClientManager::new();
@@ -292,7 +304,7 @@ fn the_worker_and_the_flag_fetch_log_no_token() {
     assert_eq!(client.close(WAIT), CloseResult::Completed);
     assert_eq!(client.stats().exported, 5, "{:?}", client.stats());
 
-    let cache = FeatureFlagCache::new(&config, &user_agent());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
     let service = endpoint_at(endpoint.addr(), &config);
     assert!(!cache.is_enabled(&service, Some(provider.as_ref()), None));
     assert!(!cache.is_enabled(
@@ -322,7 +334,10 @@ fn endpoint_errors_hide_credentials_in_the_host() {
         return;
     }
     let config = fast_config();
-    let error =
-        ServiceEndpoint::parse(&format!("https://token:{SECRET}@adb-1.net"), &config).unwrap_err();
+    let error = ServiceEndpoint::parse(
+        &format!("https://token:{SECRET}@adb-1.net"),
+        config.allow_insecure_http(),
+    )
+    .unwrap_err();
     assert_clean("ServiceEndpointError", &format!("{error} {error:?}"));
 }

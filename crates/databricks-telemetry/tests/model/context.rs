@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::*;
 use databricks_telemetry::unstable::model::*;
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::{ErrorInfo, TelemetryAuthType, TelemetrySessionContext};
 use proptest::prelude::*;
 
@@ -70,8 +71,7 @@ fn every_operation_type_makes_an_event_and_a_failed_one() {
     let session = session();
     let start = Instant::now();
     for &op in OperationType::ALL {
-        let ok = session
-            .begin_at(op, start)
+        let ok = StatementTelemetryContext::begin_at(&session, op, start)
             .finish_at(start + Duration::from_millis(7));
         assert_eq!(detail(&ok).operation_type, Some(op));
         assert_eq!(ok.entry().sql_driver_log.operation_latency_ms, Some(7));
@@ -87,7 +87,7 @@ fn every_operation_type_makes_an_event_and_a_failed_one() {
             expected_type
         );
 
-        let mut failing = session.begin_at(op, start);
+        let mut failing = StatementTelemetryContext::begin_at(&session, op, start);
         failing.record_error(ErrorInfo::new("ServerError"));
         let failed = failing.finish_at(start + Duration::from_millis(3));
         let error = failed.entry().sql_driver_log.error_info.as_ref().unwrap();
@@ -119,7 +119,8 @@ fn a_statement_records_every_phase() {
     let session = session();
     let t0 = Instant::now();
     let ms = Duration::from_millis;
-    let mut s = session.begin_at(OperationType::ExecuteStatementAsync, t0);
+    let mut s =
+        StatementTelemetryContext::begin_at(&session, OperationType::ExecuteStatementAsync, t0);
     s.set_statement_id("stmt-1")
         .set_statement_type(StatementType::Query)
         .set_result_format(ExecutionResultFormat::ExternalLinks)
@@ -175,8 +176,7 @@ fn a_statement_records_every_phase() {
 fn an_event_carries_only_what_was_recorded() {
     let session = TelemetrySessionContext::builder("d", "1").build();
     let t0 = Instant::now();
-    let log = session
-        .begin_at(OperationType::CloseStatement, t0)
+    let log = StatementTelemetryContext::begin_at(&session, OperationType::CloseStatement, t0)
         .finish_at(t0);
     let json = serde_json::to_value(&log.entry().sql_driver_log).unwrap();
     let keys: Vec<&str> = json
@@ -203,8 +203,7 @@ fn an_event_carries_only_what_was_recorded() {
 fn instants_before_the_start_count_as_zero() {
     let session = session();
     let t0 = Instant::now() + Duration::from_secs(5);
-    let log = session
-        .begin_at(OperationType::ExecuteStatement, t0)
+    let log = StatementTelemetryContext::begin_at(&session, OperationType::ExecuteStatement, t0)
         .finish_at(t0 - Duration::from_secs(1));
     assert_eq!(log.entry().sql_driver_log.operation_latency_ms, Some(0));
 }
@@ -251,7 +250,7 @@ proptest! {
     ) {
         let session = session();
         let t0 = Instant::now();
-        let mut s = session.begin_at(op, t0);
+        let mut s = StatementTelemetryContext::begin_at(&session, op, t0);
         s.set_statement_id("stmt");
         for p in &polls { s.record_status_poll(Duration::from_millis(*p)); }
         for c in &chunks { s.record_chunk_download(Duration::from_millis(*c)); }

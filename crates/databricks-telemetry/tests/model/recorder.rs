@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::model::*;
 use databricks_telemetry::unstable::model::*;
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::{
-    ErrorInfo, StatementRecorder, StatementTelemetryContext, TelemetryAuthType,
-    TelemetrySessionContext,
+    ErrorInfo, StatementRecorder, TelemetryAuthType, TelemetrySessionContext,
 };
 use proptest::prelude::*;
 
@@ -103,7 +103,7 @@ fn both(op: OperationType, steps: &[Step], end_ms: i64) -> (FrontendLog, Fronten
     let session = session();
     // Far enough from the process's start that instants before it exist.
     let start = Instant::now() + Duration::from_secs(3600);
-    let mut context = session.begin_at(op, start);
+    let mut context = StatementTelemetryContext::begin_at(&session, op, start);
     let recorder = session.begin_shared_at(op, start);
     for step in steps {
         apply_to_context(&mut context, step, start);
@@ -186,9 +186,9 @@ fn both_paths_stamp_the_event_with_the_same_wall_clock() {
     let session = session();
     let start = Instant::now();
     let end = start + Duration::from_millis(150);
-    let context = session
-        .begin_at(OperationType::ExecuteStatement, start)
-        .finish_at(end);
+    let context =
+        StatementTelemetryContext::begin_at(&session, OperationType::ExecuteStatement, start)
+            .finish_at(end);
     let recorder = session
         .begin_shared_at(OperationType::ExecuteStatement, start)
         .finish_at(end)

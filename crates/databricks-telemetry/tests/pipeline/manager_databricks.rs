@@ -191,7 +191,10 @@ fn plain_http_needs_allow_insecure_http() {
             &strict,
         ))
         .unwrap_err();
-    assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
+    assert!(
+        matches!(err, AcquireError::InsecureHttpNotAllowed { .. }),
+        "{err}"
+    );
     let err = manager
         .acquire_databricks(&acquire_options(
             "http://adb-1.azuredatabricks.net",
@@ -200,7 +203,10 @@ fn plain_http_needs_allow_insecure_http() {
             &config(false),
         ))
         .unwrap_err();
-    assert!(matches!(err, AcquireError::Endpoint(_)), "{err}");
+    assert!(
+        matches!(err, AcquireError::InsecureHttpNotLoopback { .. }),
+        "{err}"
+    );
     assert_eq!(manager.lane_count(), 0);
 }
 
@@ -274,7 +280,10 @@ fn an_org_id_that_is_not_decimal_is_refused() {
     let driver = databricks_telemetry::DriverInfo::new("Databricks ADBC Rust", "1.2.3").unwrap();
     let options = AcquireOptions::new("adb-1.azuredatabricks.net", driver).with_org_id("12ab");
     let error = manager.acquire_databricks(&options).unwrap_err();
-    assert!(matches!(error, AcquireError::Exporter(_)), "{error}");
+    assert!(
+        matches!(error, AcquireError::InvalidOrgId { .. }),
+        "{error}"
+    );
 }
 
 #[test]

@@ -12,8 +12,8 @@ use crate::http_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use databricks_telemetry::export::{Scheme, ServiceEndpoint, ServiceEndpointError};
 use databricks_telemetry::testing::InMemoryExporter;
+use databricks_telemetry::unstable::{Scheme, ServiceEndpoint, ServiceEndpointError};
 use databricks_telemetry::TelemetryConfig;
 use databricks_telemetry::{AcquireError, ClientIdentity, TelemetryClientManager};
 use databricks_telemetry::{HostErrorKind, HostKey};
@@ -142,7 +142,8 @@ fn hostile_host_strings_are_refused_with_the_right_reason_and_no_secret() {
                 .with_allow_insecure_http(allow)
                 .build()
                 .unwrap();
-            let endpoint_error = ServiceEndpoint::parse(&input, &config).expect_err(&input);
+            let endpoint_error =
+                ServiceEndpoint::parse(&input, config.allow_insecure_http()).expect_err(&input);
             assert!(
                 matches!(endpoint_error, ServiceEndpointError::InvalidHost(_)),
                 "{input:?}: {endpoint_error:?}"
@@ -183,7 +184,7 @@ fn ip_literals_are_hosts_and_plain_http_needs_a_loopback_address() {
         ("[2001:DB8::1]", "[2001:db8::1]"),
         ("127.0.0.1", "127.0.0.1"),
     ] {
-        let endpoint = ServiceEndpoint::parse(input, &TelemetryConfig::default()).unwrap();
+        let endpoint = ServiceEndpoint::parse(input, false).unwrap();
         assert_eq!(endpoint.scheme(), Scheme::Https, "{input}");
         assert_eq!(endpoint.host().as_str(), key);
     }
@@ -195,10 +196,10 @@ fn ip_literals_are_hosts_and_plain_http_needs_a_loopback_address() {
         "http://[::ffff:127.0.0.1]",
         "http://localhost:1",
     ] {
-        let endpoint = ServiceEndpoint::parse(loopback, &insecure).unwrap();
+        let endpoint = ServiceEndpoint::parse(loopback, insecure.allow_insecure_http()).unwrap();
         assert_eq!(endpoint.scheme(), Scheme::Http, "{loopback}");
         assert!(matches!(
-            ServiceEndpoint::parse(loopback, &TelemetryConfig::default()),
+            ServiceEndpoint::parse(loopback, false),
             Err(ServiceEndpointError::InsecureHttpNotAllowed { .. })
         ));
     }
@@ -211,7 +212,8 @@ fn ip_literals_are_hosts_and_plain_http_needs_a_loopback_address() {
         "http://[::ffff:10.0.0.1]",
         "http://0.0.0.0",
     ] {
-        let error = ServiceEndpoint::parse(remote, &insecure).expect_err(remote);
+        let error =
+            ServiceEndpoint::parse(remote, insecure.allow_insecure_http()).expect_err(remote);
         assert!(
             matches!(error, ServiceEndpointError::InsecureHttpNotLoopback { .. }),
             "{remote}: {error:?}"

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use databricks_telemetry::export::{
-    CertificateError, DatabricksExporter, ExportOutcome, Exporter, FailureKind, ServiceEndpoint,
-    UreqTransport, UreqTransportError,
+    ExportOutcome, Exporter, FailureKind, TransportSetupError, UreqTransport,
 };
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::TelemetryConfig;
 use http_support::{logs, soon, token, user_agent, TOKEN};
 use tls_support::{TestCa, TlsServer};
@@ -34,8 +34,13 @@ fn config() -> TelemetryConfig {
 /// certificates `roots` (DER) when given (the default transport when `None`).
 fn exporter(host: &str, port: u16, roots: Option<Vec<Vec<u8>>>) -> DatabricksExporter {
     let config = config();
-    let endpoint = ServiceEndpoint::parse(&format!("{host}:{port}"), &config).unwrap();
-    let builder = DatabricksExporter::builder(endpoint, &config, user_agent());
+    let endpoint =
+        ServiceEndpoint::parse(&format!("{host}:{port}"), config.allow_insecure_http()).unwrap();
+    let builder = DatabricksExporter::builder(
+        endpoint,
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    );
     match roots {
         Some(roots) => {
             let transport = roots
@@ -183,7 +188,7 @@ fn unusable_root_certificates_are_refused_when_building() {
         UreqTransport::builder()
             .with_root_certificates_pem(b"not a certificate")
             .unwrap_err(),
-        CertificateError::NoCertificate
+        TransportSetupError::NoCertificate
     );
     assert_eq!(
         UreqTransport::builder()
@@ -191,17 +196,14 @@ fn unusable_root_certificates_are_refused_when_building() {
                 b"-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n"
             )
             .unwrap_err(),
-        CertificateError::Malformed
+        TransportSetupError::MalformedCertificate
     );
     for junk in [b"not a certificate".to_vec(), Vec::new()] {
         let error = UreqTransport::builder()
             .with_root_certificate_der(junk)
             .build()
             .unwrap_err();
-        assert_eq!(
-            error,
-            UreqTransportError::Certificate(CertificateError::Unusable)
-        );
+        assert_eq!(error, TransportSetupError::UnusableCertificate);
     }
 }
 
@@ -226,12 +228,19 @@ fn pem_roots_are_added_to_the_bundled_roots() {
     for ca in [&first, &second] {
         let server = TlsServer::start(ca.leaf(&["localhost"], None));
         let config = config();
-        let endpoint =
-            ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
-        let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-            .with_transport(transport.clone())
-            .build()
-            .unwrap();
+        let endpoint = ServiceEndpoint::parse(
+            &format!("localhost:{}", server.port()),
+            config.allow_insecure_http(),
+        )
+        .unwrap();
+        let exporter = DatabricksExporter::builder(
+            endpoint,
+            ExporterSettings::from_config(&config),
+            user_agent(),
+        )
+        .with_transport(transport.clone())
+        .build()
+        .unwrap();
         assert_eq!(
             exporter.export(&logs(1), Some(&token()), soon()),
             ExportOutcome::Delivered
@@ -242,12 +251,19 @@ fn pem_roots_are_added_to_the_bundled_roots() {
     let third = TestCa::new("third CA");
     let server = TlsServer::start(third.leaf(&["localhost"], None));
     let config = config();
-    let endpoint =
-        ServiceEndpoint::parse(&format!("localhost:{}", server.port()), &config).unwrap();
-    let exporter = DatabricksExporter::builder(endpoint, &config, user_agent())
-        .with_transport(transport)
-        .build()
-        .unwrap();
+    let endpoint = ServiceEndpoint::parse(
+        &format!("localhost:{}", server.port()),
+        config.allow_insecure_http(),
+    )
+    .unwrap();
+    let exporter = DatabricksExporter::builder(
+        endpoint,
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    )
+    .with_transport(transport)
+    .build()
+    .unwrap();
     assert_refused(&exporter.export(&logs(1), Some(&token()), soon()), &server);
 }
 

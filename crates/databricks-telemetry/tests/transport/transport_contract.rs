@@ -26,10 +26,11 @@ use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsProvider, StaticBearerToken,
 };
 use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, ReqwestTransport, Transport,
-    UreqTransport,
+    ExportOutcome, Exporter, FailureKind, ReqwestTransport, Transport, UreqTransport,
 };
-use databricks_telemetry::unstable::FeatureFlagCache;
+use databricks_telemetry::unstable::{
+    DatabricksExporter, ExporterSettings, FeatureFlagCache, FlagSettings,
+};
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 use log_support::leaks;
@@ -78,10 +79,14 @@ fn exporter_via(
     config: &TelemetryConfig,
     transport: &Arc<dyn Transport>,
 ) -> DatabricksExporter {
-    DatabricksExporter::builder(endpoint_at(addr, config), config, user_agent())
-        .with_transport(transport.clone())
-        .build()
-        .unwrap()
+    DatabricksExporter::builder(
+        endpoint_at(addr, config),
+        ExporterSettings::from_config(config),
+        user_agent(),
+    )
+    .with_transport(transport.clone())
+    .build()
+    .unwrap()
 }
 
 /// One upload with [`TOKEN`] by `deadline`, as the pipeline makes it.
@@ -121,7 +126,8 @@ fn both_transports_deliver_with_the_token_and_fetch_the_flag() {
             Some("DatabricksAdbcRust/0.1.0")
         );
         assert_eq!(sent[0].header("content-type"), Some("application/json"));
-        let cache = FeatureFlagCache::new(&config, &user_agent()).with_transport(transport.clone());
+        let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+            .with_transport(transport.clone());
         let provider = StaticBearerToken::new(TOKEN);
         assert!(
             cache.is_enabled(
@@ -266,7 +272,8 @@ fn bodies_are_bounded_over_both_transports() {
 
         // A flag answer over the flag limit (4 MiB) is a failed fetch, not a parse of part of it.
         let flags = FakeServer::start(FakeBehaviour::json(200, &" ".repeat(5 << 20)));
-        let cache = FeatureFlagCache::new(&config, &user_agent()).with_transport(transport.clone());
+        let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+            .with_transport(transport.clone());
         let provider = StaticBearerToken::new(TOKEN);
         assert!(
             !cache.is_enabled(&endpoint_at(flags.addr(), &config), Some(&provider), None),
@@ -321,7 +328,8 @@ fn the_deadline_bounds_every_exchange_over_both_transports() {
         assert!(started.elapsed() < limit * 3, "{kind:?}");
         // A flag fetch against a hanging service is bounded by its deadline too.
         let hang = FakeServer::start(FakeBehaviour::Hang);
-        let cache = FeatureFlagCache::new(&config, &user_agent()).with_transport(transport.clone());
+        let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+            .with_transport(transport.clone());
         let provider = StaticBearerToken::new(TOKEN);
         let started = Instant::now();
         assert!(!cache.is_enabled(
@@ -397,7 +405,7 @@ fn no_secret_reaches_a_log_or_a_subscriber_over_either_transport() {
         let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(secret));
         let exporter = DatabricksExporter::builder(
             endpoint_at(endpoint.addr(), &config),
-            &config,
+            ExporterSettings::from_config(&config),
             user_agent(),
         )
         .with_transport(transport.clone())
@@ -418,7 +426,8 @@ fn no_secret_reaches_a_log_or_a_subscriber_over_either_transport() {
             Instant::now() + WAIT,
         );
         assert!(outcome.failure().is_some());
-        let cache = FeatureFlagCache::new(&config, &user_agent()).with_transport(transport);
+        let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+            .with_transport(transport);
         assert!(cache.is_enabled(
             &endpoint_at(endpoint.addr(), &config),
             Some(&*provider),

@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::AuthorizationValue;
-use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, ReqwestTransport, Transport,
-};
+use databricks_telemetry::export::{ExportOutcome, Exporter, ReqwestTransport, Transport};
 use databricks_telemetry::unstable::thread_stats;
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings};
 use http_support::*;
 
 #[test]
@@ -49,11 +48,14 @@ fn an_owned_runtime_delivers_after_the_clients_runtime_is_gone_and_its_thread_is
 
     let endpoint = start_endpoint();
     let config = fast_config();
-    let exporter =
-        DatabricksExporter::builder(endpoint_at(endpoint.addr(), &config), &config, user_agent())
-            .with_transport(Arc::clone(&transport))
-            .build()
-            .unwrap();
+    let exporter = DatabricksExporter::builder(
+        endpoint_at(endpoint.addr(), &config),
+        ExporterSettings::from_config(&config),
+        user_agent(),
+    )
+    .with_transport(Arc::clone(&transport))
+    .build()
+    .unwrap();
     for round in 0..2 {
         let outcome = exporter.export(
             &logs(2),

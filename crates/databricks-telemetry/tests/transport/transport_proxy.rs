@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use databricks_telemetry::credentials::StaticBearerToken;
 use databricks_telemetry::export::{
-    DatabricksExporter, ExportOutcome, Exporter, FailureKind, ProxyConfig, ServiceEndpoint,
-    Transport, UreqTransport,
+    ExportOutcome, Exporter, FailureKind, ProxyConfig, Transport, UreqTransport,
 };
-use databricks_telemetry::unstable::FeatureFlagCache;
+use databricks_telemetry::unstable::{
+    DatabricksExporter, ExporterSettings, FeatureFlagCache, FlagSettings, ServiceEndpoint,
+};
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 use tls_support::{TestCa, TlsServer};
@@ -263,10 +264,14 @@ fn proxied_transport(proxy: &ConnectProxy, ca: &TestCa, bypass: &[&str]) -> Arc<
 }
 
 fn exporter(endpoint: ServiceEndpoint, transport: &Arc<dyn Transport>) -> DatabricksExporter {
-    DatabricksExporter::builder(endpoint, &config(), user_agent())
-        .with_transport(transport.clone())
-        .build()
-        .unwrap()
+    DatabricksExporter::builder(
+        endpoint,
+        ExporterSettings::from_config(&config()),
+        user_agent(),
+    )
+    .with_transport(transport.clone())
+    .build()
+    .unwrap()
 }
 
 #[test]
@@ -279,7 +284,7 @@ fn uploads_and_flag_fetches_go_through_the_explicit_proxy() {
     );
     let transport = proxied_transport(&proxy, &ca, &[]);
     let config = config();
-    let remote = ServiceEndpoint::parse(HOST, &config).unwrap();
+    let remote = ServiceEndpoint::parse(HOST, config.allow_insecure_http()).unwrap();
 
     // The upload: through the tunnel, TLS verified against the added CA, with the token.
     let upload = exporter(remote.clone(), &transport);
@@ -293,7 +298,8 @@ fn uploads_and_flag_fetches_go_through_the_explicit_proxy() {
     );
 
     // The flag fetch: the same proxy and CA.
-    let cache = FeatureFlagCache::new(&config, &user_agent()).with_transport(transport.clone());
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+        .with_transport(transport.clone());
     let provider = StaticBearerToken::new(TOKEN);
     assert!(cache.is_enabled(&remote, Some(&provider), None));
     assert_eq!(server.handshakes(), 2);
@@ -342,7 +348,7 @@ fn a_bypass_host_goes_direct() {
         expected_proxy_authorization(),
     );
     let config = config();
-    let remote = ServiceEndpoint::parse(HOST, &config).unwrap();
+    let remote = ServiceEndpoint::parse(HOST, config.allow_insecure_http()).unwrap();
     // Bypass entries match whole labels: `.proxy-test.example` is not a suffix of
     // `adb-proxy-test.example`, so that still goes through the proxy.
     let transport = proxied_transport(&proxy, &ca, &[".proxy-test.example"]);
@@ -374,13 +380,14 @@ fn a_proxy_that_refuses_fails_retryably_without_showing_the_password() {
     );
     let transport = proxied_transport(&proxy, &ca, &[]);
     let config = config();
-    let remote = ServiceEndpoint::parse(HOST, &config).unwrap();
+    let remote = ServiceEndpoint::parse(HOST, config.allow_insecure_http()).unwrap();
     let outcome = exporter(remote.clone(), &transport).export(&logs(1), Some(&token()), soon());
     let failure = outcome.failure().expect("refused");
     assert_eq!(failure.kind, FailureKind::Retryable, "{outcome:?}");
     assert_eq!(failure.reason, "the proxy refused to connect");
     assert!(!format!("{outcome:?} {failure}").contains(PROXY_PASSWORD));
-    let cache = FeatureFlagCache::new(&config, &user_agent()).with_transport(transport);
+    let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+        .with_transport(transport);
     assert!(!cache.is_enabled(&remote, Some(&StaticBearerToken::new(TOKEN)), None));
     assert_eq!(proxy.connects().len(), 2);
     assert_eq!(server.handshakes(), 0);

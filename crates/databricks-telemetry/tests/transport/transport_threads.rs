@@ -9,8 +9,9 @@ use crate::http_support;
 
 use std::time::Duration;
 
-use databricks_telemetry::export::{DatabricksExporter, ExportOutcome, Exporter, ServiceEndpoint};
+use databricks_telemetry::export::{ExportOutcome, Exporter};
 use databricks_telemetry::unstable::thread_stats;
+use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 use databricks_telemetry::TelemetryConfig;
 use http_support::*;
 
@@ -30,8 +31,8 @@ fn name_lookups_run_on_counted_threads_and_literals_need_none() {
         format!("http://localhost:{}", endpoint.addr().port()),
     ] {
         let exporter = DatabricksExporter::builder(
-            ServiceEndpoint::parse(&host, &config).unwrap(),
-            &config,
+            ServiceEndpoint::parse(&host, config.allow_insecure_http()).unwrap(),
+            ExporterSettings::from_config(&config),
             user_agent(),
         )
         .build()
@@ -56,8 +57,8 @@ fn name_lookups_run_on_counted_threads_and_literals_need_none() {
         .build()
         .unwrap();
     let exporter = DatabricksExporter::builder(
-        ServiceEndpoint::parse("dns-count.invalid", &config).unwrap(),
-        &config,
+        ServiceEndpoint::parse("dns-count.invalid", config.allow_insecure_http()).unwrap(),
+        ExporterSettings::from_config(&config),
         user_agent(),
     )
     .build()

@@ -11,6 +11,7 @@ use databricks_telemetry::model::{
     DriverAuthFlow, DriverAuthMech, DriverConnectionParameters, DriverMode, ExecutionResultFormat,
     FrontendLog, HostDetails, OperationType, StatementType,
 };
+use databricks_telemetry::unstable::StatementTelemetryContext;
 use databricks_telemetry::{ErrorInfo, TelemetryAuthType, TelemetrySessionContext};
 
 /// The driver name the simulated sessions report.
@@ -178,9 +179,11 @@ impl SimulatedSession {
     fn query(&mut self) -> Vec<FrontendLog> {
         let start = Instant::now();
         let id = random_id(&mut self.rng);
-        let mut statement = self
-            .session
-            .begin_at(OperationType::ExecuteStatement, start);
+        let mut statement = StatementTelemetryContext::begin_at(
+            &self.session,
+            OperationType::ExecuteStatement,
+            start,
+        );
         statement
             .set_statement_id(id.clone())
             .set_statement_type(StatementType::Query);
@@ -221,9 +224,11 @@ impl SimulatedSession {
     fn update(&mut self) -> Vec<FrontendLog> {
         let start = Instant::now();
         let id = random_id(&mut self.rng);
-        let mut statement = self
-            .session
-            .begin_at(OperationType::ExecuteStatement, start);
+        let mut statement = StatementTelemetryContext::begin_at(
+            &self.session,
+            OperationType::ExecuteStatement,
+            start,
+        );
         statement
             .set_statement_id(id.clone())
             .set_statement_type(StatementType::Update)
@@ -242,7 +247,7 @@ impl SimulatedSession {
     fn metadata(&mut self) -> FrontendLog {
         let start = Instant::now();
         let operation = METADATA_CALLS[self.rng.usize(..METADATA_CALLS.len())];
-        let mut call = self.session.begin_at(operation, start);
+        let mut call = StatementTelemetryContext::begin_at(&self.session, operation, start);
         call.set_statement_id(random_id(&mut self.rng))
             .set_result_format(ExecutionResultFormat::InlineArrow);
         if operation == OperationType::ListTypeInfo {
@@ -254,9 +259,11 @@ impl SimulatedSession {
     fn cancel(&mut self) -> Vec<FrontendLog> {
         let start = Instant::now();
         let id = random_id(&mut self.rng);
-        let mut statement = self
-            .session
-            .begin_at(OperationType::ExecuteStatementAsync, start);
+        let mut statement = StatementTelemetryContext::begin_at(
+            &self.session,
+            OperationType::ExecuteStatementAsync,
+            start,
+        );
         statement
             .set_statement_id(id.clone())
             .set_statement_type(StatementType::Query);
@@ -268,9 +275,11 @@ impl SimulatedSession {
         }
         let executed = statement.finish_at(start + latency);
         let cancel_start = start + latency;
-        let mut cancel = self
-            .session
-            .begin_at(OperationType::CancelStatement, cancel_start);
+        let mut cancel = StatementTelemetryContext::begin_at(
+            &self.session,
+            OperationType::CancelStatement,
+            cancel_start,
+        );
         cancel.set_statement_id(id);
         let cancelled = cancel.finish_at(cancel_start + self.millis(5..120));
         vec![executed, cancelled]
@@ -279,9 +288,11 @@ impl SimulatedSession {
     fn failure(&mut self) -> FrontendLog {
         let start = Instant::now();
         let (name, trace) = FAILURES[self.rng.usize(..FAILURES.len())];
-        let mut statement = self
-            .session
-            .begin_at(OperationType::ExecuteStatement, start);
+        let mut statement = StatementTelemetryContext::begin_at(
+            &self.session,
+            OperationType::ExecuteStatement,
+            start,
+        );
         statement
             .set_statement_id(random_id(&mut self.rng))
             .set_statement_type(StatementType::Query)
@@ -294,7 +305,11 @@ impl SimulatedSession {
 
     fn close_statement(&mut self, id: String) -> FrontendLog {
         let start = Instant::now();
-        let mut close = self.session.begin_at(OperationType::CloseStatement, start);
+        let mut close = StatementTelemetryContext::begin_at(
+            &self.session,
+            OperationType::CloseStatement,
+            start,
+        );
         close.set_statement_id(id);
         close.finish_at(start + self.millis(1..40))
     }

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use databricks_telemetry::export::{ServiceEndpoint, ServiceEndpointError, UserAgentError};
-use databricks_telemetry::unstable::shown;
+use databricks_telemetry::export::UserAgentError;
+use databricks_telemetry::unstable::{shown, ServiceEndpoint, ServiceEndpointError};
 use databricks_telemetry::DriverInfo;
 use databricks_telemetry::TelemetryConfig;
 use telemetry_endpoint::{EndpointConfig, EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
@@ -91,7 +91,7 @@ pub(crate) fn driver() -> Result<DriverInfo, UserAgentError> {
 /// [`TargetError`] when `url` is not a usable host, or is plain HTTP without
 /// `allow_insecure_http` or to a host that is not loopback.
 pub(crate) fn check_target(url: &str, config: &TelemetryConfig) -> Result<(), TargetError> {
-    ServiceEndpoint::parse(url, config)
+    ServiceEndpoint::parse(url, config.allow_insecure_http())
         .map(drop)
         .map_err(|error| TargetError {
             url: url.to_owned(),

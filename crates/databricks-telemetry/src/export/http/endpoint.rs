@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use crate::config::TelemetryConfig;
 use crate::host::{HostError, HostKey};
 
 /// How requests reach the service.
@@ -35,25 +34,22 @@ impl fmt::Display for Scheme {
 /// The telemetry service of one workspace: a scheme and a normalised [`HostKey`].
 ///
 /// Only [`ServiceEndpoint::parse`] and [`ServiceEndpoint::http_loopback`] can make a plain-HTTP
-/// endpoint, and both refuse unless the configuration sets `allow_insecure_http` and the host
-/// is loopback (`localhost`, `127.0.0.0/8`, `::1`).
+/// endpoint, and both refuse unless they are given `allow_insecure_http` (the setting of that
+/// name) and the host is loopback (`localhost`, `127.0.0.0/8`, `::1`).
 ///
 /// # Example
 ///
 /// ```
-/// use databricks_telemetry::export::{Scheme, ServiceEndpoint};
-/// use databricks_telemetry::TelemetryConfig;
+/// use databricks_telemetry::unstable::{Scheme, ServiceEndpoint};
 ///
-/// let config = TelemetryConfig::default();
-/// let endpoint = ServiceEndpoint::parse("Adb-123.azuredatabricks.net", &config)?;
+/// let endpoint = ServiceEndpoint::parse("Adb-123.azuredatabricks.net", false)?;
 /// assert_eq!(endpoint.scheme(), Scheme::Https);
 /// assert_eq!(endpoint.url("/telemetry-ext"), "https://adb-123.azuredatabricks.net/telemetry-ext");
 ///
 /// // Plain HTTP needs `allow_insecure_http` and a loopback host.
-/// assert!(ServiceEndpoint::parse("http://127.0.0.1:8080", &config).is_err());
-/// let insecure = TelemetryConfig::builder().with_allow_insecure_http(true).build()?;
-/// assert!(ServiceEndpoint::parse("http://127.0.0.1:8080", &insecure).is_ok());
-/// assert!(ServiceEndpoint::parse("http://example.com", &insecure).is_err());
+/// assert!(ServiceEndpoint::parse("http://127.0.0.1:8080", false).is_err());
+/// assert!(ServiceEndpoint::parse("http://127.0.0.1:8080", true).is_ok());
+/// assert!(ServiceEndpoint::parse("http://example.com", true).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -75,19 +71,18 @@ impl ServiceEndpoint {
     ///
     /// # Errors
     ///
-    /// [`ServiceEndpointError::InsecureHttpNotAllowed`] unless `config` sets
-    /// `allow_insecure_http`; [`ServiceEndpointError::InsecureHttpNotLoopback`] unless the host
-    /// is loopback.
+    /// [`ServiceEndpointError::InsecureHttpNotAllowed`] without `allow_insecure_http`;
+    /// [`ServiceEndpointError::InsecureHttpNotLoopback`] unless the host is loopback.
     pub fn http_loopback(
         host: HostKey,
-        config: &TelemetryConfig,
+        allow_insecure_http: bool,
     ) -> Result<Self, ServiceEndpointError> {
         if !host.is_loopback() {
             return Err(ServiceEndpointError::InsecureHttpNotLoopback {
                 host: host.to_string(),
             });
         }
-        if !config.allow_insecure_http() {
+        if !allow_insecure_http {
             return Err(ServiceEndpointError::InsecureHttpNotAllowed {
                 host: host.to_string(),
             });
@@ -106,14 +101,14 @@ impl ServiceEndpoint {
     ///
     /// [`ServiceEndpointError::InvalidHost`] when the host does not parse (see
     /// [`HostKey::parse`]); the plain-HTTP errors of [`http_loopback`](Self::http_loopback).
-    pub fn parse(input: &str, config: &TelemetryConfig) -> Result<Self, ServiceEndpointError> {
+    pub fn parse(input: &str, allow_insecure_http: bool) -> Result<Self, ServiceEndpointError> {
         let host = HostKey::parse(input)?;
         let trimmed = input.trim_start();
         let is_http = trimmed
             .get(..7)
             .is_some_and(|prefix| prefix.eq_ignore_ascii_case("http://"));
         if is_http {
-            Self::http_loopback(host, config)
+            Self::http_loopback(host, allow_insecure_http)
         } else {
             Ok(Self::https(host))
         }

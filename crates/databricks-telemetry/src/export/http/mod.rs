@@ -10,6 +10,8 @@ mod resolver;
 pub(crate) mod response;
 #[cfg(feature = "ureq-transport")]
 mod secret_header;
+mod settings;
+mod setup_error;
 #[cfg(feature = "ureq-transport")]
 mod tls;
 #[cfg(feature = "ureq-transport")]
@@ -21,16 +23,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use endpoint::{Scheme, ServiceEndpoint, ServiceEndpointError};
-pub use proxy::{ProxyConfig, ProxyConfigError};
+pub use proxy::ProxyConfig;
+pub use settings::ExporterSettings;
+pub use setup_error::TransportSetupError;
 #[cfg(feature = "ureq-transport")]
-pub use transport::{CertificateError, UreqTransport, UreqTransportBuilder, UreqTransportError};
+pub use transport::{UreqTransport, UreqTransportBuilder};
 pub use user_agent::{UserAgent, UserAgentError};
 
 use self::client::{exchange, RequestHeaders, MAX_RESPONSE_BODY_BYTES};
 use self::request::{upload_body, AUTHENTICATED_PATH, UNAUTHENTICATED_PATH};
 use self::response::answer_outcome;
 pub(crate) use self::response::SuccessBody;
-use crate::config::TelemetryConfig;
 use crate::credentials::AuthorizationValue;
 use crate::export::transport::{Method, Transport};
 use crate::export::{ExportOutcome, Exporter, FailureKind};
@@ -90,14 +93,13 @@ use crate::model::FrontendLog;
 /// # Example
 ///
 /// ```
-/// use databricks_telemetry::export::{DatabricksExporter, ServiceEndpoint, UserAgent};
-/// use databricks_telemetry::TelemetryConfig;
+/// use databricks_telemetry::export::UserAgent;
+/// use databricks_telemetry::unstable::{DatabricksExporter, ExporterSettings, ServiceEndpoint};
 ///
-/// let config = TelemetryConfig::default();
-/// let endpoint = ServiceEndpoint::parse("adb-123.4.azuredatabricks.net", &config)?;
+/// let endpoint = ServiceEndpoint::parse("adb-123.4.azuredatabricks.net", false)?;
 /// let exporter = DatabricksExporter::builder(
 ///     endpoint,
-///     &config,
+///     ExporterSettings::default(),
 ///     UserAgent::new("DatabricksAdbcRust", "0.1.0")?,
 /// )
 /// .with_org_id("1234567890")
@@ -135,17 +137,17 @@ impl fmt::Debug for DatabricksExporter {
 }
 
 impl DatabricksExporter {
-    /// Starts building an exporter to `endpoint` that sends `user_agent` and follows `config`'s
-    /// `request_timeout_ms` and `allow_insecure_http`.
+    /// Starts building an exporter to `endpoint` that sends `user_agent` and follows
+    /// `settings` (its request timeout, and whether plain HTTP is allowed).
     pub fn builder(
         endpoint: ServiceEndpoint,
-        config: &TelemetryConfig,
+        settings: ExporterSettings,
         user_agent: UserAgent,
     ) -> DatabricksExporterBuilder {
         DatabricksExporterBuilder {
             endpoint,
-            allow_insecure_http: config.allow_insecure_http(),
-            request_timeout: config.request_timeout(),
+            allow_insecure_http: settings.allow_insecure_http,
+            request_timeout: settings.request_timeout,
             user_agent,
             org_id: None,
             transport: None,
@@ -280,7 +282,7 @@ impl DatabricksExporterBuilder {
     /// # Errors
     ///
     /// [`DatabricksExporterError::InsecureEndpoint`] for a plain-HTTP endpoint when the
-    /// configuration does not set `allow_insecure_http` or the host is not loopback;
+    /// settings do not allow insecure HTTP or the host is not loopback;
     /// [`DatabricksExporterError::InvalidOrgId`] for an org id that is not a decimal number;
     /// [`DatabricksExporterError::NoTransport`] when no transport was given and the crate was
     /// built without its default client (feature `ureq-transport`).

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::setup_error::TransportSetupError;
+
 /// An HTTP proxy for `UreqTransport`: HTTPS requests go through
 /// it as `CONNECT` tunnels, so it sees the host and port, never a header or the body.
 ///
@@ -23,7 +25,7 @@ use std::fmt;
 /// assert!(proxy.bypasses("db.corp.example"));
 /// assert!(!proxy.bypasses("adb-1.azuredatabricks.net"));
 /// assert!(!format!("{proxy:?}").contains("pa55w0rd"));
-/// # Ok::<(), databricks_telemetry::export::ProxyConfigError>(())
+/// # Ok::<(), databricks_telemetry::export::TransportSetupError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProxyConfig {
@@ -61,15 +63,15 @@ impl ProxyConfig {
     ///
     /// # Errors
     ///
-    /// [`ProxyConfigError`] when the URL is not of that form: another scheme (`https`, `socks5`
+    /// [`TransportSetupError`] when the URL is not of that form: another scheme (`https`, `socks5`
     /// are not supported), no host, a path, a query, or a bad port. The error never shows the
     /// URL's credentials.
-    pub fn new(url: &str) -> Result<Self, ProxyConfigError> {
+    pub fn new(url: &str) -> Result<Self, TransportSetupError> {
         let url = url.trim();
         let rest = match url.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
             Some((scheme, _)) => {
-                return Err(ProxyConfigError::UnsupportedScheme {
+                return Err(TransportSetupError::UnsupportedProxyScheme {
                     scheme: shown_scheme(scheme),
                 })
             }
@@ -80,7 +82,7 @@ impl ProxyConfig {
             Some((userinfo, hostport)) => (Some(userinfo), hostport),
             None => (None, rest),
         };
-        let invalid = |reason| ProxyConfigError::Invalid { reason };
+        let invalid = |reason| TransportSetupError::InvalidProxy { reason };
         if hostport.is_empty() {
             return Err(invalid("no host"));
         }
@@ -172,7 +174,7 @@ impl ProxyConfig {
 
     /// The ureq proxy.
     #[cfg(feature = "ureq-transport")]
-    pub(crate) fn to_ureq(&self) -> Result<ureq::Proxy, ProxyConfigError> {
+    pub(crate) fn to_ureq(&self) -> Result<ureq::Proxy, TransportSetupError> {
         let mut builder = ureq::Proxy::builder(ureq::ProxyProtocol::Http)
             .host(&self.host)
             .port(self.port)
@@ -183,28 +185,12 @@ impl ProxyConfig {
                 builder = builder.password(password);
             }
         }
-        builder.build().map_err(|_| ProxyConfigError::Invalid {
-            reason: "the HTTP client refused the proxy",
-        })
+        builder
+            .build()
+            .map_err(|_| TransportSetupError::InvalidProxy {
+                reason: "the HTTP client refused the proxy",
+            })
     }
-}
-
-/// Why a [`ProxyConfig`] could not be made. Never shows credentials.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProxyConfigError {
-    /// The URL is not `http://[user[:password]@]host[:port]`.
-    #[error("invalid proxy URL (not shown; it may hold a password): {reason}")]
-    Invalid {
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// Another scheme than `http`.
-    #[error("unsupported proxy scheme {scheme:?}: expected http")]
-    UnsupportedScheme {
-        /// The scheme given (at most 16 characters).
-        scheme: String,
-    },
 }
 
 fn shown_scheme(scheme: &str) -> String {
@@ -312,7 +298,7 @@ mod tests {
         let error = ProxyConfig::new("socks5://u:secretpw@host").unwrap_err();
         assert_eq!(
             error,
-            ProxyConfigError::UnsupportedScheme {
+            TransportSetupError::UnsupportedProxyScheme {
                 scheme: "socks5".into()
             }
         );

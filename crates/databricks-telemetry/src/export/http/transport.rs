@@ -16,6 +16,7 @@ use ureq::{Agent, Body, Proxy, ProxyProtocol};
 use super::proxy::ProxyConfig;
 use super::resolver::CountedResolver;
 use super::secret_header::{SecretConnector, Secrets};
+use super::setup_error::TransportSetupError;
 use super::tls::{client_config, TlsConnector};
 use super::user_agent::UserAgent;
 use crate::export::transport::{
@@ -237,9 +238,9 @@ impl UreqTransportBuilder {
     ///
     /// # Errors
     ///
-    /// [`CertificateError`] when `pem` holds no certificate, a block that does not decode, or
-    /// a certificate rustls cannot use as a root.
-    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, CertificateError> {
+    /// [`TransportSetupError::NoCertificate`] when `pem` holds no certificate,
+    /// [`TransportSetupError::MalformedCertificate`] for a block that does not decode.
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, TransportSetupError> {
         let mut found = 0;
         for item in ureq::tls::parse_pem(pem) {
             match item {
@@ -249,11 +250,11 @@ impl UreqTransportBuilder {
                     found += 1;
                 }
                 Ok(_) => {}
-                Err(_) => return Err(CertificateError::Malformed),
+                Err(_) => return Err(TransportSetupError::MalformedCertificate),
             }
         }
         if found == 0 {
-            return Err(CertificateError::NoCertificate);
+            return Err(TransportSetupError::NoCertificate);
         }
         Ok(self)
     }
@@ -275,10 +276,11 @@ impl UreqTransportBuilder {
     ///
     /// # Errors
     ///
-    /// [`UreqTransportError::Certificate`] when an added certificate cannot be used as a root;
-    /// [`UreqTransportError::Proxy`] when the HTTP client refuses the proxy.
-    pub fn build(self) -> Result<UreqTransport, UreqTransportError> {
-        let (tls, roots) = client_config(&self.roots).map_err(|_| CertificateError::Unusable)?;
+    /// [`TransportSetupError::UnusableCertificate`] when an added certificate cannot be used
+    /// as a root; [`TransportSetupError::InvalidProxy`] when the HTTP client refuses the proxy.
+    pub fn build(self) -> Result<UreqTransport, TransportSetupError> {
+        let (tls, roots) =
+            client_config(&self.roots).map_err(|_| TransportSetupError::UnusableCertificate)?;
         let secrets = Secrets::default();
         let agent = |proxy: Option<Proxy>| {
             let mut config = Agent::config_builder()
@@ -302,7 +304,7 @@ impl UreqTransportBuilder {
         };
         let (direct, proxied) = match &self.proxy {
             Some(proxy) => {
-                let ureq_proxy = proxy.to_ureq().map_err(UreqTransportError::Proxy)?;
+                let ureq_proxy = proxy.to_ureq()?;
                 (agent(None), Some((agent(Some(ureq_proxy)), proxy.clone())))
             }
             None => {
@@ -335,33 +337,6 @@ impl UreqTransportBuilder {
             added_roots: self.roots.len(),
         })
     }
-}
-
-/// Why a [`UreqTransport`] could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum UreqTransportError {
-    /// An added certificate is unusable.
-    #[error(transparent)]
-    Certificate(#[from] CertificateError),
-    /// The proxy was refused.
-    #[error(transparent)]
-    Proxy(#[from] super::proxy::ProxyConfigError),
-}
-
-/// Why CA certificates could not be added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CertificateError {
-    /// The PEM text holds no `CERTIFICATE` block.
-    #[error("no certificate found in the PEM text")]
-    NoCertificate,
-    /// A PEM block does not decode.
-    #[error("malformed PEM text")]
-    Malformed,
-    /// A certificate cannot be used as a trust root.
-    #[error("a certificate cannot be used as a trusted root")]
-    Unusable,
 }
 
 /// Reads the status and `Retry-After`, and for a 2xx at most `body_limit` bytes of the body.
