@@ -353,7 +353,7 @@
 //! reach into (the wire model behind an event, the upload body, the HTTPS exporter, the
 //! breaker, the feature-flag cache, the single-owner statement context, the real clock); it is
 //! outside semantic versioning, and nothing outside it needs it.
-
+//!
 //! ## Logging
 //!
 //! Through `tracing`, at `debug` and `trace` only (besides one `warn` per bad
