@@ -401,7 +401,6 @@ pub mod model;
 pub mod testing;
 pub mod unstable;
 
-mod breaker;
 mod clock_sleeper;
 mod context;
 mod driver;
@@ -413,6 +412,7 @@ mod manager;
 mod pipeline;
 mod stats;
 mod system_clock;
+mod threads;
 
 pub use config::{
     ConfigError, ConfigValue, TelemetryConfig, TelemetryConfigBuilder, TelemetryOptions,

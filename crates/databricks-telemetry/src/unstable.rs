@@ -19,12 +19,8 @@
 pub mod fuzzing;
 pub mod model;
 
-pub use crate::breaker::{
-    Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
-};
 pub use crate::clock_sleeper::ClockSleeper;
 pub use crate::context::StatementTelemetryContext;
-pub use crate::export::circuit::{BreakerSnapshot, HostCircuitBreaker};
 pub use crate::export::http::{
     DatabricksExporter, DatabricksExporterBuilder, DatabricksExporterError, ExporterSettings,
     Scheme, ServiceEndpoint, ServiceEndpointError,
@@ -34,6 +30,10 @@ pub use crate::feature_flags::{
     MAX_FLAG_ANSWER_BYTES, MAX_FLAG_TTL, MIN_FLAG_TTL,
 };
 pub use crate::host::{shown, MAX_SHOWN_CHARS};
+pub use crate::pipeline::breaker::{
+    Admission, BreakerTransitions, CircuitBreaker, CircuitBreakerSettings, CircuitState,
+};
+pub use crate::pipeline::circuit::{BreakerSnapshot, HostCircuitBreaker};
 pub use crate::pipeline::{thread_stats, ThreadStats};
 pub use crate::system_clock::SystemClock;
 

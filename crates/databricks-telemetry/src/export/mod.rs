@@ -6,7 +6,6 @@
 //! it may block (within the deadline it is given); it must not panic (the worker catches a panic
 //! anyway and counts the attempt as failed).
 
-pub(crate) mod circuit;
 pub(crate) mod http;
 mod outcome;
 #[cfg(feature = "reqwest")]
@@ -19,7 +18,6 @@ use std::time::Instant;
 use crate::credentials::AuthorizationValue;
 use crate::model::FrontendLog;
 
-pub(crate) use circuit::{BreakerSnapshot, HostCircuitBreaker};
 // The HTTPS exporter and its endpoint: a driver gets them through
 // `TelemetryClientManager::acquire_databricks`; the workspace's tools and tests reach them
 // through `unstable`.

@@ -15,7 +15,7 @@ use crate::export::transport::{
     Method, ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
     TransportResponse,
 };
-use crate::pipeline::threads;
+use crate::threads;
 
 /// Sends telemetry through a driver's own [`reqwest::Client`], so uploads and flag fetches
 /// use the driver's proxy, TLS backend, trust store and connection pool.

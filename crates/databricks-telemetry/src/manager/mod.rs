@@ -10,13 +10,13 @@ use crate::config::TelemetryConfig;
 use crate::credentials::CredentialsProvider;
 use crate::export::http::ExporterSettings;
 use crate::export::{
-    BreakerSnapshot, DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint,
-    ServiceEndpointError,
+    DatabricksExporter, DatabricksExporterError, Exporter, ServiceEndpoint, ServiceEndpointError,
 };
 use crate::feature_flags::{FeatureFlagCache, FlagSettings};
 use crate::host::{HostError, HostKey};
 use crate::identity::ClientIdentity;
 use crate::jitter::Jitter;
+use crate::pipeline::circuit::BreakerSnapshot;
 use crate::pipeline::engine::{AcquireFailure, Engine, Grip, HostParts};
 use crate::pipeline::host::FlagSource;
 use crate::pipeline::host_choices::HostChoices;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::lane::Lane;
-use super::threads;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
+use crate::threads;
 
 /// How many helper threads may be stuck in providers at once; past that, calls fail at once.
 const MAX_RUNNERS: usize = 4;

@@ -5,17 +5,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use super::circuit::HostCircuitBreaker;
 use super::engine::EngineShared;
 use super::host_choices::HostChoices;
 use super::lane::Lane;
 use super::settings::HostSettings;
 use super::stall::InFlight;
-use super::{threads, worker};
+use super::worker;
 use crate::clock::ClockSleeper;
-use crate::export::{Exporter, HostCircuitBreaker, ServiceEndpoint};
+use crate::export::{Exporter, ServiceEndpoint};
 use crate::feature_flags::FeatureFlagCache;
 use crate::host::HostKey;
 use crate::stats::TelemetryStats;
+use crate::threads;
 
 /// The name of every export worker thread.
 pub(crate) const WORKER_THREAD_NAME: &str = "dbx-telemetry";

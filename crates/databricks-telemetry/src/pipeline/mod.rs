@@ -69,6 +69,8 @@
 //!   is then counted, or keeps draining in the background).
 
 mod authorizer;
+pub(crate) mod breaker;
+pub(crate) mod circuit;
 pub(crate) mod engine;
 pub(crate) mod host;
 pub(crate) mod host_choices;
@@ -76,10 +78,9 @@ pub(crate) mod lane;
 pub(crate) mod retry;
 pub(crate) mod settings;
 pub(crate) mod stall;
-pub(crate) mod threads;
 pub(crate) mod wait;
 mod worker;
 
-pub use threads::{thread_stats, ThreadStats};
+pub use crate::threads::{thread_stats, ThreadStats};
 pub(crate) use wait::CloseFuture;
 pub use wait::{CloseOutcome, CloseResult, FlushResult};

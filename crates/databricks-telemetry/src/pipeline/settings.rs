@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::retry::RetryPolicy;
-use crate::breaker::{CircuitBreakerSettings, DEFAULT_INITIAL_OPEN_DURATION};
 use crate::config::{Scope, ScopedValues, TelemetryConfig};
+use crate::pipeline::breaker::{CircuitBreakerSettings, DEFAULT_INITIAL_OPEN_DURATION};
 
 /// What an acquire brings to the pipeline from its configuration: the lane's and the host's
 /// settings (applied when it creates them, compared otherwise) and the process-wide cap on

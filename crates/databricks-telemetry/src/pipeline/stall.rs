@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use super::host::Host;
 use super::lane::Lane;
 use super::wait::CloseResult;
-use crate::breaker::CircuitState;
 use crate::export::{ExportOutcome, FailureKind};
+use crate::pipeline::breaker::CircuitState;
 
 /// How long (clock time) a request may be in flight before a close stops waiting for it. A
 /// telemetry upload answers in well under this; one that has not is most likely hanging, and
@@ -69,7 +69,8 @@ impl InFlight {
     /// A request begins now (clock time, from the engine's epoch; a request at the epoch itself
     /// is stored as 1 ns after it, since 0 means none is in flight).
     pub(crate) fn begin(&self, nanos_since_epoch: u64) {
-        self.since.store(nanos_since_epoch.max(1), Ordering::Release);
+        self.since
+            .store(nanos_since_epoch.max(1), Ordering::Release);
     }
 
     /// The request ended with `outcome`.

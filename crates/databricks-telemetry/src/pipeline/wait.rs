@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::threads;
 use crate::stats::TelemetryStats;
+use crate::threads;
 
 /// How a [`flush`](crate::TelemetryClientHandle::flush) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

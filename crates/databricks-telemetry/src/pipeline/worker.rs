@@ -10,11 +10,11 @@ use super::authorizer::AuthorizationError;
 use super::host::{Host, HostState, WorkerState};
 use super::lane::{Batch, Lane};
 use super::retry::{after_failure, is_worth_retrying, RetryDecision, RetryLimits};
-use crate::breaker::{Admission, CircuitState};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
 use crate::feature_flags::FlagAnswer;
 use crate::jitter::Jitter;
+use crate::pipeline::breaker::{Admission, CircuitState};
 
 /// How long (clock time) a worker with nothing to do waits before its thread ends.
 pub(crate) const IDLE_LINGER: Duration = Duration::from_secs(1);

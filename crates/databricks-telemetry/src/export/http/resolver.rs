@@ -3,7 +3,7 @@
 //! ureq's own resolver starts an uncounted thread per lookup whenever a timeout is set (that
 //! is, for every request the library makes). This one resolves IP literals and `localhost`
 //! where it is called, without a thread, and starts lookups of other names through the
-//! pipeline's [`spawn`](crate::pipeline::threads::spawn), so they show in
+//! pipeline's [`spawn`](crate::threads::spawn), so they show in
 //! [`thread_stats`](crate::unstable::thread_stats) (thread name `dbx-telemetry-dns`). A lookup
 //! that outlives its timeout finishes on its thread, which then ends; the request has already
 //! failed as timed out.
@@ -16,7 +16,7 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
-use crate::pipeline::threads;
+use crate::threads;
 
 /// The most addresses ureq keeps from a lookup.
 const MAX_ADDRESSES: usize = 16;

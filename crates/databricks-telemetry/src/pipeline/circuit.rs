@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{ExportOutcome, FailureKind};
-use crate::breaker::{Admission, CircuitBreaker, CircuitBreakerSettings, CircuitState};
 use crate::clock::Clock;
+use crate::export::{ExportOutcome, FailureKind};
+use crate::pipeline::breaker::{Admission, CircuitBreaker, CircuitBreakerSettings, CircuitState};
 
 /// A [`CircuitBreaker`] shared by every lane of one host (hold it in an [`Arc`]).
 ///
