@@ -45,9 +45,7 @@ impl TelemetryClientHandle {
                 }
                 if let Some(builder) = self.session() {
                     let session = builder.build();
-                    self.enqueue(
-                        session.connection_open_failed(took, &error_info(error)),
-                    );
+                    self.enqueue(session.connection_open_failed(took, &error_info(error)));
                 }
             }
         }

@@ -260,7 +260,6 @@ impl TelemetryClientManager {
         })
     }
 
-
     /// A handle that sends to the Databricks telemetry service at `options`' host (e.g.
     /// `adb-123.4.azuredatabricks.net`, or a URL), or at the configuration's `endpoint` when it
     /// has one (e.g. `dbtel serve`). The org id comes from the options, else the
