@@ -136,6 +136,7 @@ pub(super) fn check_option(key: &str, value: ConfigValue) -> Result<bool, Config
 
 /// Whether `key` is under a telemetry prefix (or a near miss of one): a known setting or a
 /// mistyped one, whose error the library reports.
+#[cfg(feature = "adbc")]
 pub(super) fn is_telemetry_key(key: &str) -> bool {
     !matches!(classify(key), Classified::Foreign)
 }
