@@ -69,7 +69,6 @@ async fn open(
     host: &str,
 ) -> Result<Connection, Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let config = database.telemetry_options.config()?;
     // The driver's OAuth provider is async; the library calls it on the driver's runtime.
     let credentials = TokioCredentials::from_fn(tokio::runtime::Handle::current(), || async {
         tokio::time::sleep(Duration::from_millis(2)).await; // a token refresh
@@ -83,12 +82,11 @@ async fn open(
             Arc::new(credentials),
         )
         .with_auth_type(TelemetryAuthType::OAuthM2m)
-        .with_config(config)
+        .with_options(&database.telemetry_options)
         .with_org_id("1234567890");
-    // Telemetry never fails a connection: a handle that records nothing if the acquire fails.
-    let telemetry = manager
-        .acquire_databricks(&options)
-        .unwrap_or_else(|_| TelemetryClientHandle::disabled());
+    // Telemetry never fails a connection: a handle that records nothing if the acquire fails
+    // (invalid options included; the reason is logged at debug).
+    let telemetry = manager.acquire_or_disabled(&options);
     // ... the session opens; the server assigns its id ...
     if let Some(session) = telemetry.open_session(|s| s.with_session_id("01f0-example-session")) {
         telemetry.enqueue(session.connection_opened(started.elapsed()));

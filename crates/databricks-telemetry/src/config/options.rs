@@ -134,6 +134,13 @@ pub(super) fn check_option(key: &str, value: ConfigValue) -> Result<bool, Config
     }
 }
 
+/// Whether `key` is under a telemetry prefix (or a near miss of one): a known setting or a
+/// mistyped one, whose error the library reports.
+#[cfg(feature = "adbc")]
+pub(super) fn is_telemetry_key(key: &str) -> bool {
+    !matches!(classify(key), Classified::Foreign)
+}
+
 /// The setting `key` names, when it is a known telemetry key under either prefix.
 pub(super) fn known_setting(key: &str) -> Option<Key> {
     match classify(key) {

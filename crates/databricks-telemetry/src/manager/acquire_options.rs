@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::TelemetryConfig;
+use crate::config::{ConfigError, TelemetryConfig, TelemetryOptions};
 use crate::context::TelemetryAuthType;
 use crate::credentials::CredentialsProvider;
 use crate::driver::DriverInfo;
@@ -60,6 +60,8 @@ pub struct AcquireOptions {
     pub(crate) auth_type: Option<TelemetryAuthType>,
     pub(crate) transport: Option<TransportSource>,
     pub(crate) transport_settings: Option<String>,
+    /// Why the options of [`with_options`](Self::with_options) made no configuration.
+    pub(crate) config_error: Option<ConfigError>,
 }
 
 impl AcquireOptions {
@@ -76,6 +78,7 @@ impl AcquireOptions {
             auth_type: None,
             transport: None,
             transport_settings: None,
+            config_error: None,
         }
     }
 
@@ -95,6 +98,23 @@ impl AcquireOptions {
     /// The telemetry configuration (from the connection's options).
     pub fn with_config(mut self, config: TelemetryConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// The telemetry configuration from the connection's options
+    /// ([`TelemetryOptions::config`]: options, then environment, then defaults). When they
+    /// make no valid configuration, acquiring fails with
+    /// [`AcquireError::Config`](crate::AcquireError::Config), and
+    /// [`acquire_or_disabled`](super::TelemetryClientManager::acquire_or_disabled) hands out a
+    /// handle that records nothing.
+    pub fn with_options(mut self, options: &TelemetryOptions) -> Self {
+        match options.config() {
+            Ok(config) => {
+                self.config = config;
+                self.config_error = None;
+            }
+            Err(error) => self.config_error = Some(error),
+        }
         self
     }
 
@@ -176,6 +196,36 @@ impl AcquireOptions {
     {
         self.transport = Some(TransportSource::Built(Arc::new(build)));
         self
+    }
+
+    /// Sends through the driver's own `client` (its proxy, CA and TLS backend), on a small
+    /// runtime of the transport's own ([`ReqwestTransport::with_own_runtime`](crate::export::ReqwestTransport::with_own_runtime)),
+    /// built for the host's first connection only
+    /// ([`with_transport_fn`](Self::with_transport_fn)); `description` says what the client
+    /// is built from, as [`with_transport_settings`](Self::with_transport_settings) (never a
+    /// credential: it is logged), so that a later connection's other proxy or CA is reported.
+    ///
+    /// ```
+    /// # fn driver(client: reqwest::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_telemetry::{AcquireOptions, DriverInfo};
+    ///
+    /// let options = AcquireOptions::new("adb-1.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
+    ///     .with_reqwest_client(client, "proxy=none ca=system");
+    /// # let _ = options;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "reqwest")]
+    pub fn with_reqwest_client(
+        self,
+        client: reqwest::Client,
+        description: impl Into<String>,
+    ) -> Self {
+        self.with_transport_fn(move || {
+            let transport = crate::export::ReqwestTransport::with_own_runtime(client.clone())?;
+            Ok(Arc::new(transport))
+        })
+        .with_transport_settings(description)
     }
 
     /// Describes what the connection's transport is built from (e.g. `"proxy=http://p:3128

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::config::TelemetryConfig;
+use crate::config::{ConfigError, TelemetryConfig};
 use crate::credentials::CredentialsProvider;
 use crate::export::http::ExporterSettings;
 use crate::export::{
@@ -77,6 +77,9 @@ pub enum AcquireError {
     /// The manager has been shut down; it hands out nothing more.
     #[error("the telemetry manager has been shut down")]
     ShutDown,
+    /// The options given with [`AcquireOptions::with_options`] make no valid configuration.
+    #[error("invalid telemetry options: {0}")]
+    Config(#[source] ConfigError),
 }
 
 impl AcquireError {
@@ -233,6 +236,30 @@ impl TelemetryClientManager {
         Ok(TelemetryClientHandle::new(&self.engine, host, grip, None))
     }
 
+    /// [`acquire_databricks`](Self::acquire_databricks), falling back to a handle that records
+    /// nothing ([`TelemetryClientHandle::disabled`]) when it fails, the reason logged at
+    /// `debug`: telemetry never fails a connection.
+    ///
+    /// ```
+    /// use databricks_telemetry::config::TelemetryOptions;
+    /// use databricks_telemetry::{AcquireOptions, DriverInfo, TelemetryClientManager};
+    ///
+    /// let mut options = TelemetryOptions::new();
+    /// options.set("databricks.telemetry.batch_size", 500)?;
+    /// options.set("databricks.telemetry.max_queue_size", 100)?; // smaller than a batch
+    /// let acquire = AcquireOptions::new("adb-1.azuredatabricks.net", DriverInfo::new_lossy("Databricks ADBC Rust", "0.1.0"))
+    ///     .with_options(&options);
+    /// let telemetry = TelemetryClientManager::new().acquire_or_disabled(&acquire);
+    /// assert!(!telemetry.is_enabled());
+    /// # Ok::<(), databricks_telemetry::ConfigError>(())
+    /// ```
+    pub fn acquire_or_disabled(&self, options: &AcquireOptions) -> TelemetryClientHandle {
+        self.acquire_databricks(options).unwrap_or_else(|error| {
+            tracing::debug!(%error, host = %options.host, "telemetry disabled for this connection");
+            TelemetryClientHandle::disabled()
+        })
+    }
+
     /// A handle that sends to the Databricks telemetry service at `options`' host (e.g.
     /// `adb-123.4.azuredatabricks.net`, or a URL), or at the configuration's `endpoint` when it
     /// has one (e.g. `dbtel serve`). The org id comes from the options, else the
@@ -273,12 +300,16 @@ impl TelemetryClientManager {
     /// for plain HTTP where that is not allowed; [`AcquireError::InvalidOrgId`] for an org id
     /// that is not decimal; [`AcquireError::NoTransport`] without a transport in a build
     /// without the default client; [`AcquireError::Transport`] when the function of
-    /// [`AcquireOptions::with_transport_fn`] fails; [`AcquireError::ShutDown`] after
-    /// [`shutdown`](Self::shutdown).
+    /// [`AcquireOptions::with_transport_fn`] fails; [`AcquireError::Config`] when the options
+    /// of [`AcquireOptions::with_options`] make no valid configuration;
+    /// [`AcquireError::ShutDown`] after [`shutdown`](Self::shutdown).
     pub fn acquire_databricks(
         &self,
         options: &AcquireOptions,
     ) -> Result<TelemetryClientHandle, AcquireError> {
+        if let Some(error) = &options.config_error {
+            return Err(AcquireError::Config(error.clone()));
+        }
         let config = &options.config;
         // The configuration's `endpoint` (e.g. `dbtel serve`) beats the connection's host.
         let target = config.endpoint().unwrap_or(&options.host);
