@@ -49,8 +49,8 @@
 //! use databricks_telemetry::credentials::StaticBearerToken;
 //! use databricks_telemetry::model::OperationType;
 //! use databricks_telemetry::{
-//!     AcquireOptions, ClientIdentity, DriverInfo, TelemetryAuthType, TelemetryClientHandle,
-//!     TelemetryClientManager, TelemetryOptions,
+//!     AcquireOptions, ClientIdentity, DriverInfo, TelemetryAuthType, TelemetryClientManager,
+//!     TelemetryOptions,
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,19 +62,18 @@
 //! let mut options = TelemetryOptions::new();
 //! options.set("adbc.databricks.telemetry.batch_size", "200")?;
 //!
-//! // Per connection (telemetry never fails one: a disabled handle if the acquire fails):
+//! // Per connection (telemetry never fails one: a disabled handle if the acquire fails, the
+//! // reason logged at debug):
 //! let token = "dapi...";
-//! let telemetry = TelemetryClientManager::global()
-//!     .acquire_databricks(
-//!         &AcquireOptions::new("adb-123.4.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?)
-//!             .with_credentials(
-//!                 ClientIdentity::from_credential("pat", token),
-//!                 Arc::new(StaticBearerToken::new(token)),
-//!             )
-//!             .with_auth_type(TelemetryAuthType::Pat)
-//!             .with_config(options.config()?),
+//! let driver = DriverInfo::new("Databricks ADBC Rust", "0.1.0")?;
+//! let acquire = AcquireOptions::new("adb-123.4.azuredatabricks.net", driver)
+//!     .with_credentials(
+//!         ClientIdentity::from_credential("pat", token),
+//!         Arc::new(StaticBearerToken::new(token)),
 //!     )
-//!     .unwrap_or_else(|_| TelemetryClientHandle::disabled());
+//!     .with_auth_type(TelemetryAuthType::Pat)
+//!     .with_options(&options);
+//! let telemetry = TelemetryClientManager::global().acquire_or_disabled(&acquire);
 //!
 //! if let Some(session) = telemetry.open_session(|s| s.with_session_id("01f0-...")) {
 //!     telemetry.enqueue(session.connection_opened(Duration::from_millis(120)));
@@ -100,17 +99,16 @@
 //! and the handle keeps the connection's session ([`TelemetryClientHandle::open_session`]), so
 //! [`TelemetryClientHandle::begin`] starts a statement recorder bound to the handle, which
 //! sends its own event when it is submitted or dropped. When the acquire fails,
-//! [`TelemetryClientHandle::disabled`] keeps the driver's code in one shape: telemetry never
-//! fails a connection.
+//! [`acquire_or_disabled`](TelemetryClientManager::acquire_or_disabled) hands out
+//! [`TelemetryClientHandle::disabled`], which keeps the driver's code in one shape: telemetry
+//! never fails a connection.
 //!
 //! ```no_run
 //! # use std::time::Duration;
-//! # use databricks_telemetry::{AcquireOptions, DriverInfo, TelemetryClientHandle, TelemetryClientManager};
+//! # use databricks_telemetry::{AcquireOptions, DriverInfo, TelemetryClientManager};
 //! use databricks_telemetry::model::OperationType;
 //! # let options = AcquireOptions::new("adb-1.azuredatabricks.net", DriverInfo::new("Databricks ADBC Rust", "0.1.0")?);
-//! let telemetry = TelemetryClientManager::global()
-//!     .acquire_databricks(&options)
-//!     .unwrap_or_else(|_| TelemetryClientHandle::disabled());
+//! let telemetry = TelemetryClientManager::global().acquire_or_disabled(&options);
 //! if let Some(session) = telemetry.open_session(|s| s.with_session_id("01f0-...")) {
 //!     telemetry.enqueue(session.connection_opened(Duration::from_millis(90)));
 //! }
