@@ -164,6 +164,8 @@ pub(crate) enum FakeBehaviour {
     /// `x-echo-<name>`, in the headers `ureq` shows at DEBUG (`Server`) and TRACE (`Location`),
     /// and quoted in a JSON body (`echo`), sent in small writes so it arrives in pieces.
     Echo { status: u16 },
+    /// Answer 200 one byte every `every` (a slowloris answer), until the server stops.
+    Dribble { every: Duration },
 }
 
 impl FakeBehaviour {
@@ -308,6 +310,18 @@ fn serve(
             FakeBehaviour::Hang => {
                 sleep_unless_stopped(WAIT, stop);
                 return;
+            }
+            FakeBehaviour::Dribble { every } => {
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{\"errors\":[],\"numProtoSuccess\":1}";
+                for byte in answer {
+                    sleep_unless_stopped(*every, stop);
+                    if stop.load(Ordering::Acquire)
+                        || writer.write_all(&[*byte]).is_err()
+                        || writer.flush().is_err()
+                    {
+                        return;
+                    }
+                }
             }
             FakeBehaviour::PartialBody { declared, sent } => {
                 let head = format!(

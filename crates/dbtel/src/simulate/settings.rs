@@ -243,14 +243,20 @@ pub(crate) fn outage_close_timeout(
 }
 
 /// How long the run's final shutdown waits, for a run whose lanes have `config`: longer than a
-/// lane may take to drain after its last connection closed (its close timeout) and a request
-/// cut short at that deadline, so the lanes' own deadlines decide what is delivered.
+/// lane may take to drain after its last connection closed (its close timeout) and the second
+/// the library's shutdown gives a request in flight past it ([`IN_FLIGHT_GRACE`]), so the
+/// lanes' own deadlines decide what is delivered. Not the request timeout: a request begun
+/// before the close, with the whole of it, is cut off at the lane's deadline (issue 23).
 pub(crate) fn shutdown_timeout(config: &TelemetryConfig) -> Duration {
     config
         .close_timeout()
-        .saturating_add(config.request_timeout())
+        .saturating_add(IN_FLIGHT_GRACE)
         .saturating_add(SHUTDOWN_MARGIN)
 }
+
+/// How long past a lane's close deadline the library's shutdown waits for a request in flight
+/// before it counts the lane's events itself.
+pub(crate) const IN_FLIGHT_GRACE: Duration = Duration::from_secs(1);
 
 /// Whole milliseconds of a default, for `--help`.
 const fn millis(duration: Duration) -> u64 {
@@ -311,6 +317,17 @@ mod tests {
         let outage = config(&[], Some("503:2s@1s"));
         assert_eq!(outage.close_timeout(), Duration::from_secs(8));
         assert_eq!(shutdown_timeout(&outage), Duration::from_secs(10));
+        // A long request timeout does not lengthen the shutdown: the close deadline bounds it.
+        let slow = config(
+            &[
+                "--close-timeout-ms",
+                "1000",
+                "--request-timeout-ms",
+                "300000",
+            ],
+            None,
+        );
+        assert_eq!(shutdown_timeout(&slow), Duration::from_secs(3));
         let given = config(&["--close-timeout-ms", "300"], Some("503:2s@1s"));
         assert_eq!(given.close_timeout(), Duration::from_millis(300));
     }
