@@ -165,3 +165,81 @@ fn the_close_deadline_bounds_a_request_in_flight_to_a_slowloris_endpoint() {
     );
     assert_eq!(report["accounted"], true, "{report}");
 }
+
+/// Waits until process `pid` runs its signal thread, so a signal sent now reaches the
+/// handlers, not the default action: at most five seconds (then the signal is sent anyway, and
+/// a run without handlers dies of it). Off Linux, a second's wait instead.
+fn wait_for_signal_handlers(pid: u32) {
+    let tasks = format!("/proc/{pid}/task");
+    if !std::path::Path::new(&tasks).exists() {
+        std::thread::sleep(Duration::from_secs(1));
+        return;
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let running = std::fs::read_dir(&tasks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|name| name.trim() == "dbtel-signals")
+            });
+        if running {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_run_which_closes_and_prints_its_report() {
+    for (flag, name, code) in [("-INT", "SIGINT", 130), ("-TERM", "SIGTERM", 143)] {
+        let child = spawn(
+            &[
+                "simulate",
+                "--connections",
+                "2",
+                "--duration",
+                "120s",
+                "--close-timeout-ms",
+                "1000",
+                "--json",
+            ],
+            &[],
+        );
+        wait_for_signal_handlers(child.id());
+        // Some of the workload runs first.
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = Command::new("kill")
+            .arg(flag)
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let (output, _) = finish(child, DEADLINE);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{name}: the exit status says interrupted; stderr {}",
+            text(&output.stderr)
+        );
+        let report = report(&output);
+        assert_eq!(report["interrupted"], name, "{report}");
+        assert!(
+            report["elapsed_s"].as_f64().unwrap() < 60.0,
+            "the workload stopped early: {report}"
+        );
+        assert!(report["generated"].as_u64().unwrap() > 0, "{report}");
+        assert_eq!(report["pending"], 0, "{report}");
+        assert_eq!(
+            report["accounted"], true,
+            "the lanes closed as at the end of a run: {report}"
+        );
+        assert!(
+            text(&output.stderr).contains(name),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}

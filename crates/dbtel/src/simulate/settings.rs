@@ -23,6 +23,8 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
+use super::environment::{self, Flagged, SettingOrigin};
+
 use super::outage::OutageSpec;
 
 /// `--flush-interval-ms` default for simulate.
@@ -57,11 +59,13 @@ pub(crate) struct LibraryFlags {
     #[arg(long)]
     pub(crate) force_enabled: bool,
 
-    /// Most logs in one export request.
-    #[arg(long, value_name = "N", default_value_t = library_defaults().batch_size())]
-    pub(crate) batch_size: usize,
+    /// Most logs in one export request; when not given, DATABRICKS_TELEMETRY_BATCH_SIZE if set
+    /// [default: 100, the library's].
+    #[arg(long, value_name = "N")]
+    pub(crate) batch_size: Option<usize>,
 
-    /// How often a lane's pending logs are exported [default: 200; library: 5000].
+    /// How often a lane's pending logs are exported; when not given,
+    /// DATABRICKS_TELEMETRY_FLUSH_INTERVAL_MS if set [default: 200; library: 5000].
     #[arg(long, value_name = "MS")]
     pub(crate) flush_interval_ms: Option<u64>,
 
@@ -150,12 +154,45 @@ impl LibraryFlags {
     /// # Errors
     ///
     /// The library's [`ConfigError`] for the first value out of range, named by its option key.
+    #[cfg(test)]
     pub(crate) fn to_config(
         &self,
         allow_insecure_http: bool,
         outage: Option<&OutageSpec>,
     ) -> Result<TelemetryConfig, ConfigError> {
+        self.to_config_with_env(allow_insecure_http, outage, &|_| None)
+            .map(|(config, _)| config)
+    }
+
+    /// [`to_config`](Self::to_config) reading the library's `DATABRICKS_TELEMETRY_*` variables
+    /// through `env` as a driver does (a flag given wins; see [`environment`]); also says where
+    /// each of those settings came from.
+    ///
+    /// # Errors
+    ///
+    /// As [`to_config`](Self::to_config); a bad variable is ignored, not an error.
+    pub(crate) fn to_config_with_env(
+        &self,
+        allow_insecure_http: bool,
+        outage: Option<&OutageSpec>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(TelemetryConfig, Vec<SettingOrigin>), ConfigError> {
         let library = self.library_defaults;
+        let from_env = environment::resolve(
+            Flagged {
+                batch_size: (self.batch_size, library_defaults().batch_size()),
+                flush_interval_ms: (
+                    self.flush_interval_ms,
+                    if library {
+                        millis(library_defaults().flush_interval())
+                    } else {
+                        SIMULATE_FLUSH_INTERVAL_MS
+                    },
+                ),
+                max_queue_size: self.max_queue_size,
+            },
+            env,
+        )?;
         let ms = |given: Option<u64>, scaled: u64, default: Duration| {
             Duration::from_millis(given.unwrap_or(if library { millis(default) } else { scaled }))
         };
@@ -186,15 +223,11 @@ impl LibraryFlags {
             ),
             (None, _) => library_defaults().close_timeout(),
         };
-        TelemetryConfig::builder()
-            .with_enabled(true)
+        let config = TelemetryConfig::builder()
+            .with_enabled(from_env.enabled)
             .with_force_enabled(self.force_enabled)
-            .with_batch_size(self.batch_size)
-            .with_flush_interval(ms(
-                self.flush_interval_ms,
-                SIMULATE_FLUSH_INTERVAL_MS,
-                library_defaults().flush_interval(),
-            ))
+            .with_batch_size(from_env.batch_size)
+            .with_flush_interval(from_env.flush_interval)
             .with_max_queue_size(self.max_queue_size)
             .with_max_pending_events(self.max_pending_events)
             .with_close_timeout(close_timeout)
@@ -219,7 +252,8 @@ impl LibraryFlags {
             .with_feature_flag_driver(self.feature_flag_driver.clone())
             .with_feature_flag_timeout(Duration::from_millis(self.feature_flag_timeout_ms))
             .with_allow_insecure_http(allow_insecure_http)
-            .build()
+            .build()?;
+        Ok((config, from_env.origins))
     }
 }
 
