@@ -148,12 +148,7 @@ fn library_defaults() -> TelemetryConfig {
 }
 
 impl LibraryFlags {
-    /// The configuration these flags describe, for a run with `outage` (if any); plain HTTP to
-    /// loopback is allowed when `allow_insecure_http`.
-    ///
-    /// # Errors
-    ///
-    /// The library's [`ConfigError`] for the first value out of range, named by its option key.
+    /// [`to_config_with_env`](Self::to_config_with_env) with no environment (for tests).
     #[cfg(test)]
     pub(crate) fn to_config(
         &self,
@@ -164,13 +159,15 @@ impl LibraryFlags {
             .map(|(config, _)| config)
     }
 
-    /// [`to_config`](Self::to_config) reading the library's `DATABRICKS_TELEMETRY_*` variables
-    /// through `env` as a driver does (a flag given wins; see [`environment`]); also says where
-    /// each of those settings came from.
+    /// The configuration these flags describe, for a run with `outage` (if any), with the
+    /// library's `DATABRICKS_TELEMETRY_*` variables read through `env` as a driver reads them
+    /// (a flag given wins; see [`environment`]); plain HTTP to loopback is allowed when
+    /// `allow_insecure_http`. Also says where each setting a variable can set came from.
     ///
     /// # Errors
     ///
-    /// As [`to_config`](Self::to_config); a bad variable is ignored, not an error.
+    /// The library's [`ConfigError`] for the first value out of range, named by its option key;
+    /// a bad variable is ignored, not an error.
     pub(crate) fn to_config_with_env(
         &self,
         allow_insecure_http: bool,
