@@ -12,6 +12,11 @@
 //! connection ends (then it is masked whole). A start shorter than that is passed on, and the
 //! rest is still masked when it comes; so at most `MIN_HELD - 1` bytes of a credential can reach
 //! the HTTP crate, never enough to tell anything.
+//!
+//! Only copies byte for byte are recognised: a server that sends the credential back changed
+//! (base64, percent-encoded, in another case) is not caught. Such a server has the credential
+//! anyway; what this stops is the common reflection (an echo endpoint, a debugging proxy, an
+//! error page quoting the request) turning into a token in the driver's logs.
 
 /// The shortest end of a read that is held back when it could begin a credential.
 pub(crate) const MIN_HELD: usize = 4;
