@@ -90,6 +90,11 @@ impl EchoMask {
         self.ready_from == self.ready.len() && !self.held.is_empty()
     }
 
+    /// Whether nothing read is waiting to be handed over (held back or not yet taken).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.ready_from == self.ready.len() && self.held.is_empty()
+    }
+
     /// Hands over as much as fits in `room`; how much.
     pub(crate) fn take(&mut self, room: &mut [u8]) -> usize {
         let available = &self.ready[self.ready_from..];
@@ -238,8 +243,10 @@ mod tests {
         let mut mask = EchoMask::default();
         mask.push(b"Bearer dapi", &[]);
         assert!(!mask.only_held());
+        assert!(!mask.is_drained());
         let mut room = [0u8; 32];
         assert_eq!(mask.take(&mut room), 11);
+        assert!(mask.is_drained());
     }
 
     #[test]

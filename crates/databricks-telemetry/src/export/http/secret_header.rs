@@ -270,7 +270,9 @@ impl Transport for SecretTransport {
     }
 
     fn is_open(&mut self) -> bool {
-        self.inner.is_open()
+        // Bytes read but not handed to ureq (its own buffer full, or held back) would be taken
+        // for the next answer's start: such a connection is not used again.
+        self.echo.is_drained() && self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
