@@ -298,7 +298,10 @@
 //!   (or sent again after the last one failed), or the lane's retry due only after the deadline end the
 //!   wait at once, and the lane drains on in the background.
 //!   [`shutdown`](crate::TelemetryClientManager::shutdown) closes every lane and
-//!   waits for them within its timeout, counting whatever a hanging host still holds.
+//!   waits for them within its timeout, counting whatever a hanging host still holds; a lane
+//!   whose own close deadline passed a second ago while its host's request (begun before the
+//!   close, with the whole request timeout) is still in flight is not waited for longer: it
+//!   is finished then, that request's batch counted as `closed_before_delivery`.
 //!
 //! ### The breaker, as a lane sees it
 //!

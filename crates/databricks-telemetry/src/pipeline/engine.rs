@@ -20,8 +20,9 @@ use crate::host::HostKey;
 use crate::identity::ClientIdentity;
 use crate::stats::TelemetryStats;
 
-/// How long past a lane's drain deadline `close` waits for its worker before it counts the
-/// lane's events itself.
+/// How long past a lane's drain deadline `close` and `shutdown` wait for its worker before
+/// they count the lane's events themselves (an export honouring its deadline has returned by
+/// then; one begun with the whole request timeout before the lane was closing may not have).
 const ABANDON_GRACE: Duration = Duration::from_secs(1);
 
 /// What every host of one engine shares.
@@ -360,24 +361,53 @@ impl Engine {
     /// returns by the drain deadline, and its worker counts it; abandoning it earlier would
     /// count a batch the service may have taken as undelivered.)
     fn abandon_if_overdue(&self, grip: &Grip) {
+        self.abandon_overdue(&grip.host, &grip.lane, false);
+    }
+
+    /// Finishes `lane` (of `host`) when its drain deadline passed more than [`ABANDON_GRACE`]
+    /// ago (and no handle holds it, unless `even_held`: a shutdown closes held lanes too);
+    /// whether it did.
+    fn abandon_overdue(&self, host: &Arc<Host>, lane: &Arc<Lane>, even_held: bool) -> bool {
         let now = self.shared.clock.now();
-        let mut state = grip.host.lock();
+        let mut state = host.lock();
         let Some(index) = state.lanes.iter().position(|entry| {
-            Arc::ptr_eq(&entry.lane, &grip.lane)
-                && entry.handles == 0
+            Arc::ptr_eq(&entry.lane, lane)
+                && (even_held || entry.handles == 0)
                 && entry
                     .drain_deadline
                     .is_some_and(|deadline| now >= deadline + ABANDON_GRACE)
         }) else {
-            return;
+            return false;
         };
         let entry = state.lanes.remove(index);
         if state.cursor > index {
             state.cursor -= 1;
         }
         drop(state);
-        tracing::debug!(host = %grip.host.key, "telemetry lane abandoned at its close deadline");
-        grip.host.retire(&entry.lane);
+        tracing::debug!(host = %host.key, "telemetry lane abandoned at its close deadline");
+        host.retire(&entry.lane);
+        true
+    }
+
+    /// Waits until `lane` (of `host`) finished, or `deadline` passes, or its own drain deadline
+    /// passed more than [`ABANDON_GRACE`] ago while its worker is still in a request (begun
+    /// before the lane was closing, with the whole request timeout): then the lane is finished
+    /// here, what it holds (the batch in flight included) counted as `closed_before_delivery`.
+    /// Whether it finished without being cut off.
+    fn wait_finished_or_abandon(
+        &self,
+        host: &Arc<Host>,
+        lane: &Arc<Lane>,
+        deadline: Instant,
+    ) -> bool {
+        loop {
+            if lane.wait_finished(next_check(deadline)) {
+                return true;
+            }
+            if self.abandon_overdue(host, lane, true) || Instant::now() >= deadline {
+                return false;
+            }
+        }
     }
 
     /// Stops taking events and acquires, drains every lane within `timeout`, counts what was not
@@ -412,13 +442,14 @@ impl Engine {
                 .map(|e| Arc::clone(&e.lane))
                 .collect();
             for lane in lanes {
-                if !lane.wait_finished(deadline) {
+                if !self.wait_finished_or_abandon(host, &lane, deadline) {
                     completed = false;
                 }
             }
         }
         if !completed {
-            // The deadline passed (a hanging host): count what is left now. An export still
+            // The deadline passed, or a lane's own deadline cut off its host's request in
+            // flight (a hanging host): count what is left now. An export still
             // running is not counted again when it returns.
             for host in &hosts {
                 let gone: Vec<LaneEntry> = host.lock().lanes.drain(..).collect();

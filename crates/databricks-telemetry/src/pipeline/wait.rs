@@ -31,7 +31,9 @@ pub enum CloseResult {
     Completed,
     /// The timeout passed first. A lane whose own close deadline had passed too was finished
     /// (what it held counted as `closed_before_delivery`); otherwise it keeps draining in the
-    /// background within its `close_timeout_ms`.
+    /// background within its `close_timeout_ms`. A shutdown also says so when a lane's own
+    /// close deadline passed (by a second) while its host's request was still in flight: the
+    /// lane is finished then, the request's batch counted as `closed_before_delivery`.
     TimedOut,
     /// Returned before the timeout, without waiting: the host's circuit breaker is open, so
     /// nothing can be delivered before its open period ends. The lane keeps draining in the

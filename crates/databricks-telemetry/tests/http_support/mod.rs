@@ -160,6 +160,12 @@ pub(crate) enum FakeBehaviour {
     Hang,
     /// Announce `declared` body bytes, send `sent`, then keep the connection open.
     PartialBody { declared: usize, sent: Vec<u8> },
+    /// Answer `status` with every request header copied back: under its own name, as
+    /// `x-echo-<name>`, in the headers `ureq` shows at DEBUG (`Server`) and TRACE (`Location`),
+    /// and quoted in a JSON body (`echo`), sent in small writes so it arrives in pieces.
+    Echo { status: u16 },
+    /// Answer 200 one byte every `every` (a slowloris answer), until the server stops.
+    Dribble { every: Duration },
 }
 
 impl FakeBehaviour {
@@ -295,9 +301,27 @@ fn serve(
                     return;
                 }
             }
+            FakeBehaviour::Echo { status } => {
+                let request = requests.lock().unwrap().last().cloned().unwrap();
+                if !write_echo(&mut writer, *status, &request) {
+                    return;
+                }
+            }
             FakeBehaviour::Hang => {
                 sleep_unless_stopped(WAIT, stop);
                 return;
+            }
+            FakeBehaviour::Dribble { every } => {
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{\"errors\":[],\"numProtoSuccess\":1}";
+                for byte in answer {
+                    sleep_unless_stopped(*every, stop);
+                    if stop.load(Ordering::Acquire)
+                        || writer.write_all(&[*byte]).is_err()
+                        || writer.flush().is_err()
+                    {
+                        return;
+                    }
+                }
             }
             FakeBehaviour::PartialBody { declared, sent } => {
                 let head = format!(
@@ -310,6 +334,44 @@ fn serve(
             }
         }
     }
+}
+
+/// Writes an answer that copies back every header of `request` (see [`FakeBehaviour::Echo`]);
+/// whether it could.
+fn write_echo(writer: &mut TcpStream, status: u16, request: &FakeRequest) -> bool {
+    const FRAMING: [&str; 4] = ["content-length", "transfer-encoding", "connection", "host"];
+    let copied: Vec<&(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !FRAMING.contains(&name.as_str()))
+        .collect();
+    let quoted: Vec<String> = copied
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}").replace(['"', '\\'], "_"))
+        .collect();
+    let body = format!(
+        r#"{{"errors":[],"numProtoSuccess":0,"flags":[],"echo":"{}"}}"#,
+        quoted.join("; ")
+    );
+    let mut head = format!(
+        "HTTP/1.1 {status} Echo\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in &copied {
+        head.push_str(&format!("{name}: {value}\r\nx-echo-{name}: {value}\r\n"));
+        if name == "authorization" {
+            head.push_str(&format!("Server: {value}\r\nLocation: /{value}\r\n"));
+        }
+    }
+    head.push_str("\r\n");
+    let answer = [head.into_bytes(), body.into_bytes()].concat();
+    // Pieces of 5 bytes: a credential never arrives in one read.
+    for piece in answer.chunks(5) {
+        if writer.write_all(piece).is_err() || writer.flush().is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use databricks_telemetry::credentials::{
     AuthorizationValue, CredentialsProvider, StaticBearerToken,
 };
-use databricks_telemetry::export::{ExportOutcome, Exporter};
+use databricks_telemetry::export::{ExportOutcome, Exporter, FailureKind};
 use databricks_telemetry::unstable::{
     DatabricksExporter, ExporterSettings, FeatureFlagCache, FlagSettings,
 };
@@ -69,6 +69,50 @@ pub(crate) fn send_the_secret_every_way() {
         .export(&logs(1), Some(&wrong), soon())
         .failure()
         .is_some());
+}
+
+/// Sends `LOG_SECRET` on both routes (an upload and a feature-flag fetch) to servers that copy
+/// every request header into their answer ([`FakeBehaviour::Echo`]), answering 200 and 401;
+/// checks that the servers did get the credential (so their answers carried it back).
+pub(crate) fn send_the_secret_to_an_echoing_server() {
+    let config = fast_config();
+    let provider: Arc<dyn CredentialsProvider> = Arc::new(StaticBearerToken::new(LOG_SECRET));
+    let secret = AuthorizationValue::bearer(LOG_SECRET);
+    for status in [200, 401] {
+        let server = FakeServer::start(FakeBehaviour::Echo { status });
+        let exporter = DatabricksExporter::builder(
+            endpoint_at(server.addr(), &config),
+            ExporterSettings::from_config(&config),
+            user_agent(),
+        )
+        .build()
+        .unwrap();
+        let outcome = exporter.export(&logs(2), Some(&secret), soon());
+        // The answer was read whole: a 401 refuses the credentials; a 200 (whose body counts
+        // none of the logs) is taken as the service's word, not as a broken connection.
+        let kind = outcome.failure().map(|failure| failure.kind);
+        let expected = if status == 200 {
+            FailureKind::NotRetryable
+        } else {
+            FailureKind::Credentials
+        };
+        assert_eq!(kind, Some(expected), "{outcome:?}");
+        let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent());
+        let _ = cache.is_enabled(&endpoint_at(server.addr(), &config), Some(&*provider), None);
+        let requests = server.requests();
+        assert!(
+            requests.iter().any(|r| r.method == "POST")
+                && requests.iter().any(|r| r.method == "GET"),
+            "both routes reached the echoing server: {requests:?}"
+        );
+        let expected = format!("Bearer {LOG_SECRET}");
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.header("authorization") == Some(expected.as_str())),
+            "the server got the credential, so its answers echoed it"
+        );
+    }
 }
 
 /// Every way `secret` shows in `log`: whole, any 12 bytes of it as text, or any 8 bytes of it

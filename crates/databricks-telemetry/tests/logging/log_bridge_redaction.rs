@@ -37,6 +37,7 @@ fn a_tracing_subscriber_bridging_log_never_sees_the_token() {
         .with_writer(move || writer.clone())
         .init();
     send_the_secret_every_way();
+    send_the_secret_to_an_echoing_server();
     let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
     assert!(
         text.contains("ureq_proto::util"),
@@ -45,6 +46,10 @@ fn a_tracing_subscriber_bridging_log_never_sees_the_token() {
     assert!(
         text.contains("telemetry upload"),
         "this crate's own events were captured"
+    );
+    assert!(
+        text.contains("Response {") && text.contains("x-echo-"),
+        "the HTTP crate's view of the echoing answers was captured (DEBUG and TRACE)"
     );
     let leaks = leaks(&text, LOG_SECRET);
     assert!(leaks.is_empty(), "the token reached the log: {leaks:?}");

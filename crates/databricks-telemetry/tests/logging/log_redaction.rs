@@ -1,5 +1,6 @@
 //! No credential reaches a `log` logger at TRACE, from this crate or from the HTTP crate it
-//! ships (whose request dumps go through `log`, target `ureq_proto::util`).
+//! ships (whose request dumps go through `log`, target `ureq_proto::util`), whatever the
+//! server answers (one copies the credential back).
 
 use crate::log_support;
 
@@ -41,6 +42,7 @@ fn a_log_logger_at_trace_never_sees_the_token() {
     log::set_logger(&Capture).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
     send_the_secret_every_way();
+    send_the_secret_to_an_echoing_server();
     let records = RECORDS.lock().unwrap();
     assert!(
         records.contains("ureq_proto::util"),
@@ -50,6 +52,10 @@ fn a_log_logger_at_trace_never_sees_the_token() {
         records.contains(" databricks_telemetry::"),
         "with no tracing subscriber, the crate's own records reach the log logger (tracing's \
          `log` feature), under its module targets"
+    );
+    assert!(
+        records.contains("Response {") && records.contains("x-echo-"),
+        "the HTTP crate's view of the echoing answers was captured (DEBUG and TRACE)"
     );
     let leaks = leaks(&records, LOG_SECRET);
     assert!(leaks.is_empty(), "the token reached the log: {leaks:?}");

@@ -242,3 +242,56 @@ fn close_configured_waits_for_a_healthy_service_and_delivers_everything() {
     assert_eq!(endpoint.stats().logs_accepted, 3);
     assert!(manager.stats().is_balanced());
 }
+
+#[test]
+fn shutdown_cuts_off_a_request_in_flight_at_the_lanes_close_deadline() {
+    let clock = Arc::new(ManualClock::new());
+    // Answers a byte every second: the request, begun with a five-minute timeout while the
+    // connection was open, would outlast any test.
+    let server = FakeServer::start(FakeBehaviour::Dribble {
+        every: Duration::from_secs(1),
+    });
+    let config = fast_builder()
+        .with_batch_size(1)
+        .with_request_timeout(Duration::from_secs(300))
+        .with_close_timeout(Duration::from_secs(1))
+        .with_circuit_breaker_enabled(false)
+        .build()
+        .unwrap();
+    let (manager, handle) = acquire(&clock, server.addr(), &config);
+    enqueue(&handle, 1);
+    assert!(
+        eventually(WAIT, || server.requests().len() == 1),
+        "the worker sent its request"
+    );
+    // The connection closes: the lane has a second (clock time) to drain, and that second and
+    // the grace after it pass while the request is still in flight.
+    handle.release();
+    clock.advance(Duration::from_secs(3));
+
+    // A shutdown that may take ten minutes: it must return at the lane's own close deadline.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let shutting = manager.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(shutting.shutdown(Duration::from_secs(600)));
+    });
+    let outcome = receiver
+        .recv_timeout(WAIT)
+        .expect("the shutdown returned at the lane's close deadline, not after its own timeout");
+
+    assert_eq!(outcome.result, CloseResult::TimedOut);
+    assert_eq!(outcome.stats.pending, 0, "{:?}", outcome.stats);
+    assert_eq!(outcome.stats.exported, 0);
+    assert_eq!(
+        outcome.stats.dropped.closed_before_delivery, 1,
+        "the batch in flight counts as closed before delivery: {:?}",
+        outcome.stats
+    );
+    assert!(outcome.stats.is_balanced(), "{:?}", outcome.stats);
+    drop(server);
+    // The request's late end changes nothing.
+    assert!(eventually(WAIT, || manager.lane_count() == 0));
+    let stats = manager.stats();
+    assert_eq!(stats.dropped.closed_before_delivery, 1, "{stats:?}");
+    assert!(stats.is_balanced(), "{stats:?}");
+}

@@ -3,7 +3,7 @@
 //! runtime). Each test runs every case over each transport: redirects are never followed (and a
 //! client that follows them is refused without the token travelling), bodies are bounded
 //! (uploads and flag fetches), the deadline bounds every exchange, nothing secret reaches a
-//! `log` logger or a `tracing` subscriber at TRACE; and the adapter fails cleanly when the
+//! `log` logger or a `tracing` subscriber at TRACE (a server echoing the token back included); and the adapter fails cleanly when the
 //! driver's runtime has shut down or is not driven.
 //!
 //! Needs the `reqwest` feature: `cargo test -p databricks-telemetry --all-features --test
@@ -426,6 +426,35 @@ fn no_secret_reaches_a_log_or_a_subscriber_over_either_transport() {
             Instant::now() + WAIT,
         );
         assert!(outcome.failure().is_some());
+        // A server that copies every request header back into its answer (issue 23): the
+        // credential comes back in headers, `Server`, `Location` and the body.
+        let echo = FakeServer::start(FakeBehaviour::Echo { status: 401 });
+        let echoed = DatabricksExporter::builder(
+            endpoint_at(echo.addr(), &config),
+            ExporterSettings::from_config(&config),
+            user_agent(),
+        )
+        .with_transport(transport.clone())
+        .build()
+        .unwrap();
+        let refused = echoed.export(&logs(1), Some(&value), Instant::now() + WAIT);
+        assert_eq!(
+            refused.failure().map(|failure| failure.kind),
+            Some(FailureKind::Credentials),
+            "{kind:?}: the echoing answer was read"
+        );
+        let echo_flags = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
+            .with_transport(transport.clone());
+        let _ = echo_flags.is_enabled(&endpoint_at(echo.addr(), &config), Some(&*provider), None);
+        let sent = format!("Bearer {secret}");
+        let requests = echo.requests();
+        assert!(
+            requests.len() >= 2
+                && requests
+                    .iter()
+                    .all(|r| r.header("authorization") == Some(sent.as_str())),
+            "{kind:?}: both routes sent the credential to the echoing server"
+        );
         let cache = FeatureFlagCache::new(FlagSettings::from_config(&config), &user_agent())
             .with_transport(transport);
         assert!(cache.is_enabled(

@@ -8,10 +8,18 @@
 //! closes, shuts the manager down for the final accounting, and checks it against what the
 //! endpoints received. With `--endpoint URL` (once per host) it exports to those instead.
 //!
+//! The library's `DATABRICKS_TELEMETRY_*` variables are read as a driver reads them (a flag
+//! given wins; see [`environment`]); the report says where each of those settings came from.
+//! SIGINT or SIGTERM stops the workload; the run then closes as usual (within its close
+//! timeout) and prints the report it has (see [`interrupt`]).
+//!
 //! Exit codes: 0 when every event is accounted for; 1 when one is not, or the run failed; 2 for
-//! bad flags (including settings the library rejects).
+//! bad flags (including settings the library rejects); 130 or 143 when SIGINT or SIGTERM
+//! stopped it (the report says whether everything was accounted for).
 
 mod actions;
+mod environment;
+mod interrupt;
 mod monitor;
 mod outage;
 mod progress;
@@ -35,6 +43,7 @@ use databricks_telemetry::HostKey;
 use databricks_telemetry::{AcquireError, TelemetryClientManager};
 use telemetry_endpoint::{EndpointError, FeatureFlagAnswer, TelemetryEndpoint};
 
+use self::interrupt::StopSignal;
 use self::monitor::ExportWatch;
 use self::outage::{OutageSpec, ScheduledOutage};
 use self::progress::{ProgressGoal, ProgressView};
@@ -195,6 +204,9 @@ pub(crate) enum SimulateError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Spawn(#[source] io::Error),
+    /// The SIGINT and SIGTERM handlers could not be set up.
+    #[error("cannot set up the signal handlers: {0}")]
+    Signals(#[source] io::Error),
     /// The capture could not be written.
     #[error("cannot write the capture file {}: {source}", path.display())]
     Capture {
@@ -226,14 +238,17 @@ pub(crate) enum Accounting {
     Balanced,
     /// Something does not add up (the report says what).
     Unbalanced,
+    /// SIGINT or SIGTERM stopped the workload; the report was printed.
+    Interrupted(StopSignal),
 }
 
 impl Accounting {
-    /// 0 when balanced, 1 otherwise.
+    /// 0 when balanced, 1 when not, 128 + the signal's number when interrupted.
     pub(crate) fn exit_code(self) -> u8 {
         match self {
             Accounting::Balanced => 0,
             Accounting::Unbalanced => 1,
+            Accounting::Interrupted(signal) => signal.exit_code(),
         }
     }
 }
@@ -347,14 +362,19 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         })
         .transpose()?;
     let embedded = args.endpoints.is_empty();
-    let config = args
-        .library
-        .to_config(embedded || args.allow_insecure_http, args.outage.as_ref())?;
+    let (config, settings_origins) = args.library.to_config_with_env(
+        embedded || args.allow_insecure_http,
+        args.outage.as_ref(),
+        &|name| std::env::var(name).ok(),
+    )?;
     let token = match &args.token {
         Some(token) => Some(Token::new(token.clone())),
         None if embedded => Some(Token::generate()),
         None => None,
     };
+
+    // From here on a signal stops the workload and the run still reports.
+    let stop = interrupt::install().map_err(SimulateError::Signals)?;
 
     let endpoints: Vec<TelemetryEndpoint> = match (&token, embedded) {
         // Embedded runs always have a token (given or generated above).
@@ -408,7 +428,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     };
     let watch = ExportWatch::start(manager.clone(), start).map_err(SimulateError::Spawn)?;
     let view = ProgressView::start(goal, Arc::clone(&progress), start, breakers);
-    let workload = workload::run(&plan, &hosts, &config, &manager, &progress, start);
+    let workload = workload::run(&plan, &hosts, &config, &manager, &progress, start, &stop);
     let elapsed = start.elapsed();
     // Every connection has released its handle; the lanes drain in the background. The
     // shutdown waits for them (each within its own close timeout) and gives the final count.
@@ -475,6 +495,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             duration_s: spec.duration.as_secs_f64(),
         }),
         capture: capture.map(|(path, events)| (path.display().to_string(), events)),
+        interrupted: stop.signal().map(StopSignal::name),
+        telemetry_enabled: config.enabled(),
+        settings: settings_origins,
     });
     for endpoint in endpoints {
         endpoint.shutdown();
@@ -488,7 +511,9 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
     };
     writeln!(stdout, "{}", text.trim_end()).map_err(SimulateError::Stdout)?;
     stdout.flush().map_err(SimulateError::Stdout)?;
-    Ok(if report.accounted {
+    Ok(if let Some(signal) = stop.signal() {
+        Accounting::Interrupted(signal)
+    } else if report.accounted {
         Accounting::Balanced
     } else {
         Accounting::Unbalanced

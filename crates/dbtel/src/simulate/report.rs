@@ -18,6 +18,8 @@ use databricks_telemetry::unstable::BreakerSnapshot;
 use databricks_telemetry::{CloseResult, DroppedEvents, TelemetryStats};
 use serde::Serialize;
 
+use super::environment::SettingOrigin;
+
 /// What one host's lanes did, as the manager kept it after the shutdown.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostOutcome {
@@ -105,6 +107,15 @@ pub(crate) struct SimulationReport {
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if one was asked for.
     pub(crate) capture: Option<CaptureReport>,
+    /// The signal that stopped the workload early (`SIGINT` or `SIGTERM`); `null` when it ran
+    /// to its end.
+    pub(crate) interrupted: Option<String>,
+    /// Whether telemetry was on (`enabled`, which `DATABRICKS_TELEMETRY_ENABLED` can turn
+    /// off): when off, every handle is disabled and nothing is enqueued or sent.
+    pub(crate) telemetry_enabled: bool,
+    /// The settings a `DATABRICKS_TELEMETRY_*` variable can set: each one's value and where it
+    /// came from (flag, environment or default).
+    pub(crate) settings: Vec<SettingOrigin>,
     /// When fewer than half of the enqueued events were exported: the drop reason that took
     /// the most events, how many, and what usually causes it; `null` otherwise.
     pub(crate) main_failure: Option<String>,
@@ -203,6 +214,12 @@ pub(crate) struct RunOutcome {
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if any: its path and how many events it holds.
     pub(crate) capture: Option<(String, u64)>,
+    /// The signal that stopped the workload early, if one did.
+    pub(crate) interrupted: Option<&'static str>,
+    /// Whether telemetry was on.
+    pub(crate) telemetry_enabled: bool,
+    /// Where the settings a variable can set came from.
+    pub(crate) settings: Vec<SettingOrigin>,
 }
 
 impl SimulationReport {
@@ -213,15 +230,23 @@ impl SimulationReport {
         let mut host_sum = TelemetryStats::default();
         let mut hosts = Vec::with_capacity(outcome.hosts.len());
         for host in &outcome.hosts {
-            hosts.push(host_report(host, &mut problems));
+            hosts.push(host_report(host, outcome.telemetry_enabled, &mut problems));
             if let Some(stats) = &host.stats {
                 host_sum.add(stats);
             }
         }
-        if outcome.generated != total.enqueued {
+        // Telemetry off: every handle is disabled, so nothing reaches a lane.
+        let expected_enqueued = if outcome.telemetry_enabled {
+            outcome.generated
+        } else {
+            0
+        };
+        if expected_enqueued != total.enqueued {
             problems.push(format!(
-                "the workload generated {} events but the library counted {} enqueued",
-                outcome.generated, total.enqueued
+                "the workload generated {} events (telemetry {}) but the library counted {} enqueued",
+                outcome.generated,
+                if outcome.telemetry_enabled { "on" } else { "off" },
+                total.enqueued
             ));
         }
         if !total.is_balanced() {
@@ -250,7 +275,11 @@ impl SimulationReport {
                 total.dropped.total()
             ));
         }
-        let expected_lanes: usize = outcome.hosts.iter().map(|h| h.lanes).sum();
+        let expected_lanes: usize = if outcome.telemetry_enabled {
+            outcome.hosts.iter().map(|h| h.lanes).sum()
+        } else {
+            0
+        };
         if outcome.lanes != expected_lanes {
             problems.push(format!(
                 "the manager had {} lanes once every connection was open; {} hosts x identities need {expected_lanes}",
@@ -315,6 +344,9 @@ impl SimulationReport {
                 .capture
                 .clone()
                 .map(|(path, events)| CaptureReport { path, events }),
+            interrupted: outcome.interrupted.map(str::to_owned),
+            telemetry_enabled: outcome.telemetry_enabled,
+            settings: outcome.settings.clone(),
             main_failure: main_failure(&total),
             accounted: problems.is_empty(),
             problems,
@@ -349,6 +381,22 @@ impl SimulationReport {
             d.total(),
             self.pending
         );
+        if let Some(signal) = &self.interrupted {
+            let _ = writeln!(
+                out,
+                "stopped   by {signal}: the workload ended early; the lanes closed as at the end of a run and this is the report so far"
+            );
+        }
+        if !self.telemetry_enabled {
+            let _ = writeln!(
+                out,
+                "disabled  telemetry is off (enabled false): every handle was disabled, nothing was enqueued or sent"
+            );
+        }
+        if !self.settings.is_empty() {
+            let settings: Vec<String> = self.settings.iter().map(SettingOrigin::describe).collect();
+            let _ = writeln!(out, "settings  {}", settings.join(", "));
+        }
         let reasons: Vec<String> = d
             .by_reason()
             .iter()
@@ -494,9 +542,11 @@ fn main_failure(total: &TelemetryStats) -> Option<String> {
     ))
 }
 
-fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
+fn host_report(host: &HostOutcome, enabled: bool, problems: &mut Vec<String>) -> HostReport {
     let total = match host.stats {
         Some(stats) => stats,
+        // Telemetry off: no handle had a host, so the manager never knew one.
+        None if !enabled => TelemetryStats::default(),
         None => {
             problems.push(format!(
                 "host {}: the manager kept no accounting for it",
@@ -600,7 +650,32 @@ mod tests {
             release_max_s: 0.000_02,
             outage: None,
             capture: None,
+            interrupted: None,
+            telemetry_enabled: true,
+            settings: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_run_with_telemetry_off_expects_nothing_enqueued_and_says_so() {
+        let mut off = outcome(10, None, 0);
+        off.telemetry_enabled = false;
+        off.lanes = 0;
+        let report = SimulationReport::new(&off);
+        assert!(report.accounted, "{:?}", report.problems);
+        assert!(report.to_text().contains("telemetry is off"));
+        // Had it been on, the same counts would not add up.
+        off.telemetry_enabled = true;
+        assert!(!SimulationReport::new(&off).accounted);
+    }
+
+    #[test]
+    fn an_interrupted_run_says_by_what() {
+        let mut stopped = outcome(10, Some(stats(10, 8, 2, 0)), 8);
+        stopped.interrupted = Some("SIGTERM");
+        let report = SimulationReport::new(&stopped);
+        assert_eq!(report.interrupted.as_deref(), Some("SIGTERM"));
+        assert!(report.to_text().contains("stopped   by SIGTERM"));
     }
 
     #[test]

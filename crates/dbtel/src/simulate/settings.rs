@@ -23,6 +23,8 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 use databricks_telemetry::{ConfigError, TelemetryConfig};
 
+use super::environment::{self, Flagged, SettingOrigin};
+
 use super::outage::OutageSpec;
 
 /// `--flush-interval-ms` default for simulate.
@@ -57,11 +59,13 @@ pub(crate) struct LibraryFlags {
     #[arg(long)]
     pub(crate) force_enabled: bool,
 
-    /// Most logs in one export request.
-    #[arg(long, value_name = "N", default_value_t = library_defaults().batch_size())]
-    pub(crate) batch_size: usize,
+    /// Most logs in one export request; when not given, DATABRICKS_TELEMETRY_BATCH_SIZE if set
+    /// [default: 100, the library's].
+    #[arg(long, value_name = "N")]
+    pub(crate) batch_size: Option<usize>,
 
-    /// How often a lane's pending logs are exported [default: 200; library: 5000].
+    /// How often a lane's pending logs are exported; when not given,
+    /// DATABRICKS_TELEMETRY_FLUSH_INTERVAL_MS if set [default: 200; library: 5000].
     #[arg(long, value_name = "MS")]
     pub(crate) flush_interval_ms: Option<u64>,
 
@@ -144,18 +148,48 @@ fn library_defaults() -> TelemetryConfig {
 }
 
 impl LibraryFlags {
-    /// The configuration these flags describe, for a run with `outage` (if any); plain HTTP to
-    /// loopback is allowed when `allow_insecure_http`.
-    ///
-    /// # Errors
-    ///
-    /// The library's [`ConfigError`] for the first value out of range, named by its option key.
+    /// [`to_config_with_env`](Self::to_config_with_env) with no environment (for tests).
+    #[cfg(test)]
     pub(crate) fn to_config(
         &self,
         allow_insecure_http: bool,
         outage: Option<&OutageSpec>,
     ) -> Result<TelemetryConfig, ConfigError> {
+        self.to_config_with_env(allow_insecure_http, outage, &|_| None)
+            .map(|(config, _)| config)
+    }
+
+    /// The configuration these flags describe, for a run with `outage` (if any), with the
+    /// library's `DATABRICKS_TELEMETRY_*` variables read through `env` as a driver reads them
+    /// (a flag given wins; see [`environment`]); plain HTTP to loopback is allowed when
+    /// `allow_insecure_http`. Also says where each setting a variable can set came from.
+    ///
+    /// # Errors
+    ///
+    /// The library's [`ConfigError`] for the first value out of range, named by its option key;
+    /// a bad variable is ignored, not an error.
+    pub(crate) fn to_config_with_env(
+        &self,
+        allow_insecure_http: bool,
+        outage: Option<&OutageSpec>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(TelemetryConfig, Vec<SettingOrigin>), ConfigError> {
         let library = self.library_defaults;
+        let from_env = environment::resolve(
+            Flagged {
+                batch_size: (self.batch_size, library_defaults().batch_size()),
+                flush_interval_ms: (
+                    self.flush_interval_ms,
+                    if library {
+                        millis(library_defaults().flush_interval())
+                    } else {
+                        SIMULATE_FLUSH_INTERVAL_MS
+                    },
+                ),
+                max_queue_size: self.max_queue_size,
+            },
+            env,
+        )?;
         let ms = |given: Option<u64>, scaled: u64, default: Duration| {
             Duration::from_millis(given.unwrap_or(if library { millis(default) } else { scaled }))
         };
@@ -186,15 +220,11 @@ impl LibraryFlags {
             ),
             (None, _) => library_defaults().close_timeout(),
         };
-        TelemetryConfig::builder()
-            .with_enabled(true)
+        let config = TelemetryConfig::builder()
+            .with_enabled(from_env.enabled)
             .with_force_enabled(self.force_enabled)
-            .with_batch_size(self.batch_size)
-            .with_flush_interval(ms(
-                self.flush_interval_ms,
-                SIMULATE_FLUSH_INTERVAL_MS,
-                library_defaults().flush_interval(),
-            ))
+            .with_batch_size(from_env.batch_size)
+            .with_flush_interval(from_env.flush_interval)
             .with_max_queue_size(self.max_queue_size)
             .with_max_pending_events(self.max_pending_events)
             .with_close_timeout(close_timeout)
@@ -219,7 +249,8 @@ impl LibraryFlags {
             .with_feature_flag_driver(self.feature_flag_driver.clone())
             .with_feature_flag_timeout(Duration::from_millis(self.feature_flag_timeout_ms))
             .with_allow_insecure_http(allow_insecure_http)
-            .build()
+            .build()?;
+        Ok((config, from_env.origins))
     }
 }
 
@@ -243,14 +274,20 @@ pub(crate) fn outage_close_timeout(
 }
 
 /// How long the run's final shutdown waits, for a run whose lanes have `config`: longer than a
-/// lane may take to drain after its last connection closed (its close timeout) and a request
-/// cut short at that deadline, so the lanes' own deadlines decide what is delivered.
+/// lane may take to drain after its last connection closed (its close timeout) and the second
+/// the library's shutdown gives a request in flight past it ([`IN_FLIGHT_GRACE`]), so the
+/// lanes' own deadlines decide what is delivered. Not the request timeout: a request begun
+/// before the close, with the whole of it, is cut off at the lane's deadline (issue 23).
 pub(crate) fn shutdown_timeout(config: &TelemetryConfig) -> Duration {
     config
         .close_timeout()
-        .saturating_add(config.request_timeout())
+        .saturating_add(IN_FLIGHT_GRACE)
         .saturating_add(SHUTDOWN_MARGIN)
 }
+
+/// How long past a lane's close deadline the library's shutdown waits for a request in flight
+/// before it counts the lane's events itself.
+pub(crate) const IN_FLIGHT_GRACE: Duration = Duration::from_secs(1);
 
 /// Whole milliseconds of a default, for `--help`.
 const fn millis(duration: Duration) -> u64 {
@@ -311,6 +348,17 @@ mod tests {
         let outage = config(&[], Some("503:2s@1s"));
         assert_eq!(outage.close_timeout(), Duration::from_secs(8));
         assert_eq!(shutdown_timeout(&outage), Duration::from_secs(10));
+        // A long request timeout does not lengthen the shutdown: the close deadline bounds it.
+        let slow = config(
+            &[
+                "--close-timeout-ms",
+                "1000",
+                "--request-timeout-ms",
+                "300000",
+            ],
+            None,
+        );
+        assert_eq!(shutdown_timeout(&slow), Duration::from_secs(3));
         let given = config(&["--close-timeout-ms", "300"], Some("503:2s@1s"));
         assert_eq!(given.close_timeout(), Duration::from_millis(300));
     }

@@ -20,6 +20,7 @@ use databricks_telemetry::{
 use databricks_telemetry::{AcquireOptions, DriverInfo};
 
 use super::actions::{Action, SimulatedSession};
+use super::interrupt::StopFlag;
 use super::targets::Token;
 use super::SimulateError;
 
@@ -88,13 +89,20 @@ struct Pacer {
     rate: Option<f64>,
     deadline: Option<Instant>,
     tickets: AtomicU64,
+    /// Set by SIGINT or SIGTERM: the run stops as if its time were up.
+    stop: StopFlag,
 }
 
+/// The longest a paced thread sleeps before it looks at [`Pacer::stop`] again.
+const STOP_CHECK_EVERY: Duration = Duration::from_millis(20);
+
 impl Pacer {
-    /// Whether the run's time is up.
+    /// Whether the run's time is up (or it was interrupted).
     fn expired(&self) -> bool {
-        self.deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
+        self.stop.is_set()
+            || self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
     }
 
     /// Waits until `events` more events are due at the rate (never past the deadline).
@@ -105,9 +113,12 @@ impl Pacer {
         if let Some(deadline) = self.deadline {
             due = due.min(deadline);
         }
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
+        loop {
+            let now = Instant::now();
+            if due <= now || self.stop.is_set() {
+                return;
+            }
+            std::thread::sleep((due - now).min(STOP_CHECK_EVERY));
         }
     }
 }
@@ -122,7 +133,8 @@ fn identity_of(index: u32, hosts: usize, identities: u32, credentials: bool) -> 
     ClientIdentity::new(format!("dbtel-simulate-{number}"))
 }
 
-/// Runs the workload; returns the lanes it made and how long releases took.
+/// Runs the workload; returns the lanes it made and how long releases took. It stops early,
+/// as at the end of `--duration`, once `stop` is set.
 ///
 /// Each thread opens its connections (acquiring a handle and recording the session's open);
 /// once every thread has, the lanes are counted; then each thread runs its connections'
@@ -139,12 +151,14 @@ pub(crate) fn run(
     manager: &TelemetryClientManager,
     progress: &Progress,
     start: Instant,
+    stop: &StopFlag,
 ) -> Result<WorkloadEnd, SimulateError> {
     let pacer = Pacer {
         start,
         rate: plan.rate,
         deadline: plan.duration.map(|d| start + d),
         tickets: AtomicU64::new(0),
+        stop: stop.clone(),
     };
     let threads = plan.threads.clamp(1, plan.connections.max(1));
     let opened = Rendezvous::new(threads as usize);

@@ -2,6 +2,8 @@
 //! it sends, how answers are treated and its limits are in its docs.
 
 pub(crate) mod client;
+#[cfg(feature = "ureq-transport")]
+mod echo_mask;
 mod endpoint;
 mod proxy;
 mod request;

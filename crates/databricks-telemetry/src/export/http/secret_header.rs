@@ -18,7 +18,11 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
+use super::echo_mask::EchoMask;
+
+use ureq::unversioned::transport::time::Duration as UreqDuration;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
 };
@@ -71,6 +75,16 @@ impl Secrets {
             }
         }
         changed.then_some(out)
+    }
+
+    /// What an answer must not show while these values are registered (see
+    /// [`echo_mask`](super::echo_mask)).
+    fn echoable(&self) -> Vec<Vec<u8>> {
+        let mut forms = Vec::new();
+        for (_, value) in self.lock().iter() {
+            super::echo_mask::echoable_forms(value, &mut forms);
+        }
+        forms
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -161,16 +175,20 @@ impl<In: Transport> Connector<In> for SecretConnector {
                 details.config.output_buffer_size(),
             ),
             secrets: self.secrets.clone(),
+            echo: EchoMask::default(),
         }))
     }
 }
 
 /// A transport with buffers of its own: what the HTTP crate writes is copied to the inner
-/// transport with placeholders swapped; what the inner transport reads is copied back.
+/// transport with placeholders swapped; what the inner transport reads is copied back with
+/// every registered value masked ([`EchoMask`]), so a server that echoes the credential does
+/// not put it in the HTTP crate's logs.
 pub(crate) struct SecretTransport {
     inner: Box<dyn Transport>,
     buffers: LazyBuffers,
     secrets: Secrets,
+    echo: EchoMask,
 }
 
 impl fmt::Debug for SecretTransport {
@@ -182,21 +200,20 @@ impl fmt::Debug for SecretTransport {
 }
 
 impl SecretTransport {
-    /// Moves what the inner transport has read into this transport's input buffer, as far as
-    /// it fits; whether anything moved.
+    /// Moves what the inner transport has read into this transport's input buffer, masked
+    /// and as far as it fits; whether anything moved.
     fn pull_input(&mut self) -> bool {
-        let available = self.inner.buffers().input();
-        if available.is_empty() {
-            return false;
+        let read = self.inner.buffers().input().len();
+        if read > 0 {
+            let secrets = self.secrets.echoable();
+            self.echo.push(self.inner.buffers().input(), &secrets);
+            self.inner.buffers().input_consume(read);
         }
-        let room = self.buffers.input_append_buf();
-        let amount = available.len().min(room.len());
+        let amount = self.echo.take(self.buffers.input_append_buf());
         if amount == 0 {
             return false;
         }
-        room[..amount].copy_from_slice(&self.inner.buffers().input()[..amount]);
         self.buffers.input_appended(amount);
-        self.inner.buffers().input_consume(amount);
         true
     }
 }
@@ -226,12 +243,36 @@ impl Transport for SecretTransport {
         if self.pull_input() {
             return Ok(true);
         }
-        let progress = self.inner.await_input(timeout)?;
-        Ok(self.pull_input() || progress)
+        let started = Instant::now();
+        loop {
+            // Reads again only while all that came is held back (it may begin a credential),
+            // within the time this call was given.
+            let left = match timeout.after {
+                UreqDuration::Exact(after) => NextTimeout {
+                    after: UreqDuration::Exact(after.saturating_sub(started.elapsed())),
+                    ..timeout
+                },
+                UreqDuration::NotHappening => timeout,
+            };
+            let progress = self.inner.await_input(left)?;
+            if !progress {
+                // The connection ended (or gave nothing): what was held is masked and passed.
+                self.echo.finish();
+                return Ok(self.pull_input());
+            }
+            if self.pull_input() {
+                return Ok(true);
+            }
+            if !self.echo.only_held() {
+                return Ok(true);
+            }
+        }
     }
 
     fn is_open(&mut self) -> bool {
-        self.inner.is_open()
+        // Bytes read but not handed to ureq (its own buffer full, or held back) would be taken
+        // for the next answer's start: such a connection is not used again.
+        self.echo.is_drained() && self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
