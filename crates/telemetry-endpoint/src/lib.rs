@@ -98,7 +98,9 @@
 )]
 
 mod auth;
+mod body_budget;
 mod config;
+mod connections;
 mod endpoint;
 mod error;
 mod extension;
@@ -106,6 +108,8 @@ mod fault;
 mod feature_flags;
 mod handle;
 mod huge_body;
+mod local_only;
+mod read_body;
 mod recorded;
 mod reset;
 pub mod schema;
@@ -128,8 +132,8 @@ pub use handle::{
 };
 pub use recorded::RecordedRequest;
 pub use server::{
-    serve_on, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS,
-    MAX_REQUEST_BODY_BYTES,
+    serve_on, BODY_BUDGET_BYTES, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
+    MAX_REQUEST_BODY_BYTES, MIN_BODY_RATE, MIN_BODY_RATE_WINDOW,
 };
 pub use stats::{EndpointStats, PathStats};
 pub use validate::{
