@@ -286,7 +286,7 @@ impl Summary {
 
         match &event.session_id {
             Some(id) => {
-                let (id, cut) = shown(&id.to_string());
+                let (id, cut) = shown(id.as_ref());
                 self.folded.strings_cut += u64::from(cut);
                 let key = if self.sessions.contains_key(&id) || self.sessions.len() < MAX_SESSIONS {
                     id
