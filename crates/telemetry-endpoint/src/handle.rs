@@ -25,6 +25,11 @@ pub const OTHER_PATHS: &str = "(other paths)";
 /// counted under [`OTHER_PATHS`], so unknown field names cannot grow the stats without bound.
 pub const MAX_WARNING_PATHS: usize = 256;
 
+/// The longest warning path kept in the stats, in bytes: a longer one (a long unknown field
+/// name) is cut at a character boundary and ends in `…`, so a few uploads cannot make the
+/// warning counts large.
+pub const MAX_WARNING_PATH_BYTES: usize = 256;
+
 /// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
 pub const MAX_RECORDED_REQUESTS: usize = 100_000;
 
@@ -300,7 +305,7 @@ impl EndpointHandle {
         let mut inner = self.lock();
         inner.stats.logs_rejected += rejected_logs as u64;
         for deviation in deviations {
-            let path = star_indexes(&deviation.path);
+            let path = cut_path(star_indexes(&deviation.path));
             let paths_kept: usize = inner.stats.warnings.values().map(|paths| paths.len()).sum();
             let kind = inner
                 .stats
@@ -393,6 +398,20 @@ impl Inner {
             self.stats.active_fault = None;
         }
     }
+}
+
+/// `path` cut to [`MAX_WARNING_PATH_BYTES`], ending in `…` when cut.
+fn cut_path(mut path: String) -> String {
+    if path.len() <= MAX_WARNING_PATH_BYTES {
+        return path;
+    }
+    let mut end = MAX_WARNING_PATH_BYTES - '…'.len_utf8();
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    path.truncate(end);
+    path.push('…');
+    path
 }
 
 /// `path` with every array index written `[*]`, so one field's warnings share a key.

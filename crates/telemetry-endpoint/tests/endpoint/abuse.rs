@@ -109,3 +109,32 @@ fn the_request_log_keeps_a_bounded_part_of_huge_headers() {
         "the first headers are kept"
     );
 }
+
+#[test]
+fn a_long_unknown_field_name_is_cut_in_the_warning_counts() {
+    let endpoint = TelemetryEndpoint::start(
+        EndpointConfig::default().with_mode(telemetry_endpoint::Mode::Tolerant),
+    )
+    .unwrap();
+    let field = "f".repeat(100_000);
+    let log = crate::client::frontend_log("e1", serde_json::json!({ field.as_str(): 1 }));
+    let response = crate::client::post(
+        endpoint.addr(),
+        "/telemetry-ext",
+        &crate::client::upload_of(&[log]),
+    );
+    assert_eq!(response.status, 200);
+    let stats = endpoint.stats();
+    assert_eq!(stats.warnings_total, 1);
+    let paths: Vec<&String> = stats
+        .warnings
+        .values()
+        .flat_map(|paths| paths.keys())
+        .collect();
+    assert_eq!(paths.len(), 1);
+    assert!(
+        paths[0].len() <= telemetry_endpoint::MAX_WARNING_PATH_BYTES && paths[0].ends_with('…'),
+        "{} bytes",
+        paths[0].len()
+    );
+}
