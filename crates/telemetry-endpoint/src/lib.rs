@@ -13,8 +13,15 @@
 //! | `POST /telemetry-unauth` | the same, plus the rules for unauthenticated uploads; no token check |
 //! | `GET /api/2.0/connector-service/feature-flags/{driver}/{version}` | the configured [`FeatureFlagAnswer`] |
 //! | `GET /stats` | [`EndpointStats`] as JSON |
-//! | `POST /admin/fault` | installs the fault spec in the body (see below) |
+//! | `POST /admin/fault` | installs the fault spec in the body (see below; bare, or a JSON string) |
 //! | `DELETE /admin/fault` | removes the fault |
+//!
+//! Request bodies are read concurrently within a shared memory budget
+//! ([`EndpointConfig::body_budget_bytes`]), each at a minimum rate
+//! ([`EndpointConfig::min_body_rate`]); when [`EndpointConfig::max_connections`] are open, the
+//! connection idle the longest makes room for a new one. With
+//! [`EndpointConfig::local_requests_only`], what a page on another site could send through a
+//! browser is refused.
 //!
 //! An [`Extension`] (see [`EndpointConfig::with_extension`]) may answer other GET paths.
 //! Anything else gets 404. Validation follows the [`schema`] table, written independently of the
