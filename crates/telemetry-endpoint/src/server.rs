@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::body_budget::BodyBudget;
 use crate::connections::{Admission, Admitted, Connections};
 use crate::huge_body::HugeBody;
-use crate::local_only;
+use crate::local_only::{self, LocalRefusal};
 use crate::read_body::{BodyLimits, BodyRefusal};
 use crate::reset::{PartialBody, ResetSwitch, ResettableStream};
 use crate::validate::{check_upload, UploadRoute};
@@ -191,11 +191,15 @@ async fn serve_connection(
 /// What a request is for.
 enum Route {
     Upload(UploadRoute),
-    FeatureFlags { driver: String },
+    FeatureFlags {
+        driver: String,
+    },
     Stats,
     SetFault,
     ClearFault,
     NotFound,
+    /// Refused by the checks of `local_requests_only`.
+    Refused(LocalRefusal),
 }
 
 impl Route {
@@ -284,24 +288,17 @@ async fn answer(
         fault: None,
     };
     tracing::debug!(method = %record.method, path = %record.path, "request");
-    let route = Route::of(request.method(), request.uri().path());
-    let local_refusal = handle.local_requests_only().then(|| {
-        local_only::check_host(request.headers(), served).and_then(|()| match route {
-            Route::SetFault => local_only::check_admin(request.headers(), served, true),
-            Route::ClearFault => local_only::check_admin(request.headers(), served, false),
-            _ => Ok(()),
-        })
-    });
-    let answer = match route {
-        _ if matches!(local_refusal, Some(Err(_))) => {
-            let Some(Err(refusal)) = local_refusal else {
-                unreachable!("matched just above")
-            };
-            Answer::new(json_response(
-                refusal.status,
-                &json!({ "error": refusal.message }),
-            ))
+    let mut route = Route::of(request.method(), request.uri().path());
+    if handle.local_requests_only() {
+        if let Err(refusal) = local_check(request.headers(), &route, served) {
+            route = Route::Refused(refusal);
         }
+    }
+    let answer = match route {
+        Route::Refused(refusal) => Answer::new(json_response(
+            refusal.status,
+            &json!({ "error": refusal.message }),
+        )),
         Route::Upload(route) => upload(request, route, handle, switch, bodies, &mut record).await,
         Route::FeatureFlags { driver } => feature_flags(&request, &driver, handle),
         Route::Stats => Answer::new(stats_response(handle)),
@@ -329,6 +326,21 @@ async fn answer(
     record.fault = answer.fault;
     handle.record(record);
     answer.response
+}
+
+/// The checks of `local_requests_only`: the Host always, and Origin and content type on the
+/// admin routes.
+fn local_check(
+    headers: &hyper::HeaderMap,
+    route: &Route,
+    served: std::net::SocketAddr,
+) -> Result<(), LocalRefusal> {
+    local_only::check_host(headers, served)?;
+    match route {
+        Route::SetFault => local_only::check_admin(headers, served, true),
+        Route::ClearFault => local_only::check_admin(headers, served, false),
+        _ => Ok(()),
+    }
 }
 
 /// The extension's answer to a GET the endpoint has no route for, if it gives one.
