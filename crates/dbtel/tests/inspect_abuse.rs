@@ -138,3 +138,24 @@ fn session_ids_and_error_names_reach_the_terminal_escaped() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["sessions"][0]["session_id"], format!("s-{evil}"));
 }
+
+#[test]
+fn long_session_ids_are_cut_and_the_text_says_so() {
+    let lines: Vec<String> = (0..3)
+        .map(|i| log_line(&format!("{i}{}", "s".repeat(600)), "E"))
+        .collect();
+    let refs: Vec<&[u8]> = lines.iter().map(|line| line.as_bytes()).collect();
+    let file = TempFile::with("long-ids", &capture(&refs));
+    let output = dbtel(&["inspect", file.path()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("folded to stay bounded: 3 strings cut to 256 bytes"),
+        "{text}"
+    );
+    assert!(!text.contains(&"s".repeat(300)), "{text}");
+    let output = dbtel(&["inspect", file.path(), "--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["folded"]["strings_cut"], 3);
+    assert_eq!(report["session_count"], 3);
+}

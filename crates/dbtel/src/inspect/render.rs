@@ -46,16 +46,29 @@ fn write_overview(out: &mut impl Write, report: &InspectReport) -> io::Result<()
     }
     let folded = &report.folded;
     if folded.any() {
-        writeln!(
-            out,
-            "folded to stay bounded: {} events of sessions past the first {MAX_SESSIONS} under \
-             (other sessions), {} errors with names past the first {MAX_ERROR_NAMES} under \
-             (other errors), {} statement ids not tracked, {} strings cut to {MAX_SHOWN_BYTES} bytes",
-            folded.session_events,
-            folded.error_events,
-            folded.statement_ids_untracked,
-            folded.strings_cut
-        )?;
+        let parts: Vec<String> = [
+            (
+                folded.session_events,
+                format!("events of sessions past the first {MAX_SESSIONS} counted under (other sessions)"),
+            ),
+            (
+                folded.error_events,
+                format!("errors with names past the first {MAX_ERROR_NAMES} counted under (other errors)"),
+            ),
+            (
+                folded.statement_ids_untracked,
+                "statement ids not tracked".to_owned(),
+            ),
+            (
+                folded.strings_cut,
+                format!("strings cut to {MAX_SHOWN_BYTES} bytes"),
+            ),
+        ]
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
+        writeln!(out, "folded to stay bounded: {}", parts.join("; "))?;
     }
     Ok(())
 }
