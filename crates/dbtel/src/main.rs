@@ -16,6 +16,7 @@ mod inspect;
 mod page;
 mod serve;
 mod simulate;
+mod terminal;
 
 use std::error::Error;
 use std::process::ExitCode;
@@ -84,7 +85,10 @@ fn report(error: &dyn Error) {
         }
         source = cause.source();
     }
-    eprintln!("{}", cut(&message, MAX_ERROR_LINE_CHARS));
+    eprintln!(
+        "{}",
+        terminal::escaped(&cut(&message, MAX_ERROR_LINE_CHARS))
+    );
 }
 
 /// `text` cut to `max` characters, the last being `…` when cut.

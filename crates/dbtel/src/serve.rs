@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::page::live::LivePage;
+use crate::terminal::escaped;
 use telemetry_endpoint::{
     EndpointConfig, EndpointError, EndpointHandle, Fault, FeatureFlagAnswer, Mode,
     TelemetryEndpoint,
@@ -22,7 +23,13 @@ const SUMMARY_INTERVAL: Duration = Duration::from_millis(500);
 /// Arguments of `dbtel serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// IP address to listen on.
+    /// IP address to listen on. On an address other than loopback, anyone who can reach it can
+    /// upload, read the page and /summary (session ids, hosts, error names, the latest events
+    /// as sent), read /stats and set faults on /admin/fault: give --token to require it on
+    /// /telemetry-ext, the feature-flag route, /summary and /admin/fault (the page's own files,
+    /// /stats and /telemetry-unauth stay open). Without --token, requests whose
+    /// Host is not this address or localhost are refused, and so are admin requests with
+    /// another site's Origin or without Content-Type: application/json.
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
 
@@ -34,8 +41,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     capture: Option<PathBuf>,
 
-    /// Require `Authorization: Bearer T` on /telemetry-ext, the feature-flag route and the fault routes (/admin/fault).
-    #[arg(long, value_name = "T", env = "DBTEL_TOKEN", hide_env_values = true)]
+    /// Require `Authorization: Bearer T` on /telemetry-ext, the feature-flag route, /summary and the fault routes (/admin/fault); it may not be empty.
+    #[arg(long, value_name = "T", env = "DBTEL_TOKEN", hide_env_values = true, value_parser = parse_token)]
     token: Option<String>,
 
     /// Inject a fault into uploads, e.g. 503, 429:retry-after=1, delay=200ms, hang, reset,
@@ -61,6 +68,17 @@ pub(crate) struct ServeArgs {
     /// counts each departure as a warning (in /stats and the final summary).
     #[arg(long)]
     strict: bool,
+}
+
+fn parse_token(token: &str) -> Result<String, String> {
+    if token.trim().is_empty() {
+        return Err(
+            "the token is empty: give a non-empty token, or leave --token out to accept \
+                    every request from this machine"
+                .to_owned(),
+        );
+    }
+    Ok(token.to_owned())
 }
 
 fn parse_fault(spec: &str) -> Result<Fault, String> {
@@ -117,7 +135,8 @@ impl ServeArgs {
             .with_extension(page.extension());
         config.token = self.token.clone();
         config.fault = self.fault.clone();
-        config
+        // Without a token, only what a browser page on another site cannot send is served.
+        config.with_local_requests_only(self.token.is_none())
     }
 }
 
@@ -146,12 +165,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
             .map_err(ServeError::Stdout)?;
     }
     let stats = handle.stats();
-    writeln!(stdout, "stopped: {}", stats.summary_line()).map_err(ServeError::Stdout)?;
+    writeln!(stdout, "stopped: {}", escaped(&stats.summary_line())).map_err(ServeError::Stdout)?;
     let warnings = stats.warning_lines();
     if !warnings.is_empty() {
         writeln!(stdout, "warnings (count, kind, path):").map_err(ServeError::Stdout)?;
         for line in warnings {
-            writeln!(stdout, "{line}").map_err(ServeError::Stdout)?;
+            writeln!(stdout, "{}", escaped(&line)).map_err(ServeError::Stdout)?;
         }
     }
     stdout.flush().map_err(ServeError::Stdout)
@@ -190,7 +209,11 @@ async fn serve_until_signal(endpoint: &TelemetryEndpoint) -> Result<(), ServeErr
 
 fn print_live(stdout: &mut io::Stdout, handle: &EndpointHandle) {
     // A failed refresh of the live line is not worth stopping the server for.
-    let _ = write!(stdout, "\r\x1b[2K{}", handle.stats().summary_line());
+    let _ = write!(
+        stdout,
+        "\r\x1b[2K{}",
+        escaped(&handle.stats().summary_line())
+    );
     let _ = stdout.flush();
 }
 

@@ -714,7 +714,13 @@ fn the_live_page_in_a_browser_shows_the_posted_events_as_they_arrive() {
         "var e = document.querySelector('[data-figure=events]'); return !!e && e.textContent === '20';",
     );
     // An injected fault shows among the upload answers; the driver would retry.
-    let fault = http(served.addr, "POST", "/admin/fault", &[], "503*1");
+    let fault = http(
+        served.addr,
+        "POST",
+        "/admin/fault",
+        &[("Content-Type", "application/json")],
+        "\"503*1\"",
+    );
     assert_eq!(fault.status, 200);
     assert_eq!(post_upload(served.addr, &logs[20..], None), 503);
     assert_eq!(post_upload(served.addr, &logs[20..], None), 200);

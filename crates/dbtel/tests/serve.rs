@@ -167,7 +167,8 @@ fn stops_cleanly_on_sigterm_even_with_a_hung_request() {
     let body = upload_body("h");
     write!(
         hung,
-        "POST /telemetry-ext HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /telemetry-ext HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n{body}",
+        served.addr,
         body.len()
     )
     .unwrap();

@@ -5,7 +5,10 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Extension, Fault, FeatureFlagAnswer, Mode, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
+use crate::{
+    Extension, Fault, FeatureFlagAnswer, Mode, BODY_BUDGET_BYTES, BODY_READ_TIMEOUT,
+    HEADER_READ_TIMEOUT, MAX_CONNECTIONS, MIN_BODY_RATE, MIN_BODY_RATE_WINDOW,
+};
 
 /// The default bind address: loopback, with a port chosen by the system.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
@@ -67,6 +70,29 @@ pub struct EndpointConfig {
     /// `uploads_rejected`) and the connection is closed. [`BODY_READ_TIMEOUT`] by default;
     /// longer than a year is taken as a year.
     pub body_read_timeout: Duration,
+    /// The most connections served at once; [`MAX_CONNECTIONS`] by default. When full, the
+    /// connection idle the longest is closed to make room for a new one; only when every
+    /// connection is answering a request is a new one refused (counted in
+    /// `connections_refused`).
+    pub max_connections: usize,
+    /// The memory all request bodies being read may take together; [`BODY_BUDGET_BYTES`] by
+    /// default. Bodies are read concurrently, each taking room as its bytes arrive; a body
+    /// that finds no room gets `503`. With a token, [`MAX_REQUEST_BODY_BYTES`](crate::MAX_REQUEST_BODY_BYTES)
+    /// of it (at most half) is kept for requests that carry the token.
+    pub body_budget_bytes: usize,
+    /// The slowest a body may arrive, in bytes per second on average since its first byte was
+    /// awaited, checked every [`min_body_rate_window`](Self::min_body_rate_window); a slower
+    /// body gets `408`. [`MIN_BODY_RATE`] by default.
+    pub min_body_rate: u64,
+    /// How often the body rate is checked, the first time after one window;
+    /// [`MIN_BODY_RATE_WINDOW`] by default.
+    pub min_body_rate_window: Duration,
+    /// Refuse requests whose `Host` is not the address served or `localhost` (`421`), and
+    /// admin requests (`/admin/fault`) that carry a foreign `Origin` or a body that is not
+    /// `application/json` (`403`/`415`): a web page on another site cannot then read or steer
+    /// the endpoint through the browser (DNS rebinding, cross-site POST). Off by default;
+    /// `dbtel serve` turns it on when it has no token.
+    pub local_requests_only: bool,
 }
 
 impl Default for EndpointConfig {
@@ -81,6 +107,11 @@ impl Default for EndpointConfig {
             extension: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+            body_budget_bytes: BODY_BUDGET_BYTES,
+            min_body_rate: MIN_BODY_RATE,
+            min_body_rate_window: MIN_BODY_RATE_WINDOW,
+            local_requests_only: false,
         }
     }
 }
@@ -142,6 +173,35 @@ impl EndpointConfig {
         self.body_read_timeout = timeout;
         self
     }
+
+    /// Serve at most `max` connections at once instead of [`MAX_CONNECTIONS`] (see
+    /// [`max_connections`](Self::max_connections)).
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Let request bodies being read take `bytes` together instead of [`BODY_BUDGET_BYTES`]
+    /// (see [`body_budget_bytes`](Self::body_budget_bytes)).
+    pub fn with_body_budget_bytes(mut self, bytes: usize) -> Self {
+        self.body_budget_bytes = bytes;
+        self
+    }
+
+    /// Answer `408` to a body arriving slower than `bytes_per_second`, checked every `window`
+    /// (see [`min_body_rate`](Self::min_body_rate)).
+    pub fn with_min_body_rate(mut self, bytes_per_second: u64, window: Duration) -> Self {
+        self.min_body_rate = bytes_per_second;
+        self.min_body_rate_window = window;
+        self
+    }
+
+    /// Refuse requests that a web page on another site could make through a browser (see
+    /// [`local_requests_only`](Self::local_requests_only)).
+    pub fn with_local_requests_only(mut self, on: bool) -> Self {
+        self.local_requests_only = on;
+        self
+    }
 }
 
 impl fmt::Debug for EndpointConfig {
@@ -156,6 +216,11 @@ impl fmt::Debug for EndpointConfig {
             .field("extension", &self.extension.as_ref().map(|_| "<extension>"))
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("body_budget_bytes", &self.body_budget_bytes)
+            .field("min_body_rate", &self.min_body_rate)
+            .field("min_body_rate_window", &self.min_body_rate_window)
+            .field("local_requests_only", &self.local_requests_only)
             .finish()
     }
 }

@@ -41,9 +41,17 @@ impl TelemetryEndpoint {
     ///
     /// # Errors
     ///
-    /// [`EndpointError::Bind`] when the address cannot be bound, [`EndpointError::Runtime`] when
-    /// the runtime or its thread cannot be started.
+    /// [`EndpointError::EmptyToken`] for an empty token, [`EndpointError::Bind`] when the
+    /// address cannot be bound, [`EndpointError::Runtime`] when the runtime or its thread cannot
+    /// be started.
     pub fn start(config: EndpointConfig) -> Result<TelemetryEndpoint, EndpointError> {
+        if config
+            .token
+            .as_deref()
+            .is_some_and(|token| token.trim().is_empty())
+        {
+            return Err(EndpointError::EmptyToken);
+        }
         let bind_error = |source| EndpointError::Bind {
             addr: config.bind,
             source,

@@ -15,6 +15,9 @@ pub enum EndpointError {
         #[source]
         source: io::Error,
     },
+    /// The token is empty (or only spaces): no request could ever present it.
+    #[error("the token is empty: give a non-empty token, or none to accept every request")]
+    EmptyToken,
     /// The endpoint's tokio runtime or its thread could not be started.
     #[error("cannot start the endpoint's runtime thread: {0}")]
     Runtime(#[source] io::Error),

@@ -25,6 +25,11 @@ pub const OTHER_PATHS: &str = "(other paths)";
 /// counted under [`OTHER_PATHS`], so unknown field names cannot grow the stats without bound.
 pub const MAX_WARNING_PATHS: usize = 256;
 
+/// The longest warning path kept in the stats, in bytes: a longer one (a long unknown field
+/// name) is cut at a character boundary and ends in `…`, so a few uploads cannot make the
+/// warning counts large.
+pub const MAX_WARNING_PATH_BYTES: usize = 256;
+
 /// How many requests [`EndpointHandle::requests`] keeps; older ones are dropped.
 pub const MAX_RECORDED_REQUESTS: usize = 100_000;
 
@@ -67,6 +72,17 @@ impl fmt::Debug for EndpointHandle {
     }
 }
 
+/// A body being read: counted in `bodies_being_read` until dropped.
+#[derive(Debug)]
+pub(crate) struct BodyBeingRead(EndpointHandle);
+
+impl Drop for BodyBeingRead {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.stats.bodies_being_read = inner.stats.bodies_being_read.saturating_sub(1);
+    }
+}
+
 struct Shared {
     token: Option<BearerToken>,
     max_stored_logs: usize,
@@ -74,6 +90,11 @@ struct Shared {
     extension: Option<Arc<dyn Extension>>,
     header_read_timeout: Duration,
     body_read_timeout: Duration,
+    max_connections: usize,
+    body_budget_bytes: usize,
+    min_body_rate: u64,
+    min_body_rate_window: Duration,
+    local_requests_only: bool,
     inner: Mutex<Inner>,
 }
 
@@ -106,6 +127,11 @@ impl EndpointHandle {
                 extension: config.extension.clone(),
                 header_read_timeout: config.header_read_timeout,
                 body_read_timeout: config.body_read_timeout,
+                max_connections: config.max_connections,
+                body_budget_bytes: config.body_budget_bytes,
+                min_body_rate: config.min_body_rate,
+                min_body_rate_window: config.min_body_rate_window,
+                local_requests_only: config.local_requests_only,
                 inner: Mutex::new(Inner {
                     stats,
                     event_ids: HashSet::new(),
@@ -128,6 +154,26 @@ impl EndpointHandle {
     /// See [`EndpointConfig::body_read_timeout`].
     pub(crate) fn body_read_timeout(&self) -> Duration {
         self.shared.body_read_timeout
+    }
+
+    /// See [`EndpointConfig::max_connections`].
+    pub(crate) fn max_connections(&self) -> usize {
+        self.shared.max_connections
+    }
+
+    /// See [`EndpointConfig::body_budget_bytes`].
+    pub(crate) fn body_budget_bytes(&self) -> usize {
+        self.shared.body_budget_bytes
+    }
+
+    /// See [`EndpointConfig::min_body_rate`]: the rate and its window.
+    pub(crate) fn min_body_rate(&self) -> (u64, Duration) {
+        (self.shared.min_body_rate, self.shared.min_body_rate_window)
+    }
+
+    /// See [`EndpointConfig::local_requests_only`].
+    pub(crate) fn local_requests_only(&self) -> bool {
+        self.shared.local_requests_only
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -259,7 +305,7 @@ impl EndpointHandle {
         let mut inner = self.lock();
         inner.stats.logs_rejected += rejected_logs as u64;
         for deviation in deviations {
-            let path = star_indexes(&deviation.path);
+            let path = cut_path(star_indexes(&deviation.path));
             let paths_kept: usize = inner.stats.warnings.values().map(|paths| paths.len()).sum();
             let kind = inner
                 .stats
@@ -276,6 +322,12 @@ impl EndpointHandle {
         }
     }
 
+    /// Counts a body being read until the guard is dropped.
+    pub(crate) fn body_being_read(&self) -> BodyBeingRead {
+        self.lock().stats.bodies_being_read += 1;
+        BodyBeingRead(self.clone())
+    }
+
     /// Counts an upload rejected by validation.
     pub(crate) fn reject(&self, log_count: usize) {
         let mut inner = self.lock();
@@ -286,6 +338,10 @@ impl EndpointHandle {
     /// Counts an upload answered 401.
     pub(crate) fn connection_refused(&self) {
         self.lock().stats.connections_refused += 1;
+    }
+
+    pub(crate) fn connection_evicted(&self) {
+        self.lock().stats.connections_evicted += 1;
     }
 
     pub(crate) fn unauthorized(&self) {
@@ -342,6 +398,20 @@ impl Inner {
             self.stats.active_fault = None;
         }
     }
+}
+
+/// `path` cut to [`MAX_WARNING_PATH_BYTES`], ending in `…` when cut.
+fn cut_path(mut path: String) -> String {
+    if path.len() <= MAX_WARNING_PATH_BYTES {
+        return path;
+    }
+    let mut end = MAX_WARNING_PATH_BYTES - '…'.len_utf8();
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    path.truncate(end);
+    path.push('…');
+    path
 }
 
 /// `path` with every array index written `[*]`, so one field's warnings share a key.

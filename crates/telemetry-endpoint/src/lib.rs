@@ -13,8 +13,15 @@
 //! | `POST /telemetry-unauth` | the same, plus the rules for unauthenticated uploads; no token check |
 //! | `GET /api/2.0/connector-service/feature-flags/{driver}/{version}` | the configured [`FeatureFlagAnswer`] |
 //! | `GET /stats` | [`EndpointStats`] as JSON |
-//! | `POST /admin/fault` | installs the fault spec in the body (see below) |
+//! | `POST /admin/fault` | installs the fault spec in the body (see below; bare, or a JSON string) |
 //! | `DELETE /admin/fault` | removes the fault |
+//!
+//! Request bodies are read concurrently within a shared memory budget
+//! ([`EndpointConfig::body_budget_bytes`]), each at a minimum rate
+//! ([`EndpointConfig::min_body_rate`]); when [`EndpointConfig::max_connections`] are open, the
+//! connection idle the longest makes room for a new one. With
+//! [`EndpointConfig::local_requests_only`], what a page on another site could send through a
+//! browser is refused.
 //!
 //! An [`Extension`] (see [`EndpointConfig::with_extension`]) may answer other GET paths.
 //! Anything else gets 404. Validation follows the [`schema`] table, written independently of the
@@ -98,7 +105,9 @@
 )]
 
 mod auth;
+mod body_budget;
 mod config;
+mod connections;
 mod endpoint;
 mod error;
 mod extension;
@@ -106,6 +115,8 @@ mod fault;
 mod feature_flags;
 mod handle;
 mod huge_body;
+mod local_only;
+mod read_body;
 mod recorded;
 mod reset;
 pub mod schema;
@@ -124,12 +135,13 @@ pub use feature_flags::{
 };
 pub use handle::{
     EndpointHandle, MAX_DISTINCT_PATHS, MAX_RECORDED_REQUESTS, MAX_RECORDED_REQUEST_BYTES,
-    MAX_STORED_LOG_BYTES, MAX_TRACKED_EVENT_IDS, MAX_WARNING_PATHS, OTHER_PATHS,
+    MAX_STORED_LOG_BYTES, MAX_TRACKED_EVENT_IDS, MAX_WARNING_PATHS, MAX_WARNING_PATH_BYTES,
+    OTHER_PATHS,
 };
 pub use recorded::RecordedRequest;
 pub use server::{
-    serve_on, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_BODIES_IN_FLIGHT, MAX_CONNECTIONS,
-    MAX_REQUEST_BODY_BYTES,
+    serve_on, BODY_BUDGET_BYTES, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
+    MAX_REQUEST_BODY_BYTES, MIN_BODY_RATE, MIN_BODY_RATE_WINDOW,
 };
 pub use stats::{EndpointStats, PathStats};
 pub use validate::{

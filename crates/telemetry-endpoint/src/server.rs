@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use hyper::server::conn::http1;
@@ -15,9 +15,13 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::watch;
 
+use crate::body_budget::BodyBudget;
+use crate::connections::{Admission, Admitted, Connections};
 use crate::huge_body::HugeBody;
+use crate::local_only::{self, LocalRefusal};
+use crate::read_body::{BodyLimits, BodyRefusal};
 use crate::reset::{PartialBody, ResetSwitch, ResettableStream};
 use crate::validate::{check_upload, UploadRoute};
 use crate::{EndpointHandle, ExtensionRequest, Fault, FaultKind, RecordedRequest};
@@ -25,8 +29,10 @@ use crate::{EndpointHandle, ExtensionRequest, Fault, FaultKind, RecordedRequest}
 /// The largest request body read; larger ones get 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// The most connections served at once; further ones are closed as soon as they are accepted,
-/// until one ends.
+/// The most connections served at once, by default (see
+/// [`EndpointConfig::with_max_connections`](crate::EndpointConfig::with_max_connections)): when
+/// full, the connection idle the longest is closed to make room; when every one is answering a
+/// request, a new one is closed as soon as it is accepted.
 pub const MAX_CONNECTIONS: usize = 512;
 
 /// How long a connection may take to send a request's headers (idle keep-alive connections
@@ -42,9 +48,16 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// current time cannot overflow.
 const LONGEST_READ_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
-/// Request bodies read at the same time (each up to [`MAX_REQUEST_BODY_BYTES`]): the rest wait,
-/// so bodies in memory never exceed this many times the limit.
-pub const MAX_BODIES_IN_FLIGHT: usize = 1;
+/// The memory request bodies being read may take together, by default (see
+/// [`EndpointConfig::with_body_budget_bytes`](crate::EndpointConfig::with_body_budget_bytes)).
+pub const BODY_BUDGET_BYTES: usize = 2 * MAX_REQUEST_BODY_BYTES;
+
+/// The slowest a request body may arrive, in bytes per second on average, by default (see
+/// [`EndpointConfig::with_min_body_rate`](crate::EndpointConfig::with_min_body_rate)).
+pub const MIN_BODY_RATE: u64 = 1024;
+
+/// How often a body's rate is checked, by default.
+pub const MIN_BODY_RATE_WINDOW: Duration = Duration::from_secs(5);
 
 /// The most header bytes kept per recorded request: names and values beyond are not kept.
 const MAX_RECORDED_HEADER_BYTES: usize = 2 * 1024;
@@ -78,27 +91,46 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop, stopped) = watch::channel(false);
-    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let bodies = Arc::new(Semaphore::new(MAX_BODIES_IN_FLIGHT));
+    let connections = Connections::new(handle.max_connections());
+    let total = handle.body_budget_bytes();
+    let reserved = if handle.token().is_some() {
+        MAX_REQUEST_BODY_BYTES.min(total / 2)
+    } else {
+        0
+    };
+    let bodies = BodyBudget::new(total, reserved);
+    // What the Host check of `local_requests_only` compares with.
+    let served = listener
+        .local_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-                        tracing::debug!(%peer, "connection limit reached; connection closed");
-                        handle.connection_refused();
-                        drop(stream);
-                        continue;
+                    let admitted = match connections.admit() {
+                        Admission::Admitted(admitted) => admitted,
+                        Admission::AdmittedByEviction(admitted) => {
+                            tracing::debug!(%peer, "connection limit reached; the longest idle connection closed");
+                            handle.connection_evicted();
+                            admitted
+                        }
+                        Admission::Full => {
+                            tracing::debug!(%peer, "connection limit reached, none idle; connection closed");
+                            handle.connection_refused();
+                            drop(stream);
+                            continue;
+                        }
                     };
                     tracing::trace!(%peer, "connection accepted");
                     tokio::spawn(serve_connection(
                         stream,
                         handle.clone(),
                         stopped.clone(),
-                        permit,
+                        admitted,
                         Arc::clone(&bodies),
+                        served,
                     ));
                 }
                 Err(error) => {
@@ -117,8 +149,9 @@ async fn serve_connection(
     stream: TcpStream,
     handle: EndpointHandle,
     mut stopped: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
-    bodies: Arc<Semaphore>,
+    admitted: Admitted,
+    bodies: Arc<BodyBudget>,
+    served: std::net::SocketAddr,
 ) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
@@ -126,11 +159,17 @@ async fn serve_connection(
     let header_read_timeout = handle.header_read_timeout().min(LONGEST_READ_TIMEOUT);
     let switch = Arc::new(ResetSwitch::default());
     let io = TokioIo::new(ResettableStream::new(stream, Arc::clone(&switch)));
+    let state = Arc::clone(&admitted.state);
     let service = service_fn(move |request| {
         let handle = handle.clone();
         let switch = Arc::clone(&switch);
         let bodies = Arc::clone(&bodies);
-        async move { Ok::<_, Infallible>(answer(request, &handle, switch, &bodies).await) }
+        let busy = state.busy();
+        async move {
+            let response = answer(request, &handle, switch, &bodies, served).await;
+            drop(busy);
+            Ok::<_, Infallible>(response)
+        }
     });
     let connection = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -143,17 +182,24 @@ async fn serve_connection(
             }
         }
         _ = stopped.wait_for(|stop| *stop) => {}
+        () = admitted.state.evicted() => {
+            tracing::debug!("idle connection closed to make room");
+        }
     }
 }
 
 /// What a request is for.
 enum Route {
     Upload(UploadRoute),
-    FeatureFlags { driver: String },
+    FeatureFlags {
+        driver: String,
+    },
     Stats,
     SetFault,
     ClearFault,
     NotFound,
+    /// Refused by the checks of `local_requests_only`.
+    Refused(LocalRefusal),
 }
 
 impl Route {
@@ -230,7 +276,8 @@ async fn answer(
     request: Request<Incoming>,
     handle: &EndpointHandle,
     switch: Arc<ResetSwitch>,
-    bodies: &Semaphore,
+    bodies: &Arc<BodyBudget>,
+    served: std::net::SocketAddr,
 ) -> Response<ResponseBody> {
     let mut record = RecordedRequest {
         method: request.method().to_string(),
@@ -241,7 +288,17 @@ async fn answer(
         fault: None,
     };
     tracing::debug!(method = %record.method, path = %record.path, "request");
-    let answer = match Route::of(request.method(), request.uri().path()) {
+    let mut route = Route::of(request.method(), request.uri().path());
+    if handle.local_requests_only() {
+        if let Err(refusal) = local_check(request.headers(), &route, served) {
+            route = Route::Refused(refusal);
+        }
+    }
+    let answer = match route {
+        Route::Refused(refusal) => Answer::new(json_response(
+            refusal.status,
+            &json!({ "error": refusal.message }),
+        )),
         Route::Upload(route) => upload(request, route, handle, switch, bodies, &mut record).await,
         Route::FeatureFlags { driver } => feature_flags(&request, &driver, handle),
         Route::Stats => Answer::new(stats_response(handle)),
@@ -269,6 +326,21 @@ async fn answer(
     record.fault = answer.fault;
     handle.record(record);
     answer.response
+}
+
+/// The checks of `local_requests_only`: the Host always, and Origin and content type on the
+/// admin routes.
+fn local_check(
+    headers: &hyper::HeaderMap,
+    route: &Route,
+    served: std::net::SocketAddr,
+) -> Result<(), LocalRefusal> {
+    local_only::check_host(headers, served)?;
+    match route {
+        Route::SetFault => local_only::check_admin(headers, served, true),
+        Route::ClearFault => local_only::check_admin(headers, served, false),
+        _ => Ok(()),
+    }
 }
 
 /// The extension's answer to a GET the endpoint has no route for, if it gives one.
@@ -323,7 +395,7 @@ async fn upload(
     route: UploadRoute,
     handle: &EndpointHandle,
     switch: Arc<ResetSwitch>,
-    bodies: &Semaphore,
+    bodies: &Arc<BodyBudget>,
     record: &mut RecordedRequest,
 ) -> Answer {
     // The token is checked before a byte of the body is read.
@@ -333,7 +405,7 @@ async fn upload(
         }
     }
     let headers = request.headers().clone();
-    let body = match read_body(request, bodies, handle.body_read_timeout()).await {
+    let body = match read_body(request, bodies, handle).await {
         Ok(body) => body,
         Err(response) => {
             // 413, 408 and unreadable bodies are refusals like any other.
@@ -517,13 +589,13 @@ fn feature_flags(request: &Request<Incoming>, driver: &str, handle: &EndpointHan
 async fn set_fault(
     request: Request<Incoming>,
     handle: &EndpointHandle,
-    bodies: &Semaphore,
+    bodies: &Arc<BodyBudget>,
 ) -> Answer {
-    let body = match read_body(request, bodies, handle.body_read_timeout()).await {
+    let body = match read_body(request, bodies, handle).await {
         Ok(body) => body,
         Err(response) => return Answer::new(response),
     };
-    let spec = String::from_utf8_lossy(&body);
+    let spec = fault_spec(&body);
     match spec.parse::<Fault>() {
         Ok(fault) => {
             let shown = fault.to_string();
@@ -537,19 +609,36 @@ async fn set_fault(
     }
 }
 
-/// Reads the body: one at a time ([`MAX_BODIES_IN_FLIGHT`]), at most
-/// [`MAX_REQUEST_BODY_BYTES`] (413, without reading, when `Content-Length` says more), within
-/// `timeout` once its turn comes (408).
+/// The fault spec in an admin body: the body itself, or a JSON string, or the `fault` string of
+/// a JSON object (what a client sending `Content-Type: application/json` may write).
+fn fault_spec(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::String(spec)) => spec,
+        Ok(Value::Object(object)) => match object.get("fault") {
+            Some(Value::String(spec)) => spec.clone(),
+            _ => String::from_utf8_lossy(body).into_owned(),
+        },
+        _ => String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
+/// Reads the body concurrently with others, within the shared budget `bodies` (a request
+/// carrying the endpoint's token may use its reserve), at most [`MAX_REQUEST_BODY_BYTES`]
+/// (413, without reading, when `Content-Length` says more), within the body timeout and the
+/// minimum rate (408).
 async fn read_body(
     request: Request<Incoming>,
-    bodies: &Semaphore,
-    timeout: Duration,
+    bodies: &Arc<BodyBudget>,
+    handle: &EndpointHandle,
 ) -> Result<Bytes, Response<ResponseBody>> {
-    let too_large = || {
-        json_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &json!({ "error": format!("the request body is larger than {MAX_REQUEST_BODY_BYTES} bytes") }),
-        )
+    let refused = |refusal: BodyRefusal| {
+        let mut response = json_response(refusal.status, &json!({ "error": refusal.message }));
+        if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     };
     let declared = request
         .headers()
@@ -557,40 +646,25 @@ async fn read_body(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_REQUEST_BODY_BYTES as u64) {
-        return Err(too_large());
+        return Err(refused(BodyRefusal::too_large()));
     }
-    let Ok(_permit) = bodies.acquire().await else {
-        return Err(json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({ "error": "the endpoint is shutting down" }),
-        ));
-    };
-    let read = Limited::new(request.into_body(), MAX_REQUEST_BODY_BYTES).collect();
-    let timeout = timeout.min(LONGEST_READ_TIMEOUT);
-    let Ok(read) = tokio::time::timeout(timeout, read).await else {
-        return Err(json_response(
-            StatusCode::REQUEST_TIMEOUT,
-            &json!({ "error": format!("the request body did not arrive within {timeout:?}") }),
-        ));
-    };
-    match read {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) => {
-            let too_large = error.is::<http_body_util::LengthLimitError>();
-            let (status, message) = if too_large {
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the request body is larger than {MAX_REQUEST_BODY_BYTES} bytes"),
-                )
-            } else {
-                (
-                    StatusCode::BAD_REQUEST,
-                    format!("the request body could not be read: {error}"),
-                )
-            };
-            Err(json_response(status, &json!({ "error": message })))
-        }
+    let trusted = handle
+        .token()
+        .is_some_and(|token| token.check(request.headers()).is_ok());
+    if declared.is_some_and(|length| length > bodies.free(trusted) as u64) {
+        return Err(refused(BodyRefusal::budget_full()));
     }
+    let (min_rate, window) = handle.min_body_rate();
+    let limits = BodyLimits {
+        timeout: handle.body_read_timeout().min(LONGEST_READ_TIMEOUT),
+        min_rate,
+        window,
+    };
+    let _reading = handle.body_being_read();
+    let mut room = bodies.room(trusted);
+    crate::read_body::read_body(request.into_body(), declared, &mut room, limits)
+        .await
+        .map_err(refused)
 }
 
 /// The number of `protoLogs` elements, when the body is JSON with such an array.

@@ -39,9 +39,18 @@ pub struct EndpointStats {
     pub faults_injected: u64,
     /// The installed fault in spec syntax, if one is active; a `*N` scope shows what is left.
     pub active_fault: Option<String>,
-    /// Connections closed at once because [`MAX_CONNECTIONS`](crate::MAX_CONNECTIONS) were open.
+    /// Connections closed at once because [`max_connections`](crate::EndpointConfig::max_connections)
+    /// were open, every one of them answering a request.
     #[serde(default)]
     pub connections_refused: u64,
+    /// Idle connections closed to make room for a new one when
+    /// [`max_connections`](crate::EndpointConfig::max_connections) were open.
+    #[serde(default)]
+    pub connections_evicted: u64,
+    /// Request bodies being read now (a gauge, not a count since start): bodies are read
+    /// concurrently, each within the body timeout and the minimum rate.
+    #[serde(default)]
+    pub bodies_being_read: u64,
     /// Accepted logs whose event id was not remembered (the id set was full), so neither
     /// counted distinct nor checked for duplicates.
     #[serde(default)]

@@ -5,21 +5,24 @@
 //! with the library's wire model ([`FrontendLog`]), so a capture this command reads is one the
 //! library can produce.
 //!
-//! Blank lines are ignored. A line that is not a frontend log is an error naming its line number,
-//! unless `--skip-invalid` is given: then such lines are skipped, counted, and the first one's
-//! line number and reason are reported.
+//! Blank lines are ignored. A line that is not a frontend log (including one that is not UTF-8,
+//! or longer than `--max-line-bytes`, 64 MiB by default, which is never held in memory) is an
+//! error naming its line number, unless `--skip-invalid` is given: then such lines are skipped,
+//! counted, and the first one's line number and reason are reported.
 
+mod lines;
 mod percentiles;
 mod render;
 mod summary;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use databricks_telemetry::model::FrontendLog;
 
+use lines::{CaptureLine, CaptureLines, MAX_LINE_BYTES};
 pub(crate) use summary::{EventWarning, InspectReport, Summary};
 
 /// Arguments of `dbtel inspect`.
@@ -33,9 +36,15 @@ pub(crate) struct InspectArgs {
     #[arg(long)]
     json: bool,
 
-    /// Skip lines that are not frontend logs (and count them) instead of failing on the first.
+    /// Skip lines that are not frontend logs (and count them) instead of failing on the first:
+    /// lines that are not JSON frontend logs, not UTF-8, or longer than --max-line-bytes.
     #[arg(long)]
     skip_invalid: bool,
+
+    /// The longest line read, in bytes (64 MiB, the endpoint's largest body, by default); a
+    /// longer line is never held in memory: it is an error, or skipped with --skip-invalid.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_LINE_BYTES)]
+    max_line_bytes: usize,
 
     /// How many sessions the text summary lists (the busiest first); `--json` lists all.
     #[arg(long, value_name = "N", default_value_t = 20)]
@@ -102,7 +111,7 @@ pub(crate) fn run(args: InspectArgs) -> Result<(), InspectError> {
     } else {
         0
     };
-    let summary = read_capture(&args.file, args.skip_invalid, recent)?;
+    let summary = read_capture(&args.file, args.skip_invalid, recent, args.max_line_bytes)?;
     let mut stdout = io::stdout().lock();
     if let Some(out) = &args.html {
         let data = crate::page::PageData::of_capture(&args.file, &summary);
@@ -130,43 +139,52 @@ pub(crate) fn run(args: InspectArgs) -> Result<(), InspectError> {
     stdout.flush().map_err(InspectError::Stdout)
 }
 
-/// Parses every line of the capture at `path` into a [`Summary`] that keeps the last `recent`
-/// events.
+/// Parses every line of the capture at `path` (each at most `max_line_bytes`) into a
+/// [`Summary`] that keeps the last `recent` events.
 ///
 /// # Errors
 ///
 /// [`InspectError::Read`] when the file cannot be read; [`InspectError::InvalidLine`] for the
-/// first line that is not a frontend log, unless `skip_invalid`.
+/// first line that is not a frontend log (or not UTF-8, or too long), unless `skip_invalid`.
 pub(crate) fn read_capture(
     path: &Path,
     skip_invalid: bool,
     recent: usize,
+    max_line_bytes: usize,
 ) -> Result<Summary, InspectError> {
     let read_error = |source| InspectError::Read {
         path: path.to_owned(),
         source,
     };
     let reader = BufReader::new(File::open(path).map_err(read_error)?);
+    let mut lines = CaptureLines::new(reader, max_line_bytes);
     let mut summary = Summary::keeping_recent(recent);
-    for (index, line) in reader.lines().enumerate() {
-        let line = line.map_err(read_error)?;
-        if line.trim().is_empty() {
-            continue;
+    let mut index = 0;
+    while let Some(line) = lines.next_line().map_err(read_error)? {
+        index += 1;
+        let reason = match line {
+            CaptureLine::Text(text) if text.trim().is_empty() => continue,
+            CaptureLine::Text(text) => match serde_json::from_str::<FrontendLog>(&text) {
+                Ok(log) => {
+                    summary.add(&log);
+                    summary.remember(&text, None);
+                    continue;
+                }
+                Err(error) => error.to_string(),
+            },
+            CaptureLine::TooLong(length) => format!(
+                "the line is {length} bytes, longer than {max_line_bytes} (--max-line-bytes)"
+            ),
+            CaptureLine::NotUtf8 => "the line is not UTF-8".to_owned(),
+        };
+        if !skip_invalid {
+            return Err(InspectError::InvalidLine {
+                path: path.to_owned(),
+                line: index,
+                reason,
+            });
         }
-        match serde_json::from_str::<FrontendLog>(&line) {
-            Ok(log) => {
-                summary.add(&log);
-                summary.remember(&line, None);
-            }
-            Err(error) if skip_invalid => summary.skip_line(index + 1, error.to_string()),
-            Err(error) => {
-                return Err(InspectError::InvalidLine {
-                    path: path.to_owned(),
-                    line: index + 1,
-                    reason: error.to_string(),
-                })
-            }
-        }
+        summary.skip_line(index, reason);
     }
     Ok(summary)
 }

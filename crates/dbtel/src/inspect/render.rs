@@ -4,7 +4,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::percentiles::Percentiles;
-use super::summary::{InspectReport, Summary};
+use super::summary::{InspectReport, Summary, MAX_ERROR_NAMES, MAX_SESSIONS, MAX_SHOWN_BYTES};
+use crate::terminal::escaped;
 
 /// Writes the readable summary of `summary` (read from `file`), listing at most `max_sessions`
 /// sessions.
@@ -24,7 +25,7 @@ pub(crate) fn write_text(
 }
 
 fn write_overview(out: &mut impl Write, report: &InspectReport) -> io::Result<()> {
-    writeln!(out, "capture: {}", report.file)?;
+    writeln!(out, "capture: {}", escaped(&report.file))?;
     let span = report
         .span_ms
         .map(|ms| format!(" over {:.1} s", ms as f64 / 1000.0))
@@ -38,8 +39,36 @@ fn write_overview(out: &mut impl Write, report: &InspectReport) -> io::Result<()
         writeln!(
             out,
             "skipped lines: {} (first: line {}: {})",
-            report.skipped_lines, first.line, first.reason
+            report.skipped_lines,
+            first.line,
+            escaped(&first.reason)
         )?;
+    }
+    let folded = &report.folded;
+    if folded.any() {
+        let parts: Vec<String> = [
+            (
+                folded.session_events,
+                format!("events of sessions past the first {MAX_SESSIONS} counted under (other sessions)"),
+            ),
+            (
+                folded.error_events,
+                format!("errors with names past the first {MAX_ERROR_NAMES} counted under (other errors)"),
+            ),
+            (
+                folded.statement_ids_untracked,
+                "statement ids not tracked".to_owned(),
+            ),
+            (
+                folded.strings_cut,
+                format!("strings cut to {MAX_SHOWN_BYTES} bytes"),
+            ),
+        ]
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
+        writeln!(out, "folded to stay bounded: {}", parts.join("; "))?;
     }
     Ok(())
 }
@@ -56,7 +85,7 @@ fn write_operations(out: &mut impl Write, report: &InspectReport) -> io::Result<
         writeln!(
             out,
             "{:<26} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}",
-            operation.operation_type,
+            escaped(&operation.operation_type),
             operation.events,
             operation.errors,
             cell(latency.p50),
@@ -74,7 +103,7 @@ fn write_latencies(out: &mut impl Write, report: &InspectReport) -> io::Result<(
         let types: Vec<String> = report
             .statement_types
             .iter()
-            .map(|(kind, count)| format!("{kind} {count}"))
+            .map(|(kind, count)| format!("{} {count}", escaped(kind)))
             .collect();
         writeln!(out, "statement types: {}", types.join(", "))?;
     }
@@ -102,7 +131,12 @@ fn write_errors(out: &mut impl Write, report: &InspectReport) -> io::Result<()> 
     let total: u64 = report.errors.iter().map(|e| e.count).sum();
     writeln!(out, "errors by name ({total} in all):")?;
     for error in &report.errors {
-        writeln!(out, "  {:<40} {:>8}", error.error_name, error.count)?;
+        writeln!(
+            out,
+            "  {:<40} {:>8}",
+            escaped(&error.error_name),
+            error.count
+        )?;
     }
     Ok(())
 }
@@ -113,7 +147,7 @@ fn write_cloudfetch(out: &mut impl Write, report: &InspectReport) -> io::Result<
         let formats: Vec<String> = report
             .result_formats
             .iter()
-            .map(|(format, count)| format!("{format} {count}"))
+            .map(|(format, count)| format!("{} {count}", escaped(format)))
             .collect();
         writeln!(out, "result formats: {}", formats.join(", "))?;
     }
@@ -185,7 +219,10 @@ fn write_sessions(
         writeln!(
             out,
             "  {:<38} {:>8} {:>11} {:>7}",
-            session.session_id, session.events, session.statements, session.errors
+            escaped(&session.session_id),
+            session.events,
+            session.statements,
+            session.errors
         )?;
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! [`Summary`]: what a capture holds, tallied one frontend log at a time, and its report.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use databricks_telemetry::model::FrontendLog;
@@ -16,6 +18,35 @@ pub(crate) const NO_OPERATION: &str = "(none)";
 
 /// The name used for errors that carry no `error_name`.
 pub(crate) const NO_ERROR_NAME: &str = "(unnamed)";
+
+/// The most distinct session ids tallied one by one; events of further sessions are counted
+/// together under [`OTHER_SESSIONS`], so distinct ids cannot grow the tallies without bound.
+pub(crate) const MAX_SESSIONS: usize = 10_000;
+
+/// The session row that counts the events of sessions beyond [`MAX_SESSIONS`].
+pub(crate) const OTHER_SESSIONS: &str = "(other sessions)";
+
+/// The most distinct error names tallied one by one; further ones are counted under
+/// [`OTHER_ERRORS`].
+pub(crate) const MAX_ERROR_NAMES: usize = 1_000;
+
+/// The error row that counts the errors whose names are beyond [`MAX_ERROR_NAMES`].
+pub(crate) const OTHER_ERRORS: &str = "(other errors)";
+
+/// The longest session id or error name kept, in bytes: longer ones are cut (at a character
+/// boundary, ending in `…`), and those alike up to the cut are counted together.
+pub(crate) const MAX_SHOWN_BYTES: usize = 256;
+
+/// The most distinct statement ids remembered (as 64-bit hashes, across all sessions) to count
+/// each session's statements; later new ones are counted in `statement_ids_untracked`.
+pub(crate) const MAX_TRACKED_STATEMENTS: usize = 200_000;
+
+/// The longest latest event kept for the page, in bytes: a longer one is cut (and then shown
+/// as text, not as JSON).
+pub(crate) const MAX_RECENT_JSON_BYTES: usize = 64 * 1024;
+
+/// The most warnings kept with one latest event.
+pub(crate) const MAX_RECENT_WARNINGS: usize = 100;
 
 /// How many seconds [`InspectReport::events_per_second`] covers: the latest ones with events.
 pub(crate) const MAX_TIMELINE_SECONDS: usize = 3_600;
@@ -41,6 +72,8 @@ pub(crate) struct Summary {
     skipped: SkippedLines,
     recent: VecDeque<RecentEvent>,
     max_recent: usize,
+    statements_tracked: usize,
+    folded: FoldedReport,
 }
 
 /// One of the latest events, as sent, with the warnings it raised when known.
@@ -87,7 +120,34 @@ struct CloudFetchTally {
 struct SessionTally {
     events: u64,
     errors: u64,
-    statements: BTreeSet<String>,
+    /// Hashes of its distinct statement ids.
+    statements: HashSet<u64>,
+}
+
+/// `text` cut to [`MAX_SHOWN_BYTES`] (at a character boundary, ending in `…`), and whether it
+/// was cut.
+pub(crate) fn shown(text: &str) -> (String, bool) {
+    if text.len() <= MAX_SHOWN_BYTES {
+        return (text.to_owned(), false);
+    }
+    let mut end = MAX_SHOWN_BYTES - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (format!("{}…", &text[..end]), true)
+}
+
+/// Cuts `text` to at most `max` bytes at a character boundary; whether it was cut.
+fn cut_to(text: &mut String, max: usize) -> bool {
+    if text.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    true
 }
 
 impl Summary {
@@ -109,8 +169,27 @@ impl Summary {
         if self.recent.len() == self.max_recent {
             self.recent.pop_front();
         }
+        let end = if json.len() > MAX_RECENT_JSON_BYTES {
+            self.folded.strings_cut += 1;
+            let mut end = MAX_RECENT_JSON_BYTES;
+            while !json.is_char_boundary(end) {
+                end -= 1;
+            }
+            end
+        } else {
+            json.len()
+        };
+        let warnings = warnings.map(|mut warnings| {
+            warnings.truncate(MAX_RECENT_WARNINGS);
+            for warning in &mut warnings {
+                let cut = cut_to(&mut warning.path, MAX_SHOWN_BYTES)
+                    | cut_to(&mut warning.message, MAX_SHOWN_BYTES);
+                self.folded.strings_cut += u64::from(cut);
+            }
+            warnings
+        });
         self.recent.push_back(RecentEvent {
-            json: json.to_owned(),
+            json: json[..end].to_owned(),
             warnings,
         });
     }
@@ -151,8 +230,15 @@ impl Summary {
         }
 
         if let Some(error) = &event.error_info {
-            let name = error.error_name.as_deref().unwrap_or(NO_ERROR_NAME);
-            *self.errors.entry(name.to_owned()).or_default() += 1;
+            let (name, cut) = shown(error.error_name.as_deref().unwrap_or(NO_ERROR_NAME));
+            self.folded.strings_cut += u64::from(cut);
+            let key = if self.errors.contains_key(&name) || self.errors.len() < MAX_ERROR_NAMES {
+                name
+            } else {
+                self.folded.error_events += 1;
+                OTHER_ERRORS.to_owned()
+            };
+            *self.errors.entry(key).or_default() += 1;
         }
 
         if let Some(sql) = &event.sql_operation {
@@ -200,11 +286,29 @@ impl Summary {
 
         match &event.session_id {
             Some(id) => {
-                let session = self.sessions.entry(id.to_string()).or_default();
+                let (id, cut) = shown(id.as_ref());
+                self.folded.strings_cut += u64::from(cut);
+                let key = if self.sessions.contains_key(&id) || self.sessions.len() < MAX_SESSIONS {
+                    id
+                } else {
+                    self.folded.session_events += 1;
+                    OTHER_SESSIONS.to_owned()
+                };
+                let session = self.sessions.entry(key).or_default();
                 session.events += 1;
                 session.errors += u64::from(failed);
                 if let Some(statement) = &event.sql_statement_id {
-                    session.statements.insert(statement.clone());
+                    let mut hasher = DefaultHasher::new();
+                    statement.hash(&mut hasher);
+                    let hash = hasher.finish();
+                    if !session.statements.contains(&hash) {
+                        if self.statements_tracked < MAX_TRACKED_STATEMENTS {
+                            session.statements.insert(hash);
+                            self.statements_tracked += 1;
+                        } else {
+                            self.folded.statement_ids_untracked += 1;
+                        }
+                    }
                 }
             }
             None => self.events_without_session += 1,
@@ -315,9 +419,13 @@ impl Summary {
                 .iter()
                 .map(|(&second, &count)| [second, count as i64])
                 .collect(),
-            session_count: sessions.len() as u64,
+            session_count: sessions
+                .iter()
+                .filter(|session| session.session_id != OTHER_SESSIONS)
+                .count() as u64,
             events_without_session: self.events_without_session,
             sessions,
+            folded: self.folded.clone(),
         }
     }
 }
@@ -378,6 +486,32 @@ pub(crate) struct InspectReport {
     /// `[unix second, events]` by event timestamp, for the latest
     /// [`MAX_TIMELINE_SECONDS`] seconds that had events, in order.
     pub(crate) events_per_second: Vec<[i64; 2]>,
+    /// What the bounded tallies folded together or cut.
+    pub(crate) folded: FoldedReport,
+}
+
+/// What the tallies folded together or cut to stay bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct FoldedReport {
+    /// Events counted under [`OTHER_SESSIONS`] (their session came after [`MAX_SESSIONS`]
+    /// others).
+    pub(crate) session_events: u64,
+    /// Errors counted under [`OTHER_ERRORS`] (their name came after [`MAX_ERROR_NAMES`]
+    /// others).
+    pub(crate) error_events: u64,
+    /// Statement ids not remembered (past [`MAX_TRACKED_STATEMENTS`]), so not counted in
+    /// their session's statements.
+    pub(crate) statement_ids_untracked: u64,
+    /// Strings cut to [`MAX_SHOWN_BYTES`] (session ids, error names, warnings) or latest
+    /// events cut to [`MAX_RECENT_JSON_BYTES`].
+    pub(crate) strings_cut: u64,
+}
+
+impl FoldedReport {
+    /// Whether anything was folded or cut.
+    pub(crate) fn any(&self) -> bool {
+        *self != FoldedReport::default()
+    }
 }
 
 /// One latency's distribution.
@@ -465,4 +599,76 @@ pub(crate) struct SessionReport {
     pub(crate) statements: u64,
     /// Events that carried `error_info`.
     pub(crate) errors: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(session: &str, error: &str, statement: &str) -> FrontendLog {
+        let json = serde_json::json!({
+            "frontend_log_event_id": "e",
+            "context": {"client_context": {"timestamp_millis": 1}},
+            "entry": {"sql_driver_log": {
+                "session_id": session,
+                "sql_statement_id": statement,
+                "error_info": {"error_name": error}
+            }}
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn distinct_sessions_and_error_names_past_the_caps_are_folded_and_counted() {
+        let mut summary = Summary::default();
+        let extra = 25;
+        for i in 0..MAX_SESSIONS + extra {
+            summary.add(&log(&format!("s{i}"), &format!("E{i}"), &format!("st{i}")));
+        }
+        // A session already kept still gets its own events.
+        summary.add(&log("s0", "E0", "st-again"));
+        let report = summary.report(Path::new("x"));
+        assert_eq!(report.sessions.len(), MAX_SESSIONS + 1);
+        assert_eq!(report.session_count, MAX_SESSIONS as u64);
+        let other = report
+            .sessions
+            .iter()
+            .find(|session| session.session_id == OTHER_SESSIONS)
+            .unwrap();
+        assert_eq!(other.events, extra as u64);
+        assert_eq!(report.folded.session_events, extra as u64);
+        let s0 = report
+            .sessions
+            .iter()
+            .find(|s| s.session_id == "s0")
+            .unwrap();
+        assert_eq!((s0.events, s0.statements), (2, 2));
+        assert_eq!(report.errors.len(), MAX_ERROR_NAMES + 1);
+        let other_errors = report
+            .errors
+            .iter()
+            .find(|error| error.error_name == OTHER_ERRORS)
+            .unwrap();
+        assert_eq!(
+            other_errors.count,
+            (MAX_SESSIONS + extra - MAX_ERROR_NAMES) as u64
+        );
+        assert_eq!(report.folded.error_events, other_errors.count);
+    }
+
+    #[test]
+    fn long_strings_are_cut_at_a_character_boundary() {
+        let (short, cut) = shown("abc");
+        assert_eq!((short.as_str(), cut), ("abc", false));
+        let long = "é".repeat(1_000);
+        let (kept, cut) = shown(&long);
+        assert!(cut && kept.len() <= MAX_SHOWN_BYTES && kept.ends_with('…'));
+        let mut summary = Summary::keeping_recent(1);
+        summary.remember(&"x".repeat(MAX_RECENT_JSON_BYTES + 10), None);
+        assert_eq!(
+            summary.recent().next().unwrap().json.len(),
+            MAX_RECENT_JSON_BYTES
+        );
+        assert_eq!(summary.report(Path::new("x")).folded.strings_cut, 1);
+    }
 }

@@ -123,3 +123,15 @@ fn debug_output_never_shows_the_token() {
     }
     assert!(format!("{recorded:?}").contains("<redacted>"));
 }
+
+#[test]
+fn an_empty_token_is_an_error_at_start() {
+    for token in ["", "  "] {
+        let error = TelemetryEndpoint::start(EndpointConfig::default().with_token(token))
+            .expect_err("an empty token is refused");
+        assert!(
+            matches!(error, telemetry_endpoint::EndpointError::EmptyToken),
+            "{error}"
+        );
+    }
+}

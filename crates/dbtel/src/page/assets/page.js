@@ -158,6 +158,15 @@
     if (data.skipped_lines) {
       add(target, card('unreadable logs', num(data.skipped_lines), 'skipped', 'bad'));
     }
+    var folded = data.folded || {};
+    var foldedEvents = (folded.session_events || 0) + (folded.error_events || 0);
+    if (foldedEvents) {
+      add(target, card('folded into "other" rows (bounded tallies)', num(foldedEvents), 'folded', 'warn'));
+    }
+  }
+
+  function foldedNote(count, what) {
+    return el('p', { 'class': 'pct muted', 'data-figure': 'folded-note' }, num(count) + ' ' + what);
   }
 
   function renderTimeline(data) {
@@ -271,12 +280,17 @@
   function renderErrors(data) {
     if (!data.errors.length) { fill('errors', empty('No errors.')); return; }
     var max = data.errors[0].count;
-    fill('errors', table([{ title: 'error name' }, { title: 'events', num: true }], data.errors.map(function (e) {
+    var wrap = el('div');
+    add(wrap, table([{ title: 'error name' }, { title: 'events', num: true }], data.errors.map(function (e) {
       return [
         { text: e.error_name, figure: 'error-name', bar: e.count / max, barClass: 'bad' },
         { text: e.count, figure: 'error:' + e.error_name }
       ];
     })));
+    if (data.folded && data.folded.error_events) {
+      add(wrap, foldedNote(data.folded.error_events, 'errors folded into "(other errors)": too many distinct error names'));
+    }
+    fill('errors', wrap);
   }
 
   function renderUploads(data) {
@@ -322,6 +336,12 @@
     })));
     add(wrap, el('p', { 'class': 'pct muted' }, 'showing ' + shown.length + ' of ' + data.session_count +
       ' sessions; ' + num(data.events_without_session) + ' events without a session'));
+    if (data.folded && data.folded.session_events) {
+      add(wrap, foldedNote(data.folded.session_events, 'events folded into "(other sessions)": too many distinct session ids'));
+    }
+    if (data.folded && data.folded.strings_cut) {
+      add(wrap, foldedNote(data.folded.strings_cut, 'long strings cut (session ids and error names to 256 bytes)'));
+    }
     fill('sessions', wrap);
   }
 
