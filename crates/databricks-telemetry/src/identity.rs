@@ -88,6 +88,16 @@ impl ClientIdentity {
         ClientIdentity(Repr::Anonymous)
     }
 
+    /// The identity as the spool keys it (never written: only in a keyed digest): `None` for a
+    /// [`unique`](Self::unique) one, which means nothing to a later process.
+    pub(crate) fn spool_name(&self) -> Option<String> {
+        match &self.0 {
+            Repr::Anonymous => Some("anonymous".to_owned()),
+            Repr::Named(name) => Some(format!("named:{name}")),
+            Repr::Unique(_) => None,
+        }
+    }
+
     /// Whether this is the anonymous identity.
     pub fn is_anonymous(&self) -> bool {
         matches!(self.0, Repr::Anonymous)

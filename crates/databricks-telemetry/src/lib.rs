@@ -408,6 +408,7 @@ mod identity;
 mod jitter;
 mod manager;
 mod pipeline;
+mod spool;
 mod stats;
 mod system_clock;
 mod threads;
