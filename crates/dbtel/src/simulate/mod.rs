@@ -17,6 +17,8 @@ mod outage;
 mod progress;
 mod report;
 mod settings;
+#[cfg(unix)]
+mod spool;
 mod targets;
 mod workload;
 
@@ -135,6 +137,13 @@ pub(crate) struct SimulateArgs {
     #[arg(long)]
     json: bool,
 
+    /// Let the library spool to DIR (its `spool_dir`): events a run cannot deliver (an outage,
+    /// an exit mid-outage) wait there, and the next run with the same DIR sends them; its
+    /// embedded endpoints listen on the ports DIR remembers, so its hosts are the same. The
+    /// report says how many events came from the spool, and from which runs (Unix).
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+
     #[command(flatten)]
     library: LibraryFlags,
 }
@@ -183,6 +192,14 @@ pub(crate) enum SimulateError {
     /// An endpoint that cannot be used.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The spool directory could not be used.
+    #[error("--spool {}: {source}", path.display())]
+    Spool {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
     /// An embedded endpoint could not start.
     #[error("cannot start an embedded endpoint: {0}")]
     Endpoint(#[from] EndpointError),
@@ -347,9 +364,30 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         })
         .transpose()?;
     let embedded = args.endpoints.is_empty();
-    let config = args
-        .library
-        .to_config(embedded || args.allow_insecure_http, args.outage.as_ref())?;
+    #[cfg(unix)]
+    let mut spool_run = args
+        .spool
+        .as_ref()
+        .map(|dir| {
+            spool::SpoolRun::open(dir).map_err(|source| SimulateError::Spool {
+                path: dir.clone(),
+                source,
+            })
+        })
+        .transpose()?;
+    #[cfg(not(unix))]
+    if args.spool.is_some() {
+        return usage("--spool needs a Unix system".to_owned());
+    }
+    #[cfg(unix)]
+    let spool_dir = spool_run.as_ref().map(|run| run.dir().to_owned());
+    #[cfg(not(unix))]
+    let spool_dir: Option<PathBuf> = None;
+    let config = args.library.to_config_spooling(
+        embedded || args.allow_insecure_http,
+        args.outage.as_ref(),
+        spool_dir.as_deref(),
+    )?;
     let token = match &args.token {
         Some(token) => Some(Token::new(token.clone())),
         None if embedded => Some(Token::generate()),
@@ -360,10 +398,22 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         // Embedded runs always have a token (given or generated above).
         (Some(token), true) => {
             let flags = args.server_flag.clone().unwrap_or_default();
-            targets::start_embedded(args.host_count(), token, &flags)?
+            #[cfg(unix)]
+            let ports = spool_run.as_ref().map_or(&[][..], |run| run.ports());
+            #[cfg(not(unix))]
+            let ports = &[][..];
+            targets::start_embedded(args.host_count(), token, &flags, ports)?
         }
         _ => Vec::new(),
     };
+    #[cfg(unix)]
+    if let Some(run) = &mut spool_run {
+        let ports = endpoints.iter().map(|e| e.addr().port()).collect();
+        run.start(ports).map_err(|source| SimulateError::Spool {
+            path: run.dir().to_owned(),
+            source,
+        })?;
+    }
     let urls: Vec<String> = if embedded {
         endpoints.iter().map(TelemetryEndpoint::base_url).collect()
     } else {
@@ -448,6 +498,16 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         (Some(path), Some(file)) => Some((path, write_capture(&endpoints, path, file)?)),
         _ => None,
     };
+    #[cfg(unix)]
+    let spool_report = spool_run
+        .map(|run| {
+            let path = run.dir().to_owned();
+            run.finish(&outcome.stats)
+                .map_err(|source| SimulateError::Spool { path, source })
+        })
+        .transpose()?;
+    #[cfg(not(unix))]
+    let spool_report = None;
     let report = SimulationReport::new(&RunOutcome {
         generated: progress
             .generated
@@ -475,6 +535,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             duration_s: spec.duration.as_secs_f64(),
         }),
         capture: capture.map(|(path, events)| (path.display().to_string(), events)),
+        spool: spool_report,
     });
     for endpoint in endpoints {
         endpoint.shutdown();

@@ -105,6 +105,13 @@ pub(crate) struct SimulationReport {
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if one was asked for.
     pub(crate) capture: Option<CaptureReport>,
+    /// Events written to the spool (`--spool`): they wait on disk for the next run.
+    pub(crate) spooled: u64,
+    /// Spool records read back (left by earlier runs, or by this one during an outage).
+    pub(crate) replayed: u64,
+    /// The spool, with `--spool`.
+    #[cfg(unix)]
+    pub(crate) spool: Option<super::spool::SpoolReport>,
     /// When fewer than half of the enqueued events were exported: the drop reason that took
     /// the most events, how many, and what usually causes it; `null` otherwise.
     pub(crate) main_failure: Option<String>,
@@ -203,6 +210,11 @@ pub(crate) struct RunOutcome {
     pub(crate) outage: Option<OutageReport>,
     /// The capture written, if any: its path and how many events it holds.
     pub(crate) capture: Option<(String, u64)>,
+    /// The spool, with `--spool`.
+    #[cfg(unix)]
+    pub(crate) spool: Option<super::spool::SpoolReport>,
+    #[cfg(not(unix))]
+    pub(crate) spool: Option<std::convert::Infallible>,
 }
 
 impl SimulationReport {
@@ -218,6 +230,10 @@ impl SimulationReport {
                 host_sum.add(stats);
             }
         }
+        #[cfg(unix)]
+        if let Some(problem) = outcome.spool.as_ref().and_then(|s| s.problem()) {
+            problems.push(problem);
+        }
         if outcome.generated != total.enqueued {
             problems.push(format!(
                 "the workload generated {} events but the library counted {} enqueued",
@@ -226,11 +242,13 @@ impl SimulationReport {
         }
         if !total.is_balanced() {
             problems.push(format!(
-                "enqueued {} != exported {} + dropped {} + pending {}",
+                "enqueued {} + replayed {} != exported {} + dropped {} + pending {} + spooled {}",
                 total.enqueued,
+                total.replayed,
                 total.exported,
                 total.dropped.total(),
-                total.pending
+                total.pending,
+                total.spooled
             ));
         }
         if total.pending != 0 {
@@ -315,6 +333,10 @@ impl SimulationReport {
                 .capture
                 .clone()
                 .map(|(path, events)| CaptureReport { path, events }),
+            spooled: total.spooled,
+            replayed: total.replayed,
+            #[cfg(unix)]
+            spool: outcome.spool.clone(),
             main_failure: main_failure(&total),
             accounted: problems.is_empty(),
             problems,
@@ -393,6 +415,10 @@ impl SimulationReport {
             self.shutdown.replace('_', " "),
             self.shutdown_s
         );
+        #[cfg(unix)]
+        if let Some(spool) = &self.spool {
+            let _ = writeln!(out, "{}", spool.to_text());
+        }
         if let Some(outage) = &self.outage {
             match outage.started_at_s {
                 Some(started) => {
@@ -507,12 +533,14 @@ fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
     };
     if !total.is_balanced() {
         problems.push(format!(
-            "host {}: enqueued {} != exported {} + dropped {} + pending {}",
+            "host {}: enqueued {} + replayed {} != exported {} + dropped {} + pending {} + spooled {}",
             host.host,
             total.enqueued,
+            total.replayed,
             total.exported,
             total.dropped.total(),
-            total.pending
+            total.pending,
+            total.spooled
         ));
     }
     if total.pending != 0 {
@@ -526,7 +554,9 @@ fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
         // A batch the endpoint took whose answer never arrived (a connection reset after the
         // upload) waits for a retry; if its lane's deadline comes first it is counted as
         // closed before delivery: the endpoint may hold up to that many more.
-        let taken_unanswered = total.dropped.closed_before_delivery;
+        // With a spool, such a batch (and one whose request had not returned at the deadline)
+        // was spooled instead: the next run sends it again.
+        let taken_unanswered = total.dropped.closed_before_delivery + total.spooled;
         if distinct < total.exported || distinct > total.exported + taken_unanswered {
             problems.push(format!(
                 "host {}: the library counted {} events exported ({} closed before delivery) but the endpoint accepted {} distinct events",

@@ -150,10 +150,21 @@ impl LibraryFlags {
     /// # Errors
     ///
     /// The library's [`ConfigError`] for the first value out of range, named by its option key.
+    #[cfg(test)]
     pub(crate) fn to_config(
         &self,
         allow_insecure_http: bool,
         outage: Option<&OutageSpec>,
+    ) -> Result<TelemetryConfig, ConfigError> {
+        self.to_config_spooling(allow_insecure_http, outage, None)
+    }
+
+    /// [`to_config`](Self::to_config), spooling to `spool_dir` when given (`--spool`).
+    pub(crate) fn to_config_spooling(
+        &self,
+        allow_insecure_http: bool,
+        outage: Option<&OutageSpec>,
+        spool_dir: Option<&std::path::Path>,
     ) -> Result<TelemetryConfig, ConfigError> {
         let library = self.library_defaults;
         let ms = |given: Option<u64>, scaled: u64, default: Duration| {
@@ -186,7 +197,7 @@ impl LibraryFlags {
             ),
             (None, _) => library_defaults().close_timeout(),
         };
-        TelemetryConfig::builder()
+        let builder = TelemetryConfig::builder()
             .with_enabled(true)
             .with_force_enabled(self.force_enabled)
             .with_batch_size(self.batch_size)
@@ -218,8 +229,12 @@ impl LibraryFlags {
             .with_circuit_breaker_max_open(Duration::from_millis(self.circuit_breaker_max_open_ms))
             .with_feature_flag_driver(self.feature_flag_driver.clone())
             .with_feature_flag_timeout(Duration::from_millis(self.feature_flag_timeout_ms))
-            .with_allow_insecure_http(allow_insecure_http)
-            .build()
+            .with_allow_insecure_http(allow_insecure_http);
+        match spool_dir {
+            Some(dir) => builder.with_spool_dir(dir.display().to_string()),
+            None => builder,
+        }
+        .build()
     }
 }
 
