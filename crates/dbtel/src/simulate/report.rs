@@ -630,6 +630,7 @@ mod tests {
             release_max_s: 0.000_02,
             outage: None,
             capture: None,
+            spool: None,
         }
     }
 
