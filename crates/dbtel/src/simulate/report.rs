@@ -242,13 +242,12 @@ impl SimulationReport {
         }
         if !total.is_balanced() {
             problems.push(format!(
-                "enqueued {} + replayed {} != exported {} + dropped {} + pending {} + spooled {}",
+                "enqueued {} != exported {} + dropped {} + pending {}{}",
                 total.enqueued,
-                total.replayed,
                 total.exported,
                 total.dropped.total(),
                 total.pending,
-                total.spooled
+                spool_terms(&total)
             ));
         }
         if total.pending != 0 {
@@ -520,6 +519,15 @@ fn main_failure(total: &TelemetryStats) -> Option<String> {
     ))
 }
 
+/// The spool's terms of the balance, when it took part: ` + spooled S - replayed R`.
+fn spool_terms(total: &TelemetryStats) -> String {
+    if total.spooled == 0 && total.replayed == 0 {
+        String::new()
+    } else {
+        format!(" + spooled {} - replayed {}", total.spooled, total.replayed)
+    }
+}
+
 fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
     let total = match host.stats {
         Some(stats) => stats,
@@ -533,14 +541,13 @@ fn host_report(host: &HostOutcome, problems: &mut Vec<String>) -> HostReport {
     };
     if !total.is_balanced() {
         problems.push(format!(
-            "host {}: enqueued {} + replayed {} != exported {} + dropped {} + pending {} + spooled {}",
+            "host {}: enqueued {} != exported {} + dropped {} + pending {}{}",
             host.host,
             total.enqueued,
-            total.replayed,
             total.exported,
             total.dropped.total(),
             total.pending,
-            total.spooled
+            spool_terms(&total)
         ));
     }
     if total.pending != 0 {
