@@ -22,6 +22,7 @@ pub mod model;
 /// What a spool directory holds (`dbtel inspect --spool`), read without locking or changing it.
 #[cfg(all(feature = "spool", unix))]
 pub mod spool {
+    pub use crate::spool::bench::SpoolBench;
     pub use crate::spool::inspect::{inspect, SegmentSummary};
 }
 

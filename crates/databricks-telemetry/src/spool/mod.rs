@@ -65,6 +65,8 @@ pub(crate) mod directory;
 #[cfg(all(feature = "spool", unix))]
 pub(crate) mod inspect;
 #[cfg(all(feature = "spool", unix))]
+pub(crate) mod bench;
+#[cfg(all(feature = "spool", unix))]
 pub(crate) mod record;
 #[cfg(all(feature = "spool", unix))]
 pub(crate) mod segment;

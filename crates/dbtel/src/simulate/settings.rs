@@ -136,6 +136,16 @@ pub(crate) struct LibraryFlags {
     /// How long the feature-flag request may take.
     #[arg(long, value_name = "MS", default_value_t = millis(library_defaults().feature_flag_timeout()))]
     pub(crate) feature_flag_timeout_ms: u64,
+
+    /// With --spool: most bytes of spool files in the directory; past it the oldest records
+    /// go (spool_full) [library: 67108864].
+    #[arg(long, value_name = "BYTES", default_value_t = library_defaults().spool_max_bytes())]
+    pub(crate) spool_max_bytes: u64,
+
+    /// With --spool: how long a spooled event may wait before it is dropped unsent
+    /// (spool_expired) [library: 604800000, 7 days].
+    #[arg(long, value_name = "MS", default_value_t = millis(library_defaults().spool_max_age()))]
+    pub(crate) spool_max_age_ms: u64,
 }
 
 /// The library's defaults, which the flags start from.
@@ -229,6 +239,8 @@ impl LibraryFlags {
             .with_circuit_breaker_max_open(Duration::from_millis(self.circuit_breaker_max_open_ms))
             .with_feature_flag_driver(self.feature_flag_driver.clone())
             .with_feature_flag_timeout(Duration::from_millis(self.feature_flag_timeout_ms))
+            .with_spool_max_bytes(self.spool_max_bytes)
+            .with_spool_max_age(Duration::from_millis(self.spool_max_age_ms))
             .with_allow_insecure_http(allow_insecure_http);
         match spool_dir {
             Some(dir) => builder.with_spool_dir(dir.display().to_string()),
