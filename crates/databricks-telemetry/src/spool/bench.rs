@@ -15,7 +15,13 @@ pub struct SpoolBench {
 
 impl SpoolBench {
     /// The spool of (`host`, `identity`) in `dir`, bounded by `max_bytes` and `max_age`.
-    pub fn new(dir: PathBuf, max_bytes: u64, max_age: Duration, host: &str, identity: &str) -> Self {
+    pub fn new(
+        dir: PathBuf,
+        max_bytes: u64,
+        max_age: Duration,
+        host: &str,
+        identity: &str,
+    ) -> Self {
         SpoolBench {
             spool: LaneSpool::new(
                 SpoolSettings {

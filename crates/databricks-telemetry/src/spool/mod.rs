@@ -59,13 +59,13 @@ pub(crate) struct SpoolSettings {
 }
 
 #[cfg(all(feature = "spool", unix))]
+pub(crate) mod bench;
+#[cfg(all(feature = "spool", unix))]
 mod crc32;
 #[cfg(all(feature = "spool", unix))]
 pub(crate) mod directory;
 #[cfg(all(feature = "spool", unix))]
 pub(crate) mod inspect;
-#[cfg(all(feature = "spool", unix))]
-pub(crate) mod bench;
 #[cfg(all(feature = "spool", unix))]
 pub(crate) mod record;
 #[cfg(all(feature = "spool", unix))]
