@@ -320,6 +320,11 @@ fn spill_due(lane: &Lane, breaker_engaged: bool, now: Instant) -> Option<Instant
 /// `release_replayed` (it used its attempts), when it is let go unacknowledged (read again
 /// later) and counts as spooled again.
 fn spill(host: &Host, lane: &Lane, release_replayed: bool) {
+    // Opened first, with no lock held: a directory that cannot be used keeps the events in
+    // memory (warned once) rather than counting them as not written.
+    if !lane.spool.as_ref().is_some_and(|spool| spool.usable()) {
+        return;
+    }
     let mut state = lane.lock();
     state.spill_due = None;
     if state.ledger.finished {

@@ -36,6 +36,9 @@ impl LaneSpool {
     pub(crate) fn has_waiting(&self) -> bool {
         match *self {}
     }
+    pub(crate) fn usable(&self) -> bool {
+        match *self {}
+    }
     pub(crate) fn is_broken(&self) -> bool {
         match *self {}
     }

@@ -80,6 +80,9 @@ struct Store {
     /// Bytes of segment files in the directory, as last counted plus this lane's own writes.
     dir_bytes: u64,
     seq: u64,
+    /// What opening found and dropped (expired or corrupt records), for the next write or
+    /// read to report.
+    carried: Written,
 }
 
 fn now_ms() -> u64 {
@@ -108,6 +111,13 @@ impl LaneSpool {
         self.waiting.load(Ordering::Acquire)
     }
 
+    /// Opens the spool if it is not yet (I/O: call it with no pipeline lock held), and says
+    /// whether it can be written to.
+    pub(crate) fn usable(&self) -> bool {
+        let mut state = self.lock();
+        self.store(&mut state).is_some()
+    }
+
     /// Whether the spool is known to be unusable (memory only).
     pub(crate) fn is_broken(&self) -> bool {
         matches!(*self.lock(), State::Broken)
@@ -118,9 +128,9 @@ impl LaneSpool {
     }
 
     /// The open store, opening it first; `None` when the directory cannot be used.
-    fn store<'a>(&self, state: &'a mut State, counts: &mut Written) -> Option<&'a mut Store> {
+    fn store<'a>(&self, state: &'a mut State) -> Option<&'a mut Store> {
         if matches!(state, State::Unopened) {
-            *state = match self.open(counts) {
+            *state = match self.open() {
                 Ok(store) => State::Open(store),
                 Err(error) => {
                     warn_once(Cause::Directory, &error.to_string());
@@ -135,7 +145,7 @@ impl LaneSpool {
         }
     }
 
-    fn open(&self, counts: &mut Written) -> Result<Store, directory::DirectoryError> {
+    fn open(&self) -> Result<Store, directory::DirectoryError> {
         let dir = &self.settings.dir;
         directory::prepare(dir)?;
         let key = directory::key(dir)?;
@@ -147,8 +157,11 @@ impl LaneSpool {
             reader: None,
             dir_bytes: 0,
             seq: 0,
+            carried: Written::default(),
         };
-        store.expire_old_segments(self.settings.max_age, counts);
+        let mut counts = Written::default();
+        store.expire_old_segments(self.settings.max_age, &mut counts);
+        store.carried = counts;
         store.dir_bytes = store.count_bytes();
         Ok(store)
     }
@@ -161,10 +174,13 @@ impl LaneSpool {
             return counts;
         }
         let mut state = self.lock();
-        let Some(store) = self.store(&mut state, &mut counts) else {
+        let Some(store) = self.store(&mut state) else {
             counts.refused = logs.len();
             return counts;
         };
+        let carried = std::mem::take(&mut store.carried);
+        counts.expired += carried.expired;
+        counts.corrupt += carried.corrupt;
         let at = now_ms();
         let mut bytes = Vec::with_capacity(logs.len() * 512);
         for log in logs {
@@ -210,12 +226,12 @@ impl LaneSpool {
     pub(crate) fn read(&self, max: usize) -> Replay {
         let mut replay = Replay::default();
         let mut state = self.lock();
-        let mut counts = Written::default();
-        let Some(store) = self.store(&mut state, &mut counts) else {
+        let Some(store) = self.store(&mut state) else {
             return replay;
         };
-        replay.expired += counts.expired;
-        replay.corrupt += counts.corrupt;
+        let carried = std::mem::take(&mut store.carried);
+        replay.expired += carried.expired;
+        replay.corrupt += carried.corrupt;
         store.writer = None;
         let oldest_allowed = now_ms().saturating_sub(self.settings.max_age.as_millis() as u64);
         loop {

@@ -377,3 +377,80 @@ fn kill_9_mid_outage_loses_at_most_the_last_second() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn past_spool_max_bytes_the_oldest_records_go_and_are_counted() {
+    let dir = temp_spool("full");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let config = fast_builder()
+        .with_batch_size(10)
+        .with_max_queue_size(40)
+        .with_spool_dir(dir.to_str().unwrap())
+        .with_spool_max_bytes(65_536)
+        .build()
+        .unwrap();
+    let pipeline = Clocked::start(exporter(endpoint.addr(), &config), &config);
+    for _ in 0..15 {
+        pipeline.enqueue(logs(20));
+        pipeline.advance(Duration::from_secs(1));
+    }
+    let during = pipeline.stats();
+    assert!(during.is_balanced(), "{during:?}");
+    assert!(during.dropped.spool_full > 0, "{during:?}");
+    assert_eq!(during.dropped.queue_full, 0, "{during:?}");
+    let bytes: u64 = inspect(&dir, false).unwrap().iter().map(|s| s.bytes).sum();
+    assert!(bytes <= 65_536, "{bytes} bytes on disk");
+
+    endpoint.clear_fault();
+    for _ in 0..200 {
+        if on_disk(&dir) == 0 && pipeline.stats().pending == 0 {
+            break;
+        }
+        pipeline.advance(Duration::from_secs(1));
+    }
+    let after = pipeline.stats();
+    assert!(after.is_balanced(), "{after:?}");
+    assert_eq!(after.exported + after.dropped.spool_full, 300, "{after:?}");
+    assert_eq!(endpoint.stats().distinct_event_ids, after.exported);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn records_past_spool_max_age_are_dropped_as_expired() {
+    let dir = temp_spool("expired");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let config = fast_builder()
+        .with_batch_size(10)
+        .with_max_queue_size(40)
+        .with_spool_dir(dir.to_str().unwrap())
+        .with_spool_max_age(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let first = client(&endpoint, &config);
+    for log in logs(12) {
+        first.enqueue(log);
+    }
+    let _ = first.close(Duration::from_millis(300));
+    assert_eq!(on_disk(&dir), 12);
+    // Last written two hours ago, by the file's own clock.
+    for segment in inspect(&dir, false).unwrap() {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&segment.path)
+            .unwrap();
+        file.set_modified(std::time::SystemTime::now() - Duration::from_secs(7200))
+            .unwrap();
+    }
+    endpoint.clear_fault();
+    let second = client(&endpoint, &config);
+    assert!(eventually(WAIT, || on_disk(&dir) == 0));
+    let _ = second.close(WAIT);
+    let two = second.stats();
+    assert!(two.is_balanced(), "{two:?}");
+    assert_eq!(two.dropped.spool_expired, 12, "{two:?}");
+    assert_eq!(two.replayed, 12, "{two:?}");
+    assert_eq!(endpoint.stats().logs_accepted, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
