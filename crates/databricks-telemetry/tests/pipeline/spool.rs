@@ -154,6 +154,7 @@ fn a_run_that_exits_mid_outage_leaves_a_spool_the_next_run_delivers() {
     assert_eq!(one.pending, 0, "{one:?}");
     assert_eq!(one.spooled - one.replayed, on_disk(&dir), "{one:?}");
     assert!(on_disk(&dir) > 0);
+    assert_no_secret_in(&dir);
 
     endpoint.clear_fault();
     let second = client(&endpoint, &config);
@@ -179,6 +180,24 @@ fn a_run_that_exits_mid_outage_leaves_a_spool_the_next_run_delivers() {
     // At least once: duplicates of one batch at most.
     assert!(received.duplicate_event_ids <= 10, "{received:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// No file in `dir`, nor any name, holds the token, the identity or the host.
+fn assert_no_secret_in(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for secret in [TOKEN, "test-user", "127.0.0.1"] {
+            assert!(!name.contains(secret), "{name} names {secret}");
+            assert!(
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "{name} holds {secret}"
+            );
+        }
+    }
 }
 
 #[test]
