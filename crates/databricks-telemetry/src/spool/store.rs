@@ -59,6 +59,8 @@ pub(crate) struct LaneSpool {
     identity: String,
     /// Records of this lane may wait on disk; cleared when a read finds none.
     waiting: AtomicBool,
+    /// The directory could not be used (read without the lock, by the worker's scan).
+    broken: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -102,6 +104,7 @@ impl LaneSpool {
             host,
             identity,
             waiting: AtomicBool::new(true),
+            broken: AtomicBool::new(false),
             state: Mutex::new(State::Unopened),
         }
     }
@@ -120,7 +123,7 @@ impl LaneSpool {
 
     /// Whether the spool is known to be unusable (memory only).
     pub(crate) fn is_broken(&self) -> bool {
-        matches!(*self.lock(), State::Broken)
+        self.broken.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -135,6 +138,7 @@ impl LaneSpool {
                 Err(error) => {
                     warn_once(Cause::Directory, &error.to_string());
                     self.waiting.store(false, Ordering::Release);
+                    self.broken.store(true, Ordering::Release);
                     State::Broken
                 }
             };
@@ -215,6 +219,10 @@ impl LaneSpool {
                     ),
                 );
                 counts.refused = logs.len();
+                // Memory only from now on (a full disk, a read-only file system): what is on
+                // disk stays for a later process.
+                *state = State::Broken;
+                self.broken.store(true, Ordering::Release);
             }
         }
         counts
