@@ -480,7 +480,12 @@ impl SimulationReport {
             };
             let _ = writeln!(
                 out,
-                "accounting: every event accounted for (generated = enqueued = exported + dropped + pending, pending 0{endpoint})"
+                "accounting: every event accounted for (generated = enqueued = exported + dropped + pending{}, pending 0{endpoint})",
+                if self.spooled > 0 || self.replayed > 0 {
+                    " + spooled - replayed"
+                } else {
+                    ""
+                }
             );
         } else {
             let _ = writeln!(out, "accounting: FAILED");
@@ -495,6 +500,10 @@ impl SimulationReport {
 /// The main reason events were lost, when fewer than half of the enqueued ones were exported.
 fn main_failure(total: &TelemetryStats) -> Option<String> {
     if total.enqueued == 0 || total.exported.saturating_mul(2) >= total.enqueued {
+        return None;
+    }
+    if total.spooled > 0 && total.dropped.total() == 0 {
+        // Not lost: on disk for the next run (`--spool`).
         return None;
     }
     let d = &total.dropped;
