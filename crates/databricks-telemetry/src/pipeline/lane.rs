@@ -14,6 +14,9 @@ use crate::model::FrontendLog;
 use crate::spool::{LaneSpool, SpoolMark, Written, DEADLINE_WRITE_BUDGET};
 use crate::stats::{Ledger, TelemetryStats};
 
+/// The most events in one spool write (one sync): about a megabyte of JSON.
+const SPOOL_WRITE_EVENTS: usize = 1_000;
+
 /// The manager-wide bound on events waiting in any lane.
 #[derive(Debug)]
 pub(crate) struct PendingBudget {
@@ -304,7 +307,8 @@ impl Lane {
         ledger.spooled += counts.written as u64;
     }
 
-    /// Writes `logs` (events the lane holds, counted as received) to the spool, in batches,
+    /// Writes `logs` (events the lane holds, counted as received) to the spool, in writes of at
+    /// most [`SPOOL_WRITE_EVENTS`] (each synced),
     /// stopping when `budget` (real time) is spent; counts what was written and what was not
     /// (`spool_full`), and returns how many are accounted for (their room is the caller's to
     /// give back). Those not tried before the budget ran out are left to the caller.
@@ -318,7 +322,7 @@ impl Lane {
             return 0;
         };
         let mut done = 0;
-        for chunk in logs.chunks(self.settings.batch_size.max(1)) {
+        for chunk in logs.chunks(SPOOL_WRITE_EVENTS) {
             if budget.is_some_and(|until| Instant::now() >= until) {
                 break;
             }
