@@ -440,3 +440,80 @@ fn take_whole(segment: &SegmentFile) -> (usize, usize) {
     }
     (records, corrupt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "dbx-telemetry-store-{name}-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn spool(dir: &std::path::Path) -> LaneSpool {
+        LaneSpool::new(
+            SpoolSettings {
+                dir: dir.to_owned(),
+                max_bytes: 1 << 30,
+                max_age: Duration::from_secs(3600),
+            },
+            "example.com".to_owned(),
+            "named:user".to_owned(),
+        )
+    }
+
+    fn logs(n: usize) -> Vec<FrontendLog> {
+        (0..n)
+            .map(|i| FrontendLog {
+                frontend_log_event_id: format!("00000000-0000-4000-8000-{i:012}").as_str().into(),
+                workspace_id: Some(i as i64),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_writer_and_one_replayer_at_a_time_and_a_gone_holder_is_taken_over() {
+        let dir = temp_dir("locks");
+        let first = spool(&dir);
+        let second = spool(&dir);
+        assert_eq!(first.write(&logs(10)).written, 10);
+        // The first holds its segment while it writes: the second cannot read it.
+        assert!(second.read(100).logs.is_empty());
+        // The first reads back 4 (closing its segment, and holding it to replay).
+        let replay = first.read(4);
+        assert_eq!(replay.logs, logs(10)[..4]);
+        first.ack(replay.mark.as_ref().unwrap());
+        second.waiting.store(true, Ordering::Release);
+        assert!(second.read(100).logs.is_empty(), "two replayers at once");
+        // The first goes (as a crashed process's lock goes with it): the second takes over,
+        // from the last acknowledged record.
+        drop(first);
+        second.waiting.store(true, Ordering::Release);
+        let rest = second.read(100);
+        assert_eq!(rest.logs, logs(10)[4..]);
+        second.ack(rest.mark.as_ref().unwrap());
+        assert!(directory::segments(&dir, None).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_released_batch_is_read_again() {
+        let dir = temp_dir("release");
+        let spool = spool(&dir);
+        spool.write(&logs(3));
+        let replay = spool.read(2);
+        assert_eq!(replay.logs.len(), 2);
+        spool.release(replay.mark.as_ref().unwrap());
+        let again = spool.read(10);
+        assert_eq!(again.logs, logs(3));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
