@@ -68,7 +68,7 @@ pub(crate) struct LaneSpool {
 enum State {
     /// Not opened yet: the worker opens it when it first needs it (no I/O at acquire).
     Unopened,
-    Open(Store),
+    Open(Box<Store>),
     /// The directory could not be used (warned once): memory only.
     Broken,
 }
@@ -134,7 +134,7 @@ impl LaneSpool {
     fn store<'a>(&self, state: &'a mut State) -> Option<&'a mut Store> {
         if matches!(state, State::Unopened) {
             *state = match self.open() {
-                Ok(store) => State::Open(store),
+                Ok(store) => State::Open(Box::new(store)),
                 Err(error) => {
                     warn_once(Cause::Directory, &error.to_string());
                     self.waiting.store(false, Ordering::Release);
