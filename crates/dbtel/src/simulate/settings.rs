@@ -169,7 +169,7 @@ impl LibraryFlags {
         self.to_config_spooling(allow_insecure_http, outage, None)
     }
 
-    /// [`to_config`](Self::to_config), spooling to `spool_dir` when given (`--spool`).
+    /// The configuration the flags make, spooling to `spool_dir` when given (`--spool`).
     pub(crate) fn to_config_spooling(
         &self,
         allow_insecure_http: bool,
