@@ -355,7 +355,7 @@ impl Lane {
         let queued = self.take(&mut state, usize::MAX);
         let holding = state.ledger.in_flight();
         debug_assert!(holding >= queued.len() as u64);
-        if self.spool.is_some() {
+        if self.spool.as_ref().is_some_and(|spool| !spool.is_broken()) {
             self.spool_at_deadline(&mut state, retry, sending, queued);
         }
         let ledger = &mut state.ledger;
