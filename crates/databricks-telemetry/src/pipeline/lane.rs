@@ -355,7 +355,7 @@ impl Lane {
         let queued = self.take(&mut state, usize::MAX);
         let holding = state.ledger.in_flight();
         debug_assert!(holding >= queued.len() as u64);
-        if self.spool.as_ref().is_some_and(|spool| !spool.is_broken()) {
+        if self.spool.is_some() {
             self.spool_at_deadline(&mut state, retry, sending, queued);
         }
         let ledger = &mut state.ledger;
@@ -397,6 +397,10 @@ impl Lane {
                 }
                 Sending::Copy(copy) => logs.extend(copy),
             }
+        }
+        if spool.is_broken() {
+            // Known unusable: counted as closed before delivery, as without a spool.
+            return;
         }
         logs.extend(queued);
         let budget = Instant::now() + DEADLINE_WRITE_BUDGET;
