@@ -399,7 +399,7 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
         }
         let batch = match state.retry.take() {
             Some(batch) => batch,
-            None => match replay_batch(lane, &mut state) {
+            None => match replay_batch(lane, &mut state, drain_deadline.is_some()) {
                 Some(batch) => batch,
                 None => {
                     let logs = lane.take(&mut state, lane.settings.batch_size);
@@ -484,11 +484,15 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
 }
 
 /// A batch of spooled records, when the lane's spool has some waiting and its queue holds
-/// less than a batch (a full queue goes first). Records dropped on the way (expired, corrupt)
-/// are counted.
-fn replay_batch(lane: &Lane, state: &mut LaneState) -> Option<Batch> {
+/// less than a batch (a full queue goes first, and so does anything queued while a flush waits
+/// or the lane drains: they wait for what is in memory, not for the spool's backlog). Records
+/// dropped on the way (expired, corrupt) are counted.
+fn replay_batch(lane: &Lane, state: &mut LaneState, draining: bool) -> Option<Batch> {
     let spool = lane.spool.as_ref()?;
-    if !spool.has_waiting() || lane.queued() >= lane.settings.batch_size {
+    let queued = lane.queued();
+    let memory_first =
+        queued >= lane.settings.batch_size || (queued > 0 && (draining || state.flushes > 0));
+    if !spool.has_waiting() || memory_first {
         return None;
     }
     let replay = spool.read(lane.settings.batch_size);
