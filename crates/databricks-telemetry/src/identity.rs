@@ -44,7 +44,11 @@ impl ClientIdentity {
     /// The identity of whoever holds `secret` (a token, or an OAuth client id and secret
     /// joined), of kind `kind` (e.g. `pat`, `oauth-m2m`): a 128-bit keyed digest, so the secret
     /// is never stored, and equal secrets give equal identities within the process. The keys
-    /// are random per process, so the digest means nothing outside it.
+    /// are random per process, so the digest means nothing outside it: with a spool
+    /// (`spool_dir`), what such a lane leaves on disk is replayed by a later acquire in this
+    /// process only (a later process cannot tell it is the same identity; its records expire or
+    /// make room). Use [`new`](Self::new) with a principal id to have a later process replay
+    /// it.
     pub fn from_credential(kind: &str, secret: &str) -> Self {
         static KEYS: OnceLock<[std::collections::hash_map::RandomState; 2]> = OnceLock::new();
         let keys = KEYS.get_or_init(Default::default);

@@ -35,6 +35,12 @@
 //! only (at most the last [`SPILL_INTERVAL`] of events while the host is down, and the batch
 //! being sent).
 //!
+//! Only identities that mean the same in a later process have a spool: a
+//! [`ClientIdentity::unique`](crate::ClientIdentity::unique) one never does (its lane is memory
+//! only), and a [`from_credential`](crate::ClientIdentity::from_credential) one is keyed per
+//! process, so only this process replays it. Room is made a whole segment at a time (the
+//! directory's oldest, of any identity, that no one holds).
+//!
 //! Each segment has one writer and one replayer at a time: an exclusive `flock` held while it
 //! is written or read back. A crashed writer's lock goes with its process, so the next
 //! replayer takes the file over; a torn record at its end is skipped and counted as
