@@ -37,9 +37,9 @@
 //!
 //! Only identities that mean the same in a later process have a spool: a
 //! [`ClientIdentity::unique`](crate::ClientIdentity::unique) one never does (its lane is memory
-//! only), and a [`from_credential`](crate::ClientIdentity::from_credential) one is keyed per
-//! process, so only this process replays it. Room is made a whole segment at a time (the
-//! directory's oldest, of any identity, that no one holds).
+//! only); a [`from_credential`](crate::ClientIdentity::from_credential) one is keyed by a
+//! SHA-256 of its kind and secret (in memory only), the same in every process. Room is made a
+//! whole segment at a time (the directory's oldest, of any identity, that no one holds).
 //!
 //! Each segment has one writer and one replayer at a time: an exclusive `flock` held while it
 //! is written or read back. A crashed writer's lock goes with its process, so the next

@@ -473,3 +473,88 @@ fn records_past_spool_max_age_are_dropped_as_expired() {
     assert_eq!(endpoint.stats().logs_accepted, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The child's spool directory for the credential-identity test.
+const CREDENTIAL_CHILD_DIR: &str = "DBX_TELEMETRY_TEST_SPOOL_CREDENTIAL_DIR";
+
+/// A lane of `from_credential("pat", TOKEN)` on host 127.0.0.1, exporting to `addr`.
+fn credential_lane(
+    manager: &TelemetryClientManager,
+    addr: std::net::SocketAddr,
+    config: &TelemetryConfig,
+) -> databricks_telemetry::TelemetryClientHandle {
+    let exporter = exporter(addr, config);
+    manager
+        .acquire_with_credentials(
+            "127.0.0.1",
+            &ClientIdentity::from_credential("pat", TOKEN),
+            Some(Arc::new(StaticBearerToken::new(TOKEN)) as Arc<dyn CredentialsProvider>),
+            config,
+            move |_| Box::new(exporter) as Box<dyn databricks_telemetry::export::Exporter>,
+        )
+        .unwrap()
+}
+
+/// Run only as a child of the test below: 25 events with a `from_credential` identity against
+/// a failing endpoint, then a shutdown that spools them, and exit.
+#[test]
+#[ignore = "a child process of a_credential_identity_is_replayed_by_a_later_process"]
+fn spool_child_leaves_a_credential_identitys_spool() {
+    let (Some(dir), Some(addr)) = (
+        std::env::var_os(CREDENTIAL_CHILD_DIR),
+        std::env::var_os(CHILD_ADDR),
+    ) else {
+        return;
+    };
+    let addr = addr.to_str().unwrap().parse().unwrap();
+    let config = spool_config(Path::new(&dir));
+    let manager = TelemetryClientManager::new();
+    let handle = credential_lane(&manager, addr, &config);
+    for log in logs(25) {
+        handle.enqueue(log);
+    }
+    drop(handle);
+    let stats = manager.shutdown(Duration::from_millis(300)).stats;
+    assert_eq!(stats.spooled, 25, "{stats:?}");
+}
+
+#[test]
+fn a_credential_identity_is_replayed_by_a_later_process() {
+    let dir = temp_spool("credential");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "spool::spool_child_leaves_a_credential_identitys_spool",
+            "--include-ignored",
+            "--test-threads",
+            "1",
+        ])
+        .env(CREDENTIAL_CHILD_DIR, &dir)
+        .env(CHILD_ADDR, endpoint.addr().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(on_disk(&dir), 25);
+    assert_no_secret_in(&dir);
+
+    // This process's per-process keys differ from the child's; the spool still knows it.
+    endpoint.clear_fault();
+    let config = spool_config(&dir);
+    let manager = TelemetryClientManager::new();
+    let handle = credential_lane(&manager, endpoint.addr(), &config);
+    assert!(
+        eventually(WAIT, || endpoint.stats().distinct_event_ids == 25),
+        "{:?}",
+        endpoint.stats()
+    );
+    drop(handle);
+    let stats = manager.shutdown(WAIT).stats;
+    assert_eq!(stats.replayed, 25, "{stats:?}");
+    assert_eq!(on_disk(&dir), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
