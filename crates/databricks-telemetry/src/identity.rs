@@ -31,6 +31,14 @@ pub struct ClientIdentity(Repr);
 enum Repr {
     Anonymous,
     Named(String),
+    /// From [`ClientIdentity::from_credential`]: the per-process digest, and (with the `spool`
+    /// feature, on Unix) a SHA-256 of the kind and the secret, the same in every process, which
+    /// only the spool uses (kept in memory; a spool file's name is an HMAC of it under the
+    /// spool directory's own key).
+    Credential {
+        name: String,
+        stable: Option<[u8; 32]>,
+    },
     /// From [`ClientIdentity::unique`]: a number this process hands out once.
     Unique(u64),
 }
@@ -44,16 +52,19 @@ impl ClientIdentity {
     /// The identity of whoever holds `secret` (a token, or an OAuth client id and secret
     /// joined), of kind `kind` (e.g. `pat`, `oauth-m2m`): a 128-bit keyed digest, so the secret
     /// is never stored, and equal secrets give equal identities within the process. The keys
-    /// are random per process, so the digest means nothing outside it.
+    /// are random per process, so the digest means nothing outside it. With the `spool`
+    /// feature the identity also keeps (in memory only) a SHA-256 of `kind` and `secret`, the
+    /// same in every process, so that a later process with the same credential replays what
+    /// this one left in the spool; a spool file is named by an HMAC of it under the spool
+    /// directory's own random key.
     pub fn from_credential(kind: &str, secret: &str) -> Self {
         static KEYS: OnceLock<[std::collections::hash_map::RandomState; 2]> = OnceLock::new();
         let keys = KEYS.get_or_init(Default::default);
         let digest = |key: &std::collections::hash_map::RandomState| key.hash_one((kind, secret));
-        ClientIdentity(Repr::Named(format!(
-            "{kind}:{:016x}{:016x}",
-            digest(&keys[0]),
-            digest(&keys[1])
-        )))
+        ClientIdentity(Repr::Credential {
+            name: format!("{kind}:{:016x}{:016x}", digest(&keys[0]), digest(&keys[1])),
+            stable: stable_digest(kind, secret),
+        })
     }
 
     /// An identity equal to no other (only to its own clones): the connection acquiring with
@@ -88,16 +99,55 @@ impl ClientIdentity {
         ClientIdentity(Repr::Anonymous)
     }
 
+    /// The identity as the spool keys it (never written: only in a keyed digest): `None` for a
+    /// [`unique`](Self::unique) one, which means nothing to a later process.
+    pub(crate) fn spool_name(&self) -> Option<String> {
+        match &self.0 {
+            Repr::Anonymous => Some("anonymous".to_owned()),
+            Repr::Named(name) => Some(format!("named:{name}")),
+            Repr::Credential {
+                stable: Some(stable),
+                ..
+            } => Some(format!(
+                "credential:{}",
+                stable
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )),
+            Repr::Credential { name, stable: None } => Some(format!("named:{name}")),
+            Repr::Unique(_) => None,
+        }
+    }
+
     /// Whether this is the anonymous identity.
     pub fn is_anonymous(&self) -> bool {
         matches!(self.0, Repr::Anonymous)
     }
 }
 
+/// SHA-256 of `kind` and `secret` (each length-prefixed): what a spool keys a
+/// [`from_credential`](ClientIdentity::from_credential) identity on, the same in every process.
+#[cfg(all(feature = "spool", unix))]
+fn stable_digest(kind: &str, secret: &str) -> Option<[u8; 32]> {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [kind, secret] {
+        context.update(&(part.len() as u64).to_le_bytes());
+        context.update(part.as_bytes());
+    }
+    context.finish().as_ref().try_into().ok()
+}
+
+/// Without a spool nothing needs an identity that outlives the process.
+#[cfg(not(all(feature = "spool", unix)))]
+fn stable_digest(_kind: &str, _secret: &str) -> Option<[u8; 32]> {
+    None
+}
+
 impl fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Repr::Named(_) => f.write_str("ClientIdentity(<identified>)"),
+            Repr::Named(_) | Repr::Credential { .. } => f.write_str("ClientIdentity(<identified>)"),
             Repr::Unique(n) => write!(f, "ClientIdentity(<unique #{n}>)"),
             Repr::Anonymous => f.write_str("ClientIdentity(<anonymous>)"),
         }

@@ -411,6 +411,7 @@ mod identity;
 mod jitter;
 mod manager;
 mod pipeline;
+mod spool;
 mod stats;
 mod system_clock;
 mod threads;

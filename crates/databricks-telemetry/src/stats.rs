@@ -8,9 +8,25 @@ use serde::Serialize;
 /// At any quiescent point (no enqueue, flush or close running), and always after a lane has
 /// finished or [`shutdown`] has returned:
 ///
-/// `enqueued == exported + dropped.total() + pending`
+/// `enqueued + replayed == exported + dropped.total() + pending + spooled`
 ///
 /// and once a lane has finished (drained, or its close deadline passed), `pending == 0`.
+/// Without a spool (`spool_dir`), `replayed` and `spooled` are 0 and this is
+/// `enqueued == exported + dropped.total() + pending`.
+///
+/// # With a spool
+///
+/// An event written to the spool leaves this process's memory for the disk, where this process
+/// or a later one reads it back: `spooled` counts it where it left (as `exported` does for the
+/// service), and `replayed` counts every record read back from the spool where it came in (as
+/// `enqueued` does for a producer's event), whatever then becomes of it (sent, or dropped as
+/// `spool_expired`, `spool_corrupt` or `spool_full`). So the events still on disk, spooled but
+/// not yet read back, are the pending ones no process holds; summed over the processes that
+/// shared a spool (a run that exited mid-outage, then the next):
+///
+/// `Σ enqueued == Σ exported + Σ dropped.total() + Σ pending + (Σ spooled − Σ replayed)`
+///
+/// where the last term is what the spool still holds (`dbtel inspect --spool DIR` counts it).
 ///
 /// An export still running when a deadline counted its batch as `closed_before_delivery` is
 /// not counted again when it returns, even if the service took it: the accounting keeps what
@@ -33,12 +49,19 @@ pub struct TelemetryStats {
     pub batches_sent: u64,
     /// Upload requests that did not deliver their whole batch.
     pub batches_failed: u64,
+    /// Events written to the spool (`spool_dir`): they wait on disk for this process or the
+    /// next one. Counted where they left memory; see "With a spool" above.
+    pub spooled: u64,
+    /// Records read back from the spool: sent again, or dropped as `spool_expired`,
+    /// `spool_corrupt` or `spool_full`. Counted as a source, like `enqueued`.
+    pub replayed: u64,
 }
 
 impl TelemetryStats {
-    /// Whether `enqueued == exported + dropped.total() + pending`.
+    /// Whether `enqueued + replayed == exported + dropped.total() + pending + spooled`.
     pub fn is_balanced(&self) -> bool {
-        self.enqueued == self.exported + self.dropped.total() + self.pending
+        self.enqueued + self.replayed
+            == self.exported + self.dropped.total() + self.pending + self.spooled
     }
 
     /// Adds `other`'s counts to these.
@@ -48,6 +71,8 @@ impl TelemetryStats {
         self.pending += other.pending;
         self.batches_sent += other.batches_sent;
         self.batches_failed += other.batches_failed;
+        self.spooled += other.spooled;
+        self.replayed += other.replayed;
         self.dropped.add(&other.dropped);
     }
 }
@@ -62,7 +87,8 @@ pub struct DroppedEvents {
     /// event was offered.
     pub queue_full: u64,
     /// The service refused the batch (a 400, 413, ...), accepted only part of it, or it used
-    /// its whole `max_export_attempts`.
+    /// its whole `max_export_attempts` (with a spool, a batch that used its attempts is spooled
+    /// instead).
     pub export_failed: u64,
     /// The lane's close deadline (or the manager's shutdown deadline) passed before the event
     /// could be delivered.
@@ -80,6 +106,15 @@ pub struct DroppedEvents {
     /// authorization, or the service refused the one it kept), or its credentials provider kept
     /// failing until the batch used its attempts.
     pub credentials_failed: u64,
+    /// Spool records dropped for room (`spool_max_bytes`: the oldest of the lane's records
+    /// go first), or events that could not be written (the spool's directory full, unwritable
+    /// or refused).
+    pub spool_full: u64,
+    /// Spool records older than `spool_max_age` when read back, dropped unsent.
+    pub spool_expired: u64,
+    /// Spool records that failed their checksum or were cut short (a torn write), skipped: one
+    /// each.
+    pub spool_corrupt: u64,
 }
 
 impl DroppedEvents {
@@ -91,10 +126,13 @@ impl DroppedEvents {
             + self.after_close
             + self.disabled_by_server
             + self.credentials_failed
+            + self.spool_full
+            + self.spool_expired
+            + self.spool_corrupt
     }
 
     /// Every reason with its count, in a fixed order (for reports).
-    pub fn by_reason(&self) -> [(&'static str, u64); 6] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 9] {
         [
             ("queue_full", self.queue_full),
             ("export_failed", self.export_failed),
@@ -102,6 +140,9 @@ impl DroppedEvents {
             ("after_close", self.after_close),
             ("disabled_by_server", self.disabled_by_server),
             ("credentials_failed", self.credentials_failed),
+            ("spool_full", self.spool_full),
+            ("spool_expired", self.spool_expired),
+            ("spool_corrupt", self.spool_corrupt),
         ]
     }
 
@@ -112,6 +153,9 @@ impl DroppedEvents {
         self.after_close += other.after_close;
         self.disabled_by_server += other.disabled_by_server;
         self.credentials_failed += other.credentials_failed;
+        self.spool_full += other.spool_full;
+        self.spool_expired += other.spool_expired;
+        self.spool_corrupt += other.spool_corrupt;
     }
 }
 
@@ -119,8 +163,15 @@ impl DroppedEvents {
 /// batch.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
-    /// Events taken off the queue.
+    /// Events taken off the queue, and records read back from the spool (`replayed`).
     pub(crate) received: u64,
+    /// Records read back from the spool (part of `received`).
+    pub(crate) replayed: u64,
+    /// Events written to the spool.
+    pub(crate) spooled: u64,
+    pub(crate) spool_full: u64,
+    pub(crate) spool_expired: u64,
+    pub(crate) spool_corrupt: u64,
     pub(crate) exported: u64,
     pub(crate) export_failed: u64,
     pub(crate) disabled_by_server: u64,
@@ -135,7 +186,7 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// Events received and counted as exported or dropped.
+    /// Events received and counted as exported, dropped or spooled.
     pub(crate) fn settled(&self) -> u64 {
         self.exported
             + self.export_failed
@@ -143,6 +194,10 @@ impl Ledger {
             + self.credentials_failed
             + self.closed_before_delivery
             + self.after_close
+            + self.spooled
+            + self.spool_full
+            + self.spool_expired
+            + self.spool_corrupt
     }
 
     /// Events received and not yet counted: the batch being exported or waiting for a retry.
@@ -158,7 +213,7 @@ impl Ledger {
         queued: u64,
     ) -> TelemetryStats {
         TelemetryStats {
-            enqueued: self.received + queued + queue_full + after_close,
+            enqueued: self.received - self.replayed + queued + queue_full + after_close,
             exported: self.exported,
             pending: queued + self.in_flight(),
             dropped: DroppedEvents {
@@ -168,9 +223,14 @@ impl Ledger {
                 after_close: after_close + self.after_close,
                 disabled_by_server: self.disabled_by_server,
                 credentials_failed: self.credentials_failed,
+                spool_full: self.spool_full,
+                spool_expired: self.spool_expired,
+                spool_corrupt: self.spool_corrupt,
             },
             batches_sent: self.batches_sent,
             batches_failed: self.batches_failed,
+            spooled: self.spooled,
+            replayed: self.replayed,
         }
     }
 }

@@ -19,6 +19,13 @@
 pub mod fuzzing;
 pub mod model;
 
+/// What a spool directory holds (`dbtel inspect --spool`), read without locking or changing it.
+#[cfg(all(feature = "spool", unix))]
+pub mod spool {
+    pub use crate::spool::bench::SpoolBench;
+    pub use crate::spool::inspect::{inspect, SegmentSummary};
+}
+
 pub use crate::clock_sleeper::ClockSleeper;
 pub use crate::context::StatementTelemetryContext;
 pub use crate::export::http::{

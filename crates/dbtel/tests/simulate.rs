@@ -72,13 +72,16 @@ fn f(report: &Value, field: &str) -> f64 {
 }
 
 /// Every reason an event can be dropped for, as the report names them.
-const DROP_REASONS: [&str; 6] = [
+const DROP_REASONS: [&str; 9] = [
     "queue_full",
     "export_failed",
     "closed_before_delivery",
     "after_close",
     "disabled_by_server",
     "credentials_failed",
+    "spool_full",
+    "spool_expired",
+    "spool_corrupt",
 ];
 
 /// All dropped events of a report.

@@ -206,6 +206,7 @@ macro_rules! settings {
     (@out FlagNames) => { &[String] };
     (@out Endpoint) => { Option<&str> };
     (@out OrgId) => { Option<&str> };
+    (@out Directory) => { Option<&str> };
 
     (@scope_doc Handle) => { "each handle: every acquirer's own value applies" };
     (@scope_doc Lane) => { "the lane: its first acquirer's value applies" };
@@ -234,6 +235,7 @@ macro_rules! settings {
         "a host or URL without a path: `host[:port]`, `https://host[:port]`, or `http://host:port` to a loopback host with `allow_insecure_http`"
     };
     (@allowed OrgId) => { "decimal digits within `i64`" };
+    (@allowed Directory) => { "an absolute directory path" };
 
     (@setter $kind:ident $(<$int:ty>)?, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
         settings!(@setter_shape $kind $(<$int>)?, $field, $setter, $summary, $($doc)*);
@@ -264,6 +266,9 @@ macro_rules! settings {
         settings!(@setter_optional $field, $setter, $summary, $($doc)*);
     };
     (@setter_shape OrgId, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
+        settings!(@setter_optional $field, $setter, $summary, $($doc)*);
+    };
+    (@setter_shape Directory, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {
         settings!(@setter_optional $field, $setter, $summary, $($doc)*);
     };
     (@setter_shape $kind:ident $(<$int:ty>)?, $field:ident, $setter:ident, $summary:expr, $($doc:literal)*) => {

@@ -22,6 +22,8 @@ pub(crate) enum Kind {
     Endpoint,
     /// A workspace (org) id: decimal digits that fit an `i64`.
     OrgId,
+    /// A directory path (an absolute one).
+    Directory,
 }
 
 /// The longest feature-flag driver name accepted (it becomes one URL path segment).

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::keys::Kind;
 use super::values::{
-    is_valid_driver_name, is_valid_flag_name, parse_bool, parse_decimal, parse_endpoint,
-    parse_flag_names, parse_org_id, render_duration,
+    is_valid_driver_name, is_valid_flag_name, parse_bool, parse_decimal, parse_directory,
+    parse_endpoint, parse_flag_names, parse_org_id, render_duration,
 };
 
 /// One kind of setting: its stored value, its default as written in the table, and its rules.
@@ -72,11 +72,20 @@ pub(crate) struct Endpoint;
 #[derive(Debug)]
 pub(crate) struct OrgId;
 
+/// An optional directory, kept as an absolute path.
+#[derive(Debug)]
+pub(crate) struct Directory;
+
 /// Whether `count` lies in a number kind's range.
 fn in_range(kind: Kind, count: u64) -> bool {
     match kind {
         Kind::Count { min, max } | Kind::Millis { min, max } => (min..=max).contains(&count),
-        Kind::Bool | Kind::DriverName | Kind::FlagNames | Kind::Endpoint | Kind::OrgId => false,
+        Kind::Bool
+        | Kind::DriverName
+        | Kind::FlagNames
+        | Kind::Endpoint
+        | Kind::OrgId
+        | Kind::Directory => false,
     }
 }
 
@@ -314,6 +323,31 @@ impl SettingType for OrgId {
     }
 }
 
+impl SettingType for Directory {
+    type Value = Option<String>;
+    type Literal = Option<&'static str>;
+    type Out<'a> = Option<&'a str>;
+
+    fn kind(_: Option<(u64, u64)>) -> Kind {
+        Kind::Directory
+    }
+    fn value(literal: Option<&'static str>) -> Option<String> {
+        literal.map(str::to_owned)
+    }
+    fn get(value: &Option<String>) -> Option<&str> {
+        value.as_deref()
+    }
+    fn parse(text: &str, _: Kind) -> Option<Option<String>> {
+        parse_directory(text).map(Some)
+    }
+    fn check(value: &mut Option<String>, _: Kind) -> Result<(), String> {
+        check_optional(value, parse_directory)
+    }
+    fn render(value: &Option<String>) -> String {
+        value.clone().unwrap_or_default()
+    }
+}
+
 /// A value one setting may not exceed in another (`batch_size` at most `max_queue_size`), as
 /// the error shows it.
 pub(crate) trait LimitValue {
@@ -322,6 +356,12 @@ pub(crate) trait LimitValue {
 }
 
 impl LimitValue for usize {
+    fn limit_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl LimitValue for u64 {
     fn limit_text(&self) -> String {
         self.to_string()
     }

@@ -27,7 +27,7 @@ use super::builder::Sources;
 use super::generate::settings;
 use super::keys::Kind;
 use super::kinds::{
-    Count, DriverName, Endpoint, Flag, FlagNames, LimitValue, Millis, OrgId, SettingType,
+    Count, Directory, DriverName, Endpoint, Flag, FlagNames, LimitValue, Millis, OrgId, SettingType,
 };
 use super::values::invalid;
 use super::{ConfigError, TelemetryConfigBuilder};
@@ -176,6 +176,17 @@ settings! {
     OrgId org_id with_org_id: OrgId,
         key "org_id", Handle,
         "The workspace (org) id, as in the `?o=` of a workspace URL: each handle's logs' `workspace_id`, and the host's `x-databricks-org-id` header (from its first acquirer; another is reported in `settings_conflicts`).";
+    /// Off by default: a library writes no file unless asked. Needs the `spool` cargo feature
+    /// (without it the setting is read and ignored, with one warning).
+    SpoolDir spool_dir with_spool_dir: Directory,
+        key "spool_dir", Lane, env "DATABRICKS_TELEMETRY_SPOOL_DIR",
+        "A directory (mode 0700, yours alone) where events that would be dropped in an outage wait on disk, and are sent later by this process or the next one with the same host and identity (cargo feature `spool`).";
+    SpoolMaxBytes spool_max_bytes with_spool_max_bytes: Count<u64> (65_536 ..= 1_099_511_627_776) = 67_108_864,
+        key "spool_max_bytes", Lane, env "DATABRICKS_TELEMETRY_SPOOL_MAX_BYTES",
+        "Most bytes of spool files in `spool_dir`; past it the oldest records go (`spool_full`).";
+    SpoolMaxAge spool_max_age with_spool_max_age: Millis (1_000 ..= 31_536_000_000) = 604_800_000,
+        key "spool_max_age_ms", Lane, env "DATABRICKS_TELEMETRY_SPOOL_MAX_AGE_MS",
+        "How long a spooled event may wait; older ones are dropped unsent (`spool_expired`).";
 }
 
 /// One row of the documentation table.

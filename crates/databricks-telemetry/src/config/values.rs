@@ -25,6 +25,7 @@ pub(super) fn expected(kind: Kind) -> String {
              or http://host:port for a loopback host only)"
             .to_owned(),
         Kind::OrgId => format!("a workspace (org) id: decimal digits, at most {}", i64::MAX),
+        Kind::Directory => "an absolute directory path".to_owned(),
     }
 }
 
@@ -125,6 +126,12 @@ pub(super) fn render_duration(duration: Duration) -> String {
     } else {
         format!("{duration:?}")
     }
+}
+
+/// An absolute directory path (trimmed); `None` when empty, relative, or with a NUL byte.
+pub(super) fn parse_directory(text: &str) -> Option<String> {
+    let path = text.trim();
+    (std::path::Path::new(path).is_absolute() && !path.contains('\0')).then(|| path.to_owned())
 }
 
 #[cfg(test)]

@@ -201,12 +201,27 @@ impl Engine {
                 lane
             }
             None => {
-                let lane = Arc::new(Lane::new(identity.clone(), lane_settings.clone(), budget));
+                let spool = crate::spool::lane_spool(
+                    lane_settings.spool.as_ref(),
+                    host.key.as_ref(),
+                    identity.spool_name(),
+                );
+                let lane = Arc::new(Lane::new(
+                    identity.clone(),
+                    lane_settings.clone(),
+                    budget,
+                    spool,
+                ));
+                let spooled = lane.spool.is_some();
                 state.lanes.push(LaneEntry {
                     lane: Arc::clone(&lane),
                     handles: 1,
                     drain_deadline: None,
                 });
+                if spooled {
+                    // What an earlier lane or process left in the spool is replayed now.
+                    host.notify_locked(&mut state);
+                }
                 tracing::debug!(host = %host.key, "telemetry lane created");
                 lane
             }

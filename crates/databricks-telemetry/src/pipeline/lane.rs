@@ -11,7 +11,11 @@ use super::settings::LaneSettings;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
 use crate::identity::ClientIdentity;
 use crate::model::FrontendLog;
+use crate::spool::{LaneSpool, SpoolMark, Written, DEADLINE_WRITE_BUDGET};
 use crate::stats::{Ledger, TelemetryStats};
+
+/// The most events in one spool write (one sync): about a megabyte of JSON.
+const SPOOL_WRITE_EVENTS: usize = 1_000;
 
 /// The manager-wide bound on events waiting in any lane.
 #[derive(Debug)]
@@ -36,6 +40,12 @@ impl PendingBudget {
             return false;
         }
         true
+    }
+
+    /// Takes room for `events` replayed from the spool, over the limit if need be (by one
+    /// batch at most: a lane replays one batch at a time).
+    fn take_forced(&self, events: usize) {
+        self.pending.fetch_add(events, Ordering::Relaxed);
     }
 
     fn give_back(&self, events: usize) {
@@ -68,6 +78,19 @@ pub(crate) struct Batch {
     /// Failed attempts so far (requests, and credentials that could not be had): a delivery
     /// ends the batch, so every attempt but its last failed.
     pub(crate) attempts: u32,
+    /// Read back from the spool: its records stay on disk until the batch is delivered or
+    /// dropped for good (then acknowledged).
+    pub(crate) origin: Option<SpoolMark>,
+}
+
+/// The batch the worker has taken and not yet accounted for, as a close deadline would spool
+/// it (only for a lane with a spool).
+#[derive(Debug)]
+pub(crate) enum Sending {
+    /// A copy of its events (they are in memory only).
+    Copy(Vec<FrontendLog>),
+    /// Replayed: its records are still on disk, unacknowledged.
+    OnDisk(SpoolMark, usize),
 }
 
 /// The part of a lane only its worker and its handles' slow paths touch, under its lock.
@@ -93,6 +116,10 @@ pub(crate) struct LaneState {
     /// The lane finished and its accounting was added to its host's and its manager's totals:
     /// what waiters for the lane's end wait for.
     pub(crate) retired: bool,
+    /// The batch being sent (lanes with a spool only), for a deadline to spool.
+    pub(crate) sending: Option<Sending>,
+    /// While the lane cannot send: when (clock time) it next writes what it holds to the spool.
+    pub(crate) spill_due: Option<Instant>,
 }
 
 /// One (host, identity)'s queue, accounting and credentials.
@@ -100,6 +127,11 @@ pub(crate) struct LaneState {
 pub(crate) struct Lane {
     pub(crate) identity: ClientIdentity,
     pub(crate) settings: LaneSettings,
+    /// Where the lane's events wait on disk (`spool_dir`), if anywhere.
+    pub(crate) spool: Option<LaneSpool>,
+    /// With a spool: the queue length at which the worker is woken to spill (half of
+    /// `max_queue_size`); `usize::MAX` without one.
+    spill_mark: usize,
     /// Each event in a box of its own: the queue's blocks hold pointers, not 432-byte events.
     tx: Sender<Box<FrontendLog>>,
     rx: Receiver<Box<FrontendLog>>,
@@ -140,13 +172,21 @@ impl Lane {
         identity: ClientIdentity,
         settings: LaneSettings,
         budget: Arc<PendingBudget>,
+        spool: Option<LaneSpool>,
     ) -> Self {
         // Unbounded: memory grows with what is queued, nothing is reserved per capacity; the
         // bound is `pending`, checked before the send.
         let (tx, rx) = crossbeam_channel::unbounded();
+        let spill_mark = if spool.is_some() {
+            (settings.max_queue_size / 2).max(1)
+        } else {
+            usize::MAX
+        };
         Lane {
             identity,
             settings,
+            spool,
+            spill_mark,
             tx,
             rx,
             pending: AtomicUsize::new(0),
@@ -166,6 +206,8 @@ impl Lane {
                 expects_credentials: false,
                 conflicts: Vec::new(),
                 retired: false,
+                sending: None,
+                spill_due: None,
             }),
             settled: Condvar::new(),
         }
@@ -199,7 +241,8 @@ impl Lane {
         let _ = self.tx.send(Box::new(log));
         if room.before == 0 {
             Wake::FirstEvent
-        } else if room.before + 1 == self.settings.batch_size {
+        } else if room.before + 1 == self.settings.batch_size || room.before + 1 == self.spill_mark
+        {
             Wake::BatchReady
         } else {
             Wake::Nothing
@@ -241,6 +284,55 @@ impl Lane {
         logs
     }
 
+    /// Counts `events` records read back from the spool into a batch: received (so pending)
+    /// and replayed, with room in the lane and the manager's budget like admitted events.
+    pub(crate) fn admit_replayed(&self, state: &mut LaneState, events: usize) {
+        state.ledger.received += events as u64;
+        state.ledger.replayed += events as u64;
+        self.pending.fetch_add(events, Ordering::AcqRel);
+        self.budget.take_forced(events);
+    }
+
+    /// Counts what a spool write or read did besides writing: records it dropped from disk
+    /// (read back, then dropped: they never took room) and events it could not write (taken
+    /// off the lane: `refused`, whose room the caller gives back).
+    pub(crate) fn count_spool(state: &mut LaneState, counts: &Written) {
+        let ledger = &mut state.ledger;
+        let from_disk = (counts.evicted + counts.expired + counts.corrupt) as u64;
+        ledger.received += from_disk;
+        ledger.replayed += from_disk;
+        ledger.spool_full += (counts.evicted + counts.refused) as u64;
+        ledger.spool_expired += counts.expired as u64;
+        ledger.spool_corrupt += counts.corrupt as u64;
+        ledger.spooled += counts.written as u64;
+    }
+
+    /// Writes `logs` (events the lane holds, counted as received) to the spool, in writes of at
+    /// most [`SPOOL_WRITE_EVENTS`] (each synced),
+    /// stopping when `budget` (real time) is spent; counts what was written and what was not
+    /// (`spool_full`), and returns how many are accounted for (their room is the caller's to
+    /// give back). Those not tried before the budget ran out are left to the caller.
+    pub(crate) fn spool_logs(
+        &self,
+        state: &mut LaneState,
+        logs: &[FrontendLog],
+        budget: Option<Instant>,
+    ) -> usize {
+        let Some(spool) = &self.spool else {
+            return 0;
+        };
+        let mut done = 0;
+        for chunk in logs.chunks(SPOOL_WRITE_EVENTS) {
+            if budget.is_some_and(|until| Instant::now() >= until) {
+                break;
+            }
+            let counts = spool.write(chunk);
+            Self::count_spool(state, &counts);
+            done += chunk.len();
+        }
+        done
+    }
+
     /// `events` received events have been counted as exported or dropped. Call it with the
     /// lane's lock held, right after the ledger update, so a waiter sees both at once.
     pub(crate) fn settle(&self, events: usize) {
@@ -258,14 +350,61 @@ impl Lane {
         if state.ledger.finished {
             return;
         }
-        state.retry = None;
-        let queued = self.take(&mut state, usize::MAX).len() as u64;
+        let retry = state.retry.take();
+        let sending = state.sending.take();
+        let queued = self.take(&mut state, usize::MAX);
+        let holding = state.ledger.in_flight();
+        debug_assert!(holding >= queued.len() as u64);
+        if self.spool.is_some() {
+            self.spool_at_deadline(&mut state, retry, sending, queued);
+        }
         let ledger = &mut state.ledger;
-        let undelivered = ledger.in_flight();
-        ledger.closed_before_delivery += undelivered;
+        ledger.closed_before_delivery += ledger.in_flight();
         ledger.finished = true;
-        debug_assert!(undelivered >= queued);
-        self.settle(undelivered as usize);
+        self.settle(holding as usize);
+    }
+
+    /// With a spool, what a finishing lane holds goes to disk instead of being dropped: a
+    /// replayed batch's records stay there (unacknowledged), the rest is written within
+    /// [`DEADLINE_WRITE_BUDGET`]. Counted as spooled; the caller counts what is left as closed
+    /// before delivery. A batch whose request has not returned is written too (its copy): if
+    /// the service took it after all, it is sent twice (at most one batch).
+    fn spool_at_deadline(
+        &self,
+        state: &mut LaneState,
+        retry: Option<Batch>,
+        sending: Option<Sending>,
+        queued: Vec<FrontendLog>,
+    ) {
+        let Some(spool) = &self.spool else {
+            return;
+        };
+        let mut logs = Vec::new();
+        for on_disk in [
+            retry.map(|batch| match batch.origin {
+                Some(mark) => Sending::OnDisk(mark, batch.logs.len()),
+                None => Sending::Copy(batch.logs),
+            }),
+            sending,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            match on_disk {
+                Sending::OnDisk(mark, len) => {
+                    spool.release(&mark);
+                    state.ledger.spooled += len as u64;
+                }
+                Sending::Copy(copy) => logs.extend(copy),
+            }
+        }
+        if spool.is_broken() {
+            // Known unusable: counted as closed before delivery, as without a spool.
+            return;
+        }
+        logs.extend(queued);
+        let budget = Instant::now() + DEADLINE_WRITE_BUDGET;
+        self.spool_logs(state, &logs, Some(budget));
     }
 
     /// The accounting. Once the lane has finished, events a producer slipped in while it closed

@@ -38,6 +38,11 @@
 //!   block to a runner, and a runner takes the lane's lock alone. It is not after "lane" in
 //!   the order; it is never nested with the others.
 //! - A manual clock's `advance` tells the hosts (their lock) after letting go of its own.
+//! - A lane's spool ([`crate::spool`], feature `spool`) is a leaf after the lane: the worker
+//!   spills, replays and acknowledges under the lane's lock (so a deadline never counts the
+//!   same events), and a deadline spools what a finishing lane holds under the host's and the
+//!   lane's locks, within `DEADLINE_WRITE_BUDGET`. Those locks are then held through disk I/O
+//!   (a synced write of at most a queue's events); producers take neither on their fast path.
 //!
 //! # Two-step enqueue
 //!

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::retry::RetryPolicy;
 use crate::config::{Scope, ScopedValues, TelemetryConfig};
 use crate::pipeline::breaker::{CircuitBreakerSettings, DEFAULT_INITIAL_OPEN_DURATION};
+use crate::spool::SpoolSettings;
 
 /// What an acquire brings to the pipeline from its configuration: the lane's and the host's
 /// settings (applied when it creates them, compared otherwise) and the process-wide cap on
@@ -37,6 +38,8 @@ pub(crate) struct LaneSettings {
     pub(crate) flush_interval: Duration,
     pub(crate) max_queue_size: usize,
     pub(crate) close_timeout: Duration,
+    /// Where the lane's events wait on disk, when a `spool_dir` is set.
+    pub(crate) spool: Option<SpoolSettings>,
     /// Every lane setting as given, for [`differences`](Self::differences).
     values: ScopedValues,
 }
@@ -49,6 +52,11 @@ impl LaneSettings {
             flush_interval: config.flush_interval(),
             max_queue_size: config.max_queue_size(),
             close_timeout: config.close_timeout(),
+            spool: config.spool_dir().map(|dir| SpoolSettings {
+                dir: dir.into(),
+                max_bytes: config.spool_max_bytes(),
+                max_age: config.spool_max_age(),
+            }),
             values: config.scoped(Scope::Lane),
         }
     }

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use super::authorizer::AuthorizationError;
 use super::host::{Host, HostState, WorkerState};
-use super::lane::{Batch, Lane};
+use super::lane::{Batch, Lane, LaneState, Sending};
 use super::retry::{after_failure, is_worth_retrying, RetryDecision, RetryLimits};
 use crate::credentials::AuthorizationValue;
 use crate::export::{ExportFailure, ExportOutcome, FailureKind};
 use crate::feature_flags::FlagAnswer;
 use crate::jitter::Jitter;
 use crate::pipeline::breaker::{Admission, CircuitState};
+use crate::spool::SPILL_INTERVAL;
 
 /// How long (clock time) a worker with nothing to do waits before its thread ends.
 pub(crate) const IDLE_LINGER: Duration = Duration::from_secs(1);
@@ -75,6 +76,13 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
                 state = host.lock();
                 continue;
             }
+            Scan::Spill(lane) => {
+                host.set_worker(&mut state, WorkerState::Running);
+                drop(state);
+                spill(host, &lane, false);
+                state = host.lock();
+                continue;
+            }
             Scan::NothingDue(lookahead) => lookahead,
         };
         let next_wake = match idle.check(host, &mut state, &lookahead, now) {
@@ -95,6 +103,8 @@ enum Scan {
     },
     /// This lane wants an authorization now (see [`authorize_early`]).
     Authorize(Arc<Lane>),
+    /// This lane cannot send: what it holds goes to its spool now (see [`spill`]).
+    Spill(Arc<Lane>),
     /// No lane is due now.
     NothingDue(Lookahead),
 }
@@ -130,6 +140,11 @@ fn scan(host: &Host, state: &mut HostState, now: Instant) -> Scan {
         }
         let draining = entry.drain_deadline.is_some();
         let lane = &entry.lane;
+        match spill_due(lane, breaker_engaged, now) {
+            Some(at) if at <= now => return Scan::Spill(Arc::clone(lane)),
+            Some(at) => seen.next_wake = earliest(seen.next_wake, at),
+            None => {}
+        }
         let mut due = match lane_due(lane, draining, breaker_engaged, now) {
             Due::Idle => continue,
             Due::Now => now,
@@ -244,7 +259,8 @@ fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) ->
     if lane.wants_authorization.load(Ordering::Acquire) {
         return Due::Authorize;
     }
-    if !lane.has_events() {
+    let replay = lane.spool.as_ref().is_some_and(|spool| spool.has_waiting());
+    if !lane.has_events() && !replay {
         return Due::Idle;
     }
     let mut state = lane.lock();
@@ -256,6 +272,10 @@ fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) ->
             Some(at) if at > now && !breaker_engaged => Due::At(at),
             _ => Due::Now,
         };
+    }
+    if replay && lane.queued() < lane.settings.batch_size {
+        // Spooled records wait: a batch of them now (or at the breaker's next probe).
+        return Due::Now;
     }
     if lane.queued() == 0 {
         // Counted by a producer that has not sent it yet (between the two steps of enqueue).
@@ -272,6 +292,67 @@ fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) ->
     } else {
         Due::At(due)
     }
+}
+
+/// When (clock time) `lane` writes what it holds to its spool: only while it cannot send (its
+/// host's breaker is engaged, or its failed batch waits for a retry) and holds something in
+/// memory; at once when its queue reached half its size. `None`: not now.
+fn spill_due(lane: &Lane, breaker_engaged: bool, now: Instant) -> Option<Instant> {
+    let spool = lane.spool.as_ref()?;
+    let mut state = lane.lock();
+    let waiting_retry = state.retry.is_some() && state.not_before.is_some_and(|at| at > now);
+    let blocked = breaker_engaged || waiting_retry;
+    // A replayed batch waiting for its retry is on disk already: it stays.
+    let holds = lane.queued() > 0 || state.retry.as_ref().is_some_and(|b| b.origin.is_none());
+    if state.ledger.finished || !blocked || !holds || spool.is_broken() {
+        state.spill_due = None;
+        return None;
+    }
+    if lane.queued() >= (lane.settings.max_queue_size / 2).max(1) {
+        return Some(now);
+    }
+    Some(*state.spill_due.get_or_insert(now + SPILL_INTERVAL))
+}
+
+/// Writes what `lane` holds in memory (its failed batch, then its queue, oldest first) to its
+/// spool, under the lane's lock (so a close deadline cannot count the same events), and counts
+/// it. A replayed batch waiting for a retry is on disk already: it stays, unless
+/// `release_replayed` (it used its attempts), when it is let go unacknowledged (read again
+/// later) and counts as spooled again.
+fn spill(host: &Host, lane: &Lane, release_replayed: bool) {
+    // Opened first, with no lock held: a directory that cannot be used keeps the events in
+    // memory (warned once) rather than counting them as not written.
+    if !lane.spool.as_ref().is_some_and(|spool| spool.usable()) {
+        return;
+    }
+    let mut state = lane.lock();
+    state.spill_due = None;
+    if state.ledger.finished {
+        return;
+    }
+    let mut taken = 0;
+    let mut logs = Vec::new();
+    let replayed_waits = state.retry.as_ref().is_some_and(|b| b.origin.is_some());
+    if !replayed_waits || release_replayed {
+        if let Some(batch) = state.retry.take() {
+            state.not_before = None;
+            match batch.origin {
+                Some(mark) => {
+                    if let Some(spool) = &lane.spool {
+                        spool.release(&mark);
+                    }
+                    state.ledger.spooled += batch.logs.len() as u64;
+                    taken += batch.logs.len();
+                }
+                None => logs = batch.logs,
+            }
+        }
+    }
+    logs.extend(lane.take(&mut state, usize::MAX));
+    let written = lane.spool_logs(&mut state, &logs, None);
+    taken += written;
+    tracing::debug!(host = %host.key, events = taken, "telemetry events spooled while the host cannot take them");
+    lane.settle(taken);
 }
 
 /// Gets `lane` an authorization to keep, from a live provider, as soon as a connection that
@@ -318,16 +399,29 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
         }
         let batch = match state.retry.take() {
             Some(batch) => batch,
-            None => {
-                let logs = lane.take(&mut state, lane.settings.batch_size);
-                if logs.is_empty() {
-                    return;
+            None => match replay_batch(lane, &mut state, drain_deadline.is_some()) {
+                Some(batch) => batch,
+                None => {
+                    let logs = lane.take(&mut state, lane.settings.batch_size);
+                    if logs.is_empty() {
+                        return;
+                    }
+                    Batch {
+                        logs,
+                        attempts: 0,
+                        origin: None,
+                    }
                 }
-                Batch { logs, attempts: 0 }
-            }
+            },
         };
         state.not_before = None;
         state.flush_due = (lane.queued() > 0).then(|| now + lane.settings.flush_interval);
+        if lane.spool.is_some() {
+            state.sending = Some(match &batch.origin {
+                Some(mark) => Sending::OnDisk(mark.clone(), batch.logs.len()),
+                None => Sending::Copy(batch.logs.clone()),
+            });
+        }
         batch
     };
 
@@ -389,6 +483,39 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
     account(host, lane, batch, outcome, jitter);
 }
 
+/// A batch of spooled records, when the lane's spool has some waiting and its queue holds
+/// less than a batch (a full queue goes first, and so does anything queued while a flush waits
+/// or the lane drains: they wait for what is in memory, not for the spool's backlog). Records
+/// dropped on the way (expired, corrupt) are counted.
+fn replay_batch(lane: &Lane, state: &mut LaneState, draining: bool) -> Option<Batch> {
+    let spool = lane.spool.as_ref()?;
+    let queued = lane.queued();
+    let memory_first =
+        queued >= lane.settings.batch_size || (queued > 0 && (draining || state.flushes > 0));
+    if !spool.has_waiting() || memory_first {
+        return None;
+    }
+    let replay = spool.read(lane.settings.batch_size);
+    Lane::count_spool(
+        state,
+        &crate::spool::Written {
+            expired: replay.expired,
+            corrupt: replay.corrupt,
+            ..Default::default()
+        },
+    );
+    let mark = replay.mark?;
+    if replay.logs.is_empty() {
+        return None;
+    }
+    lane.admit_replayed(state, replay.logs.len());
+    Some(Batch {
+        logs: replay.logs,
+        attempts: 0,
+        origin: Some(mark),
+    })
+}
+
 /// The real-time deadline of one request: the request timeout, and no later than the lane's
 /// drain deadline (clock time) allows.
 fn send_deadline(host: &Host, drain_deadline: Option<Instant>, now: Instant) -> Instant {
@@ -440,19 +567,31 @@ fn put_back(lane: &Lane, batch: Batch, not_before: Option<Instant>) {
     if state.ledger.finished {
         return;
     }
+    state.sending = None;
     state.retry = Some(batch);
     state.not_before = not_before;
+}
+
+/// A batch is done with for good (delivered, refused or dropped): replayed records are marked
+/// consumed on disk.
+fn acknowledge(lane: &Lane, state: &mut LaneState, origin: Option<&crate::spool::SpoolMark>) {
+    state.sending = None;
+    if let (Some(spool), Some(mark)) = (&lane.spool, origin) {
+        spool.ack(mark);
+    }
 }
 
 /// Counts the whole batch as dropped for `reason`.
 fn settle_dropped(lane: &Lane, batch: Batch, reason: fn(&mut crate::stats::Ledger) -> &mut u64) {
     let len = batch.logs.len();
+    let origin = batch.origin;
     // Freed before the events count as settled, so a flush that returns finds them gone.
-    drop(batch);
+    drop(batch.logs);
     let mut state = lane.lock();
     if state.ledger.finished {
         return;
     }
+    acknowledge(lane, &mut state, origin.as_ref());
     *reason(&mut state.ledger) += len as u64;
     // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
@@ -482,12 +621,14 @@ fn account(
             return;
         }
     }
+    let origin = batch.origin;
     // Freed before the events count as settled, so a flush that returns finds them gone.
-    drop(batch);
+    drop(batch.logs);
     let mut state = lane.lock();
     if state.ledger.finished {
         return;
     }
+    acknowledge(lane, &mut state, origin.as_ref());
     state.ledger.batches_sent += 1;
     match outcome {
         ExportOutcome::Delivered => {
@@ -553,6 +694,10 @@ fn retry_or_drop(
             tracing::debug!(host = %host.key, events = batch.logs.len(), attempts = batch.attempts, %failure, "telemetry batch used its attempts");
             if credentials {
                 settle_dropped(lane, batch, |ledger| &mut ledger.credentials_failed);
+            } else if lane.spool.as_ref().is_some_and(|spool| !spool.is_broken()) {
+                // Not dropped: it waits on disk for a later try (or the next process).
+                put_back(lane, batch, None);
+                spill(host, lane, true);
             } else {
                 settle_dropped(lane, batch, |ledger| &mut ledger.export_failed);
             }

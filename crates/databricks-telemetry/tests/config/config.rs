@@ -117,7 +117,7 @@ fn no_options_and_no_environment_give_the_defaults() {
 }
 
 #[test]
-fn only_the_three_documented_variables_are_read() {
+fn only_the_documented_variables_are_read() {
     let asked = RefCell::new(Vec::new());
     let none: [(&str, &str); 0] = [];
     TelemetryConfig::from_options_with_env(none, |name| {
@@ -127,7 +127,17 @@ fn only_the_three_documented_variables_are_read() {
     .unwrap();
     let mut asked = asked.into_inner();
     asked.sort();
-    assert_eq!(asked, [BATCH_SIZE_VAR, ENABLED_VAR, FLUSH_INTERVAL_VAR]);
+    assert_eq!(
+        asked,
+        [
+            BATCH_SIZE_VAR,
+            ENABLED_VAR,
+            FLUSH_INTERVAL_VAR,
+            "DATABRICKS_TELEMETRY_SPOOL_DIR",
+            "DATABRICKS_TELEMETRY_SPOOL_MAX_AGE_MS",
+            "DATABRICKS_TELEMETRY_SPOOL_MAX_BYTES",
+        ]
+    );
 }
 
 #[test]
@@ -836,7 +846,34 @@ fn an_unknown_key_lists_the_known_ones() {
          circuit_breaker_timeout_ms, circuit_breaker_success_threshold, \
          circuit_breaker_max_open_ms, feature_flag_driver, feature_flag_name, \
          feature_flag_timeout_ms, \
-         allow_insecure_http, endpoint, org_id"
+         allow_insecure_http, endpoint, org_id, spool_dir, spool_max_bytes, spool_max_age_ms"
+    );
+}
+
+#[test]
+fn the_spool_settings_read_from_options_and_the_environment() {
+    let config = TelemetryConfig::from_options_with_env(
+        [
+            (
+                "adbc.databricks.telemetry.spool_dir",
+                " /var/tmp/dbx-spool ",
+            ),
+            ("databricks.telemetry.spool_max_age_ms", "60000"),
+        ],
+        env_of(&[("DATABRICKS_TELEMETRY_SPOOL_MAX_BYTES", "1048576")]),
+    )
+    .unwrap();
+    assert_eq!(config.spool_dir(), Some("/var/tmp/dbx-spool"));
+    assert_eq!(config.spool_max_age(), Duration::from_secs(60));
+    assert_eq!(config.spool_max_bytes(), 1 << 20);
+    let defaults = TelemetryConfig::default();
+    assert_eq!(defaults.spool_dir(), None);
+    assert_eq!(defaults.spool_max_bytes(), 64 << 20);
+    assert_eq!(defaults.spool_max_age(), Duration::from_secs(7 * 86_400));
+    let relative = raw_error_text(&[("adbc.databricks.telemetry.spool_dir", "spool")]);
+    assert!(
+        relative.contains("an absolute directory path"),
+        "{relative}"
     );
 }
 

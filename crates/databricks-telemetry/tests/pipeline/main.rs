@@ -16,3 +16,5 @@ mod manager_databricks;
 // Each test in a process of its own: counts the process's worker threads.
 mod manager_stress;
 mod pipeline;
+#[cfg(all(feature = "spool", unix))]
+mod spool;

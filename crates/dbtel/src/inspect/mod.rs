@@ -13,6 +13,8 @@
 mod lines;
 mod percentiles;
 mod render;
+#[cfg(unix)]
+mod spool;
 mod summary;
 
 use std::fs::File;
@@ -54,6 +56,15 @@ pub(crate) struct InspectArgs {
     /// OUT, instead of printing it.
     #[arg(long, value_name = "OUT", conflicts_with = "json")]
     html: Option<PathBuf>,
+
+    /// FILE is a spool directory (the library's `spool_dir`, `dbtel simulate --spool`): list
+    /// what it holds per host and identity digest, without the events' text (Unix).
+    #[arg(long, conflicts_with_all = ["html", "skip_invalid"])]
+    spool: bool,
+
+    /// With --spool: print each waiting event's JSON too.
+    #[arg(long, requires = "spool")]
+    payloads: bool,
 }
 
 /// Why `dbtel inspect` failed.
@@ -106,6 +117,15 @@ pub(crate) struct SkippedLines {
 
 /// Reads and summarises the capture, then prints the summary.
 pub(crate) fn run(args: InspectArgs) -> Result<(), InspectError> {
+    if args.spool {
+        #[cfg(unix)]
+        return spool::run(&args.file, args.json, args.payloads);
+        #[cfg(not(unix))]
+        return Err(InspectError::Read {
+            path: args.file.clone(),
+            source: io::Error::other("--spool needs a Unix system"),
+        });
+    }
     let recent = if args.html.is_some() {
         crate::page::RECENT_EVENTS
     } else {

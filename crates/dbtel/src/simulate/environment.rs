@@ -208,6 +208,85 @@ fn used_from_env(
     })
 }
 
+/// The spool's variables, each with its setting: read when `--spool`, `--spool-max-bytes` or
+/// `--spool-max-age-ms` is not given.
+pub(crate) const SPOOL_VARIABLES: [(&str, &str); 3] = [
+    ("spool_dir", "DATABRICKS_TELEMETRY_SPOOL_DIR"),
+    ("spool_max_bytes", "DATABRICKS_TELEMETRY_SPOOL_MAX_BYTES"),
+    ("spool_max_age_ms", "DATABRICKS_TELEMETRY_SPOOL_MAX_AGE_MS"),
+];
+
+/// The spool's settings as the run uses them, with where each came from.
+#[derive(Debug, Clone)]
+pub(crate) struct SpoolSettings {
+    /// The spool directory (`--spool`), if any.
+    pub(crate) dir: Option<std::path::PathBuf>,
+    pub(crate) max_bytes: u64,
+    pub(crate) max_age: Duration,
+    pub(crate) origins: Vec<SettingOrigin>,
+}
+
+/// Resolves the spool's settings: a flag given wins, then its variable (as the library reads
+/// it: a bad value is ignored), then the library's default.
+///
+/// # Errors
+///
+/// The library's error for a flag's bad value.
+pub(crate) fn resolve_spool(
+    dir: Option<&std::path::Path>,
+    max_bytes: Option<u64>,
+    max_age_ms: Option<u64>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SpoolSettings, ConfigError> {
+    let key = |name: &str| format!("{}{name}", TelemetryConfig::OPTION_PREFIX);
+    let flags: [Option<ConfigValue>; 3] = [
+        dir.map(|dir| dir.display().to_string().into()),
+        max_bytes.map(int),
+        max_age_ms.map(int),
+    ];
+    let options: Vec<(String, ConfigValue)> = SPOOL_VARIABLES
+        .iter()
+        .zip(&flags)
+        .filter_map(|((setting, _), flag)| flag.clone().map(|value| (key(setting), value)))
+        .collect();
+    let config = TelemetryConfig::from_options_with_env(options, env)?;
+    let values = [
+        config.spool_dir().unwrap_or("off").to_owned(),
+        config.spool_max_bytes().to_string(),
+        config.spool_max_age().as_millis().to_string(),
+    ];
+    let mut origins = Vec::with_capacity(SPOOL_VARIABLES.len());
+    for (((setting, variable), flag), value) in SPOOL_VARIABLES.iter().zip(&flags).zip(values) {
+        let set = env(variable);
+        // The library ignores a variable it cannot use: one it would take as an option.
+        let usable = set.as_ref().is_some_and(|text| {
+            TelemetryConfig::from_options([(key(setting), text.as_str())]).is_ok()
+        });
+        let source = match (flag.is_some(), usable) {
+            (true, _) => Source::Flag,
+            (false, true) => Source::Environment,
+            (false, false) => Source::Default,
+        };
+        let ignored = match source {
+            Source::Environment => None,
+            _ => set.map(|value| escaped(&value)),
+        };
+        origins.push(SettingOrigin {
+            setting,
+            value,
+            source,
+            variable,
+            ignored,
+        });
+    }
+    Ok(SpoolSettings {
+        dir: config.spool_dir().map(std::path::PathBuf::from),
+        max_bytes: config.spool_max_bytes(),
+        max_age: config.spool_max_age(),
+        origins,
+    })
+}
+
 /// A variable's value as the report shows it: quoted, control characters escaped, at most 40
 /// characters.
 fn escaped(value: &str) -> String {
@@ -309,8 +388,47 @@ mod tests {
         let mut asked = asked.into_inner();
         asked.sort();
         asked.dedup();
-        let mut ours: Vec<String> = VARIABLES.iter().map(|(_, v)| (*v).to_owned()).collect();
+        let mut ours: Vec<String> = VARIABLES
+            .iter()
+            .chain(&SPOOL_VARIABLES)
+            .map(|(_, v)| (*v).to_owned())
+            .collect();
         ours.sort();
         assert_eq!(asked, ours);
+    }
+
+    #[test]
+    fn the_spool_settings_come_from_flags_then_the_environment() {
+        let env = env_of(&[
+            ("DATABRICKS_TELEMETRY_SPOOL_DIR", "/var/spool/dbtel"),
+            ("DATABRICKS_TELEMETRY_SPOOL_MAX_BYTES", "not a number"),
+            ("DATABRICKS_TELEMETRY_SPOOL_MAX_AGE_MS", "60000"),
+        ]);
+        let settings = resolve_spool(None, Some(1 << 20), None, &env).unwrap();
+        assert_eq!(
+            settings.dir.as_deref(),
+            Some(std::path::Path::new("/var/spool/dbtel"))
+        );
+        assert_eq!(settings.max_bytes, 1 << 20);
+        assert_eq!(settings.max_age, Duration::from_secs(60));
+        let sources: Vec<Source> = settings.origins.iter().map(|o| o.source).collect();
+        assert_eq!(
+            sources,
+            [Source::Environment, Source::Flag, Source::Environment]
+        );
+        assert_eq!(
+            settings.origins[1].ignored.as_deref(),
+            Some("\"not a number\"")
+        );
+
+        let flagged =
+            resolve_spool(Some(std::path::Path::new("/tmp/s")), None, None, &env).unwrap();
+        assert_eq!(flagged.dir.as_deref(), Some(std::path::Path::new("/tmp/s")));
+        assert_eq!(flagged.origins[0].source, Source::Flag);
+
+        let none = resolve_spool(None, None, None, &|_| None).unwrap();
+        assert_eq!(none.dir, None);
+        assert_eq!(none.max_bytes, 67_108_864);
+        assert!(none.origins.iter().all(|o| o.source == Source::Default));
     }
 }

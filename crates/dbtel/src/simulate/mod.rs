@@ -25,6 +25,8 @@ mod outage;
 mod progress;
 mod report;
 mod settings;
+#[cfg(unix)]
+mod spool;
 mod targets;
 mod workload;
 
@@ -144,6 +146,13 @@ pub(crate) struct SimulateArgs {
     #[arg(long)]
     json: bool,
 
+    /// Let the library spool to DIR (its `spool_dir`): events a run cannot deliver (an outage,
+    /// an exit mid-outage) wait there, and the next run with the same DIR sends them; its
+    /// embedded endpoints listen on the ports DIR remembers, so its hosts are the same. The
+    /// report says how many events came from the spool, and from which runs (Unix).
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+
     #[command(flatten)]
     library: LibraryFlags,
 }
@@ -192,6 +201,14 @@ pub(crate) enum SimulateError {
     /// An endpoint that cannot be used.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The spool directory could not be used.
+    #[error("--spool {}: {source}", path.display())]
+    Spool {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
     /// An embedded endpoint could not start.
     #[error("cannot start an embedded endpoint: {0}")]
     Endpoint(#[from] EndpointError),
@@ -362,11 +379,40 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         })
         .transpose()?;
     let embedded = args.endpoints.is_empty();
-    let (config, settings_origins) = args.library.to_config_with_env(
+    let env = |name: &str| std::env::var(name).ok();
+    let spool_settings = environment::resolve_spool(
+        args.spool.as_deref(),
+        args.library.spool_max_bytes,
+        args.library.spool_max_age_ms,
+        &env,
+    )?;
+    #[cfg(unix)]
+    let mut spool_run = spool_settings
+        .dir
+        .as_ref()
+        .map(|dir| {
+            spool::SpoolRun::open(dir).map_err(|source| SimulateError::Spool {
+                path: dir.clone(),
+                source,
+            })
+        })
+        .transpose()?;
+    #[cfg(not(unix))]
+    if spool_settings.dir.is_some() {
+        return usage("--spool needs a Unix system".to_owned());
+    }
+    #[cfg(unix)]
+    let spool_dir = spool_run.as_ref().map(|run| run.dir().to_owned());
+    #[cfg(not(unix))]
+    let spool_dir: Option<PathBuf> = None;
+    let (config, mut settings_origins) = args.library.to_config_with_env(
         embedded || args.allow_insecure_http,
         args.outage.as_ref(),
-        &|name| std::env::var(name).ok(),
+        spool_dir.as_deref(),
+        (spool_settings.max_bytes, spool_settings.max_age),
+        &env,
     )?;
+    settings_origins.extend(spool_settings.origins);
     let token = match &args.token {
         Some(token) => Some(Token::new(token.clone())),
         None if embedded => Some(Token::generate()),
@@ -380,10 +426,22 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         // Embedded runs always have a token (given or generated above).
         (Some(token), true) => {
             let flags = args.server_flag.clone().unwrap_or_default();
-            targets::start_embedded(args.host_count(), token, &flags)?
+            #[cfg(unix)]
+            let ports = spool_run.as_ref().map_or(&[][..], |run| run.ports());
+            #[cfg(not(unix))]
+            let ports = &[][..];
+            targets::start_embedded(args.host_count(), token, &flags, ports)?
         }
         _ => Vec::new(),
     };
+    #[cfg(unix)]
+    if let Some(run) = &mut spool_run {
+        let ports = endpoints.iter().map(|e| e.addr().port()).collect();
+        run.start(ports).map_err(|source| SimulateError::Spool {
+            path: run.dir().to_owned(),
+            source,
+        })?;
+    }
     let urls: Vec<String> = if embedded {
         endpoints.iter().map(TelemetryEndpoint::base_url).collect()
     } else {
@@ -468,6 +526,16 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         (Some(path), Some(file)) => Some((path, write_capture(&endpoints, path, file)?)),
         _ => None,
     };
+    #[cfg(unix)]
+    let spool_report = spool_run
+        .map(|run| {
+            let path = run.dir().to_owned();
+            run.finish(&outcome.stats)
+                .map_err(|source| SimulateError::Spool { path, source })
+        })
+        .transpose()?;
+    #[cfg(not(unix))]
+    let spool_report = None;
     let report = SimulationReport::new(&RunOutcome {
         generated: progress
             .generated
@@ -498,6 +566,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         interrupted: stop.signal().map(StopSignal::name),
         telemetry_enabled: config.enabled(),
         settings: settings_origins,
+        spool: spool_report,
     });
     for endpoint in endpoints {
         endpoint.shutdown();

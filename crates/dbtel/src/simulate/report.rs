@@ -116,6 +116,13 @@ pub(crate) struct SimulationReport {
     /// The settings a `DATABRICKS_TELEMETRY_*` variable can set: each one's value and where it
     /// came from (flag, environment or default).
     pub(crate) settings: Vec<SettingOrigin>,
+    /// Events written to the spool (`--spool`): they wait on disk for the next run.
+    pub(crate) spooled: u64,
+    /// Spool records read back (left by earlier runs, or by this one during an outage).
+    pub(crate) replayed: u64,
+    /// The spool, with `--spool`.
+    #[cfg(unix)]
+    pub(crate) spool: Option<super::spool::SpoolReport>,
     /// When fewer than half of the enqueued events were exported: the drop reason that took
     /// the most events, how many, and what usually causes it; `null` otherwise.
     pub(crate) main_failure: Option<String>,
@@ -220,6 +227,11 @@ pub(crate) struct RunOutcome {
     pub(crate) telemetry_enabled: bool,
     /// Where the settings a variable can set came from.
     pub(crate) settings: Vec<SettingOrigin>,
+    /// The spool, with `--spool`.
+    #[cfg(unix)]
+    pub(crate) spool: Option<super::spool::SpoolReport>,
+    #[cfg(not(unix))]
+    pub(crate) spool: Option<std::convert::Infallible>,
 }
 
 impl SimulationReport {
@@ -234,6 +246,10 @@ impl SimulationReport {
             if let Some(stats) = &host.stats {
                 host_sum.add(stats);
             }
+        }
+        #[cfg(unix)]
+        if let Some(problem) = outcome.spool.as_ref().and_then(|s| s.problem()) {
+            problems.push(problem);
         }
         // Telemetry off: every handle is disabled, so nothing reaches a lane.
         let expected_enqueued = if outcome.telemetry_enabled {
@@ -251,11 +267,12 @@ impl SimulationReport {
         }
         if !total.is_balanced() {
             problems.push(format!(
-                "enqueued {} != exported {} + dropped {} + pending {}",
+                "enqueued {} != exported {} + dropped {} + pending {}{}",
                 total.enqueued,
                 total.exported,
                 total.dropped.total(),
-                total.pending
+                total.pending,
+                spool_terms(&total)
             ));
         }
         if total.pending != 0 {
@@ -347,6 +364,10 @@ impl SimulationReport {
             interrupted: outcome.interrupted.map(str::to_owned),
             telemetry_enabled: outcome.telemetry_enabled,
             settings: outcome.settings.clone(),
+            spooled: total.spooled,
+            replayed: total.replayed,
+            #[cfg(unix)]
+            spool: outcome.spool.clone(),
             main_failure: main_failure(&total),
             accounted: problems.is_empty(),
             problems,
@@ -441,6 +462,10 @@ impl SimulationReport {
             self.shutdown.replace('_', " "),
             self.shutdown_s
         );
+        #[cfg(unix)]
+        if let Some(spool) = &self.spool {
+            let _ = writeln!(out, "{}", spool.to_text());
+        }
         if let Some(outage) = &self.outage {
             match outage.started_at_s {
                 Some(started) => {
@@ -503,7 +528,12 @@ impl SimulationReport {
             };
             let _ = writeln!(
                 out,
-                "accounting: every event accounted for (generated = enqueued = exported + dropped + pending, pending 0{endpoint})"
+                "accounting: every event accounted for (generated = enqueued = exported + dropped + pending{}, pending 0{endpoint})",
+                if self.spooled > 0 || self.replayed > 0 {
+                    " + spooled - replayed"
+                } else {
+                    ""
+                }
             );
         } else {
             let _ = writeln!(out, "accounting: FAILED");
@@ -518,6 +548,10 @@ impl SimulationReport {
 /// The main reason events were lost, when fewer than half of the enqueued ones were exported.
 fn main_failure(total: &TelemetryStats) -> Option<String> {
     if total.enqueued == 0 || total.exported.saturating_mul(2) >= total.enqueued {
+        return None;
+    }
+    if total.spooled > 0 && total.dropped.total() == 0 {
+        // Not lost: on disk for the next run (`--spool`).
         return None;
     }
     let d = &total.dropped;
@@ -542,6 +576,15 @@ fn main_failure(total: &TelemetryStats) -> Option<String> {
     ))
 }
 
+/// The spool's terms of the balance, when it took part: ` + spooled S - replayed R`.
+fn spool_terms(total: &TelemetryStats) -> String {
+    if total.spooled == 0 && total.replayed == 0 {
+        String::new()
+    } else {
+        format!(" + spooled {} - replayed {}", total.spooled, total.replayed)
+    }
+}
+
 fn host_report(host: &HostOutcome, enabled: bool, problems: &mut Vec<String>) -> HostReport {
     let total = match host.stats {
         Some(stats) => stats,
@@ -557,12 +600,13 @@ fn host_report(host: &HostOutcome, enabled: bool, problems: &mut Vec<String>) ->
     };
     if !total.is_balanced() {
         problems.push(format!(
-            "host {}: enqueued {} != exported {} + dropped {} + pending {}",
+            "host {}: enqueued {} != exported {} + dropped {} + pending {}{}",
             host.host,
             total.enqueued,
             total.exported,
             total.dropped.total(),
-            total.pending
+            total.pending,
+            spool_terms(&total)
         ));
     }
     if total.pending != 0 {
@@ -576,7 +620,9 @@ fn host_report(host: &HostOutcome, enabled: bool, problems: &mut Vec<String>) ->
         // A batch the endpoint took whose answer never arrived (a connection reset after the
         // upload) waits for a retry; if its lane's deadline comes first it is counted as
         // closed before delivery: the endpoint may hold up to that many more.
-        let taken_unanswered = total.dropped.closed_before_delivery;
+        // With a spool, such a batch (and one whose request had not returned at the deadline)
+        // was spooled instead: the next run sends it again.
+        let taken_unanswered = total.dropped.closed_before_delivery + total.spooled;
         if distinct < total.exported || distinct > total.exported + taken_unanswered {
             problems.push(format!(
                 "host {}: the library counted {} events exported ({} closed before delivery) but the endpoint accepted {} distinct events",
@@ -653,6 +699,7 @@ mod tests {
             interrupted: None,
             telemetry_enabled: true,
             settings: Vec::new(),
+            spool: None,
         }
     }
 

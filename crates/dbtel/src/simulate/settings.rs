@@ -140,6 +140,18 @@ pub(crate) struct LibraryFlags {
     /// How long the feature-flag request may take.
     #[arg(long, value_name = "MS", default_value_t = millis(library_defaults().feature_flag_timeout()))]
     pub(crate) feature_flag_timeout_ms: u64,
+
+    /// With --spool: most bytes of spool files in the directory; past it the oldest records
+    /// go (spool_full) [library: 67108864].
+    /// Its variable: DATABRICKS_TELEMETRY_SPOOL_MAX_BYTES.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) spool_max_bytes: Option<u64>,
+
+    /// With --spool: how long a spooled event may wait before it is dropped unsent
+    /// (spool_expired) [library: 604800000, 7 days].
+    /// Its variable: DATABRICKS_TELEMETRY_SPOOL_MAX_AGE_MS.
+    #[arg(long, value_name = "MS")]
+    pub(crate) spool_max_age_ms: Option<u64>,
 }
 
 /// The library's defaults, which the flags start from.
@@ -155,14 +167,20 @@ impl LibraryFlags {
         allow_insecure_http: bool,
         outage: Option<&OutageSpec>,
     ) -> Result<TelemetryConfig, ConfigError> {
-        self.to_config_with_env(allow_insecure_http, outage, &|_| None)
+        let no_spool = (
+            library_defaults().spool_max_bytes(),
+            library_defaults().spool_max_age(),
+        );
+        self.to_config_with_env(allow_insecure_http, outage, None, no_spool, &|_| None)
             .map(|(config, _)| config)
     }
 
-    /// The configuration these flags describe, for a run with `outage` (if any), with the
-    /// library's `DATABRICKS_TELEMETRY_*` variables read through `env` as a driver reads them
-    /// (a flag given wins; see [`environment`]); plain HTTP to loopback is allowed when
-    /// `allow_insecure_http`. Also says where each setting a variable can set came from.
+    /// The configuration these flags describe, for a run with `outage` (if any), spooling to
+    /// `spool_dir` when given (`--spool`, or its variable) within `spool_bounds` (its most
+    /// bytes and oldest age, resolved with their variables), with the library's `DATABRICKS_TELEMETRY_*`
+    /// variables read through `env` as a driver reads them (a flag given wins; see
+    /// [`environment`]); plain HTTP to loopback is allowed when `allow_insecure_http`. Also
+    /// says where each setting a variable can set came from.
     ///
     /// # Errors
     ///
@@ -172,6 +190,8 @@ impl LibraryFlags {
         &self,
         allow_insecure_http: bool,
         outage: Option<&OutageSpec>,
+        spool_dir: Option<&std::path::Path>,
+        spool_bounds: (u64, Duration),
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(TelemetryConfig, Vec<SettingOrigin>), ConfigError> {
         let library = self.library_defaults;
@@ -220,7 +240,7 @@ impl LibraryFlags {
             ),
             (None, _) => library_defaults().close_timeout(),
         };
-        let config = TelemetryConfig::builder()
+        let builder = TelemetryConfig::builder()
             .with_enabled(from_env.enabled)
             .with_force_enabled(self.force_enabled)
             .with_batch_size(from_env.batch_size)
@@ -248,8 +268,14 @@ impl LibraryFlags {
             .with_circuit_breaker_max_open(Duration::from_millis(self.circuit_breaker_max_open_ms))
             .with_feature_flag_driver(self.feature_flag_driver.clone())
             .with_feature_flag_timeout(Duration::from_millis(self.feature_flag_timeout_ms))
-            .with_allow_insecure_http(allow_insecure_http)
-            .build()?;
+            .with_spool_max_bytes(spool_bounds.0)
+            .with_spool_max_age(spool_bounds.1)
+            .with_allow_insecure_http(allow_insecure_http);
+        let config = match spool_dir {
+            Some(dir) => builder.with_spool_dir(dir.display().to_string()),
+            None => builder,
+        }
+        .build()?;
         Ok((config, from_env.origins))
     }
 }

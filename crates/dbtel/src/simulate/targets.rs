@@ -50,14 +50,17 @@ pub(crate) fn start_embedded(
     count: usize,
     token: &Token,
     flags: &FeatureFlagAnswer,
+    ports: &[u16],
 ) -> Result<Vec<TelemetryEndpoint>, EndpointError> {
     (0..count)
-        .map(|_| {
-            TelemetryEndpoint::start(
-                EndpointConfig::default()
-                    .with_token(token.expose())
-                    .with_feature_flags(flags.clone()),
-            )
+        .map(|index| {
+            let mut config = EndpointConfig::default()
+                .with_token(token.expose())
+                .with_feature_flags(flags.clone());
+            if let Some(&port) = ports.get(index) {
+                config = config.with_bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+            TelemetryEndpoint::start(config)
         })
         .collect()
 }

@@ -1,0 +1,94 @@
+//! What a spool directory holds, read without taking any lock or changing anything (for
+//! `dbtel inspect --spool`).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::directory;
+use super::record::{self, Decoded, HEADER_LEN};
+
+/// One segment file as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// The keyed digest of its (host, identity): segments with equal digests belong to one
+    /// lane.
+    pub digest: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Records not yet consumed (waiting to be sent).
+    pub records: u64,
+    /// Records already delivered, before the consumed mark.
+    pub consumed_records: u64,
+    /// Records that fail their checksum, or a torn tail.
+    pub corrupt: u64,
+    /// When the oldest and newest waiting records were written (ms since the Unix epoch).
+    pub oldest_ms: Option<u64>,
+    /// See `oldest_ms`.
+    pub newest_ms: Option<u64>,
+    /// The waiting records' payloads (JSON frontend logs), only when asked for.
+    pub payloads: Vec<String>,
+}
+
+/// Every segment in `dir`, oldest first; with `payloads`, each waiting record's JSON too.
+pub fn inspect(dir: &Path, payloads: bool) -> io::Result<Vec<SegmentSummary>> {
+    let mut found = Vec::new();
+    for segment in directory::segments(dir, None)? {
+        let Ok(bytes) = std::fs::read(&segment.path) else {
+            continue;
+        };
+        let mut summary = SegmentSummary {
+            path: segment.path.clone(),
+            digest: segment.prefix.clone(),
+            bytes: bytes.len() as u64,
+            records: 0,
+            consumed_records: 0,
+            corrupt: 0,
+            oldest_ms: None,
+            newest_ms: None,
+            payloads: Vec::new(),
+        };
+        let Some(consumed) = record::read_header(&bytes) else {
+            summary.corrupt = 1;
+            found.push(summary);
+            continue;
+        };
+        let mut at = HEADER_LEN;
+        loop {
+            let waiting = at as u64 >= consumed;
+            match record::decode(&bytes, at) {
+                Decoded::Record {
+                    written_at_ms,
+                    payload,
+                    next,
+                } => {
+                    if waiting {
+                        summary.records += 1;
+                        summary.oldest_ms.get_or_insert(written_at_ms);
+                        summary.newest_ms = Some(written_at_ms);
+                        if payloads {
+                            summary
+                                .payloads
+                                .push(String::from_utf8_lossy(payload).into_owned());
+                        }
+                    } else {
+                        summary.consumed_records += 1;
+                    }
+                    at = next;
+                }
+                Decoded::Corrupt { next } => {
+                    summary.corrupt += 1;
+                    at = next;
+                }
+                Decoded::Torn => {
+                    summary.corrupt += 1;
+                    break;
+                }
+                Decoded::End => break,
+            }
+        }
+        found.push(summary);
+    }
+    Ok(found)
+}

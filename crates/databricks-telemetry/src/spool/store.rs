@@ -1,0 +1,519 @@
+//! One lane's spool: the segments of its (host, identity) in the spool directory, written while
+//! the lane cannot send and read back, oldest first, once it can.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::directory::{self, SegmentFile};
+use super::record;
+use super::segment::{Entry, Opened, SegmentReader, SegmentWriter};
+use super::warn::{warn_once, Cause};
+use super::SpoolSettings;
+use crate::model::FrontendLog;
+
+/// The largest segment file: a replayer reads one whole segment into memory.
+const MAX_SEGMENT_BYTES: u64 = 1 << 20;
+
+/// What a write did with the events it was given.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Written and synced.
+    pub(crate) written: usize,
+    /// Not written: no room, or the directory could not be used (`spool_full`).
+    pub(crate) refused: usize,
+    /// Older records dropped to make room (`spool_full`, and read back: `replayed`).
+    pub(crate) evicted: usize,
+    /// Expired records found and deleted on the way (`spool_expired`, and `replayed`).
+    pub(crate) expired: usize,
+    /// Corrupt records found on the way (`spool_corrupt`, and `replayed`).
+    pub(crate) corrupt: usize,
+}
+
+/// A batch read back from the spool.
+#[derive(Debug, Default)]
+pub(crate) struct Replay {
+    pub(crate) logs: Vec<FrontendLog>,
+    /// What to acknowledge once the batch is delivered (or dropped for good).
+    pub(crate) mark: Option<SpoolMark>,
+    /// Records past `spool_max_age`, dropped (and already acknowledged).
+    pub(crate) expired: usize,
+    /// Records that failed their checksum or did not parse, skipped (already acknowledged).
+    pub(crate) corrupt: usize,
+}
+
+/// How far a replayed batch reaches in its segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpoolMark {
+    path: PathBuf,
+    end: u64,
+}
+
+/// One lane's spool. Its lock is a leaf: taken under the host's and the lane's locks (a close
+/// deadline spools what the lane holds) or alone (the worker), and nothing is taken under it.
+#[derive(Debug)]
+pub(crate) struct LaneSpool {
+    settings: SpoolSettings,
+    host: String,
+    identity: String,
+    /// Records of this lane may wait on disk; cleared when a read finds none.
+    waiting: AtomicBool,
+    /// The directory could not be used (read without the lock, by the worker's scan).
+    broken: AtomicBool,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Not opened yet: the worker opens it when it first needs it (no I/O at acquire).
+    Unopened,
+    Open(Box<Store>),
+    /// The directory could not be used (warned once): memory only.
+    Broken,
+}
+
+#[derive(Debug)]
+struct Store {
+    dir: PathBuf,
+    prefix: String,
+    writer: Option<SegmentWriter>,
+    reader: Option<SegmentReader>,
+    /// Bytes of segment files in the directory, as last counted plus this lane's own writes.
+    dir_bytes: u64,
+    seq: u64,
+    /// What opening found and dropped (expired or corrupt records), for the next write or
+    /// read to report.
+    carried: Written,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+impl LaneSpool {
+    /// The spool of (`host`, `identity`) (as [`ClientIdentity::spool_name`] spells it) in
+    /// `settings.dir`. Does no I/O.
+    ///
+    /// [`ClientIdentity::spool_name`]: crate::ClientIdentity
+    pub(crate) fn new(settings: SpoolSettings, host: String, identity: String) -> Self {
+        LaneSpool {
+            settings,
+            host,
+            identity,
+            waiting: AtomicBool::new(true),
+            broken: AtomicBool::new(false),
+            state: Mutex::new(State::Unopened),
+        }
+    }
+
+    /// Whether records of this lane may wait on disk (no I/O).
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    /// Opens the spool if it is not yet (I/O: call it with no pipeline lock held), and says
+    /// whether it can be written to.
+    pub(crate) fn usable(&self) -> bool {
+        let mut state = self.lock();
+        self.store(&mut state).is_some()
+    }
+
+    /// Whether the spool is known to be unusable (memory only).
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The open store, opening it first; `None` when the directory cannot be used.
+    fn store<'a>(&self, state: &'a mut State) -> Option<&'a mut Store> {
+        if matches!(state, State::Unopened) {
+            *state = match self.open() {
+                Ok(store) => State::Open(Box::new(store)),
+                Err(error) => {
+                    warn_once(Cause::Directory, &error.to_string());
+                    self.waiting.store(false, Ordering::Release);
+                    self.broken.store(true, Ordering::Release);
+                    State::Broken
+                }
+            };
+        }
+        match state {
+            State::Open(store) => Some(store),
+            _ => None,
+        }
+    }
+
+    fn open(&self) -> Result<Store, directory::DirectoryError> {
+        let dir = &self.settings.dir;
+        directory::prepare(dir)?;
+        let key = directory::key(dir)?;
+        let prefix = directory::digest(&key, &self.host, &self.identity);
+        let mut store = Store {
+            dir: dir.clone(),
+            prefix,
+            writer: None,
+            reader: None,
+            dir_bytes: 0,
+            seq: 0,
+            carried: Written::default(),
+        };
+        let mut counts = Written::default();
+        store.expire_old_segments(self.settings.max_age, &mut counts);
+        store.carried = counts;
+        store.dir_bytes = store.count_bytes();
+        Ok(store)
+    }
+
+    /// Writes `logs` (as one synced write), making room first by dropping the directory's
+    /// oldest records when it would pass `spool_max_bytes`.
+    pub(crate) fn write(&self, logs: &[FrontendLog]) -> Written {
+        let mut counts = Written::default();
+        if logs.is_empty() {
+            return counts;
+        }
+        let mut state = self.lock();
+        let Some(store) = self.store(&mut state) else {
+            counts.refused = logs.len();
+            return counts;
+        };
+        let carried = std::mem::take(&mut store.carried);
+        counts.expired += carried.expired;
+        counts.corrupt += carried.corrupt;
+        let at = now_ms();
+        let mut bytes = Vec::with_capacity(logs.len() * 512);
+        for log in logs {
+            match serde_json::to_vec(log) {
+                Ok(payload) => record::encode(&mut bytes, at, &payload),
+                // A log always serializes (it is what the exporter sends); if not, it is lost
+                // here as it would be there.
+                Err(_) => counts.refused += 1,
+            }
+        }
+        let needed = bytes.len() as u64;
+        if store.dir_bytes + needed > self.settings.max_bytes {
+            store.dir_bytes = store.count_bytes();
+            store.make_room(needed, self.settings.max_bytes, &mut counts);
+            if store.dir_bytes + needed > self.settings.max_bytes {
+                counts.refused = logs.len();
+                return counts;
+            }
+        }
+        let segment_limit = (self.settings.max_bytes / 4).clamp(64 << 10, MAX_SEGMENT_BYTES);
+        match store.append(&bytes, segment_limit) {
+            Ok(()) => {
+                counts.written = logs.len() - counts.refused;
+                self.waiting.store(true, Ordering::Release);
+            }
+            Err(error) => {
+                warn_once(
+                    Cause::Write,
+                    &format!(
+                        "cannot write to the spool directory {}: {error}",
+                        store.dir.display()
+                    ),
+                );
+                counts.refused = logs.len();
+                // Memory only from now on (a full disk, a read-only file system): what is on
+                // disk stays for a later process.
+                *state = State::Broken;
+                self.broken.store(true, Ordering::Release);
+            }
+        }
+        counts
+    }
+
+    /// Reads up to `max` records back, oldest first, from segments no one else holds (the
+    /// lane's own open segment is closed first). Expired and corrupt records on the way are
+    /// counted and acknowledged; the batch's own records are acknowledged by [`ack`](Self::ack).
+    pub(crate) fn read(&self, max: usize) -> Replay {
+        let mut replay = Replay::default();
+        let mut state = self.lock();
+        let Some(store) = self.store(&mut state) else {
+            return replay;
+        };
+        let carried = std::mem::take(&mut store.carried);
+        replay.expired += carried.expired;
+        replay.corrupt += carried.corrupt;
+        store.writer = None;
+        let oldest_allowed = now_ms().saturating_sub(self.settings.max_age.as_millis() as u64);
+        loop {
+            if store.reader.is_none() && !store.open_next_reader() {
+                self.waiting.store(false, Ordering::Release);
+                break;
+            }
+            let Some(reader) = store.reader.as_mut() else {
+                break;
+            };
+            let mut last_end = None;
+            while replay.logs.len() < max {
+                let Some(entry) = reader.entries.pop_front() else {
+                    break;
+                };
+                last_end = Some(entry.end());
+                match entry {
+                    Entry::Corrupt { .. } => replay.corrupt += 1,
+                    Entry::Record {
+                        written_at_ms,
+                        payload,
+                        ..
+                    } => {
+                        if written_at_ms < oldest_allowed {
+                            replay.expired += 1;
+                        } else if let Ok(log) = serde_json::from_slice::<FrontendLog>(&payload) {
+                            replay.logs.push(log);
+                        } else {
+                            replay.corrupt += 1;
+                        }
+                    }
+                }
+            }
+            if !replay.logs.is_empty() {
+                replay.mark = last_end.map(|end| SpoolMark {
+                    path: reader.path.clone(),
+                    end,
+                });
+                break;
+            }
+            // Nothing to send in what is left of this segment: it is done with.
+            let end = last_end.unwrap_or(reader.len).max(reader.len);
+            store.consume_reader(end);
+        }
+        replay
+    }
+
+    /// The batch read up to `mark` was delivered (or dropped for good): it is not read again.
+    pub(crate) fn ack(&self, mark: &SpoolMark) {
+        let mut state = self.lock();
+        if let State::Open(store) = &mut *state {
+            if store.reader.as_ref().is_some_and(|r| r.path == mark.path) {
+                store.consume_reader(mark.end);
+            }
+        }
+    }
+
+    /// The batch read up to `mark` goes back to disk unsent: the segment is let go, and read
+    /// again from its last acknowledged record by the next replayer (this lane or another).
+    pub(crate) fn release(&self, mark: &SpoolMark) {
+        let mut state = self.lock();
+        if let State::Open(store) = &mut *state {
+            if store.reader.as_ref().is_some_and(|r| r.path == mark.path) {
+                store.reader = None;
+            }
+        }
+        self.waiting.store(true, Ordering::Release);
+    }
+}
+
+impl Store {
+    fn count_bytes(&self) -> u64 {
+        directory::segments(&self.dir, None)
+            .map(|all| all.iter().map(|s| s.bytes).sum())
+            .unwrap_or(0)
+    }
+
+    fn append(&mut self, bytes: &[u8], segment_limit: u64) -> std::io::Result<()> {
+        let full = self
+            .writer
+            .as_ref()
+            .is_some_and(|w| w.len + bytes.len() as u64 > segment_limit);
+        if full {
+            self.writer = None;
+        }
+        if self.writer.is_none() {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |since| since.as_nanos());
+            self.seq += 1;
+            let name = directory::segment_name(&self.prefix, nanos, self.seq);
+            let writer = SegmentWriter::create(&self.dir, &name)?;
+            self.dir_bytes += writer.len;
+            self.writer = Some(writer);
+        }
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no segment"))?;
+        writer.append(bytes)?;
+        self.dir_bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Opens the oldest segment of this lane that no one holds; false when there is none.
+    fn open_next_reader(&mut self) -> bool {
+        let Ok(segments) = directory::segments(&self.dir, Some(&self.prefix)) else {
+            return false;
+        };
+        for segment in segments {
+            if let Ok(Opened::Reader(reader)) = SegmentReader::open(&segment.path) {
+                self.reader = Some(reader);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn consume_reader(&mut self, end: u64) {
+        let Some(reader) = self.reader.as_mut() else {
+            return;
+        };
+        let len = reader.len;
+        match reader.consume(end) {
+            Ok(true) => {
+                self.dir_bytes = self.dir_bytes.saturating_sub(len);
+                self.reader = None;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                // Left as it is: read again later (sent twice rather than lost).
+                tracing::debug!(%error, "could not mark spool records consumed");
+                self.reader = None;
+            }
+        }
+    }
+
+    /// Deletes whole segments (of any host and identity) written to last before `max_age` ago
+    /// and held by no one, counting their records as expired.
+    fn expire_old_segments(&mut self, max_age: Duration, counts: &mut Written) {
+        let Ok(segments) = directory::segments(&self.dir, None) else {
+            return;
+        };
+        for segment in segments {
+            let old = std::fs::metadata(&segment.path)
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > max_age);
+            if old {
+                let (records, corrupt) = take_whole(&segment);
+                counts.expired += records;
+                counts.corrupt += corrupt;
+            }
+        }
+    }
+
+    /// Drops the directory's oldest segments (any host and identity, held by no one) until
+    /// `needed` more bytes fit under `max_bytes`.
+    fn make_room(&mut self, needed: u64, max_bytes: u64, counts: &mut Written) {
+        let Ok(segments) = directory::segments(&self.dir, None) else {
+            return;
+        };
+        let own = self.writer.as_ref().map(|w| w.path.clone());
+        for segment in segments {
+            if self.dir_bytes + needed <= max_bytes {
+                break;
+            }
+            if own.as_deref() == Some(segment.path.as_path())
+                || self.reader.as_ref().is_some_and(|r| r.path == segment.path)
+            {
+                continue;
+            }
+            let (records, corrupt) = take_whole(&segment);
+            if records + corrupt > 0 || !segment.path.exists() {
+                counts.evicted += records;
+                counts.corrupt += corrupt;
+                self.dir_bytes = self.dir_bytes.saturating_sub(segment.bytes);
+            }
+        }
+    }
+}
+
+/// Locks, counts and deletes a whole segment: (records, corrupt ones). (0, 0) when another
+/// holds it.
+fn take_whole(segment: &SegmentFile) -> (usize, usize) {
+    let Ok(Opened::Reader(reader)) = SegmentReader::open(&segment.path) else {
+        return (0, 0);
+    };
+    let corrupt = reader
+        .entries
+        .iter()
+        .filter(|entry| matches!(entry, Entry::Corrupt { .. }))
+        .count();
+    let records = reader.entries.len() - corrupt;
+    if std::fs::remove_file(&segment.path).is_err() {
+        return (0, 0);
+    }
+    (records, corrupt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "dbx-telemetry-store-{name}-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn spool(dir: &std::path::Path) -> LaneSpool {
+        LaneSpool::new(
+            SpoolSettings {
+                dir: dir.to_owned(),
+                max_bytes: 1 << 30,
+                max_age: Duration::from_secs(3600),
+            },
+            "example.com".to_owned(),
+            "named:user".to_owned(),
+        )
+    }
+
+    fn logs(n: usize) -> Vec<FrontendLog> {
+        (0..n)
+            .map(|i| FrontendLog {
+                frontend_log_event_id: format!("00000000-0000-4000-8000-{i:012}").as_str().into(),
+                workspace_id: Some(i as i64),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_writer_and_one_replayer_at_a_time_and_a_gone_holder_is_taken_over() {
+        let dir = temp_dir("locks");
+        let first = spool(&dir);
+        let second = spool(&dir);
+        assert_eq!(first.write(&logs(10)).written, 10);
+        // The first holds its segment while it writes: the second cannot read it.
+        assert!(second.read(100).logs.is_empty());
+        // The first reads back 4 (closing its segment, and holding it to replay).
+        let replay = first.read(4);
+        assert_eq!(replay.logs, logs(10)[..4]);
+        first.ack(replay.mark.as_ref().unwrap());
+        second.waiting.store(true, Ordering::Release);
+        assert!(second.read(100).logs.is_empty(), "two replayers at once");
+        // The first goes (as a crashed process's lock goes with it): the second takes over,
+        // from the last acknowledged record.
+        drop(first);
+        second.waiting.store(true, Ordering::Release);
+        let rest = second.read(100);
+        assert_eq!(rest.logs, logs(10)[4..]);
+        second.ack(rest.mark.as_ref().unwrap());
+        assert!(directory::segments(&dir, None).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_released_batch_is_read_again() {
+        let dir = temp_dir("release");
+        let spool = spool(&dir);
+        spool.write(&logs(3));
+        let replay = spool.read(2);
+        assert_eq!(replay.logs.len(), 2);
+        spool.release(replay.mark.as_ref().unwrap());
+        let again = spool.read(10);
+        assert_eq!(again.logs, logs(3));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
