@@ -174,7 +174,7 @@ impl Handle {
     /// connection parameters and user agent, with the given statement id, latency,
     /// `sql_operation` (an object or dict with the wire's field names, taken as it is) and
     /// error (its message goes into `stack_trace`, redacted). Never raises.
-    #[pyo3(signature = (*, session_id=None, statement_id=None, latency_ms=None, sql_operation=None, error_name=None, error_message=None))]
+    #[pyo3(signature = (session_id=None, statement_id=None, latency_ms=None, sql_operation=None, error_name=None, error_message=None))]
     fn export_log(
         &self,
         session_id: Option<&str>,

@@ -251,3 +251,21 @@ def test_a_disabled_connection_gets_the_connector_s_noop_client(restore_connecto
     )
     assert isinstance(tc.TelemetryClientFactory.get_telemetry_client("disabled.example.com"), tc.NoopTelemetryClient)
     tc.TelemetryClientFactory.close("disabled.example.com")
+
+
+def test_force_enable_telemetry_skips_the_server_flag_as_the_connector_does(serve, restore_connector):
+    from types import SimpleNamespace
+
+    server = serve("--flags", "off")
+    connector.install()
+    connection = SimpleNamespace(
+        session=SimpleNamespace(use_kernel=False, feature_flags=None),
+        force_enable_telemetry=True,
+        enable_telemetry=True,
+    )
+    # Connection.__init__ asks this, then initialises its telemetry client on the same thread.
+    assert tc.TelemetryHelper.is_telemetry_enabled(connection)
+    drive(server.url)
+    outcome = dt.shutdown(10.0)["stats"]
+    assert outcome["exported"] == 6 and outcome["dropped"]["disabled_by_server"] == 0, outcome
+    assert server.stats()["requests"].get(f"/api/2.0/connector-service/feature-flags/PYTHON/{CONNECTOR_VERSION}") is None

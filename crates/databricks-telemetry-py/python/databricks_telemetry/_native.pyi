@@ -90,7 +90,6 @@ class Handle:
         """Starts recording an operation (``"EXECUTE_STATEMENT"``, ``"LIST_TABLES"``, ...)."""
     def export_log(
         self,
-        *,
         session_id: Optional[str] = None,
         statement_id: Optional[str] = None,
         latency_ms: Optional[int] = None,

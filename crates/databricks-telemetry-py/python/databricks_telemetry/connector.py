@@ -216,20 +216,20 @@ class PipelineTelemetryClient:
 
     def export_failure_log(self, error_name, error_message, session_id=None):
         """A failure: its name and message (redacted), in the connection's session."""
-        handle = self._handle(session_id)
-        if handle is not None:
-            handle.export_log(session_id=session_id, error_name=error_name, error_message=error_message)
+        handle = self._handles.get(session_id)
+        if handle is not None:  # the connection's own handle: its session is this one
+            handle.export_log(None, None, None, None, error_name, error_message)
+        elif self._default is not None:
+            self._default.export_log(session_id, None, None, None, error_name, error_message)
 
     def export_latency_log(self, latency_ms, sql_execution_event, sql_statement_id, session_id=None):
-        """A statement's latency and what the connector recorded of it."""
-        handle = self._handle(session_id)
-        if handle is not None:
-            handle.export_log(
-                session_id=session_id,
-                statement_id=sql_statement_id,
-                latency_ms=latency_ms,
-                sql_operation=sql_execution_event,
-            )
+        """A statement's latency and what the connector recorded of it: one call into Rust,
+        which reads the event's fields and enqueues (no serialising, no I/O here)."""
+        handle = self._handles.get(session_id)
+        if handle is not None:  # the connection's own handle: its session is this one
+            handle.export_log(None, sql_statement_id, latency_ms, sql_execution_event)
+        elif self._default is not None:
+            self._default.export_log(session_id, sql_statement_id, latency_ms, sql_execution_event)
 
     def close(self):
         """The host's last connection closed: release (or close, within ``close_timeout``)
