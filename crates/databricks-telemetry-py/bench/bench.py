@@ -252,37 +252,52 @@ def threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
-def figure_many_connections(dbtel: str, count: int) -> dict:
+def many_connections_here(url: str, count: int, adapter: bool) -> dict:
+    """In a fresh interpreter: `count` connections with `count` identities (tokens) to one
+    host, one statement each; the threads telemetry added (from before the first connection)
+    and the RSS growth (from after a warm-up connection) once all are connected."""
     import databricks_telemetry as dt
     from databricks_telemetry import connector
     from databricks.sql.telemetry.telemetry_client import TelemetryClientFactory
 
-    serve = Serve(dbtel)
-    dt._manager = None  # a fresh pipeline for the figure
-    connector.install()
-    rss_before, threads_before = rss_kib(), threads()
+    if adapter:
+        connector.install()
     event = statement_event()
+    threads_before = threads()
+    connect(url, "warm-up", token="dapi-warm-up")  # imports and first-use costs out of the RSS
+    rss_before = rss_kib()
     for n in range(count):
-        client = connect(serve.url, f"session-{n}", token=f"dapi-{n}")
+        client = connect(url, f"session-{n}", token=f"dapi-{n}")
         client.export_latency_log(12, event, "st", session_id=f"session-{n}")
-    lanes = dt.manager().lane_count()
-    threads_peak = threads() - threads_before
-    rss_growth = rss_kib() - rss_before
-    for _ in range(count):
-        TelemetryClientFactory.close(serve.url)
-    outcome = dt.shutdown(30.0)
-    received = serve.wait_logs(2 * count, 10)
-    connector.uninstall()
-    serve.stop()
-    return {
-        "connections": count,
-        "lanes": lanes,
-        "threads_added": threads_peak,
-        "rss_growth_mib": rss_growth / 1024,
-        "delivered": received,
-        "expected": 2 * count,
-        "balanced": outcome["stats"]["balanced"],
+    result = {
+        "threads_added": threads() - threads_before,
+        "rss_growth_mib": (rss_kib() - rss_before) / 1024,
+        "lanes": dt.manager().lane_count() if adapter else None,
     }
+    for _ in range(count + 1):
+        TelemetryClientFactory.close(url)
+    if adapter:
+        result["balanced"] = dt.shutdown(30.0)["stats"]["balanced"]
+    return result
+
+
+def figure_many_connections(dbtel: str, count: int) -> dict:
+    figures = {"connections": count}
+    for adapter in (True, False):
+        serve = Serve(dbtel)
+        code = (
+            f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench; "
+            f"print(json.dumps(bench.many_connections_here({serve.url!r}, {count}, {adapter})))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        # the warm-up connection's initial log, and each connection's initial log and statement
+        result["expected"] = 2 * count + 1
+        result["delivered"] = serve.wait_logs(result["expected"], 10)
+        serve.stop()
+        figures["ours" if adapter else "own"] = result
+    return figures
 
 
 def figure_wheel_and_import(wheel: str | None) -> dict:
@@ -324,7 +339,8 @@ def main() -> None:
     print(f"| short program (connect, one query's events, exit), healthy: its exit (whole run) | {s['ours_healthy_exit_s']:.3f} s ({s['ours_healthy_s']:.2f} s), {s['ours_healthy_delivered']} of 2 delivered | {s['own_healthy_exit_s']:.3f} s ({s['own_healthy_s']:.2f} s), {s['own_healthy_delivered']} of 2 delivered |")
     print(f"| ... service hangs: its exit (whole run) | {s['ours_hanging_exit_s']:.2f} s ({s['ours_hanging_s']:.2f} s) | {s['own_hanging_exit_s']:.2f} s ({s['own_hanging_s']:.2f} s); inf: killed after 90 s |")
     print(f"| ... an interpreter importing both, nothing else | {s['baseline_s']:.2f} s | |")
-    print(f"| {m['connections']} connections, {m['connections']} identities: lanes, threads added, RSS growth | {m['lanes']} lanes, {m['threads_added']} threads, {m['rss_growth_mib']:.1f} MiB ({m['delivered']} of {m['expected']} delivered) | |")
+    mo, mw = m["ours"], m["own"]
+    print(f"| {m['connections']} connections, {m['connections']} identities (fresh interpreter): threads added, RSS growth | {mo['threads_added']} thread(s), {mo['rss_growth_mib']:.1f} MiB, {mo['lanes']} lanes ({mo['delivered']} of {mo['expected']} delivered) | {mw['threads_added']} thread(s), {mw['rss_growth_mib']:.1f} MiB ({mw['delivered']} of {mw['expected']} delivered) |")
     if "wheel_bytes" in p:
         print(f"| wheel size | {p['wheel_bytes'] / 1024 / 1024:.2f} MiB | |")
     print(f"| `import databricks_telemetry` (-X importtime, median of 7) | {p['import_ms']:.1f} ms | |")
