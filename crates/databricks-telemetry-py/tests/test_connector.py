@@ -269,3 +269,72 @@ def test_force_enable_telemetry_skips_the_server_flag_as_the_connector_does(serv
     outcome = dt.shutdown(10.0)["stats"]
     assert outcome["exported"] == 6 and outcome["dropped"]["disabled_by_server"] == 0, outcome
     assert server.stats()["requests"].get(f"/api/2.0/connector-service/feature-flags/PYTHON/{CONNECTOR_VERSION}") is None
+
+
+def drive_through_cursor(host_url: str) -> None:
+    """The connector's own code reports: a Cursor-like object's methods wrapped by its
+    `log_latency` decorator, and its `RequestError` (which reports itself when raised)."""
+    from types import SimpleNamespace
+
+    from databricks.sql.exc import RequestError
+    from databricks.sql.telemetry.latency_logger import log_latency
+
+    factory = tc.TelemetryClientFactory
+    context = build_client_context(host_url, CONNECTOR_VERSION)
+    factory.initialize_telemetry_client(
+        telemetry_enabled=True,
+        session_id_hex=SESSION,
+        auth_provider=AccessTokenAuthProvider("dapiFAKE"),
+        host_url=host_url,
+        batch_size=100,
+        client_context=context,
+    )
+    factory.get_telemetry_client(host_url).export_initial_telemetry_log(
+        driver_connection_params=DriverConnectionParameters(
+            http_path="/sql/1.0/warehouses/abc",
+            mode=DatabricksClientType.THRIFT,
+            host_info=HostDetails(host_url="127.0.0.1", port=443),
+            auth_mech=AuthMech.PAT,
+        ),
+        user_agent=f"PyDatabricksSqlConnector/{CONNECTOR_VERSION}",
+        session_id=SESSION,
+    )
+    connection = SimpleNamespace(
+        telemetry_enabled=True,
+        lz4_compression=True,
+        session=SimpleNamespace(host=host_url),
+        get_session_id_hex=lambda: SESSION,
+    )
+
+    class Cursor:
+        def __init__(self, query_id):
+            self.connection = connection
+            self.query_id = query_id
+            self.active_result_set = None
+            self.backend = SimpleNamespace(retry_policy=None)
+
+        @log_latency(StatementType.QUERY)
+        def execute(self, operation):
+            return self
+
+        @log_latency(StatementType.METADATA)
+        def tables(self):
+            return self
+
+    Cursor("01f0-query").execute("SELECT 1")
+    Cursor("01f0-tables").tables()
+    RequestError("Error during request to server", host_url=host_url, session_id_hex=SESSION)
+    factory.close(host_url)
+
+
+def test_the_connector_s_own_reporting_code_through_the_adapter(serve, restore_connector):
+    own_server, ours_server = serve(), serve()
+    drive_through_cursor(own_server.url)
+    assert own_server.wait_for_logs(4) == 4, own_server.stats()
+    connector.install()
+    drive_through_cursor(ours_server.url)
+    assert dt.shutdown(10.0)["stats"]["exported"] == 4
+    own, ours = own_server.stop(), ours_server.stop()
+    assert by_content(ours) == by_content(own)
+    kinds = sorted(log["entry"]["sql_driver_log"].get("sql_operation", {}).get("statement_type", "-") for log in ours)
+    assert kinds == ["-", "-", "METADATA", "QUERY"]
