@@ -338,3 +338,23 @@ def test_the_connector_s_own_reporting_code_through_the_adapter(serve, restore_c
     assert by_content(ours) == by_content(own)
     kinds = sorted(log["entry"]["sql_driver_log"].get("sql_operation", {}).get("statement_type", "-") for log in ours)
     assert kinds == ["-", "-", "METADATA", "QUERY"]
+
+
+def test_a_connection_opened_before_install_keeps_the_connector_s_own_client(serve, restore_connector):
+    own_server = serve()
+    factory = tc.TelemetryClientFactory
+    factory.initialize_telemetry_client(
+        telemetry_enabled=True,
+        session_id_hex="before",
+        auth_provider=AccessTokenAuthProvider("dapiFAKE"),
+        host_url=own_server.url,
+        batch_size=100,
+        client_context=build_client_context(own_server.url, CONNECTOR_VERSION),
+    )
+    connector.install()
+    client = factory.get_telemetry_client(own_server.url)
+    assert isinstance(client, tc.TelemetryClient), "the connector's own client, still"
+    client.export_failure_log("RequestError", "x", session_id="before")
+    factory.close(own_server.url)  # the connector's own close: it flushes
+    assert own_server.wait_for_logs(1) == 1
+    assert own_server.url not in tc.TelemetryClientFactory._clients

@@ -116,7 +116,8 @@ def _options_for(host_url: str, batch_size: Optional[int], forced: bool) -> Dict
         "databricks.telemetry.feature_flag_name": TelemetryHelper.TELEMETRY_FEATURE_FLAG_NAME,
     }
     if batch_size:
-        options["databricks.telemetry.batch_size"] = int(batch_size)
+        # The connector takes any batch size; the pipeline's range is 1..=10,000.
+        options["databricks.telemetry.batch_size"] = min(max(int(batch_size), 1), 10_000)
     if forced:
         options["databricks.telemetry.force_enabled"] = True
     if host_url.lower().startswith("http://"):
@@ -290,11 +291,23 @@ def _initialize_telemetry_client(
         pass
 
 
-def _get_telemetry_client(host_url):
-    from databricks.sql.telemetry.telemetry_client import NoopTelemetryClient
+def _original(name: str):
+    """The connector's own factory method (for its clients made before install())."""
+    original = _originals.get(name)
+    return original.__func__ if original is not None else None
 
+
+def _get_telemetry_client(host_url):
     holder = _clients.get(_host_key(host_url))
-    return holder.client if holder is not None else NoopTelemetryClient()
+    if holder is not None:
+        return holder.client
+    # A connection opened before install() keeps the connector's own client (or a no-op one).
+    original = _original("get_telemetry_client")
+    if original is None:  # uninstalled meanwhile
+        from databricks.sql.telemetry.telemetry_client import NoopTelemetryClient
+
+        return NoopTelemetryClient()
+    return original(host_url)
 
 
 def _close(host_url):
@@ -303,6 +316,9 @@ def _close(host_url):
         with _state_lock:
             holder = _clients.get(host_url)
             if holder is None:
+                original = _original("close")
+                if original is not None:
+                    original(host_url)  # a connection opened before install()
                 return
             holder.refcount -= 1
             if holder.refcount > 0:
