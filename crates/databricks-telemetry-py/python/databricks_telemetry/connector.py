@@ -105,7 +105,12 @@ def _is_telemetry_enabled(connection) -> bool:
     # force_enable_telemetry for the factory call that follows on this thread: then the
     # pipeline does not ask the server either.
     _forced.value = bool(getattr(connection, "force_enable_telemetry", False))
-    return _original_is_enabled.__func__(connection)
+    original = _original_is_enabled
+    if original is None:  # uninstalled meanwhile: the connector's own is back in place
+        from databricks.sql.telemetry.telemetry_client import TelemetryHelper
+
+        return TelemetryHelper.is_telemetry_enabled(connection)
+    return original.__func__(connection)
 
 
 def _options_for(host_url: str, batch_size: Optional[int], forced: bool) -> Dict[str, Any]:
