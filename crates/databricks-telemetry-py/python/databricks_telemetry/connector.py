@@ -353,6 +353,8 @@ def _connection_failure_log(
         from databricks.sql.telemetry.telemetry_client import TelemetryHelper
 
         key = _host_key(host_url)
+        # One unauthenticated handle per host; its session is set for each failure, so the
+        # session and the event are made under the lock (failures on other threads wait).
         with _state_lock:
             handle = _unauth.get(key)
             if handle is None:
@@ -364,17 +366,17 @@ def _connection_failure_log(
                     user_agent_entry=_user_agent_entry(client_context),
                 )
                 _unauth[key] = handle
-        handle.open_session(
-            session_id=_UNAUTH_SESSION_ID,
-            system_configuration=TelemetryHelper.get_driver_system_configuration(),
-            connection_parameters=DriverConnectionParameters(
-                http_path=http_path,
-                mode=DatabricksClientType.THRIFT,
-                host_info=HostDetails(host_url=host_url, port=port),
-            ),
-            user_agent=user_agent,
-        )
-        handle.export_log(error_name=error_name, error_message=error_message)
+            handle.open_session(
+                session_id=_UNAUTH_SESSION_ID,
+                system_configuration=TelemetryHelper.get_driver_system_configuration(),
+                connection_parameters=DriverConnectionParameters(
+                    http_path=http_path,
+                    mode=DatabricksClientType.THRIFT,
+                    host_info=HostDetails(host_url=host_url, port=port),
+                ),
+                user_agent=user_agent,
+            )
+            handle.export_log(error_name=error_name, error_message=error_message)
     except Exception:
         pass
 
