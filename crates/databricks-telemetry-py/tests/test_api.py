@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -132,3 +133,29 @@ def test_a_statement_of_a_disabled_handle_records_nothing():
     statement.set_statement_id("x")
     assert not statement.submit()
     assert handle.stats()["enqueued"] == 0
+
+
+def test_the_gil_is_released_while_a_flush_waits(serve):
+    server = serve("--fault", "delay=600ms")
+    manager = dt.Manager()
+    handle = acquire(manager, server)
+    handle.open_session(session_id="s")
+    handle.connection_opened(1.0)
+    ticks = []
+    stop = threading.Event()
+
+    def python_work() -> None:
+        while not stop.is_set():
+            ticks.append(1)
+            stop.wait(0.01)
+
+    worker = threading.Thread(target=python_work)
+    worker.start()
+    time.sleep(0.05)
+    before = len(ticks)
+    assert handle.flush(5.0)  # waits about 600 ms for the delayed upload
+    during = len(ticks) - before
+    stop.set()
+    worker.join(timeout=5)
+    assert during >= 20, f"another Python thread ran {during} times while the flush waited"
+    assert manager.shutdown(5.0)["stats"]["exported"] == 1
