@@ -30,8 +30,12 @@
 //! an HMAC-SHA256 of the host and the identity under the directory's own random key
 //! (`spool.key`, 0600), so a file name says nothing about either to whoever lacks the key. A
 //! record is one frontend log as the service receives it (JSON: no credential is ever in it or
-//! anywhere in the directory), with its time and a CRC-32. Each write (one spill, one batch)
-//! is synced (`fdatasync`) before the events count as spooled: a crash loses what was in memory
+//! anywhere in the directory). Each write's records are compressed together (LZ4) in blocks of
+//! up to 256 KiB before compression, each block with its time, its record count and CRC-32s of
+//! its header and of its payload (`record.rs`): the events of one session repeat most of their
+//! JSON, so a block stores it about once (1/5 to 1/10 of the JSON's size). The format is
+//! versioned by the file's magic; a segment of the uncompressed version 1 is not read: it is
+//! counted as one `spool_corrupt` and deleted. Each write (one spill, one batch) is synced (`fdatasync`) before the events count as spooled: a crash loses what was in memory
 //! only (at most the last [`SPILL_INTERVAL`] of events while the host is down, and the batch
 //! being sent).
 //!
@@ -43,8 +47,8 @@
 //!
 //! Each segment has one writer and one replayer at a time: an exclusive `flock` held while it
 //! is written or read back. A crashed writer's lock goes with its process, so the next
-//! replayer takes the file over; a torn record at its end is skipped and counted as
-//! `spool_corrupt`.
+//! replayer takes the file over; a torn block at its end is skipped and counted as one
+//! `spool_corrupt`, a whole block whose payload fails its checksum as its number of records.
 
 //!
 //! # Why a segment log and not SQLite

@@ -270,22 +270,31 @@ fn torn_and_corrupt_records_are_skipped_and_counted() {
     let segments = inspect(&dir, false).unwrap();
     assert_eq!(segments.len(), 1);
     assert_eq!(segments[0].records, 10);
-    // Flip a byte inside the first record's payload, and cut the last record short.
+    // The close wrote one block of 10 records after the 24-byte header. After it: a copy of
+    // that block with a byte of its compressed payload flipped (its 10 records skipped and
+    // counted), then a copy cut short (a torn write: one counted, nothing after it read).
     let path = &segments[0].path;
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes[24 + 16 + 5] ^= 0x40;
-    bytes.truncate(bytes.len() - 7);
-    std::fs::write(path, &bytes).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let block = bytes[24..].to_vec();
+    let mut flipped = block.clone();
+    flipped[28 + 5] ^= 0x40;
+    let mut out = bytes.clone();
+    out.extend_from_slice(&flipped);
+    out.extend_from_slice(&block[..block.len() - 7]);
+    std::fs::write(path, &out).unwrap();
+    let segments = inspect(&dir, false).unwrap();
+    assert_eq!((segments[0].records, segments[0].corrupt), (10, 11));
 
     endpoint.clear_fault();
     let second = client(&endpoint, &config);
-    assert!(eventually(WAIT, || endpoint.stats().logs_accepted >= 8));
+    assert!(eventually(WAIT, || endpoint.stats().logs_accepted >= 10));
     let _ = second.close(WAIT);
     let two = second.stats();
     assert!(two.is_balanced(), "{two:?}");
-    assert_eq!(two.dropped.spool_corrupt, 2, "{two:?}");
-    assert_eq!(two.replayed, 10, "{two:?}");
-    assert_eq!(two.exported, 8, "{two:?}");
+    assert_eq!(two.dropped.spool_corrupt, 11, "{two:?}");
+    assert_eq!(two.replayed, 21, "{two:?}");
+    assert_eq!(two.exported, 10, "{two:?}");
+    assert_eq!(endpoint.stats().duplicate_event_ids, 0);
     assert_eq!(on_disk(&dir), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -410,7 +419,8 @@ fn past_spool_max_bytes_the_oldest_records_go_and_are_counted() {
         .build()
         .unwrap();
     let pipeline = Clocked::start(exporter(endpoint.addr(), &config), &config);
-    for _ in 0..15 {
+    // 1,200 events: compressed, more than 64 KiB (300 of these fit).
+    for _ in 0..60 {
         pipeline.enqueue(logs(20));
         pipeline.advance(Duration::from_secs(1));
     }
@@ -430,7 +440,11 @@ fn past_spool_max_bytes_the_oldest_records_go_and_are_counted() {
     }
     let after = pipeline.stats();
     assert!(after.is_balanced(), "{after:?}");
-    assert_eq!(after.exported + after.dropped.spool_full, 300, "{after:?}");
+    assert_eq!(
+        after.exported + after.dropped.spool_full,
+        1_200,
+        "{after:?}"
+    );
     assert_eq!(endpoint.stats().distinct_event_ids, after.exported);
     let _ = std::fs::remove_dir_all(&dir);
 }
