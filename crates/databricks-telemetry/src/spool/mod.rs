@@ -60,14 +60,46 @@
 //! resends a batch rather than losing it, a dead writer's lock goes with it.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// How often (clock time) a lane that cannot send writes what it holds to the spool.
 pub(crate) const SPILL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The longest a close or shutdown deadline spends writing what the lane holds to the spool;
-/// what is left then is counted as `closed_before_delivery`.
+/// The longest a close or shutdown deadline spends writing what one lane holds to the spool;
+/// what is left then is counted as `closed_before_delivery`. A shutdown's writes, all lanes
+/// together, also end by the shutdown's own deadline ([`DeadlineWrites`]).
 pub(crate) const DEADLINE_WRITE_BUDGET: Duration = Duration::from_millis(500);
+
+/// When the spool writes of lanes at their close or shutdown deadline must end, shared by a
+/// manager's lanes: each within [`DEADLINE_WRITE_BUDGET`] of its start, and, once a shutdown
+/// has begun, all of them by the shutdown's deadline (so many lanes cannot add up past it).
+#[derive(Debug, Default)]
+pub(crate) struct DeadlineWrites {
+    shutdown: Mutex<Option<Instant>>,
+}
+
+impl DeadlineWrites {
+    /// From now on, no write at a deadline goes on past `deadline` (the earliest given wins).
+    pub(crate) fn end_by(&self, deadline: Instant) {
+        let mut shutdown = self.shutdown.lock().unwrap_or_else(PoisonError::into_inner);
+        *shutdown = Some(shutdown.map_or(deadline, |d| d.min(deadline)));
+    }
+
+    /// When a write at a deadline starting `now` must stop.
+    pub(crate) fn until(&self, now: Instant) -> Instant {
+        let own = now + DEADLINE_WRITE_BUDGET;
+        let shutdown = *self.shutdown.lock().unwrap_or_else(PoisonError::into_inner);
+        shutdown.map_or(own, |deadline| deadline.min(own))
+    }
+
+    /// How much earlier than a shutdown's deadline (of `timeout`) its lanes with a spool stop
+    /// draining, to leave their writes time: [`DEADLINE_WRITE_BUDGET`], or half the timeout
+    /// when that is shorter.
+    pub(crate) fn reserve(timeout: Duration) -> Duration {
+        DEADLINE_WRITE_BUDGET.min(timeout / 2)
+    }
+}
 
 /// Where and how much a lane may spool: from the `spool_*` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,5 +152,28 @@ pub(crate) fn lane_spool(
         let _ = (settings, host, identity);
         off::warn_unsupported();
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_writes_end_within_their_budget_and_by_a_shutdowns_deadline() {
+        let writes = DeadlineWrites::default();
+        let now = Instant::now();
+        assert_eq!(writes.until(now), now + DEADLINE_WRITE_BUDGET);
+        writes.end_by(now + Duration::from_millis(100));
+        writes.end_by(now + Duration::from_secs(9));
+        assert_eq!(writes.until(now), now + Duration::from_millis(100));
+        assert_eq!(
+            DeadlineWrites::reserve(Duration::from_millis(200)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            DeadlineWrites::reserve(Duration::from_secs(10)),
+            DEADLINE_WRITE_BUDGET
+        );
     }
 }

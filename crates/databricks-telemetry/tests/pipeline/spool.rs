@@ -572,3 +572,73 @@ fn a_credential_identity_is_replayed_by_a_later_process() {
     assert_eq!(on_disk(&dir), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A manager with a spool in `dir` and `lanes` lanes (named identities) on the endpoint at
+/// `addr`, each holding `events` events (less than a batch: nothing is sent before the
+/// shutdown).
+fn lanes_holding(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+    lanes: usize,
+    events: usize,
+) -> (
+    TelemetryClientManager,
+    Vec<databricks_telemetry::TelemetryClientHandle>,
+) {
+    let config = spool_config(dir);
+    let manager = TelemetryClientManager::new();
+    let handles = (0..lanes)
+        .map(|i| {
+            let exporter = exporter(addr, &config);
+            let handle = manager
+                .acquire_with_credentials(
+                    "127.0.0.1",
+                    &ClientIdentity::new(format!("user-{i}")),
+                    Some(Arc::new(StaticBearerToken::new(TOKEN)) as Arc<dyn CredentialsProvider>),
+                    &config,
+                    move |_| Box::new(exporter) as Box<dyn databricks_telemetry::export::Exporter>,
+                )
+                .unwrap();
+            for log in logs(events) {
+                handle.enqueue(log);
+            }
+            handle
+        })
+        .collect();
+    (manager, handles)
+}
+
+#[test]
+fn a_shutdown_with_no_time_left_writes_no_lane_to_the_spool_past_its_deadline() {
+    // Each lane alone may write for half a second past its deadline; a shutdown's deadline
+    // bounds them all together: with none left, nothing is written, whatever the lanes hold.
+    let dir = temp_spool("shutdown-bound");
+    let endpoint = start_endpoint();
+    endpoint.set_fault(Fault::new(FaultKind::Hang));
+    let (manager, handles) = lanes_holding(&dir, endpoint.addr(), 4, 5);
+    let stats = manager.shutdown(Duration::ZERO).stats;
+    drop(handles);
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(stats.enqueued, 20, "{stats:?}");
+    assert_eq!(stats.spooled, 0, "{stats:?}");
+    assert_eq!(stats.dropped.closed_before_delivery, 20, "{stats:?}");
+    assert_eq!(on_disk(&dir), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_shutdown_leaves_its_lanes_time_to_write_before_its_deadline() {
+    // Lanes with a spool stop draining early enough for their writes to end by the shutdown's
+    // deadline: a hanging host, four lanes, everything they hold is spooled.
+    let dir = temp_spool("shutdown-reserve");
+    let endpoint = start_endpoint();
+    endpoint.set_fault(Fault::new(FaultKind::Hang));
+    let (manager, handles) = lanes_holding(&dir, endpoint.addr(), 4, 5);
+    let stats = manager.shutdown(Duration::from_secs(2)).stats;
+    drop(handles);
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(stats.spooled, 20, "{stats:?}");
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert_eq!(on_disk(&dir), 20);
+    let _ = std::fs::remove_dir_all(&dir);
+}
