@@ -525,6 +525,7 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             logs_accepted: stats.logs_accepted,
             duplicates: stats.duplicate_event_ids,
             unchecked: stats.event_ids_untracked,
+            kept: stats.logs_stored,
             upload_requests: stats.total("/telemetry-ext") + stats.total("/telemetry-unauth"),
         });
     }

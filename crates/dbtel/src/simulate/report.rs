@@ -46,6 +46,8 @@ pub(crate) struct EndpointCounts {
     /// Accepted logs whose event id was not checked: the endpoint tracks at most
     /// `MAX_TRACKED_EVENT_IDS` distinct ones (so `duplicates` is exact while this is 0).
     pub(crate) unchecked: u64,
+    /// Accepted logs it still kept in memory at the end (none unless `--capture`).
+    pub(crate) kept: u64,
     /// Upload requests received.
     pub(crate) upload_requests: u64,
 }
@@ -91,6 +93,9 @@ pub(crate) struct SimulationReport {
     /// distinct ids they track): `endpoint_duplicates` is then a lower bound. Absent when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub(crate) endpoint_unchecked: u64,
+    /// Accepted logs the embedded endpoints kept in memory at the end: 0 unless `--capture`
+    /// (they keep counts, not logs); `null` with external endpoints.
+    pub(crate) endpoint_logs_kept: Option<u64>,
     /// Per host.
     pub(crate) hosts: Vec<HostReport>,
     /// Connections simulated.
@@ -324,6 +329,9 @@ impl SimulationReport {
         let endpoint_duplicates = embedded
             .as_ref()
             .map(|counts| counts.iter().map(|c| c.duplicates).sum());
+        let endpoint_logs_kept = embedded
+            .as_ref()
+            .map(|counts| counts.iter().map(|c| c.kept).sum());
         let endpoint_unchecked = embedded
             .as_ref()
             .map_or(0, |counts| counts.iter().map(|c| c.unchecked).sum());
@@ -364,6 +372,7 @@ impl SimulationReport {
             endpoint_received,
             endpoint_duplicates,
             endpoint_unchecked,
+            endpoint_logs_kept,
             hosts,
             connections: outcome.connections,
             identities: outcome.identities,
@@ -709,6 +718,7 @@ mod tests {
                     logs_accepted: received,
                     duplicates: 0,
                     unchecked: 0,
+                    kept: 0,
                     upload_requests: 2,
                 }),
             }],
