@@ -202,6 +202,8 @@ fn embedded_run_accounts_for_every_event() {
     assert_eq!(u(&report, "exported"), u(&report, "generated"));
     assert_eq!(u(&report, "endpoint_received"), u(&report, "exported"));
     assert_eq!(u(&report, "endpoint_duplicates"), 0);
+    // They count what they accept without keeping it (a long run would hold every event).
+    assert_eq!(u(&report, "endpoint_logs_kept"), 0);
     assert!(u(&report, "requests") >= 3, "at least one upload per host");
     let hosts = report["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 3);
@@ -344,6 +346,7 @@ fn capture_is_what_the_endpoints_accepted() {
     let _ = std::fs::remove_file(&capture);
     assert_eq!(lines.lines().count() as u64, u(&report, "exported"));
     assert_eq!(u(&report["capture"], "events"), u(&report, "exported"));
+    assert_eq!(u(&report, "endpoint_logs_kept"), u(&report, "exported"));
 }
 
 #[test]

@@ -134,8 +134,9 @@ fn main() {
     println!("{n} events of {size} bytes (JSON), {batch} per synced write");
     let report = |name: &str, (write, replay, bytes): (f64, f64, u64)| {
         println!(
-            "{name:<28} write {write:>9.0} events/s   replay {replay:>9.0} events/s   {:.1} MiB on disk",
-            bytes as f64 / (1 << 20) as f64
+            "{name:<28} write {write:>9.0} events/s   replay {replay:>9.0} events/s   {:.1} MiB on disk ({:.0} B an event)",
+            bytes as f64 / (1 << 20) as f64,
+            bytes as f64 / n as f64
         );
     };
     // Each twice, alternating, so neither always runs on a warmer cache.

@@ -18,6 +18,7 @@ use crate::credentials::CredentialsProvider;
 use crate::export::{Exporter, Transport};
 use crate::host::HostKey;
 use crate::identity::ClientIdentity;
+use crate::spool::DeadlineWrites;
 use crate::stats::TelemetryStats;
 
 /// How long past a lane's drain deadline `close` and `shutdown` wait for its worker before
@@ -38,6 +39,8 @@ pub(crate) struct EngineShared {
     lane_gone: Condvar,
     /// The manager-wide bound on pending events, from the first acquire's configuration.
     pub(crate) budget: OnceLock<Arc<PendingBudget>>,
+    /// When lanes' spool writes at a deadline must end (a shutdown's deadline bounds them all).
+    pub(crate) deadline_writes: Arc<DeadlineWrites>,
 }
 
 impl EngineShared {
@@ -113,6 +116,7 @@ impl Engine {
                 retired: Mutex::default(),
                 lane_gone: Condvar::new(),
                 budget: OnceLock::new(),
+                deadline_writes: Arc::default(),
             }),
             registry: Mutex::default(),
             handle_ids: AtomicU64::new(1),
@@ -211,6 +215,7 @@ impl Engine {
                     lane_settings.clone(),
                     budget,
                     spool,
+                    Arc::clone(&self.shared.deadline_writes),
                 ));
                 let spooled = lane.spool.is_some();
                 state.lanes.push(LaneEntry {
@@ -435,16 +440,21 @@ impl Engine {
             registry.hosts.values().cloned().collect()
         };
         let clock_deadline = self.shared.clock.now() + timeout.min(Duration::from_secs(86_400));
+        // Every lane's spool write at its deadline ends by the shutdown's, all lanes together;
+        // lanes with a spool stop draining a little earlier to leave them the time.
+        self.shared.deadline_writes.end_by(deadline);
+        let spool_deadline = clock_deadline - DeadlineWrites::reserve(timeout);
         for host in &hosts {
             let mut state = host.lock();
             state.closing = true;
             for entry in &mut state.lanes {
                 entry.lane.close();
-                entry.drain_deadline = Some(
-                    entry
-                        .drain_deadline
-                        .map_or(clock_deadline, |d| d.min(clock_deadline)),
-                );
+                let own = if entry.lane.spool.is_some() {
+                    spool_deadline
+                } else {
+                    clock_deadline
+                };
+                entry.drain_deadline = Some(entry.drain_deadline.map_or(own, |d| d.min(own)));
             }
             host.notify_locked(&mut state);
         }

@@ -11,7 +11,7 @@ use super::settings::LaneSettings;
 use crate::credentials::{AuthorizationValue, CredentialsProvider};
 use crate::identity::ClientIdentity;
 use crate::model::FrontendLog;
-use crate::spool::{LaneSpool, SpoolMark, Written, DEADLINE_WRITE_BUDGET};
+use crate::spool::{DeadlineWrites, LaneSpool, SpoolMark, Written};
 use crate::stats::{Ledger, TelemetryStats};
 
 /// The most events in one spool write (one sync): about a megabyte of JSON.
@@ -145,6 +145,8 @@ pub(crate) struct Lane {
     queue_full: AtomicU64,
     after_close: AtomicU64,
     budget: Arc<PendingBudget>,
+    /// When spool writes at a deadline must end (shared by the manager's lanes).
+    deadline_writes: Arc<DeadlineWrites>,
     state: Mutex<LaneState>,
     /// Signalled when events are settled or the lane finishes.
     settled: Condvar,
@@ -173,6 +175,7 @@ impl Lane {
         settings: LaneSettings,
         budget: Arc<PendingBudget>,
         spool: Option<LaneSpool>,
+        deadline_writes: Arc<DeadlineWrites>,
     ) -> Self {
         // Unbounded: memory grows with what is queued, nothing is reserved per capacity; the
         // bound is `pending`, checked before the send.
@@ -195,6 +198,7 @@ impl Lane {
             queue_full: AtomicU64::new(0),
             after_close: AtomicU64::new(0),
             budget,
+            deadline_writes,
             state: Mutex::new(LaneState {
                 ledger: Ledger::default(),
                 retry: None,
@@ -366,7 +370,8 @@ impl Lane {
 
     /// With a spool, what a finishing lane holds goes to disk instead of being dropped: a
     /// replayed batch's records stay there (unacknowledged), the rest is written within
-    /// [`DEADLINE_WRITE_BUDGET`]. Counted as spooled; the caller counts what is left as closed
+    /// [`DEADLINE_WRITE_BUDGET`](crate::spool::DEADLINE_WRITE_BUDGET), and by a shutdown's
+    /// deadline ([`DeadlineWrites`]). Counted as spooled; the caller counts what is left as closed
     /// before delivery. A batch whose request has not returned is written too (its copy): if
     /// the service took it after all, it is sent twice (at most one batch).
     fn spool_at_deadline(
@@ -403,8 +408,8 @@ impl Lane {
             return;
         }
         logs.extend(queued);
-        let budget = Instant::now() + DEADLINE_WRITE_BUDGET;
-        self.spool_logs(state, &logs, Some(budget));
+        let until = self.deadline_writes.until(Instant::now());
+        self.spool_logs(state, &logs, Some(until));
     }
 
     /// The accounting. Once the lane has finished, events a producer slipped in while it closed

@@ -41,7 +41,9 @@
 //! - A lane's spool ([`crate::spool`], feature `spool`) is a leaf after the lane: the worker
 //!   spills, replays and acknowledges under the lane's lock (so a deadline never counts the
 //!   same events), and a deadline spools what a finishing lane holds under the host's and the
-//!   lane's locks, within `DEADLINE_WRITE_BUDGET`. Those locks are then held through disk I/O
+//!   lane's locks, within `DEADLINE_WRITE_BUDGET` and, in a shutdown, by the shutdown's own
+//!   deadline (`DeadlineWrites`: lanes with a spool stop draining up to that budget early, so
+//!   their writes fit before it; many lanes do not add up past it). Those locks are then held through disk I/O
 //!   (a synced write of at most a queue's events); producers take neither on their fast path.
 //!
 //! # Two-step enqueue

@@ -1,5 +1,6 @@
-//! One lane's spool on its own, for the write and replay benchmarks (`benches/spool.rs`) and
-//! the storage comparison: the same code the pipeline uses, without a pipeline around it.
+//! One lane's spool on its own, for the write and replay measurements of the storage comparison
+//! (`docs/spool-storage-comparison`): the same code the pipeline uses, without a pipeline
+//! around it.
 
 use std::path::PathBuf;
 use std::time::Duration;

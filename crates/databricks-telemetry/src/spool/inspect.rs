@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::directory;
-use super::record::{self, Decoded, HEADER_LEN};
+use super::record::{self, Decoded, Header, Position, HEADER_LEN};
 
 /// One segment file as found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,8 @@ pub struct SegmentSummary {
     pub records: u64,
     /// Records already delivered, before the consumed mark.
     pub consumed_records: u64,
-    /// Records that fail their checksum, or a torn tail.
+    /// Records in blocks that fail their checksum, a torn tail (one), or a whole file of an
+    /// older format (one).
     pub corrupt: u64,
     /// When the oldest and newest waiting records were written (ms since the Unix epoch).
     pub oldest_ms: Option<u64>,
@@ -49,21 +50,31 @@ pub fn inspect(dir: &Path, payloads: bool) -> io::Result<Vec<SegmentSummary>> {
             newest_ms: None,
             payloads: Vec::new(),
         };
-        let Some(consumed) = record::read_header(&bytes) else {
-            summary.corrupt = 1;
-            found.push(summary);
-            continue;
+        let consumed = match record::read_header(&bytes) {
+            Header::Current(consumed) => consumed,
+            Header::Old | Header::Foreign => {
+                summary.corrupt = 1;
+                found.push(summary);
+                continue;
+            }
         };
         let mut at = HEADER_LEN;
         loop {
-            let waiting = at as u64 >= consumed;
             match record::decode(&bytes, at) {
-                Decoded::Record {
+                Decoded::Block {
                     written_at_ms,
-                    payload,
+                    records,
                     next,
                 } => {
-                    if waiting {
+                    for (index, payload) in records.iter().enumerate() {
+                        let here = Position {
+                            offset: at as u64,
+                            index: index as u32,
+                        };
+                        if here < consumed {
+                            summary.consumed_records += 1;
+                            continue;
+                        }
                         summary.records += 1;
                         summary.oldest_ms.get_or_insert(written_at_ms);
                         summary.newest_ms = Some(written_at_ms);
@@ -72,13 +83,11 @@ pub fn inspect(dir: &Path, payloads: bool) -> io::Result<Vec<SegmentSummary>> {
                                 .payloads
                                 .push(String::from_utf8_lossy(payload).into_owned());
                         }
-                    } else {
-                        summary.consumed_records += 1;
                     }
                     at = next;
                 }
-                Decoded::Corrupt { next } => {
-                    summary.corrupt += 1;
+                Decoded::Corrupt { count, next } => {
+                    summary.corrupt += u64::from(count);
                     at = next;
                 }
                 Decoded::Torn => {

@@ -30,8 +30,12 @@
 //! an HMAC-SHA256 of the host and the identity under the directory's own random key
 //! (`spool.key`, 0600), so a file name says nothing about either to whoever lacks the key. A
 //! record is one frontend log as the service receives it (JSON: no credential is ever in it or
-//! anywhere in the directory), with its time and a CRC-32. Each write (one spill, one batch)
-//! is synced (`fdatasync`) before the events count as spooled: a crash loses what was in memory
+//! anywhere in the directory). Each write's records are compressed together (LZ4) in blocks of
+//! up to 256 KiB before compression, each block with its time, its record count and CRC-32s of
+//! its header and of its payload (`record.rs`): the events of one session repeat most of their
+//! JSON, so a block stores it about once (1/5 to 1/10 of the JSON's size). The format is
+//! versioned by the file's magic; a segment of the uncompressed version 1 is not read: it is
+//! counted as one `spool_corrupt` and deleted. Each write (one spill, one batch) is synced (`fdatasync`) before the events count as spooled: a crash loses what was in memory
 //! only (at most the last [`SPILL_INTERVAL`] of events while the host is down, and the batch
 //! being sent).
 //!
@@ -43,8 +47,8 @@
 //!
 //! Each segment has one writer and one replayer at a time: an exclusive `flock` held while it
 //! is written or read back. A crashed writer's lock goes with its process, so the next
-//! replayer takes the file over; a torn record at its end is skipped and counted as
-//! `spool_corrupt`.
+//! replayer takes the file over; a torn block at its end is skipped and counted as one
+//! `spool_corrupt`, a whole block whose payload fails its checksum as its number of records.
 
 //!
 //! # Why a segment log and not SQLite
@@ -56,14 +60,46 @@
 //! resends a batch rather than losing it, a dead writer's lock goes with it.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// How often (clock time) a lane that cannot send writes what it holds to the spool.
 pub(crate) const SPILL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The longest a close or shutdown deadline spends writing what the lane holds to the spool;
-/// what is left then is counted as `closed_before_delivery`.
+/// The longest a close or shutdown deadline spends writing what one lane holds to the spool;
+/// what is left then is counted as `closed_before_delivery`. A shutdown's writes, all lanes
+/// together, also end by the shutdown's own deadline ([`DeadlineWrites`]).
 pub(crate) const DEADLINE_WRITE_BUDGET: Duration = Duration::from_millis(500);
+
+/// When the spool writes of lanes at their close or shutdown deadline must end, shared by a
+/// manager's lanes: each within [`DEADLINE_WRITE_BUDGET`] of its start, and, once a shutdown
+/// has begun, all of them by the shutdown's deadline (so many lanes cannot add up past it).
+#[derive(Debug, Default)]
+pub(crate) struct DeadlineWrites {
+    shutdown: Mutex<Option<Instant>>,
+}
+
+impl DeadlineWrites {
+    /// From now on, no write at a deadline goes on past `deadline` (the earliest given wins).
+    pub(crate) fn end_by(&self, deadline: Instant) {
+        let mut shutdown = self.shutdown.lock().unwrap_or_else(PoisonError::into_inner);
+        *shutdown = Some(shutdown.map_or(deadline, |d| d.min(deadline)));
+    }
+
+    /// When a write at a deadline starting `now` must stop.
+    pub(crate) fn until(&self, now: Instant) -> Instant {
+        let own = now + DEADLINE_WRITE_BUDGET;
+        let shutdown = *self.shutdown.lock().unwrap_or_else(PoisonError::into_inner);
+        shutdown.map_or(own, |deadline| deadline.min(own))
+    }
+
+    /// How much earlier than a shutdown's deadline (of `timeout`) its lanes with a spool stop
+    /// draining, to leave their writes time: [`DEADLINE_WRITE_BUDGET`], or half the timeout
+    /// when that is shorter.
+    pub(crate) fn reserve(timeout: Duration) -> Duration {
+        DEADLINE_WRITE_BUDGET.min(timeout / 2)
+    }
+}
 
 /// Where and how much a lane may spool: from the `spool_*` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,5 +152,28 @@ pub(crate) fn lane_spool(
         let _ = (settings, host, identity);
         off::warn_unsupported();
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_writes_end_within_their_budget_and_by_a_shutdowns_deadline() {
+        let writes = DeadlineWrites::default();
+        let now = Instant::now();
+        assert_eq!(writes.until(now), now + DEADLINE_WRITE_BUDGET);
+        writes.end_by(now + Duration::from_millis(100));
+        writes.end_by(now + Duration::from_secs(9));
+        assert_eq!(writes.until(now), now + Duration::from_millis(100));
+        assert_eq!(
+            DeadlineWrites::reserve(Duration::from_millis(200)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            DeadlineWrites::reserve(Duration::from_secs(10)),
+            DEADLINE_WRITE_BUDGET
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
 
-use super::record::{self, Decoded, HEADER_LEN};
+use super::record::{self, Decoded, Header, Position, HEADER_LEN};
 
 /// Takes the file's exclusive lock without waiting; `false` when another holder has it.
 fn try_lock(file: &File) -> io::Result<bool> {
@@ -43,7 +43,7 @@ impl SegmentWriter {
                 "a new segment was locked by another process",
             ));
         }
-        file.write_all(&record::header(0))?;
+        file.write_all(&record::header())?;
         file.sync_data()?;
         File::open(dir)?.sync_all()?;
         Ok(SegmentWriter {
@@ -81,28 +81,39 @@ pub(crate) enum Entry {
     Record {
         written_at_ms: u64,
         payload: Vec<u8>,
-        /// The offset after it: what is consumed once it is delivered.
-        end: u64,
+        /// The position after it: what is consumed once it is delivered.
+        end: Position,
     },
-    /// Skipped (a failed checksum, or a torn tail), counted once.
-    Corrupt { end: u64 },
+    /// Skipped (a block that fails its checksum: its `records`; a torn tail: one), counted.
+    Corrupt { records: usize, end: Position },
 }
 
 impl Entry {
-    pub(crate) fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> Position {
         match self {
-            Entry::Record { end, .. } | Entry::Corrupt { end } => *end,
+            Entry::Record { end, .. } | Entry::Corrupt { end, .. } => *end,
         }
     }
 }
 
-/// A segment being read back, locked.
+/// A segment being read back, locked. It holds the file's (compressed) bytes and one
+/// decompressed block at a time.
 #[derive(Debug)]
 pub(crate) struct SegmentReader {
     pub(crate) path: PathBuf,
     file: File,
-    /// Its records after the consumed offset, in order.
-    pub(crate) entries: std::collections::VecDeque<Entry>,
+    bytes: Vec<u8>,
+    /// The next block to decode.
+    next_block: usize,
+    /// The records of the block being read, from `index` on.
+    block: std::collections::VecDeque<Vec<u8>>,
+    block_at: u64,
+    block_next: u64,
+    block_written_at_ms: u64,
+    /// Records of the current block before the front of `block`.
+    index: u32,
+    /// The rest of a partly consumed block that no longer decodes, to report first.
+    first_corrupt: Option<Entry>,
     pub(crate) len: u64,
 }
 
@@ -112,12 +123,14 @@ pub(crate) enum Opened {
     Reader(SegmentReader),
     /// Someone else holds it (a live writer or another replayer).
     Busy,
+    /// A segment of the format's version 1, locked: not read (the caller deletes it).
+    Old(File),
     /// Not a segment (wrong magic) or gone.
     Unreadable,
 }
 
 impl SegmentReader {
-    /// Opens and locks `path`, and reads what is left of it.
+    /// Opens and locks `path`, and reads it from its consumed position.
     pub(crate) fn open(path: &Path) -> io::Result<Opened> {
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => file,
@@ -129,57 +142,122 @@ impl SegmentReader {
         }
         let mut bytes = Vec::new();
         (&file).read_to_end(&mut bytes)?;
-        let Some(consumed) = record::read_header(&bytes) else {
-            return Ok(Opened::Unreadable);
+        let consumed = match record::read_header(&bytes) {
+            Header::Current(consumed) => consumed,
+            Header::Old => return Ok(Opened::Old(file)),
+            Header::Foreign => return Ok(Opened::Unreadable),
         };
-        let mut at = (consumed as usize).max(HEADER_LEN);
-        let mut entries = std::collections::VecDeque::new();
-        loop {
-            match record::decode(&bytes, at) {
-                Decoded::Record {
-                    written_at_ms,
-                    payload,
-                    next,
-                } => {
-                    entries.push_back(Entry::Record {
-                        written_at_ms,
-                        payload: payload.to_vec(),
-                        end: next as u64,
-                    });
-                    at = next;
-                }
-                Decoded::Corrupt { next } => {
-                    entries.push_back(Entry::Corrupt { end: next as u64 });
-                    at = next;
-                }
-                Decoded::Torn => {
-                    entries.push_back(Entry::Corrupt {
-                        end: bytes.len() as u64,
-                    });
-                    break;
-                }
-                Decoded::End => break,
-            }
-        }
-        Ok(Opened::Reader(SegmentReader {
+        let len = bytes.len() as u64;
+        let mut reader = SegmentReader {
             path: path.to_owned(),
             file,
-            entries,
-            len: bytes.len() as u64,
-        }))
+            bytes,
+            next_block: (consumed.offset as usize).max(HEADER_LEN),
+            block: std::collections::VecDeque::new(),
+            block_at: 0,
+            block_next: 0,
+            block_written_at_ms: 0,
+            index: 0,
+            first_corrupt: None,
+            len,
+        };
+        if consumed.offset as usize >= HEADER_LEN && consumed.index > 0 {
+            reader.skip_in_first_block(consumed.index);
+        }
+        Ok(Opened::Reader(reader))
+    }
+
+    /// Drops the first `done` records of the block at the consumed offset (already delivered).
+    fn skip_in_first_block(&mut self, done: u32) {
+        match record::decode(&self.bytes, self.next_block) {
+            Decoded::Block {
+                written_at_ms,
+                records,
+                next,
+            } => {
+                if (done as usize) < records.len() {
+                    self.block_at = self.next_block as u64;
+                    self.block_next = next as u64;
+                    self.block_written_at_ms = written_at_ms;
+                    self.block = records.into_iter().skip(done as usize).collect();
+                    self.index = done;
+                }
+                self.next_block = next;
+            }
+            Decoded::Corrupt { count, next } => {
+                self.next_block = next;
+                self.first_corrupt = Some(Entry::Corrupt {
+                    records: count.saturating_sub(done) as usize,
+                    end: Position::block(next as u64),
+                });
+            }
+            // Read (and counted) as they are.
+            Decoded::Torn | Decoded::End => {}
+        }
+    }
+
+    /// The next record (or skipped block) after what was read so far; `None` at the end.
+    pub(crate) fn next_entry(&mut self) -> Option<Entry> {
+        if let Some(entry) = self.first_corrupt.take() {
+            return Some(entry);
+        }
+        if self.block.is_empty() {
+            let at = self.next_block;
+            match record::decode(&self.bytes, at) {
+                Decoded::Block {
+                    written_at_ms,
+                    records,
+                    next,
+                } => {
+                    self.block_at = at as u64;
+                    self.block_next = next as u64;
+                    self.block_written_at_ms = written_at_ms;
+                    self.block = records.into();
+                    self.index = 0;
+                    self.next_block = next;
+                }
+                Decoded::Corrupt { count, next } => {
+                    self.next_block = next;
+                    return Some(Entry::Corrupt {
+                        records: count as usize,
+                        end: Position::block(next as u64),
+                    });
+                }
+                Decoded::Torn => {
+                    self.next_block = self.bytes.len();
+                    return Some(Entry::Corrupt {
+                        records: 1,
+                        end: Position::block(self.len),
+                    });
+                }
+                Decoded::End => return None,
+            }
+        }
+        let payload = self.block.pop_front()?;
+        self.index += 1;
+        let end = if self.block.is_empty() {
+            Position::block(self.block_next)
+        } else {
+            Position {
+                offset: self.block_at,
+                index: self.index,
+            }
+        };
+        Some(Entry::Record {
+            written_at_ms: self.block_written_at_ms,
+            payload,
+            end,
+        })
     }
 
     /// Records that everything up to `end` is done with: deletes the file when that is all of
-    /// it, else stores the offset in the header (synced).
-    pub(crate) fn consume(&mut self, end: u64) -> io::Result<bool> {
-        if end >= self.len {
+    /// it, else stores the position in the header (synced).
+    pub(crate) fn consume(&mut self, end: Position) -> io::Result<bool> {
+        if end.offset >= self.len {
             fs::remove_file(&self.path)?;
             return Ok(true);
         }
-        let mut field = [0u8; 12];
-        field[..8].copy_from_slice(&record::consumed_field(end));
-        field[8..].copy_from_slice(&record::consumed_crc(end));
-        self.file.write_all_at(&field, 8)?;
+        self.file.write_all_at(&record::consumed_field(end), 8)?;
         self.file.sync_data()?;
         Ok(false)
     }

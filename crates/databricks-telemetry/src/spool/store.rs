@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::directory::{self, SegmentFile};
-use super::record;
+use super::record::{self, Position};
 use super::segment::{Entry, Opened, SegmentReader, SegmentWriter};
 use super::warn::{warn_once, Cause};
 use super::SpoolSettings;
@@ -47,7 +47,7 @@ pub(crate) struct Replay {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SpoolMark {
     path: PathBuf,
-    end: u64,
+    end: Position,
 }
 
 /// One lane's spool. Its lock is a leaf: taken under the host's and the lane's locks (a close
@@ -185,16 +185,17 @@ impl LaneSpool {
         let carried = std::mem::take(&mut store.carried);
         counts.expired += carried.expired;
         counts.corrupt += carried.corrupt;
-        let at = now_ms();
-        let mut bytes = Vec::with_capacity(logs.len() * 512);
+        let mut records = Vec::with_capacity(logs.len());
         for log in logs {
             match serde_json::to_vec(log) {
-                Ok(payload) => record::encode(&mut bytes, at, &payload),
-                // A log always serializes (it is what the exporter sends); if not, it is lost
-                // here as it would be there.
-                Err(_) => counts.refused += 1,
+                Ok(payload) if payload.len() <= record::MAX_RECORD => records.push(payload),
+                // A log always serializes (it is what the exporter sends), and is a few KiB;
+                // if not, it is lost here as it would be there.
+                _ => counts.refused += 1,
             }
         }
+        let mut bytes = Vec::new();
+        record::encode(&mut bytes, now_ms(), &records);
         let needed = bytes.len() as u64;
         if store.dir_bytes + needed > self.settings.max_bytes {
             store.dir_bytes = store.count_bytes();
@@ -252,12 +253,12 @@ impl LaneSpool {
             };
             let mut last_end = None;
             while replay.logs.len() < max {
-                let Some(entry) = reader.entries.pop_front() else {
+                let Some(entry) = reader.next_entry() else {
                     break;
                 };
                 last_end = Some(entry.end());
                 match entry {
-                    Entry::Corrupt { .. } => replay.corrupt += 1,
+                    Entry::Corrupt { records, .. } => replay.corrupt += records,
                     Entry::Record {
                         written_at_ms,
                         payload,
@@ -281,9 +282,13 @@ impl LaneSpool {
                 break;
             }
             // Nothing to send in what is left of this segment: it is done with.
-            let end = last_end.unwrap_or(reader.len).max(reader.len);
-            store.consume_reader(end);
+            let len = reader.len;
+            store.consume_reader(Position::block(len));
         }
+        // Old-format segments deleted on the way.
+        let late = std::mem::take(&mut store.carried);
+        replay.expired += late.expired;
+        replay.corrupt += late.corrupt;
         replay
     }
 
@@ -350,15 +355,19 @@ impl Store {
             return false;
         };
         for segment in segments {
-            if let Ok(Opened::Reader(reader)) = SegmentReader::open(&segment.path) {
-                self.reader = Some(reader);
-                return true;
+            match SegmentReader::open(&segment.path) {
+                Ok(Opened::Reader(reader)) => {
+                    self.reader = Some(reader);
+                    return true;
+                }
+                Ok(Opened::Old(_locked)) => self.carried.corrupt += remove_old(&segment),
+                _ => {}
             }
         }
         false
     }
 
-    fn consume_reader(&mut self, end: u64) {
+    fn consume_reader(&mut self, end: Position) {
         let Some(reader) = self.reader.as_mut() else {
             return;
         };
@@ -426,19 +435,32 @@ impl Store {
 /// Locks, counts and deletes a whole segment: (records, corrupt ones). (0, 0) when another
 /// holds it.
 fn take_whole(segment: &SegmentFile) -> (usize, usize) {
-    let Ok(Opened::Reader(reader)) = SegmentReader::open(&segment.path) else {
-        return (0, 0);
+    let mut reader = match SegmentReader::open(&segment.path) {
+        Ok(Opened::Reader(reader)) => reader,
+        Ok(Opened::Old(_locked)) => return (0, remove_old(segment)),
+        _ => return (0, 0),
     };
-    let corrupt = reader
-        .entries
-        .iter()
-        .filter(|entry| matches!(entry, Entry::Corrupt { .. }))
-        .count();
-    let records = reader.entries.len() - corrupt;
+    let (mut records, mut corrupt) = (0, 0);
+    while let Some(entry) = reader.next_entry() {
+        match entry {
+            Entry::Record { .. } => records += 1,
+            Entry::Corrupt { records, .. } => corrupt += records,
+        }
+    }
     if std::fs::remove_file(&segment.path).is_err() {
         return (0, 0);
     }
     (records, corrupt)
+}
+
+/// Deletes a segment of the format's version 1 (held locked by the caller), which this version
+/// does not read: counted as one corrupt record (1 when deleted, else 0).
+fn remove_old(segment: &SegmentFile) -> usize {
+    tracing::debug!(
+        path = %segment.path.display(),
+        "deleting a spool segment of an older format (version 1), not read"
+    );
+    usize::from(std::fs::remove_file(&segment.path).is_ok())
 }
 
 #[cfg(test)]
@@ -501,6 +523,25 @@ mod tests {
         assert_eq!(rest.logs, logs(10)[4..]);
         second.ack(rest.mark.as_ref().unwrap());
         assert!(directory::segments(&dir, None).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_segment_of_the_old_format_is_counted_once_and_deleted_never_read() {
+        let dir = temp_dir("old");
+        let spool = spool(&dir);
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        let ours = directory::segments(&dir, None).unwrap();
+        // A version 1 segment of the same lane, older (its name sorts first).
+        let old = dir.join(format!("{}-0-1-1.seg", ours[0].prefix));
+        let mut v1 = record::MAGIC_V1.to_vec();
+        v1.extend_from_slice(&[0u8; 16]);
+        v1.extend_from_slice(b"\x07\0\0\0 any old record");
+        std::fs::write(&old, &v1).unwrap();
+        assert_eq!(directory::segments(&dir, None).unwrap().len(), 2);
+        let replay = spool.read(10);
+        assert_eq!((replay.logs.len(), replay.corrupt), (3, 1));
+        assert!(!old.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

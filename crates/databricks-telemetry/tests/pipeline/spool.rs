@@ -270,22 +270,31 @@ fn torn_and_corrupt_records_are_skipped_and_counted() {
     let segments = inspect(&dir, false).unwrap();
     assert_eq!(segments.len(), 1);
     assert_eq!(segments[0].records, 10);
-    // Flip a byte inside the first record's payload, and cut the last record short.
+    // The close wrote one block of 10 records after the 24-byte header. After it: a copy of
+    // that block with a byte of its compressed payload flipped (its 10 records skipped and
+    // counted), then a copy cut short (a torn write: one counted, nothing after it read).
     let path = &segments[0].path;
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes[24 + 16 + 5] ^= 0x40;
-    bytes.truncate(bytes.len() - 7);
-    std::fs::write(path, &bytes).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let block = bytes[24..].to_vec();
+    let mut flipped = block.clone();
+    flipped[28 + 5] ^= 0x40;
+    let mut out = bytes.clone();
+    out.extend_from_slice(&flipped);
+    out.extend_from_slice(&block[..block.len() - 7]);
+    std::fs::write(path, &out).unwrap();
+    let segments = inspect(&dir, false).unwrap();
+    assert_eq!((segments[0].records, segments[0].corrupt), (10, 11));
 
     endpoint.clear_fault();
     let second = client(&endpoint, &config);
-    assert!(eventually(WAIT, || endpoint.stats().logs_accepted >= 8));
+    assert!(eventually(WAIT, || endpoint.stats().logs_accepted >= 10));
     let _ = second.close(WAIT);
     let two = second.stats();
     assert!(two.is_balanced(), "{two:?}");
-    assert_eq!(two.dropped.spool_corrupt, 2, "{two:?}");
-    assert_eq!(two.replayed, 10, "{two:?}");
-    assert_eq!(two.exported, 8, "{two:?}");
+    assert_eq!(two.dropped.spool_corrupt, 11, "{two:?}");
+    assert_eq!(two.replayed, 21, "{two:?}");
+    assert_eq!(two.exported, 10, "{two:?}");
+    assert_eq!(endpoint.stats().duplicate_event_ids, 0);
     assert_eq!(on_disk(&dir), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -410,7 +419,8 @@ fn past_spool_max_bytes_the_oldest_records_go_and_are_counted() {
         .build()
         .unwrap();
     let pipeline = Clocked::start(exporter(endpoint.addr(), &config), &config);
-    for _ in 0..15 {
+    // 1,200 events: compressed, more than 64 KiB (300 of these fit).
+    for _ in 0..60 {
         pipeline.enqueue(logs(20));
         pipeline.advance(Duration::from_secs(1));
     }
@@ -430,7 +440,11 @@ fn past_spool_max_bytes_the_oldest_records_go_and_are_counted() {
     }
     let after = pipeline.stats();
     assert!(after.is_balanced(), "{after:?}");
-    assert_eq!(after.exported + after.dropped.spool_full, 300, "{after:?}");
+    assert_eq!(
+        after.exported + after.dropped.spool_full,
+        1_200,
+        "{after:?}"
+    );
     assert_eq!(endpoint.stats().distinct_event_ids, after.exported);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -556,5 +570,75 @@ fn a_credential_identity_is_replayed_by_a_later_process() {
     let stats = manager.shutdown(WAIT).stats;
     assert_eq!(stats.replayed, 25, "{stats:?}");
     assert_eq!(on_disk(&dir), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A manager with a spool in `dir` and `lanes` lanes (named identities) on the endpoint at
+/// `addr`, each holding `events` events (less than a batch: nothing is sent before the
+/// shutdown).
+fn lanes_holding(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+    lanes: usize,
+    events: usize,
+) -> (
+    TelemetryClientManager,
+    Vec<databricks_telemetry::TelemetryClientHandle>,
+) {
+    let config = spool_config(dir);
+    let manager = TelemetryClientManager::new();
+    let handles = (0..lanes)
+        .map(|i| {
+            let exporter = exporter(addr, &config);
+            let handle = manager
+                .acquire_with_credentials(
+                    "127.0.0.1",
+                    &ClientIdentity::new(format!("user-{i}")),
+                    Some(Arc::new(StaticBearerToken::new(TOKEN)) as Arc<dyn CredentialsProvider>),
+                    &config,
+                    move |_| Box::new(exporter) as Box<dyn databricks_telemetry::export::Exporter>,
+                )
+                .unwrap();
+            for log in logs(events) {
+                handle.enqueue(log);
+            }
+            handle
+        })
+        .collect();
+    (manager, handles)
+}
+
+#[test]
+fn a_shutdown_with_no_time_left_writes_no_lane_to_the_spool_past_its_deadline() {
+    // Each lane alone may write for half a second past its deadline; a shutdown's deadline
+    // bounds them all together: with none left, nothing is written, whatever the lanes hold.
+    let dir = temp_spool("shutdown-bound");
+    let endpoint = start_endpoint();
+    endpoint.set_fault(Fault::new(FaultKind::Hang));
+    let (manager, handles) = lanes_holding(&dir, endpoint.addr(), 4, 5);
+    let stats = manager.shutdown(Duration::ZERO).stats;
+    drop(handles);
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(stats.enqueued, 20, "{stats:?}");
+    assert_eq!(stats.spooled, 0, "{stats:?}");
+    assert_eq!(stats.dropped.closed_before_delivery, 20, "{stats:?}");
+    assert_eq!(on_disk(&dir), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_shutdown_leaves_its_lanes_time_to_write_before_its_deadline() {
+    // Lanes with a spool stop draining early enough for their writes to end by the shutdown's
+    // deadline: a hanging host, four lanes, everything they hold is spooled.
+    let dir = temp_spool("shutdown-reserve");
+    let endpoint = start_endpoint();
+    endpoint.set_fault(Fault::new(FaultKind::Hang));
+    let (manager, handles) = lanes_holding(&dir, endpoint.addr(), 4, 5);
+    let stats = manager.shutdown(Duration::from_secs(2)).stats;
+    drop(handles);
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(stats.spooled, 20, "{stats:?}");
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert_eq!(on_disk(&dir), 20);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -430,7 +430,13 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
             let ports = spool_run.as_ref().map_or(&[][..], |run| run.ports());
             #[cfg(not(unix))]
             let ports = &[][..];
-            targets::start_embedded(args.host_count(), token, &flags, ports)?
+            targets::start_embedded(
+                args.host_count(),
+                token,
+                &flags,
+                ports,
+                args.capture.is_some(),
+            )?
         }
         _ => Vec::new(),
     };
@@ -518,6 +524,8 @@ pub(crate) fn run(args: SimulateArgs) -> Result<Accounting, SimulateError> {
         host.endpoint = Some(EndpointCounts {
             logs_accepted: stats.logs_accepted,
             duplicates: stats.duplicate_event_ids,
+            unchecked: stats.event_ids_untracked,
+            kept: stats.logs_stored,
             upload_requests: stats.total("/telemetry-ext") + stats.total("/telemetry-unauth"),
         });
     }

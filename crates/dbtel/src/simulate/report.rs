@@ -43,6 +43,11 @@ pub(crate) struct EndpointCounts {
     pub(crate) logs_accepted: u64,
     /// Accepted logs whose event id it had seen before.
     pub(crate) duplicates: u64,
+    /// Accepted logs whose event id was not checked: the endpoint tracks at most
+    /// `MAX_TRACKED_EVENT_IDS` distinct ones (so `duplicates` is exact while this is 0).
+    pub(crate) unchecked: u64,
+    /// Accepted logs it still kept in memory at the end (none unless `--capture`).
+    pub(crate) kept: u64,
     /// Upload requests received.
     pub(crate) upload_requests: u64,
 }
@@ -84,6 +89,13 @@ pub(crate) struct SimulationReport {
     pub(crate) endpoint_received: Option<u64>,
     /// Of which repeated an event id already received; `null` with external endpoints.
     pub(crate) endpoint_duplicates: Option<u64>,
+    /// Accepted events whose id the embedded endpoints did not check for repeats (past the
+    /// distinct ids they track): `endpoint_duplicates` is then a lower bound. Absent when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) endpoint_unchecked: u64,
+    /// Accepted logs the embedded endpoints kept in memory at the end: 0 unless `--capture`
+    /// (they keep counts, not logs); `null` with external endpoints.
+    pub(crate) endpoint_logs_kept: Option<u64>,
     /// Per host.
     pub(crate) hosts: Vec<HostReport>,
     /// Connections simulated.
@@ -177,6 +189,11 @@ pub(crate) struct OutageReport {
     pub(crate) started_at_s: Option<f64>,
     /// How long it lasted, in seconds.
     pub(crate) duration_s: f64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// The capture file written.
@@ -312,6 +329,12 @@ impl SimulationReport {
         let endpoint_duplicates = embedded
             .as_ref()
             .map(|counts| counts.iter().map(|c| c.duplicates).sum());
+        let endpoint_logs_kept = embedded
+            .as_ref()
+            .map(|counts| counts.iter().map(|c| c.kept).sum());
+        let endpoint_unchecked = embedded
+            .as_ref()
+            .map_or(0, |counts| counts.iter().map(|c| c.unchecked).sum());
         let requests = match &embedded {
             Some(counts) => counts.iter().map(|c| c.upload_requests).sum(),
             None => total.batches_sent,
@@ -348,6 +371,8 @@ impl SimulationReport {
             shutdown_s: round3(shutdown_s),
             endpoint_received,
             endpoint_duplicates,
+            endpoint_unchecked,
+            endpoint_logs_kept,
             hosts,
             connections: outcome.connections,
             identities: outcome.identities,
@@ -437,6 +462,13 @@ impl SimulationReport {
             let _ = writeln!(out, "failure   {failure}");
         }
         match (self.endpoint_received, self.endpoint_duplicates) {
+            (Some(received), Some(duplicates)) if self.endpoint_unchecked > 0 => {
+                let _ = writeln!(
+                    out,
+                    "endpoint  received {received} events (at least {duplicates} duplicates: {} not checked, past the event ids it tracks)",
+                    self.endpoint_unchecked
+                );
+            }
             (Some(received), Some(duplicates)) => {
                 let _ = writeln!(
                     out,
@@ -685,6 +717,8 @@ mod tests {
                 endpoint: Some(EndpointCounts {
                     logs_accepted: received,
                     duplicates: 0,
+                    unchecked: 0,
+                    kept: 0,
                     upload_requests: 2,
                 }),
             }],

@@ -41,7 +41,10 @@ impl fmt::Debug for Token {
 }
 
 /// Starts `count` embedded endpoints on 127.0.0.1, each requiring `token` and answering the
-/// feature-flag route with `flags`.
+/// feature-flag route with `flags`. Unless `keep_logs` (for `--capture`), they keep no accepted
+/// log in memory, only their counts: a long run's endpoints would otherwise hold every event
+/// (~1.3 KiB each). Their duplicate count does not need the logs (they track event ids, exactly
+/// up to [`MAX_TRACKED_EVENT_IDS`](telemetry_endpoint::MAX_TRACKED_EVENT_IDS) distinct ones).
 ///
 /// # Errors
 ///
@@ -51,12 +54,16 @@ pub(crate) fn start_embedded(
     token: &Token,
     flags: &FeatureFlagAnswer,
     ports: &[u16],
+    keep_logs: bool,
 ) -> Result<Vec<TelemetryEndpoint>, EndpointError> {
     (0..count)
         .map(|index| {
             let mut config = EndpointConfig::default()
                 .with_token(token.expose())
                 .with_feature_flags(flags.clone());
+            if !keep_logs {
+                config = config.with_max_stored_logs(0);
+            }
             if let Some(&port) = ports.get(index) {
                 config = config.with_bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
             }
