@@ -23,6 +23,7 @@ pub mod model;
 #[cfg(all(feature = "spool", unix))]
 pub mod spool {
     pub use crate::spool::bench::SpoolBench;
+    pub use crate::spool::directory::prepare_directory;
     pub use crate::spool::inspect::{inspect, SegmentSummary};
 }
 

@@ -109,3 +109,29 @@ fn a_run_that_ends_mid_outage_leaves_a_spool_the_next_run_delivers() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_spool_directory_the_library_would_refuse_is_an_error_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = dbtel(&[
+        "simulate",
+        "--spool",
+        dir.to_str().unwrap(),
+        "--duration",
+        "1s",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains("refused") && stderr.contains("others may write"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing written into a refused directory"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -60,6 +60,21 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirectoryError> {
     Ok(())
 }
 
+/// [`prepare`] for a tool that shares a spool directory with the library (`dbtel simulate
+/// --spool`): the same rules, the refusal as an [`io::Error`] (`PermissionDenied`) that says why.
+///
+/// # Errors
+///
+/// The directory could not be created or read, or the library would refuse it.
+pub fn prepare_directory(dir: &Path) -> io::Result<()> {
+    prepare(dir).map_err(|error| match error {
+        DirectoryError::Refused { .. } => {
+            io::Error::new(io::ErrorKind::PermissionDenied, error.to_string())
+        }
+        DirectoryError::Io { source, .. } => source,
+    })
+}
+
 /// The directory's key: read, or made (32 random bytes, 0600) by the first process to use it.
 pub(crate) fn key(dir: &Path) -> Result<hmac::Key, DirectoryError> {
     let path = dir.join(KEY_FILE);

@@ -4,7 +4,7 @@
 //! and so its lanes' spools, are the same) and one line per run.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -87,10 +87,9 @@ impl SpoolRun {
     /// Makes `dir` (0700) if needed and reads what earlier runs left in it.
     pub(crate) fn open(dir: &Path) -> io::Result<Self> {
         let dir = std::path::absolute(dir)?;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
+        // The library's own rules (0700, this user's alone): a directory it would refuse is an
+        // error here, not a run that silently keeps everything in memory.
+        databricks_telemetry::unstable::spool::prepare_directory(&dir)?;
         let state: State = match std::fs::read(dir.join(STATE_FILE)) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(io::Error::other)?,
             Err(error) if error.kind() == io::ErrorKind::NotFound => State::default(),
