@@ -15,7 +15,7 @@ use pyo3::types::PyDict;
 use crate::error::TelemetryError;
 use crate::manager::seconds;
 use crate::statement::Statement;
-use crate::{convert, generation, guard, log_fields};
+use crate::{convert, generation, guard, log_fields, loose};
 
 /// One connection's telemetry: clones of it go nowhere (Python shares the object); statements
 /// begun from it belong to its session. Closing it (or leaving a `with` block) waits, within a
@@ -173,43 +173,49 @@ impl Handle {
     /// (the connector adapter): the session's id (or `session_id`), system configuration,
     /// connection parameters and user agent, with the given statement id, latency,
     /// `sql_operation` (an object or dict with the wire's field names, taken as it is) and
-    /// error (its message goes into `stack_trace`, redacted). Never raises.
+    /// error (its message goes into `stack_trace`, redacted). Never raises: any argument is
+    /// taken (text lossily, any object as its `str()`; a latency as an `int` or `float`,
+    /// clamped; a value of no use is left out).
     #[pyo3(signature = (session_id=None, statement_id=None, latency_ms=None, sql_operation=None, error_name=None, error_message=None))]
     fn export_log(
         &self,
-        session_id: Option<&str>,
-        statement_id: Option<String>,
-        latency_ms: Option<i64>,
+        session_id: Option<&Bound<'_, PyAny>>,
+        statement_id: Option<&Bound<'_, PyAny>>,
+        latency_ms: Option<&Bound<'_, PyAny>>,
         sql_operation: Option<&Bound<'_, PyAny>>,
-        error_name: Option<&str>,
-        error_message: Option<&str>,
+        error_name: Option<&Bound<'_, PyAny>>,
+        error_message: Option<&Bound<'_, PyAny>>,
     ) -> bool {
         guard::or(false, || {
             let Some(handle) = self.live() else {
                 return false;
             };
+            let session_id = loose::given(session_id).and_then(loose::text);
+            let error_name = loose::given(error_name).and_then(loose::text);
+            let error_message = loose::given(error_message).and_then(loose::text);
             let session = handle.session_context();
             let session = session.as_deref();
             let log = SqlDriverLog {
                 session_id: session_id
+                    .as_deref()
                     .or_else(|| session.and_then(|s| s.session_id()))
                     .map(Arc::from),
-                sql_statement_id: statement_id,
+                sql_statement_id: loose::given(statement_id).and_then(loose::text),
                 system_configuration: session.map(|s| Arc::clone(s.system_configuration())),
                 driver_connection_params: session.and_then(|s| s.connection_parameters().cloned()),
                 auth_type: session
                     .and_then(|s| s.auth_type())
                     .map(|a| Arc::from(a.as_str())),
                 vol_operation: None,
-                sql_operation: sql_operation.map(log_fields::sql_operation),
+                sql_operation: loose::given(sql_operation).map(log_fields::sql_operation),
                 error_info: error_name.map(|name| {
-                    let error = error(name, error_message);
+                    let error = error(&name, error_message.as_deref());
                     DriverErrorInfo {
                         error_name: Some(error.name().to_owned()),
                         stack_trace: error.stack_trace().map(str::to_owned),
                     }
                 }),
-                operation_latency_ms: latency_ms,
+                operation_latency_ms: loose::given(latency_ms).and_then(loose::millis),
             };
             let context = FrontendLogContext {
                 client_context: ClientContext {

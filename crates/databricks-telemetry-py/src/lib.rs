@@ -19,6 +19,7 @@ mod generation;
 mod guard;
 mod handle;
 mod log_fields;
+mod loose;
 mod manager;
 mod statement;
 

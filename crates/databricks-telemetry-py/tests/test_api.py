@@ -111,15 +111,28 @@ def test_several_threads_record_at_once_and_every_event_is_accounted_for(serve):
     assert len({log["frontend_log_event_id"] for log in logs}) == 1600
 
 
+def wait_until(condition, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def test_close_returns_at_once_while_the_service_hangs_and_the_events_stay_counted(serve):
     server = serve("--fault", "hang")
     manager = dt.Manager()
     handle = acquire(manager, server, options={"databricks.telemetry.request_timeout_ms": 60_000})
     handle.open_session(session_id="s")
     handle.connection_opened(1.0)
-    handle.flush(0.8)  # the request is in flight, and hangs
+    assert not handle.flush(0.0)  # starts the upload: it reaches the server, and hangs there
+    wait_until(lambda: server.requests_to("/telemetry-ext") >= 1, "the upload to reach the server")
+    started = time.monotonic()
     outcome = handle.close(30.0)
+    elapsed = time.monotonic() - started
     assert outcome["stalled"], outcome
+    # Waiting would take the close's 30 s (the request's timeout is 60 s): a third of it
+    # is a generous bound for "at once" on a loaded machine.
+    assert elapsed < 10.0, f"close took {elapsed:.1f} s"
     stats = manager.stats()
     assert stats["balanced"] and stats["enqueued"] == 1
 
@@ -136,26 +149,38 @@ def test_a_statement_of_a_disabled_handle_records_nothing():
 
 
 def test_the_gil_is_released_while_a_flush_waits(serve):
-    server = serve("--fault", "delay=600ms")
+    # The upload hangs until another Python thread clears the fault, which it does once the
+    # upload (started by the flush only: the lane's own interval is an hour) is in flight.
+    # The flush can complete only if that thread ran while it waited.
+    server = serve("--fault", "hang")
     manager = dt.Manager()
-    handle = acquire(manager, server)
+    handle = acquire(
+        manager,
+        server,
+        options={
+            "databricks.telemetry.flush_interval_ms": 3_600_000,
+            "databricks.telemetry.request_timeout_ms": 300,
+            "databricks.telemetry.retry_base_delay_ms": 1,
+            "databricks.telemetry.retry_max_delay_ms": 10,
+        },
+    )
     handle.open_session(session_id="s")
     handle.connection_opened(1.0)
-    ticks = []
-    stop = threading.Event()
+    cleared = threading.Event()
 
     def python_work() -> None:
-        while not stop.is_set():
-            ticks.append(1)
-            stop.wait(0.01)
+        deadline = time.monotonic() + 20
+        while server.requests_to("/telemetry-ext") < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.clear_fault()
+        cleared.set()
 
     worker = threading.Thread(target=python_work)
     worker.start()
-    time.sleep(0.05)
-    before = len(ticks)
-    assert handle.flush(5.0)  # waits about 600 ms for the delayed upload
-    during = len(ticks) - before
-    stop.set()
-    worker.join(timeout=5)
-    assert during >= 20, f"another Python thread ran {during} times while the flush waited"
+    try:
+        delivered = handle.flush(15.0)
+        assert cleared.is_set(), "the other thread did not run while the flush waited"
+        assert delivered, "the flush ended before the other thread released the upload"
+    finally:
+        worker.join(timeout=30)
     assert manager.shutdown(5.0)["stats"]["exported"] == 1

@@ -231,11 +231,23 @@ def test_the_server_flag_off_sends_nothing(serve, restore_connector):
 
 
 def test_uninstall_restores_the_connector_s_own_factory(restore_connector):
-    original = tc.TelemetryClientFactory.__dict__["initialize_telemetry_client"]
+    from databricks.sql.client import Connection
+
+    patched = [
+        (tc.TelemetryClientFactory, "initialize_telemetry_client"),
+        (tc.TelemetryClientFactory, "get_telemetry_client"),
+        (tc.TelemetryClientFactory, "close"),
+        (tc.TelemetryClientFactory, "connection_failure_log"),
+        (tc.TelemetryHelper, "is_telemetry_enabled"),
+        (Connection, "_close"),
+    ]
+    originals = [owner.__dict__[name] for owner, name in patched]
     connector.install()
-    assert tc.TelemetryClientFactory.__dict__["initialize_telemetry_client"] is not original
+    for (owner, name), original in zip(patched, originals):
+        assert owner.__dict__[name] is not original, f"{owner.__name__}.{name} is not replaced"
     connector.uninstall()
-    assert tc.TelemetryClientFactory.__dict__["initialize_telemetry_client"] is original
+    for (owner, name), original in zip(patched, originals):
+        assert owner.__dict__[name] is original, f"{owner.__name__}.{name} is not restored"
     assert not connector.installed()
 
 

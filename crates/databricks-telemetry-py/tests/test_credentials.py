@@ -73,7 +73,7 @@ def test_a_slow_callable_is_bounded_by_the_request_timeout(serve):
     )
     handle.open_session(session_id="s")
     handle.connection_opened(1.0)
-    handle.flush(1.0)  # the first export uses the value given at acquire
+    assert handle.flush(10.0)  # the first export uses the value given at acquire
     handle.connection_opened(1.0)
     try:
         outcome = handle.close(5.0)

@@ -90,14 +90,15 @@ class Handle:
         """Starts recording an operation (``"EXECUTE_STATEMENT"``, ``"LIST_TABLES"``, ...)."""
     def export_log(
         self,
-        session_id: Optional[str] = None,
-        statement_id: Optional[str] = None,
-        latency_ms: Optional[int] = None,
+        session_id: Any = None,
+        statement_id: Any = None,
+        latency_ms: Optional[Union[int, float]] = None,
         sql_operation: Any = None,
-        error_name: Optional[str] = None,
-        error_message: Optional[str] = None,
+        error_name: Any = None,
+        error_message: Any = None,
     ) -> bool:
-        """Sends one event given field by field (the connector adapter's path)."""
+        """Sends one event given field by field (the connector adapter's path). Never raises:
+        text is taken lossily (any object as its ``str()``), a latency clamped to 64 bits."""
     def flush(self, timeout: float) -> bool: ...
     def close(self, timeout: Optional[float] = None) -> CloseOutcome: ...
     def stats(self) -> Stats: ...

@@ -3,7 +3,8 @@ Rust pipeline.
 
 :func:`install` replaces what the connector's ``TelemetryClientFactory`` hands out: its
 ``initialize_telemetry_client``, ``get_telemetry_client``, ``close`` and
-``connection_failure_log`` are swapped for this module's, and the client a connection gets has
+``connection_failure_log`` are swapped for this module's (and ``Connection._close`` wrapped, so
+that a close says which connection it is for), and the client a connection gets has
 the methods the connector calls (``export_initial_telemetry_log``, ``export_latency_log``,
 ``export_failure_log``, ``close``). The events carry what the connector's own client would
 send, field by field, to the same routes (``/telemetry-ext`` with the connection's
@@ -22,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from typing import Any, Dict, Optional
 
 from . import manager as _manager_of_process
@@ -43,9 +45,18 @@ _state_lock = threading.RLock()
 _originals: Dict[str, Any] = {}
 _original_is_enabled: Any = None
 _clients: Dict[str, "_Holder"] = {}
+# The connections this adapter gave a client to (session id -> host key), and those an earlier
+# install() gave one to that were still open at uninstall() (their handles are released: they
+# record nothing more, and their close changes no count).
+_sessions: Dict[str, str] = {}
+_stale_sessions: set = set()
 _unauth: Dict[str, Any] = {}
 _settings: Dict[str, Any] = {"options": {}, "close_timeout": 0.0}
 _forced = threading.local()
+# The session of the connection whose close is running on this thread (set by the wrap of
+# ``Connection._close``): the factory's ``close(host_url)`` does not say which one it is.
+_closing = threading.local()
+_original_connection_close: Any = None
 
 
 def installed() -> bool:
@@ -57,10 +68,11 @@ def install(*, options: Optional[Dict[str, Any]] = None, close_timeout: float = 
     """Sends ``databricks.sql``'s telemetry through the Rust pipeline from now on.
 
     ``options`` adds ``databricks.telemetry.*`` settings to every connection's handle.
-    ``close_timeout`` is how long closing a host's last connection waits for its events (0:
-    not at all, as the connector's own close; the exit hook still waits for them). Connections
-    opened before the call keep the connector's own client. Calling it again only changes the
-    settings.
+    ``close_timeout`` is how long closing a host's last connection waits for its events, in
+    all (0: not at all, as the connector's own close; the exit hook still waits for them). A
+    connection's handle is released when it closes (``Connection._close`` is wrapped to tell
+    which one closes). Connections opened before the call keep the connector's own client to
+    their close. Calling it again only changes the settings.
     """
     from databricks.sql.telemetry import telemetry_client as tc
 
@@ -79,6 +91,7 @@ def install(*, options: Optional[Dict[str, Any]] = None, close_timeout: float = 
         factory.close = staticmethod(_close)
         factory.connection_failure_log = staticmethod(_connection_failure_log)
         tc.TelemetryHelper.is_telemetry_enabled = staticmethod(_is_telemetry_enabled)
+        _wrap_connection_close()
 
 
 def uninstall() -> None:
@@ -96,8 +109,50 @@ def uninstall() -> None:
         _originals.clear()
         tc.TelemetryHelper.is_telemetry_enabled = _original_is_enabled
         _original_is_enabled = None
+        _unwrap_connection_close()
+        _stale_sessions.update(_sessions)
+        _sessions.clear()
         _clients.clear()
         _unauth.clear()
+
+
+def _wrap_connection_close() -> None:
+    """Makes ``Connection._close`` note its session on this thread while it runs, so that the
+    factory's ``close(host_url)`` it calls knows which connection closed."""
+    global _original_connection_close
+    try:
+        from databricks.sql.client import Connection
+    except Exception:
+        return
+    original = Connection.__dict__.get("_close")
+    if original is None:
+        return
+    _original_connection_close = original
+
+    def _close(self, *args, **kwargs):
+        try:
+            session_id = self.get_session_id_hex()
+        except Exception:
+            session_id = None
+        previous = getattr(_closing, "session_id", None)
+        _closing.session_id = session_id
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _closing.session_id = previous
+
+    _close.__wrapped__ = original
+    Connection._close = _close
+
+
+def _unwrap_connection_close() -> None:
+    global _original_connection_close
+    if _original_connection_close is None:
+        return
+    from databricks.sql.client import Connection
+
+    Connection._close = _original_connection_close
+    _original_connection_close = None
 
 
 def _is_telemetry_enabled(connection) -> bool:
@@ -220,34 +275,65 @@ class PipelineTelemetryClient:
         except Exception:
             pass
 
+    def _remove_connection(self, session_id: str):
+        """The connection of ``session_id`` closed: its handle, no longer this client's."""
+        handle = self._handles.pop(session_id, None)
+        if handle is not None and handle is self._default:
+            self._default = next(iter(self._handles.values()), None)
+        return handle
+
+    def _send(self, session_id, method: str, **fields) -> None:
+        """One event of ``session_id``: through the connection's own handle (its session is
+        this one); a connection this adapter did not open (before install()) through the
+        connector's own client; a connection an earlier install() opened, nowhere."""
+        known = isinstance(session_id, str)  # else: the handle takes it as its str()
+        handle = self._handles.get(session_id) if known else None
+        if handle is not None:
+            handle.export_log(None, **fields)
+            return
+        if known and session_id not in _sessions:
+            if session_id in _stale_sessions:
+                return
+            own = _connector_s_own_client(self._host_url)
+            if own is not None:
+                _forward(own, method, session_id, fields)
+                return
+        if self._default is not None:
+            self._default.export_log(session_id, **fields)
+
     def export_failure_log(self, error_name, error_message, session_id=None):
-        """A failure: its name and message (redacted), in the connection's session."""
-        handle = self._handles.get(session_id)
-        if handle is not None:  # the connection's own handle: its session is this one
-            handle.export_log(None, None, None, None, error_name, error_message)
-        elif self._default is not None:
-            self._default.export_log(session_id, None, None, None, error_name, error_message)
+        """A failure: its name and message (redacted), in the connection's session. Never
+        raises (the connector calls it from its exceptions' constructor)."""
+        try:
+            self._send(
+                session_id,
+                "export_failure_log",
+                error_name=error_name,
+                error_message=error_message,
+            )
+        except Exception:
+            pass
 
     def export_latency_log(self, latency_ms, sql_execution_event, sql_statement_id, session_id=None):
         """A statement's latency and what the connector recorded of it: one call into Rust,
-        which reads the event's fields and enqueues (no serialising, no I/O here)."""
-        handle = self._handles.get(session_id)
-        if handle is not None:  # the connection's own handle: its session is this one
-            handle.export_log(None, sql_statement_id, latency_ms, sql_execution_event)
-        elif self._default is not None:
-            self._default.export_log(session_id, sql_statement_id, latency_ms, sql_execution_event)
+        which reads the event's fields and enqueues (no serialising, no I/O here). Never
+        raises."""
+        try:
+            self._send(
+                session_id,
+                "export_latency_log",
+                statement_id=sql_statement_id,
+                latency_ms=latency_ms,
+                sql_operation=sql_execution_event,
+            )
+        except Exception:
+            pass
 
     def close(self):
-        """The host's last connection closed: release (or close, within ``close_timeout``)
-        every connection's handle."""
+        """The host's last connection closed: release (or close, all within one
+        ``close_timeout``) every connection's handle."""
         handles, self._handles, self._default = list(self._handles.values()), {}, None
-        timeout = _settings["close_timeout"]
-        for handle in handles:
-            try:
-                if timeout > 0:
-                    handle.close(timeout)
-            except Exception:
-                pass
+        _close_handles(handles, _settings["close_timeout"])
 
     def _flush(self):
         for handle in list(self._handles.values()):
@@ -255,6 +341,44 @@ class PipelineTelemetryClient:
                 handle.flush(0.0)
             except Exception:
                 pass
+
+
+def _close_handles(handles, timeout: float) -> None:
+    """Closes ``handles`` within ``timeout`` seconds in all (one deadline, each waits for what
+    is left of it); with 0, or once the deadline passed, a handle is only released (its lane
+    drains in the background, the exit hook waits for it)."""
+    deadline = time.monotonic() + timeout
+    for handle in handles:
+        try:
+            remaining = deadline - time.monotonic()
+            if timeout > 0 and remaining > 0:
+                handle.close(remaining)
+        except Exception:
+            pass
+
+
+def _connector_s_own_client(host_key: str):
+    """The client the connector's own factory holds for the host (its connections opened
+    before install()), if any."""
+    from databricks.sql.telemetry.telemetry_client import TelemetryClientFactory
+
+    holder = getattr(TelemetryClientFactory, "_clients", {}).get(host_key)
+    return getattr(holder, "client", None)
+
+
+def _forward(client, method: str, session_id, fields) -> None:
+    """An event of a connection opened before install(), to the connector's own client."""
+    if method == "export_failure_log":
+        client.export_failure_log(
+            fields["error_name"], fields["error_message"], session_id=session_id
+        )
+    else:
+        client.export_latency_log(
+            fields["latency_ms"],
+            fields["sql_operation"],
+            fields["statement_id"],
+            session_id=session_id,
+        )
 
 
 def _host_key(host_url):
@@ -288,12 +412,22 @@ def _initialize_telemetry_client(
                 )
             else:
                 _clients[host_url] = _Holder(NoopTelemetryClient())
+                _note_session(session_id_hex, host_url)
                 return
+            _note_session(session_id_hex, host_url)
             client = holder.client
         if telemetry_enabled and isinstance(client, PipelineTelemetryClient):
             client._add_connection(session_id_hex, auth_provider, forced)
     except Exception:
         pass
+
+
+def _note_session(session_id, host_key: str) -> None:
+    """The connection of ``session_id`` counts in the host's client now (so its close is
+    this adapter's, and releases its handle)."""
+    if session_id is not None:
+        _sessions[session_id] = host_key
+        _stale_sessions.discard(session_id)
 
 
 def _original(name: str):
@@ -316,22 +450,48 @@ def _get_telemetry_client(host_url):
 
 
 def _close(host_url):
+    """A connection closed. Inside ``Connection._close`` its session is known: its own
+    handle is released at once (the host's last one closes the host's client), a connection
+    opened before install() goes to the connector's own close, one from an earlier install()
+    changes nothing. Called without a connection (the factory driven directly), it counts one
+    connection of the host off, as the connector's."""
     try:
         host_url = _host_key(host_url)
+        session_id = getattr(_closing, "session_id", None)
+        released = None  # noqa: F841 (kept until return, so released outside the lock)
         with _state_lock:
+            if session_id is not None:
+                if session_id in _stale_sessions:
+                    _stale_sessions.discard(session_id)
+                    return
+                if session_id not in _sessions:
+                    _close_in_connector(host_url)  # a connection opened before install()
+                    return
+                host_url = _sessions.pop(session_id)
             holder = _clients.get(host_url)
             if holder is None:
-                original = _original("close")
-                if original is not None:
-                    original(host_url)  # a connection opened before install()
+                _close_in_connector(host_url)
                 return
             holder.refcount -= 1
             if holder.refcount > 0:
+                if session_id is not None and isinstance(holder.client, PipelineTelemetryClient):
+                    # Dropped on return: its lane drains in the background (the exit hook
+                    # waits for it).
+                    released = holder.client._remove_connection(session_id)
                 return
             _clients.pop(host_url, None)
+            for session, host in list(_sessions.items()):
+                if host == host_url:  # counted off by a close without its session
+                    del _sessions[session]
         holder.client.close()
     except Exception:
         pass
+
+
+def _close_in_connector(host_key: str) -> None:
+    original = _original("close")
+    if original is not None:
+        original(host_key)
 
 
 def _connection_failure_log(
