@@ -60,7 +60,7 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirectoryError> {
     Ok(())
 }
 
-/// [`prepare`] for a tool that shares a spool directory with the library (`dbtel simulate
+/// The library's own check of a spool directory, for a tool that shares one with it (`dbtel simulate
 /// --spool`): the same rules, the refusal as an [`io::Error`] (`PermissionDenied`) that says why.
 ///
 /// # Errors
