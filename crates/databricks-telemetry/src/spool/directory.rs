@@ -60,8 +60,9 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirectoryError> {
     Ok(())
 }
 
-/// The library's own check of a spool directory, for a tool that shares one with it (`dbtel simulate
-/// --spool`): the same rules, the refusal as an [`io::Error`] (`PermissionDenied`) that says why.
+/// The library's own check of a spool directory, for a tool that shares one with it
+/// (`dbtel simulate --spool`): the same rules, the refusal as an [`io::Error`]
+/// (`PermissionDenied`) that says why.
 ///
 /// # Errors
 ///
