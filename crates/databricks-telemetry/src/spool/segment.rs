@@ -7,9 +7,65 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{flock, FlockOperation};
+use rustix::fs::{flock, FlockOperation, OFlags};
 
 use super::record::{self, Decoded, Header, Position, HEADER_LEN};
+
+/// The largest segment file a replayer reads (it reads one whole into memory): the writer's
+/// segment limit (at most 1 MiB) plus room for one write that started below it. A larger file
+/// is not one this library wrote; it is counted corrupt and deleted unread.
+pub(crate) const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// What opening a directory entry for reading found.
+enum Checked {
+    File(File),
+    /// Gone since the directory was listed.
+    Gone,
+    /// Not a regular file (a symlink, a FIFO, a device, a directory) or larger than
+    /// [`MAX_FILE_BYTES`]: never read.
+    Refused,
+}
+
+/// Opens `path` for reading and writing without following a symlink and without blocking (a
+/// FIFO), and keeps it only when `fstat` says it is a regular file of at most
+/// [`MAX_FILE_BYTES`].
+fn open_checked(path: &Path) -> io::Result<Checked> {
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    let file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Checked::Gone),
+        // ELOOP: a symlink; ENXIO and the like: a device or socket; EISDIR: a directory.
+        Err(error)
+            if matches!(
+                rustix::io::Errno::from_io_error(&error),
+                Some(rustix::io::Errno::LOOP | rustix::io::Errno::NXIO | rustix::io::Errno::ISDIR)
+            ) =>
+        {
+            return Ok(Checked::Refused)
+        }
+        Err(error) => return Err(error),
+    };
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() || meta.len() > MAX_FILE_BYTES {
+        return Ok(Checked::Refused);
+    }
+    Ok(Checked::File(file))
+}
+
+/// Deletes a directory entry that is not a segment this library could have written (see
+/// [`open_checked`]): the entry only, never what a symlink points to. 1 when deleted.
+pub(crate) fn remove_refused(path: &Path) -> usize {
+    tracing::debug!(
+        path = %path.display(),
+        "deleting a spool entry that is not a regular segment file of a plausible size"
+    );
+    usize::from(fs::remove_file(path).is_ok())
+}
 
 /// Takes the file's exclusive lock without waiting; `false` when another holder has it.
 fn try_lock(file: &File) -> io::Result<bool> {
@@ -127,21 +183,28 @@ pub(crate) enum Opened {
     Old(File),
     /// Not a segment (wrong magic) or gone.
     Unreadable,
+    /// Not a regular file, or too large to be a segment: not opened or not read (the caller
+    /// deletes the entry and counts it corrupt).
+    Refused,
 }
 
 impl SegmentReader {
     /// Opens and locks `path`, and reads it from its consumed position.
     pub(crate) fn open(path: &Path) -> io::Result<Opened> {
-        let file = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Opened::Unreadable),
-            Err(error) => return Err(error),
+        let file = match open_checked(path)? {
+            Checked::File(file) => file,
+            Checked::Gone => return Ok(Opened::Unreadable),
+            Checked::Refused => return Ok(Opened::Refused),
         };
         if !try_lock(&file)? {
             return Ok(Opened::Busy);
         }
         let mut bytes = Vec::new();
-        (&file).read_to_end(&mut bytes)?;
+        // Bounded even if the file grew since `fstat`.
+        (&file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Ok(Opened::Refused);
+        }
         let consumed = match record::read_header(&bytes) {
             Header::Current(consumed) => consumed,
             Header::Old => return Ok(Opened::Old(file)),

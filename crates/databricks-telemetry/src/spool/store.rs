@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::directory::{self, SegmentFile};
 use super::record::{self, Position};
-use super::segment::{Entry, Opened, SegmentReader, SegmentWriter};
+use super::segment::{remove_refused, Entry, Opened, SegmentReader, SegmentWriter, MAX_FILE_BYTES};
 use super::warn::{warn_once, Cause};
 use super::SpoolSettings;
 use crate::model::FrontendLog;
@@ -197,6 +197,11 @@ impl LaneSpool {
         let mut bytes = Vec::new();
         record::encode(&mut bytes, now_ms(), &records);
         let needed = bytes.len() as u64;
+        if needed + record::HEADER_LEN as u64 > MAX_FILE_BYTES {
+            // A segment larger than a replayer reads: never written.
+            counts.refused = logs.len();
+            return counts;
+        }
         if store.dir_bytes + needed > self.settings.max_bytes {
             store.dir_bytes = store.count_bytes();
             store.make_room(needed, self.settings.max_bytes, &mut counts);
@@ -361,6 +366,7 @@ impl Store {
                     return true;
                 }
                 Ok(Opened::Old(_locked)) => self.carried.corrupt += remove_old(&segment),
+                Ok(Opened::Refused) => self.carried.corrupt += remove_refused(&segment.path),
                 _ => {}
             }
         }
@@ -393,7 +399,7 @@ impl Store {
             return;
         };
         for segment in segments {
-            let old = std::fs::metadata(&segment.path)
+            let old = std::fs::symlink_metadata(&segment.path)
                 .and_then(|meta| meta.modified())
                 .ok()
                 .and_then(|modified| modified.elapsed().ok())
@@ -438,6 +444,7 @@ fn take_whole(segment: &SegmentFile) -> (usize, usize) {
     let mut reader = match SegmentReader::open(&segment.path) {
         Ok(Opened::Reader(reader)) => reader,
         Ok(Opened::Old(_locked)) => return (0, remove_old(segment)),
+        Ok(Opened::Refused) => return (0, remove_refused(&segment.path)),
         _ => return (0, 0),
     };
     let (mut records, mut corrupt) = (0, 0);
@@ -542,6 +549,95 @@ mod tests {
         let replay = spool.read(10);
         assert_eq!((replay.logs.len(), replay.corrupt), (3, 1));
         assert!(!old.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Runs `f` on another thread and waits for it at most 20 s (a FIFO read would block
+    /// forever, a read of /dev/zero until memory runs out).
+    fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("the spool hung on a directory entry")
+    }
+
+    /// Puts a symlink to /dev/zero and a FIFO named like segments of `prefix` in `dir`.
+    fn hostile_entries(dir: &std::path::Path, prefix: &str) -> [PathBuf; 2] {
+        let link = dir.join(format!("{prefix}-0-1-1.seg"));
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let fifo = dir.join(format!("{prefix}-0-1-2.seg"));
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success(), "mkfifo");
+        [link, fifo]
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_named_like_a_segment_is_deleted_unread_on_replay() {
+        let dir = temp_dir("hostile-read");
+        let spool = spool(&dir);
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        let prefix = directory::segments(&dir, None).unwrap()[0].prefix.clone();
+        let entries = hostile_entries(&dir, &prefix);
+        let (read, corrupt) = within(move || {
+            let replay = spool.read(10);
+            (replay.logs, replay.corrupt)
+        });
+        assert_eq!((read, corrupt), (logs(3), 2));
+        for entry in entries {
+            assert!(
+                std::fs::symlink_metadata(&entry).is_err(),
+                "{entry:?} stays"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_named_like_a_segment_is_deleted_unread_when_making_room() {
+        // The size of one write of 3 logs, measured in a directory of its own.
+        let probe_dir = temp_dir("hostile-probe");
+        spool(&probe_dir).write(&logs(3));
+        let one: u64 = directory::segments(&probe_dir, None).unwrap()[0].bytes;
+        let _ = std::fs::remove_dir_all(&probe_dir);
+
+        let dir = temp_dir("hostile-room");
+        let small = LaneSpool::new(
+            SpoolSettings {
+                dir: dir.clone(),
+                max_bytes: one + one / 2,
+                max_age: Duration::from_secs(3600),
+            },
+            "example.com".to_owned(),
+            "named:user".to_owned(),
+        );
+        assert_eq!(small.write(&logs(3)).written, 3);
+        // Another lane's names, older than every real segment: made room from first.
+        let entries = hostile_entries(&dir, "0000000000000000");
+        let counts = within(move || small.write(&logs(3)));
+        assert_eq!(counts.corrupt, 2);
+        for entry in entries {
+            assert!(
+                std::fs::symlink_metadata(&entry).is_err(),
+                "{entry:?} stays"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_larger_than_any_segment_is_deleted_unread() {
+        let dir = temp_dir("hostile-large");
+        let spool = spool(&dir);
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        let prefix = directory::segments(&dir, None).unwrap()[0].prefix.clone();
+        let large = dir.join(format!("{prefix}-0-1-1.seg"));
+        let file = std::fs::File::create(&large).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let replay = spool.read(10);
+        assert_eq!((replay.logs, replay.corrupt), (logs(3), 1));
+        assert!(!large.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
