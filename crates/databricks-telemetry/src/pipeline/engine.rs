@@ -260,6 +260,9 @@ impl Engine {
                 // A provider that may block is never called on this thread: the host's worker
                 // asks it at once, in the background.
                 lane.wants_authorization.store(true, Ordering::Release);
+            }
+            if ask_now || lane.spool.is_some() {
+                // A spool waits for credentials before it is replayed: it may be now.
                 host.notify();
             }
         }

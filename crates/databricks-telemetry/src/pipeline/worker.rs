@@ -267,6 +267,11 @@ fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) ->
     if state.ledger.finished {
         return Due::Idle;
     }
+    // A spool without credentials to send it with waits (see `may_replay`).
+    let replay = replay && may_replay(lane, &state);
+    if !replay && !lane.has_events() {
+        return Due::Idle;
+    }
     if state.retry.is_some() {
         return match state.not_before {
             Some(at) if at > now && !breaker_engaged => Due::At(at),
@@ -483,6 +488,14 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
     account(host, lane, batch, outcome, jitter);
 }
 
+/// Whether `lane` may send what its spool holds: an anonymous lane always (its events were
+/// never sent with credentials), any other only once it has credentials to send them with (a
+/// live provider, or the value it kept) — never unauthenticated, as a lane acquired without
+/// credentials, or one whose acquirer has not registered its provider yet, would send them.
+fn may_replay(lane: &Lane, state: &LaneState) -> bool {
+    lane.identity.is_anonymous() || !state.providers.is_empty() || state.kept.is_some()
+}
+
 /// A batch of spooled records, when the lane's spool has some waiting and its queue holds
 /// less than a batch (a full queue goes first, and so does anything queued while a flush waits
 /// or the lane drains: they wait for what is in memory, not for the spool's backlog). Records
@@ -492,7 +505,7 @@ fn replay_batch(lane: &Lane, state: &mut LaneState, draining: bool) -> Option<Ba
     let queued = lane.queued();
     let memory_first =
         queued >= lane.settings.batch_size || (queued > 0 && (draining || state.flushes > 0));
-    if !spool.has_waiting() || memory_first {
+    if !spool.has_waiting() || memory_first || !may_replay(lane, state) {
         return None;
     }
     let replay = spool.read(lane.settings.batch_size);

@@ -642,3 +642,51 @@ fn a_shutdown_leaves_its_lanes_time_to_write_before_its_deadline() {
     assert_eq!(on_disk(&dir), 20);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_acquire_without_credentials_never_replays_a_named_identitys_spool() {
+    let dir = temp_spool("no-credentials");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let config = spool_config(&dir);
+    let first = client(&endpoint, &config);
+    for log in logs(15) {
+        first.enqueue(log);
+    }
+    let _ = first.close(Duration::from_millis(300));
+    assert_eq!(on_disk(&dir), 15);
+    endpoint.clear_fault();
+    // The same identity, acquired without credentials: its own events go unauthenticated, the
+    // spool (written with the identity's credentials) waits.
+    let manager = TelemetryClientManager::new();
+    let exporter = exporter(endpoint.addr(), &config);
+    let bare = manager
+        .acquire_with_credentials(
+            "127.0.0.1",
+            &ClientIdentity::new("test-user"),
+            None,
+            &config,
+            move |_| Box::new(exporter) as Box<dyn databricks_telemetry::export::Exporter>,
+        )
+        .unwrap();
+    // The worker has done all it would do with the new lane (had it replayed, it has now).
+    assert!(manager.settle(WAIT));
+    bare.enqueue(logs(1).remove(0));
+    assert_eq!(
+        bare.flush(WAIT),
+        databricks_telemetry::FlushResult::Completed
+    );
+    drop(bare);
+    // A shutdown drains the lane: had it replayed the spool, it would have sent it by now.
+    let stats = manager.shutdown(WAIT).stats;
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(stats.replayed, 0, "{stats:?}");
+    assert_eq!(endpoint.stats().logs_accepted, 1, "{:?}", endpoint.stats());
+    assert_eq!(on_disk(&dir), 15);
+    // A later acquire with the identity's credentials does replay it.
+    let second = client(&endpoint, &config);
+    assert!(eventually(WAIT, || on_disk(&dir) == 0));
+    let _ = second.close(WAIT);
+    assert_eq!(endpoint.stats().distinct_event_ids, 15 + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
