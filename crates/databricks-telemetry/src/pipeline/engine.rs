@@ -463,12 +463,14 @@ impl Engine {
         }
         let mut completed = true;
         for host in &hosts {
-            let lanes: Vec<Arc<Lane>> = host
-                .lock()
+            let state = host.lock();
+            let lanes: Vec<Arc<Lane>> = state
                 .lanes
                 .iter()
                 .map(|e| Arc::clone(&e.lane))
+                .chain(state.retiring.iter().cloned())
                 .collect();
+            drop(state);
             for lane in lanes {
                 if !self.wait_finished_or_abandon(host, &lane, deadline) {
                     completed = false;

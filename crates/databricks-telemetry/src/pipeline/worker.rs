@@ -59,7 +59,21 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
             host.set_worker(&mut state, WorkerState::Running);
         }
         let now = host.engine.clock.now();
-        retire_finished_lanes(host, &mut state, now);
+        let finished = take_finished_lanes(&mut state, now);
+        if !finished.is_empty() {
+            // Finishing may write to the spool (up to its deadline-write budget): never under
+            // the host's lock, which acquire and release wait on.
+            state.retiring.extend(finished.iter().cloned());
+            drop(state);
+            for lane in &finished {
+                host.retire(lane);
+            }
+            state = host.lock();
+            state
+                .retiring
+                .retain(|lane| !finished.iter().any(|done| Arc::ptr_eq(lane, done)));
+            continue;
+        }
 
         let lookahead = match scan(host, &mut state, now) {
             Scan::Serve {
@@ -371,8 +385,10 @@ fn authorize_early(host: &Arc<Host>, lane: &Arc<Lane>) {
         .authorize(lane, host.settings.request_timeout);
 }
 
-/// Finishes the lanes without handles that are drained or past their deadline.
-fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) {
+/// Takes out the lanes without handles that are drained or past their deadline, for the
+/// caller to retire ([`Host::retire`]) once it has let go of the host's lock.
+fn take_finished_lanes(state: &mut HostState, now: Instant) -> Vec<Arc<Lane>> {
+    let mut finished = Vec::new();
     let mut index = 0;
     while index < state.lanes.len() {
         let entry = &state.lanes[index];
@@ -385,11 +401,12 @@ fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) 
             if state.cursor > index {
                 state.cursor -= 1;
             }
-            host.retire(&entry.lane);
+            finished.push(entry.lane);
         } else {
             index += 1;
         }
     }
+    finished
 }
 
 /// One turn of `lane`: take a batch, get its authorization and the flag, ask the breaker,
