@@ -120,6 +120,9 @@ pub(crate) struct LaneState {
     pub(crate) sending: Option<Sending>,
     /// While the lane cannot send: when (clock time) it next writes what it holds to the spool.
     pub(crate) spill_due: Option<Instant>,
+    /// The worker is writing events it took off the lane to the spool with the lane's lock let
+    /// go (they still count as pending): a finish waits for it to account for them.
+    pub(crate) spilling: bool,
 }
 
 /// One (host, identity)'s queue, accounting and credentials.
@@ -212,6 +215,7 @@ impl Lane {
                 retired: false,
                 sending: None,
                 spill_due: None,
+                spilling: false,
             }),
             settled: Condvar::new(),
         }
@@ -337,6 +341,25 @@ impl Lane {
         done
     }
 
+    /// Writes `logs` to the spool in writes of at most [`SPOOL_WRITE_EVENTS`] (each synced),
+    /// with no lock of the lane held (the caller keeps them counted as pending and accounts
+    /// for what this returns under the lock), and sums what the writes did.
+    pub(crate) fn write_to_spool(&self, logs: &[FrontendLog]) -> Written {
+        let mut total = Written::default();
+        let Some(spool) = &self.spool else {
+            return total;
+        };
+        for chunk in logs.chunks(SPOOL_WRITE_EVENTS) {
+            let counts = spool.write(chunk);
+            total.written += counts.written;
+            total.refused += counts.refused;
+            total.evicted += counts.evicted;
+            total.expired += counts.expired;
+            total.corrupt += counts.corrupt;
+        }
+        total
+    }
+
     /// `events` received events have been counted as exported or dropped. Call it with the
     /// lane's lock held, right after the ledger update, so a waiter sees both at once.
     pub(crate) fn settle(&self, events: usize) {
@@ -351,6 +374,14 @@ impl Lane {
     pub(crate) fn finish(&self) {
         self.close();
         let mut state = self.lock();
+        while state.spilling {
+            // The worker writes what it took off the lane (one spill, without a deadline of
+            // its own) and accounts for it; then this counts what is left.
+            state = self
+                .settled
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
         if state.ledger.finished {
             return;
         }

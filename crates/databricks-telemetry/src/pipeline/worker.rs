@@ -368,8 +368,20 @@ fn spill(host: &Host, lane: &Lane, release_replayed: bool) {
         }
     }
     logs.extend(lane.take(&mut state, usize::MAX));
-    let written = lane.spool_logs(&mut state, &logs, None);
-    taken += written;
+    if logs.is_empty() {
+        lane.settle(taken);
+        return;
+    }
+    // Written with the lane's lock let go (producers, release and acquire take it): the events
+    // stay counted as pending until the ledger is settled below, and a finish meanwhile waits
+    // for that (`spilling`).
+    state.spilling = true;
+    drop(state);
+    let counts = lane.write_to_spool(&logs);
+    let mut state = lane.lock();
+    state.spilling = false;
+    Lane::count_spool(&mut state, &counts);
+    taken += logs.len();
     tracing::debug!(host = %host.key, events = taken, "telemetry events spooled while the host cannot take them");
     lane.settle(taken);
 }
