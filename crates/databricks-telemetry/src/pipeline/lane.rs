@@ -120,8 +120,9 @@ pub(crate) struct LaneState {
     pub(crate) sending: Option<Sending>,
     /// While the lane cannot send: when (clock time) it next writes what it holds to the spool.
     pub(crate) spill_due: Option<Instant>,
-    /// The worker is writing events it took off the lane to the spool with the lane's lock let
-    /// go (they still count as pending): a finish waits for it to account for them.
+    /// The worker is writing events it took off the lane to the spool, or reading a batch back,
+    /// with the lane's lock let go (what it took still counts as pending): a finish waits for it
+    /// to account for them.
     pub(crate) spilling: bool,
 }
 
@@ -358,6 +359,11 @@ impl Lane {
             total.corrupt += counts.corrupt;
         }
         total
+    }
+
+    /// Wakes whoever waits on the lane's settlement (a finish waiting for a spill or a read).
+    pub(crate) fn notify_settled(&self) {
+        self.settled.notify_all();
     }
 
     /// `events` received events have been counted as exported or dropped. Call it with the

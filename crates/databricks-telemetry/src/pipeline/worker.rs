@@ -431,9 +431,24 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
         if state.ledger.finished {
             return;
         }
+        let mut replayed = None;
+        if state.retry.is_none() && wants_replay(lane, &state, drain_deadline.is_some()) {
+            // Read (open, decompress, expire, delete: disk I/O) with the lane's lock let go; a
+            // finish meanwhile waits for the read to be accounted for (`spilling`).
+            state.spilling = true;
+            drop(state);
+            let replay = lane
+                .spool
+                .as_ref()
+                .map(|spool| spool.read(lane.settings.batch_size));
+            state = lane.lock();
+            state.spilling = false;
+            lane.notify_settled();
+            replayed = replay.and_then(|replay| admit_replay(lane, &mut state, replay));
+        }
         let batch = match state.retry.take() {
             Some(batch) => batch,
-            None => match replay_batch(lane, &mut state, drain_deadline.is_some()) {
+            None => match replayed {
                 Some(batch) => batch,
                 None => {
                     let logs = lane.take(&mut state, lane.settings.batch_size);
@@ -525,19 +540,23 @@ fn may_replay(lane: &Lane, state: &LaneState) -> bool {
     lane.identity.is_anonymous() || !state.providers.is_empty() || state.kept.is_some()
 }
 
-/// A batch of spooled records, when the lane's spool has some waiting and its queue holds
-/// less than a batch (a full queue goes first, and so does anything queued while a flush waits
-/// or the lane drains: they wait for what is in memory, not for the spool's backlog). Records
-/// dropped on the way (expired, corrupt) are counted.
-fn replay_batch(lane: &Lane, state: &mut LaneState, draining: bool) -> Option<Batch> {
-    let spool = lane.spool.as_ref()?;
+/// Whether to read a batch of spooled records now: the lane's spool has some waiting, the lane
+/// may send them ([`may_replay`]), and its queue holds less than a batch (a full queue goes
+/// first, and so does anything queued while a flush waits or the lane drains: they wait for
+/// what is in memory, not for the spool's backlog).
+fn wants_replay(lane: &Lane, state: &LaneState, draining: bool) -> bool {
+    let Some(spool) = lane.spool.as_ref() else {
+        return false;
+    };
     let queued = lane.queued();
     let memory_first =
         queued >= lane.settings.batch_size || (queued > 0 && (draining || state.flushes > 0));
-    if !spool.has_waiting() || memory_first || !may_replay(lane, state) {
-        return None;
-    }
-    let replay = spool.read(lane.settings.batch_size);
+    spool.has_waiting() && !memory_first && may_replay(lane, state)
+}
+
+/// Counts what a spool read dropped on the way (expired, corrupt) and admits its records as a
+/// batch; `None` when it read none.
+fn admit_replay(lane: &Lane, state: &mut LaneState, replay: crate::spool::Replay) -> Option<Batch> {
     Lane::count_spool(
         state,
         &crate::spool::Written {
@@ -615,9 +634,9 @@ fn put_back(lane: &Lane, batch: Batch, not_before: Option<Instant>) {
 }
 
 /// A batch is done with for good (delivered, refused or dropped): replayed records are marked
-/// consumed on disk.
-fn acknowledge(lane: &Lane, state: &mut LaneState, origin: Option<&crate::spool::SpoolMark>) {
-    state.sending = None;
+/// consumed on disk. Call it with the lane's lock let go (it syncs the segment's header): the
+/// batch is accounted for first, so a deadline meanwhile neither counts nor releases it.
+fn acknowledge(lane: &Lane, origin: Option<&crate::spool::SpoolMark>) {
     if let (Some(spool), Some(mark)) = (&lane.spool, origin) {
         spool.ack(mark);
     }
@@ -633,10 +652,12 @@ fn settle_dropped(lane: &Lane, batch: Batch, reason: fn(&mut crate::stats::Ledge
     if state.ledger.finished {
         return;
     }
-    acknowledge(lane, &mut state, origin.as_ref());
+    state.sending = None;
     *reason(&mut state.ledger) += len as u64;
     // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
+    drop(state);
+    acknowledge(lane, origin.as_ref());
 }
 
 /// Counts what became of one request.
@@ -670,7 +691,7 @@ fn account(
     if state.ledger.finished {
         return;
     }
-    acknowledge(lane, &mut state, origin.as_ref());
+    state.sending = None;
     state.ledger.batches_sent += 1;
     match outcome {
         ExportOutcome::Delivered => {
@@ -707,6 +728,8 @@ fn account(
     }
     // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
+    drop(state);
+    acknowledge(lane, origin.as_ref());
 }
 
 /// A failure worth trying again: [`after_failure`] (the one retry rule) says whether the batch
