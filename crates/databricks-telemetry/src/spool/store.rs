@@ -16,6 +16,10 @@ use crate::model::FrontendLog;
 /// The largest segment file: a replayer reads one whole segment into memory.
 const MAX_SEGMENT_BYTES: u64 = 1 << 20;
 
+/// Held while a lane of this process counts the directory's bytes, makes room and writes, so
+/// that two lanes do not both find room for their writes in the same space (a leaf lock).
+static DIRECTORY_WRITES: Mutex<()> = Mutex::new(());
+
 /// What a write did with the events it was given.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Written {
@@ -79,7 +83,8 @@ struct Store {
     prefix: String,
     writer: Option<SegmentWriter>,
     reader: Option<SegmentReader>,
-    /// Bytes of segment files in the directory, as last counted plus this lane's own writes.
+    /// Bytes of segment files in the directory, as counted before this write plus what it made
+    /// room for and wrote.
     dir_bytes: u64,
     seq: u64,
     /// What opening found and dropped (expired or corrupt records), for the next write or
@@ -202,8 +207,14 @@ impl LaneSpool {
             counts.refused = logs.len();
             return counts;
         }
+        // The bound is the directory's: every lane (of this process or another) writes to it,
+        // so it is counted afresh before each write (a directory listing, cheap next to the
+        // sync), and this process's lanes count and write one at a time.
+        let _one_writer = DIRECTORY_WRITES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        store.dir_bytes = store.count_bytes();
         if store.dir_bytes + needed > self.settings.max_bytes {
-            store.dir_bytes = store.count_bytes();
             store.make_room(needed, self.settings.max_bytes, &mut counts);
             if store.dir_bytes + needed > self.settings.max_bytes {
                 counts.refused = logs.len();
@@ -638,6 +649,65 @@ mod tests {
         let replay = spool.read(10);
         assert_eq!((replay.logs, replay.corrupt), (logs(3), 1));
         assert!(!large.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `n` logs of about 2,000 bytes each that do not compress (so they take their room).
+    fn incompressible(seed: u64, n: usize) -> Vec<FrontendLog> {
+        let mut x = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+        (0..n)
+            .map(|_| {
+                let id: String = (0..2000)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from(b'a' + (x % 26) as u8)
+                    })
+                    .collect();
+                FrontendLog {
+                    frontend_log_event_id: id.as_str().into(),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_lanes_together_stay_within_spool_max_bytes() {
+        let dir = temp_dir("shared-bound");
+        let max_bytes = 256 << 10;
+        let lanes: Vec<LaneSpool> = (0..4)
+            .map(|i| {
+                LaneSpool::new(
+                    SpoolSettings {
+                        dir: dir.clone(),
+                        max_bytes,
+                        max_age: Duration::from_secs(3600),
+                    },
+                    "example.com".to_owned(),
+                    format!("named:user{i}"),
+                )
+            })
+            .collect();
+        let mut written = 0;
+        for round in 0..3u64 {
+            for (i, lane) in lanes.iter().enumerate() {
+                written += lane
+                    .write(&incompressible(round * 10 + i as u64 + 1, 40))
+                    .written;
+                let on_disk: u64 = directory::segments(&dir, None)
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.bytes)
+                    .sum();
+                assert!(
+                    on_disk <= max_bytes,
+                    "{on_disk} bytes on disk, bound {max_bytes}"
+                );
+            }
+        }
+        assert!(written > 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
