@@ -170,6 +170,8 @@ pub(crate) struct SegmentReader {
     index: u32,
     /// The rest of a partly consumed block that no longer decodes, to report first.
     first_corrupt: Option<Entry>,
+    /// An entry given back by the caller, to return next.
+    put_back: Option<Entry>,
     pub(crate) len: u64,
 }
 
@@ -222,6 +224,7 @@ impl SegmentReader {
             block_written_at_ms: 0,
             index: 0,
             first_corrupt: None,
+            put_back: None,
             len,
         };
         if consumed.offset as usize >= HEADER_LEN && consumed.index > 0 {
@@ -259,8 +262,18 @@ impl SegmentReader {
         }
     }
 
+    /// Gives `entry` (the last one [`next_entry`](Self::next_entry) returned) back: the next
+    /// call returns it again.
+    pub(crate) fn put_back(&mut self, entry: Entry) {
+        debug_assert!(self.put_back.is_none());
+        self.put_back = Some(entry);
+    }
+
     /// The next record (or skipped block) after what was read so far; `None` at the end.
     pub(crate) fn next_entry(&mut self) -> Option<Entry> {
+        if let Some(entry) = self.put_back.take() {
+            return Some(entry);
+        }
         if let Some(entry) = self.first_corrupt.take() {
             return Some(entry);
         }

@@ -268,33 +268,54 @@ impl LaneSpool {
                 break;
             };
             let mut last_end = None;
+            // Where the expired and corrupt records read before this batch's first one end:
+            // acknowledged at once, so that a batch released unsent does not count them again.
+            let mut dropped_end = None;
             while replay.logs.len() < max {
                 let Some(entry) = reader.next_entry() else {
                     break;
                 };
-                last_end = Some(entry.end());
-                match entry {
-                    Entry::Corrupt { records, .. } => replay.corrupt += records,
+                let end = entry.end();
+                let log = match &entry {
+                    Entry::Corrupt { .. } => None,
                     Entry::Record {
                         written_at_ms,
                         payload,
                         ..
                     } => {
-                        if written_at_ms < oldest_allowed {
-                            replay.expired += 1;
-                        } else if let Ok(log) = serde_json::from_slice::<FrontendLog>(&payload) {
-                            replay.logs.push(log);
+                        if *written_at_ms < oldest_allowed {
+                            None
                         } else {
-                            replay.corrupt += 1;
+                            serde_json::from_slice::<FrontendLog>(payload).ok()
                         }
                     }
+                };
+                if let Some(log) = log {
+                    replay.logs.push(log);
+                    last_end = Some(end);
+                    continue;
                 }
+                if !replay.logs.is_empty() {
+                    // Dropped records after the batch's: left for the next read, which drops
+                    // (counts and acknowledges) them before its own batch.
+                    reader.put_back(entry);
+                    break;
+                }
+                match entry {
+                    Entry::Corrupt { records, .. } => replay.corrupt += records,
+                    Entry::Record { written_at_ms, .. } if written_at_ms < oldest_allowed => {
+                        replay.expired += 1;
+                    }
+                    Entry::Record { .. } => replay.corrupt += 1,
+                }
+                dropped_end = Some(end);
             }
             if !replay.logs.is_empty() {
-                replay.mark = last_end.map(|end| SpoolMark {
-                    path: reader.path.clone(),
-                    end,
-                });
+                let path = reader.path.clone();
+                if let Some(end) = dropped_end {
+                    store.consume_reader(end);
+                }
+                replay.mark = last_end.map(|end| SpoolMark { path, end });
                 break;
             }
             // Nothing to send in what is left of this segment: it is done with.
@@ -708,6 +729,44 @@ mod tests {
             }
         }
         assert!(written > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn expired_records_are_counted_once_even_when_the_batch_after_them_is_released() {
+        let dir = temp_dir("expired-release");
+        let spool = LaneSpool::new(
+            SpoolSettings {
+                dir: dir.clone(),
+                max_bytes: 1 << 30,
+                max_age: Duration::from_secs(3600),
+            },
+            "example.com".to_owned(),
+            "named:user".to_owned(),
+        );
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        assert_eq!(spool.write(&logs(2)).written, 2);
+        // The first write's block is made two hours old (its written_at field, 12 bytes into
+        // the block's header, and the header's checksum after it): past spool_max_age.
+        let path = directory::segments(&dir, None).unwrap()[0].path.clone();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let block = record::HEADER_LEN;
+        let at = block + 12;
+        let original = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        assert!(
+            original.abs_diff(now_ms()) < 60_000,
+            "written_at is not at {at}"
+        );
+        let old = now_ms() - 2 * 3600 * 1000;
+        bytes[at..at + 8].copy_from_slice(&old.to_le_bytes());
+        let head_crc = crate::spool::crc32::crc32(&[&bytes[block..block + 20]]);
+        bytes[block + 20..block + 24].copy_from_slice(&head_crc.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let first = spool.read(10);
+        assert_eq!((first.logs.len(), first.expired), (2, 3));
+        spool.release(first.mark.as_ref().unwrap());
+        let second = spool.read(10);
+        assert_eq!((second.logs.len(), second.expired), (2, 0));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
