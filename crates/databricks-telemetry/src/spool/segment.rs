@@ -86,21 +86,31 @@ pub(crate) struct SegmentWriter {
 
 impl SegmentWriter {
     /// Creates the segment (0600, new), locks it and writes its header; the directory entry is
-    /// synced so the file survives a crash.
+    /// synced so the file survives a crash. It is made under a temporary name the directory's
+    /// scans skip (no `.seg` suffix) and renamed into place once locked: no other replayer,
+    /// make-room or expiry can take it in between.
     pub(crate) fn create(dir: &Path, name: &str) -> io::Result<Self> {
         let path = dir.join(name);
+        let temporary = dir.join(format!("{name}.new"));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&path)?;
-        if !try_lock(&file)? {
-            return Err(io::Error::other(
-                "a new segment was locked by another process",
-            ));
+            .open(&temporary)?;
+        let made = try_lock(&file).and_then(|locked| {
+            if !locked {
+                return Err(io::Error::other(
+                    "a new segment was locked by another process",
+                ));
+            }
+            file.write_all(&record::header())?;
+            file.sync_data()?;
+            fs::rename(&temporary, &path)
+        });
+        if let Err(error) = made {
+            let _ = fs::remove_file(&temporary);
+            return Err(error);
         }
-        file.write_all(&record::header())?;
-        file.sync_data()?;
         File::open(dir)?.sync_all()?;
         Ok(SegmentWriter {
             path,
