@@ -296,7 +296,16 @@ impl Engine {
             grip.host.retire(&entry.lane);
             return;
         }
-        let deadline = self.shared.clock.now() + entry.lane.settings.close_timeout;
+        let close_timeout = entry.lane.settings.close_timeout;
+        // A lane with a spool stops draining early enough for its write at the deadline to end
+        // within its close timeout too (as a shutdown's lanes do).
+        let drain = if entry.lane.spool.is_some() {
+            entry.lane.lock().write_by = Some(Instant::now() + close_timeout);
+            close_timeout - DeadlineWrites::reserve(close_timeout)
+        } else {
+            close_timeout
+        };
+        let deadline = self.shared.clock.now() + drain;
         entry.drain_deadline = Some(entry.drain_deadline.map_or(deadline, |d| d.min(deadline)));
         grip.host.notify_locked(&mut state);
     }

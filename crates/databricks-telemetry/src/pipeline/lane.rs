@@ -124,6 +124,9 @@ pub(crate) struct LaneState {
     /// with the lane's lock let go (what it took still counts as pending): a finish waits for it
     /// to account for them.
     pub(crate) spilling: bool,
+    /// When (real time) the close timeout of the lane's last release ends: a write at its
+    /// deadline stops by then.
+    pub(crate) write_by: Option<Instant>,
 }
 
 /// One (host, identity)'s queue, accounting and credentials.
@@ -217,6 +220,7 @@ impl Lane {
                 sending: None,
                 spill_due: None,
                 spilling: false,
+                write_by: None,
             }),
             settled: Condvar::new(),
         }
@@ -445,7 +449,10 @@ impl Lane {
             return;
         }
         logs.extend(queued);
-        let until = self.deadline_writes.until(Instant::now());
+        let mut until = self.deadline_writes.until(Instant::now());
+        if let Some(write_by) = state.write_by {
+            until = until.min(write_by);
+        }
         self.spool_logs(state, &logs, Some(until));
     }
 

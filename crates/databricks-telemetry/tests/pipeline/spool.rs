@@ -690,3 +690,33 @@ fn an_acquire_without_credentials_never_replays_a_named_identitys_spool() {
     assert_eq!(endpoint.stats().distinct_event_ids, 15 + 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_closed_lane_with_a_spool_stops_draining_early_enough_to_write_within_its_close_timeout() {
+    // close_timeout 800 ms: the lane drains for 400 ms (half, as the write's reserve is the
+    // shorter of its budget and half the timeout) and then writes what it holds to the spool,
+    // so the write ends within the close timeout, not up to the write budget after it.
+    let dir = temp_spool("close-reserve");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let config = fast_builder()
+        .with_batch_size(10)
+        .with_max_queue_size(40)
+        .with_close_timeout(Duration::from_millis(800))
+        .with_spool_dir(dir.to_str().unwrap())
+        .build()
+        .unwrap();
+    let pipeline = Clocked::start(exporter(endpoint.addr(), &config), &config);
+    pipeline.enqueue(logs(5));
+    let before = pipeline.stats();
+    assert_eq!((before.pending, before.spooled), (5, 0), "{before:?}");
+    pipeline.client.release();
+    pipeline.settle();
+    // Less than the spill interval (1 s), more than the drain's 400 ms.
+    pipeline.advance(Duration::from_millis(500));
+    let after = pipeline.stats();
+    assert!(after.is_balanced(), "{after:?}");
+    assert_eq!((after.pending, after.spooled), (0, 5), "{after:?}");
+    assert_eq!(on_disk(&dir), 5);
+    let _ = std::fs::remove_dir_all(&dir);
+}
