@@ -400,8 +400,11 @@ impl Lane {
         let queued = self.take(&mut state, usize::MAX);
         let holding = state.ledger.in_flight();
         debug_assert!(holding >= queued.len() as u64);
-        if self.spool.is_some() {
+        if let Some(spool) = &self.spool {
             self.spool_at_deadline(&mut state, retry, sending, queued);
+            // Its segments are free for the next lane of its identity at once, not when the
+            // last reference to this one goes.
+            spool.let_go();
         }
         let ledger = &mut state.ledger;
         ledger.closed_before_delivery += ledger.in_flight();

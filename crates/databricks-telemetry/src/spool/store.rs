@@ -329,6 +329,16 @@ impl LaneSpool {
         replay
     }
 
+    /// Lets go of the segments this lane holds (its open segment and the one it replays), so
+    /// another lane or process may read them at once: the lane finished.
+    pub(crate) fn let_go(&self) {
+        let mut state = self.lock();
+        if let State::Open(store) = &mut *state {
+            store.writer = None;
+            store.reader = None;
+        }
+    }
+
     /// The batch read up to `mark` was delivered (or dropped for good): it is not read again.
     pub(crate) fn ack(&self, mark: &SpoolMark) {
         let mut state = self.lock();
