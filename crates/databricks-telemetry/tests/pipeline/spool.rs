@@ -228,7 +228,9 @@ fn another_identity_does_not_replay_the_spool() {
         other.flush(WAIT),
         databricks_telemetry::FlushResult::Completed
     );
-    std::thread::sleep(Duration::from_millis(200));
+    // The worker has done all it would do with the other identity's lane (had it replayed
+    // the spool, it has by now).
+    assert!(manager.settle(WAIT), "the worker did not settle");
     drop(other);
     let stats = manager.shutdown(WAIT).stats;
     assert_eq!(stats.replayed, 0, "{stats:?}");
@@ -382,7 +384,11 @@ fn kill_9_mid_outage_loses_at_most_the_last_second() {
 
     endpoint.clear_fault();
     let replayer = client(&endpoint, &spool_config(&dir));
-    eventually(WAIT, || on_disk(&dir) == 0);
+    assert!(
+        eventually(WAIT, || on_disk(&dir) == 0),
+        "the spool still holds {} records",
+        on_disk(&dir)
+    );
     let _ = replayer.close(WAIT);
     let stats = replayer.stats();
     assert!(stats.is_balanced(), "{stats:?}");
