@@ -320,41 +320,19 @@ impl Lane {
         ledger.spooled += counts.written as u64;
     }
 
-    /// Writes `logs` (events the lane holds, counted as received) to the spool, in writes of at
-    /// most [`SPOOL_WRITE_EVENTS`] (each synced),
-    /// stopping when `budget` (real time) is spent; counts what was written and what was not
-    /// (`spool_full`), and returns how many are accounted for (their room is the caller's to
-    /// give back). Those not tried before the budget ran out are left to the caller.
-    pub(crate) fn spool_logs(
-        &self,
-        state: &mut LaneState,
-        logs: &[FrontendLog],
-        budget: Option<Instant>,
-    ) -> usize {
-        let Some(spool) = &self.spool else {
-            return 0;
-        };
-        let mut done = 0;
-        for chunk in logs.chunks(SPOOL_WRITE_EVENTS) {
-            if budget.is_some_and(|until| Instant::now() >= until) {
-                break;
-            }
-            let counts = spool.write(chunk);
-            Self::count_spool(state, &counts);
-            done += chunk.len();
-        }
-        done
-    }
-
     /// Writes `logs` to the spool in writes of at most [`SPOOL_WRITE_EVENTS`] (each synced),
-    /// with no lock of the lane held (the caller keeps them counted as pending and accounts
-    /// for what this returns under the lock), and sums what the writes did.
-    pub(crate) fn write_to_spool(&self, logs: &[FrontendLog]) -> Written {
+    /// stopping when `budget` (real time) is spent, with no lock of the lane held (the caller
+    /// keeps them counted as pending and accounts for what this returns under the lock: those
+    /// not tried stay in flight), and sums what the writes did.
+    pub(crate) fn write_to_spool(&self, logs: &[FrontendLog], budget: Option<Instant>) -> Written {
         let mut total = Written::default();
         let Some(spool) = &self.spool else {
             return total;
         };
         for chunk in logs.chunks(SPOOL_WRITE_EVENTS) {
+            if budget.is_some_and(|until| Instant::now() >= until) {
+                break;
+            }
             let counts = spool.write(chunk);
             total.written += counts.written;
             total.refused += counts.refused;
@@ -400,34 +378,48 @@ impl Lane {
         let queued = self.take(&mut state, usize::MAX);
         let holding = state.ledger.in_flight();
         debug_assert!(holding >= queued.len() as u64);
+        // From here the worker leaves the lane alone, and a late export result is ignored.
+        state.ledger.finished = true;
         if let Some(spool) = &self.spool {
-            self.spool_at_deadline(&mut state, retry, sending, queued);
+            if let Some(logs) = self.deadline_logs(&mut state, retry, sending, queued) {
+                // Written with the lane's lock let go (what it holds still counts as pending);
+                // another finish waits for this one (`spilling`).
+                let mut until = self.deadline_writes.until(Instant::now());
+                if let Some(write_by) = state.write_by {
+                    until = until.min(write_by);
+                }
+                state.spilling = true;
+                drop(state);
+                let counts = self.write_to_spool(&logs, Some(until));
+                state = self.lock();
+                state.spilling = false;
+                Self::count_spool(&mut state, &counts);
+            }
             // Its segments are free for the next lane of its identity at once, not when the
             // last reference to this one goes.
             spool.let_go();
         }
         let ledger = &mut state.ledger;
         ledger.closed_before_delivery += ledger.in_flight();
-        ledger.finished = true;
         self.settle(holding as usize);
     }
 
     /// With a spool, what a finishing lane holds goes to disk instead of being dropped: a
-    /// replayed batch's records stay there (unacknowledged), the rest is written within
-    /// [`DEADLINE_WRITE_BUDGET`](crate::spool::DEADLINE_WRITE_BUDGET), and by a shutdown's
-    /// deadline ([`DeadlineWrites`]). Counted as spooled; the caller counts what is left as closed
+    /// replayed batch's records stay there (unacknowledged, counted as spooled here); the rest
+    /// is returned for the caller to write within
+    /// [`DEADLINE_WRITE_BUDGET`](crate::spool::DEADLINE_WRITE_BUDGET), by a shutdown's deadline
+    /// ([`DeadlineWrites`]) and by the close timeout; the caller counts what is left as closed
     /// before delivery. A batch whose request has not returned is written too (its copy): if
-    /// the service took it after all, it is sent twice (at most one batch).
-    fn spool_at_deadline(
+    /// the service took it after all, it is sent twice (at most one batch). `None`: the spool
+    /// is known unusable.
+    fn deadline_logs(
         &self,
         state: &mut LaneState,
         retry: Option<Batch>,
         sending: Option<Sending>,
         queued: Vec<FrontendLog>,
-    ) {
-        let Some(spool) = &self.spool else {
-            return;
-        };
+    ) -> Option<Vec<FrontendLog>> {
+        let spool = self.spool.as_ref()?;
         let mut logs = Vec::new();
         for on_disk in [
             retry.map(|batch| match batch.origin {
@@ -449,14 +441,10 @@ impl Lane {
         }
         if spool.is_broken() {
             // Known unusable: counted as closed before delivery, as without a spool.
-            return;
+            return None;
         }
         logs.extend(queued);
-        let mut until = self.deadline_writes.until(Instant::now());
-        if let Some(write_by) = state.write_by {
-            until = until.min(write_by);
-        }
-        self.spool_logs(state, &logs, Some(until));
+        Some(logs)
     }
 
     /// The accounting. Once the lane has finished, events a producer slipped in while it closed
@@ -491,7 +479,7 @@ impl Lane {
         deadline: Instant,
     ) -> bool {
         loop {
-            if state.ledger.finished || state.ledger.settled() >= target {
+            if (state.ledger.finished && !state.spilling) || state.ledger.settled() >= target {
                 return true;
             }
             let now = Instant::now();

@@ -377,7 +377,7 @@ fn spill(host: &Host, lane: &Lane, release_replayed: bool) {
     // for that (`spilling`).
     state.spilling = true;
     drop(state);
-    let counts = lane.write_to_spool(&logs);
+    let counts = lane.write_to_spool(&logs, None);
     let mut state = lane.lock();
     state.spilling = false;
     Lane::count_spool(&mut state, &counts);
