@@ -669,6 +669,25 @@ mod tests {
     }
 
     #[test]
+    fn inspect_skips_a_symlink_or_fifo_named_like_a_segment_without_hanging() {
+        let dir = temp_dir("hostile-inspect");
+        assert_eq!(spool(&dir).write(&logs(3)).written, 3);
+        let prefix = directory::segments(&dir, None).unwrap()[0].prefix.clone();
+        let entries = hostile_entries(&dir, &prefix);
+        let listed = within({
+            let dir = dir.clone();
+            move || crate::spool::inspect::inspect(&dir, false).unwrap()
+        });
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].records, 3);
+        // Inspecting changes nothing.
+        for entry in entries {
+            assert!(std::fs::symlink_metadata(&entry).is_ok(), "{entry:?} gone");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_file_larger_than_any_segment_is_deleted_unread() {
         let dir = temp_dir("hostile-large");
         let spool = spool(&dir);
