@@ -182,6 +182,7 @@ impl Engine {
         };
         let lane_settings = &settings.lane;
         let id = self.handle_ids.fetch_add(1, Ordering::Relaxed);
+        let mut registered = false;
         let mut state = host.lock();
         let lane = match state
             .lanes
@@ -218,6 +219,14 @@ impl Engine {
                     Arc::clone(&self.shared.deadline_writes),
                 ));
                 let spooled = lane.spool.is_some();
+                if let Some(provider) = &credentials {
+                    // Registered before the lane is visible to the worker: its first look at
+                    // the lane (and the spool it may replay) already finds the credentials.
+                    let mut lane_state = lane.lock();
+                    lane_state.expects_credentials = true;
+                    lane_state.providers.push((id, Arc::clone(provider)));
+                    registered = true;
+                }
                 state.lanes.push(LaneEntry {
                     lane: Arc::clone(&lane),
                     handles: 1,
@@ -254,7 +263,9 @@ impl Engine {
                 }
             }
             let ask_now = may_block && lane_state.kept.is_none();
-            lane_state.providers.push((id, provider));
+            if !registered {
+                lane_state.providers.push((id, provider));
+            }
             drop(lane_state);
             if ask_now {
                 // A provider that may block is never called on this thread: the host's worker
