@@ -188,7 +188,7 @@ pub(crate) struct SegmentReader {
 /// What opening a segment to read it found.
 #[derive(Debug)]
 pub(crate) enum Opened {
-    Reader(SegmentReader),
+    Reader(Box<SegmentReader>),
     /// Someone else holds it (a live writer or another replayer).
     Busy,
     /// A segment of the format's version 1, locked: not read (the caller deletes it).
@@ -240,7 +240,7 @@ impl SegmentReader {
         if consumed.offset as usize >= HEADER_LEN && consumed.index > 0 {
             reader.skip_in_first_block(consumed.index);
         }
-        Ok(Opened::Reader(reader))
+        Ok(Opened::Reader(Box::new(reader)))
     }
 
     /// Drops the first `done` records of the block at the consumed offset (already delivered).

@@ -404,7 +404,7 @@ impl Store {
         for segment in segments {
             match SegmentReader::open(&segment.path) {
                 Ok(Opened::Reader(reader)) => {
-                    self.reader = Some(reader);
+                    self.reader = Some(*reader);
                     return true;
                 }
                 Ok(Opened::Old(_locked)) => self.carried.corrupt += remove_old(&segment),
@@ -484,7 +484,7 @@ impl Store {
 /// holds it.
 fn take_whole(segment: &SegmentFile) -> (usize, usize) {
     let mut reader = match SegmentReader::open(&segment.path) {
-        Ok(Opened::Reader(reader)) => reader,
+        Ok(Opened::Reader(reader)) => *reader,
         Ok(Opened::Old(_locked)) => return (0, remove_old(segment)),
         Ok(Opened::Refused) => return (0, remove_refused(&segment.path)),
         _ => return (0, 0),
