@@ -54,8 +54,9 @@ pub(crate) struct SpoolMark {
     end: Position,
 }
 
-/// One lane's spool. Its lock is a leaf: taken under the host's and the lane's locks (a close
-/// deadline spools what the lane holds) or alone (the worker), and nothing is taken under it.
+/// One lane's spool. Its lock comes after the lane's: the writes and reads (disk I/O) are made
+/// with no pipeline lock held; only cheap calls (letting a segment go) under the lane's lock.
+/// Under it only `DIRECTORY_WRITES` is taken.
 #[derive(Debug)]
 pub(crate) struct LaneSpool {
     settings: SpoolSettings,
