@@ -67,6 +67,35 @@ pub(crate) fn remove_refused(path: &Path) -> usize {
     usize::from(fs::remove_file(path).is_ok())
 }
 
+/// What a segment is called while it is being made (see [`SegmentWriter::create`]).
+pub(crate) const NEW_SUFFIX: &str = ".seg.new";
+
+/// How old a segment being made must be before it counts as left behind by a crash: making one
+/// takes a create, a lock, a header write, a sync and a rename.
+pub(crate) const NEW_ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes the segments being made that a crashed process left in `dir` (older than
+/// [`NEW_ABANDONED_AFTER`]; they hold a header only). The entry only, whatever it is.
+pub(crate) fn remove_abandoned_new(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let abandoned = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.ends_with(NEW_SUFFIX))
+            && fs::symlink_metadata(entry.path())
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > NEW_ABANDONED_AFTER);
+        if abandoned {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Takes the file's exclusive lock without waiting; `false` when another holder has it.
 fn try_lock(file: &File) -> io::Result<bool> {
     match flock(file, FlockOperation::NonBlockingLockExclusive) {
@@ -91,7 +120,7 @@ impl SegmentWriter {
     /// make-room or expiry can take it in between.
     pub(crate) fn create(dir: &Path, name: &str) -> io::Result<Self> {
         let path = dir.join(name);
-        let temporary = dir.join(format!("{name}.new"));
+        let temporary = dir.join(format!("{}{NEW_SUFFIX}", name.trim_end_matches(".seg")));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -170,6 +170,7 @@ impl LaneSpool {
             carried: Written::default(),
         };
         let mut counts = Written::default();
+        super::segment::remove_abandoned_new(dir);
         store.expire_old_segments(self.settings.max_age, &mut counts);
         store.carried = counts;
         store.dir_bytes = store.count_bytes();
@@ -797,6 +798,28 @@ mod tests {
         spool.release(first.mark.as_ref().unwrap());
         let second = spool.read(10);
         assert_eq!((second.logs.len(), second.expired), (2, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_segment_a_crash_left_half_made_is_deleted_when_old() {
+        let dir = temp_dir("half-made");
+        assert_eq!(spool(&dir).write(&logs(1)).written, 1);
+        let old = dir.join(format!("x-1-1-1{}", super::super::segment::NEW_SUFFIX));
+        let recent = dir.join(format!("x-1-1-2{}", super::super::segment::NEW_SUFFIX));
+        for path in [&old, &recent] {
+            std::fs::write(path, record::header()).unwrap();
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        // A new store (as a later process opens it) cleans up.
+        assert_eq!(spool(&dir).read(10).logs.len(), 1);
+        assert!(!old.exists());
+        assert!(recent.exists(), "one being made now is left alone");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
