@@ -182,6 +182,7 @@ impl Engine {
         };
         let lane_settings = &settings.lane;
         let id = self.handle_ids.fetch_add(1, Ordering::Relaxed);
+        let mut registered = false;
         let mut state = host.lock();
         let lane = match state
             .lanes
@@ -218,6 +219,14 @@ impl Engine {
                     Arc::clone(&self.shared.deadline_writes),
                 ));
                 let spooled = lane.spool.is_some();
+                if let Some(provider) = &credentials {
+                    // Registered before the lane is visible to the worker: its first look at
+                    // the lane (and the spool it may replay) already finds the credentials.
+                    let mut lane_state = lane.lock();
+                    lane_state.expects_credentials = true;
+                    lane_state.providers.push((id, Arc::clone(provider)));
+                    registered = true;
+                }
                 state.lanes.push(LaneEntry {
                     lane: Arc::clone(&lane),
                     handles: 1,
@@ -254,12 +263,17 @@ impl Engine {
                 }
             }
             let ask_now = may_block && lane_state.kept.is_none();
-            lane_state.providers.push((id, provider));
+            if !registered {
+                lane_state.providers.push((id, provider));
+            }
             drop(lane_state);
             if ask_now {
                 // A provider that may block is never called on this thread: the host's worker
                 // asks it at once, in the background.
                 lane.wants_authorization.store(true, Ordering::Release);
+            }
+            if ask_now || lane.spool.is_some() {
+                // A spool waits for credentials before it is replayed: it may be now.
                 host.notify();
             }
         }
@@ -293,7 +307,16 @@ impl Engine {
             grip.host.retire(&entry.lane);
             return;
         }
-        let deadline = self.shared.clock.now() + entry.lane.settings.close_timeout;
+        let close_timeout = entry.lane.settings.close_timeout;
+        // A lane with a spool stops draining early enough for its write at the deadline to end
+        // within its close timeout too (as a shutdown's lanes do).
+        let drain = if entry.lane.spool.is_some() {
+            entry.lane.lock().write_by = Some(Instant::now() + close_timeout);
+            close_timeout - DeadlineWrites::reserve(close_timeout)
+        } else {
+            close_timeout
+        };
+        let deadline = self.shared.clock.now() + drain;
         entry.drain_deadline = Some(entry.drain_deadline.map_or(deadline, |d| d.min(deadline)));
         grip.host.notify_locked(&mut state);
     }
@@ -460,12 +483,14 @@ impl Engine {
         }
         let mut completed = true;
         for host in &hosts {
-            let lanes: Vec<Arc<Lane>> = host
-                .lock()
+            let state = host.lock();
+            let lanes: Vec<Arc<Lane>> = state
                 .lanes
                 .iter()
                 .map(|e| Arc::clone(&e.lane))
+                .chain(state.retiring.iter().cloned())
                 .collect();
+            drop(state);
             for lane in lanes {
                 if !self.wait_finished_or_abandon(host, &lane, deadline) {
                     completed = false;

@@ -94,6 +94,9 @@ pub(crate) struct HostState {
     pub(crate) flag_hold_until: Option<Instant>,
     /// The manager is shutting down: every lane finishes, handles or not.
     pub(crate) closing: bool,
+    /// Lanes the worker took out to finish with this lock let go (a finish may write to the
+    /// spool): a shutdown waits for them too.
+    pub(crate) retiring: Vec<Arc<Lane>>,
 }
 
 impl Host {
@@ -126,6 +129,7 @@ impl Host {
                 cursor: 0,
                 flag_hold_until: None,
                 closing: false,
+                retiring: Vec::new(),
             }),
             wake: AtomicBool::new(false),
             running: AtomicBool::new(false),

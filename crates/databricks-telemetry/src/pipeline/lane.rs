@@ -120,6 +120,13 @@ pub(crate) struct LaneState {
     pub(crate) sending: Option<Sending>,
     /// While the lane cannot send: when (clock time) it next writes what it holds to the spool.
     pub(crate) spill_due: Option<Instant>,
+    /// The worker is writing events it took off the lane to the spool, or reading a batch back,
+    /// with the lane's lock let go (what it took still counts as pending): a finish waits for it
+    /// to account for them.
+    pub(crate) spilling: bool,
+    /// When (real time) the close timeout of the lane's last release ends: a write at its
+    /// deadline stops by then.
+    pub(crate) write_by: Option<Instant>,
 }
 
 /// One (host, identity)'s queue, accounting and credentials.
@@ -212,6 +219,8 @@ impl Lane {
                 retired: false,
                 sending: None,
                 spill_due: None,
+                spilling: false,
+                write_by: None,
             }),
             settled: Condvar::new(),
         }
@@ -311,30 +320,32 @@ impl Lane {
         ledger.spooled += counts.written as u64;
     }
 
-    /// Writes `logs` (events the lane holds, counted as received) to the spool, in writes of at
-    /// most [`SPOOL_WRITE_EVENTS`] (each synced),
-    /// stopping when `budget` (real time) is spent; counts what was written and what was not
-    /// (`spool_full`), and returns how many are accounted for (their room is the caller's to
-    /// give back). Those not tried before the budget ran out are left to the caller.
-    pub(crate) fn spool_logs(
-        &self,
-        state: &mut LaneState,
-        logs: &[FrontendLog],
-        budget: Option<Instant>,
-    ) -> usize {
+    /// Writes `logs` to the spool in writes of at most [`SPOOL_WRITE_EVENTS`] (each synced),
+    /// stopping when `budget` (real time) is spent, with no lock of the lane held (the caller
+    /// keeps them counted as pending and accounts for what this returns under the lock: those
+    /// not tried stay in flight), and sums what the writes did.
+    pub(crate) fn write_to_spool(&self, logs: &[FrontendLog], budget: Option<Instant>) -> Written {
+        let mut total = Written::default();
         let Some(spool) = &self.spool else {
-            return 0;
+            return total;
         };
-        let mut done = 0;
         for chunk in logs.chunks(SPOOL_WRITE_EVENTS) {
             if budget.is_some_and(|until| Instant::now() >= until) {
                 break;
             }
             let counts = spool.write(chunk);
-            Self::count_spool(state, &counts);
-            done += chunk.len();
+            total.written += counts.written;
+            total.refused += counts.refused;
+            total.evicted += counts.evicted;
+            total.expired += counts.expired;
+            total.corrupt += counts.corrupt;
         }
-        done
+        total
+    }
+
+    /// Wakes whoever waits on the lane's settlement (a finish waiting for a spill or a read).
+    pub(crate) fn notify_settled(&self) {
+        self.settled.notify_all();
     }
 
     /// `events` received events have been counted as exported or dropped. Call it with the
@@ -351,6 +362,14 @@ impl Lane {
     pub(crate) fn finish(&self) {
         self.close();
         let mut state = self.lock();
+        while state.spilling {
+            // The worker writes what it took off the lane (one spill, without a deadline of
+            // its own) and accounts for it; then this counts what is left.
+            state = self
+                .settled
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
         if state.ledger.finished {
             return;
         }
@@ -359,31 +378,48 @@ impl Lane {
         let queued = self.take(&mut state, usize::MAX);
         let holding = state.ledger.in_flight();
         debug_assert!(holding >= queued.len() as u64);
-        if self.spool.is_some() {
-            self.spool_at_deadline(&mut state, retry, sending, queued);
+        // From here the worker leaves the lane alone, and a late export result is ignored.
+        state.ledger.finished = true;
+        if let Some(spool) = &self.spool {
+            if let Some(logs) = self.deadline_logs(&mut state, retry, sending, queued) {
+                // Written with the lane's lock let go (what it holds still counts as pending);
+                // another finish waits for this one (`spilling`).
+                let mut until = self.deadline_writes.until(Instant::now());
+                if let Some(write_by) = state.write_by {
+                    until = until.min(write_by);
+                }
+                state.spilling = true;
+                drop(state);
+                let counts = self.write_to_spool(&logs, Some(until));
+                state = self.lock();
+                state.spilling = false;
+                Self::count_spool(&mut state, &counts);
+            }
+            // Its segments are free for the next lane of its identity at once, not when the
+            // last reference to this one goes.
+            spool.let_go();
         }
         let ledger = &mut state.ledger;
         ledger.closed_before_delivery += ledger.in_flight();
-        ledger.finished = true;
         self.settle(holding as usize);
     }
 
     /// With a spool, what a finishing lane holds goes to disk instead of being dropped: a
-    /// replayed batch's records stay there (unacknowledged), the rest is written within
-    /// [`DEADLINE_WRITE_BUDGET`](crate::spool::DEADLINE_WRITE_BUDGET), and by a shutdown's
-    /// deadline ([`DeadlineWrites`]). Counted as spooled; the caller counts what is left as closed
+    /// replayed batch's records stay there (unacknowledged, counted as spooled here); the rest
+    /// is returned for the caller to write within
+    /// [`DEADLINE_WRITE_BUDGET`](crate::spool::DEADLINE_WRITE_BUDGET), by a shutdown's deadline
+    /// ([`DeadlineWrites`]) and by the close timeout; the caller counts what is left as closed
     /// before delivery. A batch whose request has not returned is written too (its copy): if
-    /// the service took it after all, it is sent twice (at most one batch).
-    fn spool_at_deadline(
+    /// the service took it after all, it is sent twice (at most one batch). `None`: the spool
+    /// is known unusable.
+    fn deadline_logs(
         &self,
         state: &mut LaneState,
         retry: Option<Batch>,
         sending: Option<Sending>,
         queued: Vec<FrontendLog>,
-    ) {
-        let Some(spool) = &self.spool else {
-            return;
-        };
+    ) -> Option<Vec<FrontendLog>> {
+        let spool = self.spool.as_ref()?;
         let mut logs = Vec::new();
         for on_disk in [
             retry.map(|batch| match batch.origin {
@@ -405,11 +441,10 @@ impl Lane {
         }
         if spool.is_broken() {
             // Known unusable: counted as closed before delivery, as without a spool.
-            return;
+            return None;
         }
         logs.extend(queued);
-        let until = self.deadline_writes.until(Instant::now());
-        self.spool_logs(state, &logs, Some(until));
+        Some(logs)
     }
 
     /// The accounting. Once the lane has finished, events a producer slipped in while it closed
@@ -444,7 +479,7 @@ impl Lane {
         deadline: Instant,
     ) -> bool {
         loop {
-            if state.ledger.finished || state.ledger.settled() >= target {
+            if (state.ledger.finished && !state.spilling) || state.ledger.settled() >= target {
                 return true;
             }
             let now = Instant::now();

@@ -38,13 +38,17 @@
 //!   block to a runner, and a runner takes the lane's lock alone. It is not after "lane" in
 //!   the order; it is never nested with the others.
 //! - A manual clock's `advance` tells the hosts (their lock) after letting go of its own.
-//! - A lane's spool ([`crate::spool`], feature `spool`) is a leaf after the lane: the worker
-//!   spills, replays and acknowledges under the lane's lock (so a deadline never counts the
-//!   same events), and a deadline spools what a finishing lane holds under the host's and the
-//!   lane's locks, within `DEADLINE_WRITE_BUDGET` and, in a shutdown, by the shutdown's own
-//!   deadline (`DeadlineWrites`: lanes with a spool stop draining up to that budget early, so
-//!   their writes fit before it; many lanes do not add up past it). Those locks are then held through disk I/O
-//!   (a synced write of at most a queue's events); producers take neither on their fast path.
+//! - A lane's spool ([`crate::spool`], feature `spool`) is a leaf after the lane, and its disk
+//!   I/O happens with neither the host's nor the lane's lock held: the worker takes events off
+//!   the lane (or decides to replay) under the lane's lock, marks the lane `spilling`, lets go,
+//!   writes or reads, and settles the ledger under the lock again; a finish (at a drain,
+//!   close or shutdown deadline) waits while the lane is `spilling`, then marks it finished,
+//!   lets go and writes what it held within `DEADLINE_WRITE_BUDGET`, the close timeout and, in
+//!   a shutdown, the shutdown's own deadline (`DeadlineWrites`: lanes with a spool stop
+//!   draining up to that budget early, so their writes fit before it; many lanes do not add up
+//!   past it). The worker retires finished lanes with the host's lock let go. Only cheap spool
+//!   calls (letting a segment go) are made under the lane's lock. Under the spool's own lock,
+//!   a process-wide leaf (`DIRECTORY_WRITES`) serializes counting the directory and writing.
 //!
 //! # Two-step enqueue
 //!

@@ -59,7 +59,21 @@ fn next_lane(host: &Arc<Host>) -> Option<(Arc<Lane>, Option<Instant>)> {
             host.set_worker(&mut state, WorkerState::Running);
         }
         let now = host.engine.clock.now();
-        retire_finished_lanes(host, &mut state, now);
+        let finished = take_finished_lanes(&mut state, now);
+        if !finished.is_empty() {
+            // Finishing may write to the spool (up to its deadline-write budget): never under
+            // the host's lock, which acquire and release wait on.
+            state.retiring.extend(finished.iter().cloned());
+            drop(state);
+            for lane in &finished {
+                host.retire(lane);
+            }
+            state = host.lock();
+            state
+                .retiring
+                .retain(|lane| !finished.iter().any(|done| Arc::ptr_eq(lane, done)));
+            continue;
+        }
 
         let lookahead = match scan(host, &mut state, now) {
             Scan::Serve {
@@ -267,6 +281,11 @@ fn lane_due(lane: &Lane, draining: bool, breaker_engaged: bool, now: Instant) ->
     if state.ledger.finished {
         return Due::Idle;
     }
+    // A spool without credentials to send it with waits (see `may_replay`).
+    let replay = replay && may_replay(lane, &state);
+    if !replay && !lane.has_events() {
+        return Due::Idle;
+    }
     if state.retry.is_some() {
         return match state.not_before {
             Some(at) if at > now && !breaker_engaged => Due::At(at),
@@ -349,8 +368,20 @@ fn spill(host: &Host, lane: &Lane, release_replayed: bool) {
         }
     }
     logs.extend(lane.take(&mut state, usize::MAX));
-    let written = lane.spool_logs(&mut state, &logs, None);
-    taken += written;
+    if logs.is_empty() {
+        lane.settle(taken);
+        return;
+    }
+    // Written with the lane's lock let go (producers, release and acquire take it): the events
+    // stay counted as pending until the ledger is settled below, and a finish meanwhile waits
+    // for that (`spilling`).
+    state.spilling = true;
+    drop(state);
+    let counts = lane.write_to_spool(&logs, None);
+    let mut state = lane.lock();
+    state.spilling = false;
+    Lane::count_spool(&mut state, &counts);
+    taken += logs.len();
     tracing::debug!(host = %host.key, events = taken, "telemetry events spooled while the host cannot take them");
     lane.settle(taken);
 }
@@ -366,8 +397,10 @@ fn authorize_early(host: &Arc<Host>, lane: &Arc<Lane>) {
         .authorize(lane, host.settings.request_timeout);
 }
 
-/// Finishes the lanes without handles that are drained or past their deadline.
-fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) {
+/// Takes out the lanes without handles that are drained or past their deadline, for the
+/// caller to retire ([`Host::retire`]) once it has let go of the host's lock.
+fn take_finished_lanes(state: &mut HostState, now: Instant) -> Vec<Arc<Lane>> {
+    let mut finished = Vec::new();
     let mut index = 0;
     while index < state.lanes.len() {
         let entry = &state.lanes[index];
@@ -380,11 +413,12 @@ fn retire_finished_lanes(host: &Arc<Host>, state: &mut HostState, now: Instant) 
             if state.cursor > index {
                 state.cursor -= 1;
             }
-            host.retire(&entry.lane);
+            finished.push(entry.lane);
         } else {
             index += 1;
         }
     }
+    finished
 }
 
 /// One turn of `lane`: take a batch, get its authorization and the flag, ask the breaker,
@@ -397,9 +431,24 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
         if state.ledger.finished {
             return;
         }
+        let mut replayed = None;
+        if state.retry.is_none() && wants_replay(lane, &state, drain_deadline.is_some()) {
+            // Read (open, decompress, expire, delete: disk I/O) with the lane's lock let go; a
+            // finish meanwhile waits for the read to be accounted for (`spilling`).
+            state.spilling = true;
+            drop(state);
+            let replay = lane
+                .spool
+                .as_ref()
+                .map(|spool| spool.read(lane.settings.batch_size));
+            state = lane.lock();
+            state.spilling = false;
+            lane.notify_settled();
+            replayed = replay.and_then(|replay| admit_replay(lane, &mut state, replay));
+        }
         let batch = match state.retry.take() {
             Some(batch) => batch,
-            None => match replay_batch(lane, &mut state, drain_deadline.is_some()) {
+            None => match replayed {
                 Some(batch) => batch,
                 None => {
                     let logs = lane.take(&mut state, lane.settings.batch_size);
@@ -483,19 +532,31 @@ fn serve(host: &Arc<Host>, lane: &Arc<Lane>, drain_deadline: Option<Instant>, ji
     account(host, lane, batch, outcome, jitter);
 }
 
-/// A batch of spooled records, when the lane's spool has some waiting and its queue holds
-/// less than a batch (a full queue goes first, and so does anything queued while a flush waits
-/// or the lane drains: they wait for what is in memory, not for the spool's backlog). Records
-/// dropped on the way (expired, corrupt) are counted.
-fn replay_batch(lane: &Lane, state: &mut LaneState, draining: bool) -> Option<Batch> {
-    let spool = lane.spool.as_ref()?;
+/// Whether `lane` may send what its spool holds: an anonymous lane always (its events were
+/// never sent with credentials), any other only once it has credentials to send them with (a
+/// live provider, or the value it kept) — never unauthenticated, as a lane acquired without
+/// credentials, or one whose acquirer has not registered its provider yet, would send them.
+fn may_replay(lane: &Lane, state: &LaneState) -> bool {
+    lane.identity.is_anonymous() || !state.providers.is_empty() || state.kept.is_some()
+}
+
+/// Whether to read a batch of spooled records now: the lane's spool has some waiting, the lane
+/// may send them ([`may_replay`]), and its queue holds less than a batch (a full queue goes
+/// first, and so does anything queued while a flush waits or the lane drains: they wait for
+/// what is in memory, not for the spool's backlog).
+fn wants_replay(lane: &Lane, state: &LaneState, draining: bool) -> bool {
+    let Some(spool) = lane.spool.as_ref() else {
+        return false;
+    };
     let queued = lane.queued();
     let memory_first =
         queued >= lane.settings.batch_size || (queued > 0 && (draining || state.flushes > 0));
-    if !spool.has_waiting() || memory_first {
-        return None;
-    }
-    let replay = spool.read(lane.settings.batch_size);
+    spool.has_waiting() && !memory_first && may_replay(lane, state)
+}
+
+/// Counts what a spool read dropped on the way (expired, corrupt) and admits its records as a
+/// batch; `None` when it read none.
+fn admit_replay(lane: &Lane, state: &mut LaneState, replay: crate::spool::Replay) -> Option<Batch> {
     Lane::count_spool(
         state,
         &crate::spool::Written {
@@ -573,9 +634,9 @@ fn put_back(lane: &Lane, batch: Batch, not_before: Option<Instant>) {
 }
 
 /// A batch is done with for good (delivered, refused or dropped): replayed records are marked
-/// consumed on disk.
-fn acknowledge(lane: &Lane, state: &mut LaneState, origin: Option<&crate::spool::SpoolMark>) {
-    state.sending = None;
+/// consumed on disk. Call it with the lane's lock let go (it syncs the segment's header): the
+/// batch is accounted for first, so a deadline meanwhile neither counts nor releases it.
+fn acknowledge(lane: &Lane, origin: Option<&crate::spool::SpoolMark>) {
     if let (Some(spool), Some(mark)) = (&lane.spool, origin) {
         spool.ack(mark);
     }
@@ -591,10 +652,12 @@ fn settle_dropped(lane: &Lane, batch: Batch, reason: fn(&mut crate::stats::Ledge
     if state.ledger.finished {
         return;
     }
-    acknowledge(lane, &mut state, origin.as_ref());
+    state.sending = None;
     *reason(&mut state.ledger) += len as u64;
     // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
+    drop(state);
+    acknowledge(lane, origin.as_ref());
 }
 
 /// Counts what became of one request.
@@ -628,7 +691,7 @@ fn account(
     if state.ledger.finished {
         return;
     }
-    acknowledge(lane, &mut state, origin.as_ref());
+    state.sending = None;
     state.ledger.batches_sent += 1;
     match outcome {
         ExportOutcome::Delivered => {
@@ -665,6 +728,8 @@ fn account(
     }
     // Under the lock: whoever sees the ledger settled also sees the room given back.
     lane.settle(len);
+    drop(state);
+    acknowledge(lane, origin.as_ref());
 }
 
 /// A failure worth trying again: [`after_failure`] (the one retry rule) says whether the batch

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::directory;
 use super::record::{self, Decoded, Header, Position, HEADER_LEN};
+use super::segment::MAX_FILE_BYTES;
 
 /// One segment file as found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +33,35 @@ pub struct SegmentSummary {
     pub payloads: Vec<String>,
 }
 
+/// A segment file's bytes, when it is a regular file (not followed through a symlink, not a
+/// FIFO that would block) of at most [`MAX_FILE_BYTES`].
+fn read_segment(path: &Path) -> io::Result<Vec<u8>> {
+    use rustix::fs::OFlags;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() || meta.len() > MAX_FILE_BYTES {
+        return Err(io::Error::other(
+            "not a regular segment file of a plausible size",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(io::Error::other("larger than a segment"));
+    }
+    Ok(bytes)
+}
+
 /// Every segment in `dir`, oldest first; with `payloads`, each waiting record's JSON too.
 pub fn inspect(dir: &Path, payloads: bool) -> io::Result<Vec<SegmentSummary>> {
     let mut found = Vec::new();
     for segment in directory::segments(dir, None)? {
-        let Ok(bytes) = std::fs::read(&segment.path) else {
+        let Ok(bytes) = read_segment(&segment.path) else {
             continue;
         };
         let mut summary = SegmentSummary {

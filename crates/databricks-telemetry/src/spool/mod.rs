@@ -127,12 +127,12 @@ mod store;
 mod warn;
 
 #[cfg(all(feature = "spool", unix))]
-pub(crate) use store::{LaneSpool, SpoolMark, Written};
+pub(crate) use store::{LaneSpool, Replay, SpoolMark, Written};
 
 #[cfg(not(all(feature = "spool", unix)))]
 mod off;
 #[cfg(not(all(feature = "spool", unix)))]
-pub(crate) use off::{LaneSpool, SpoolMark, Written};
+pub(crate) use off::{LaneSpool, Replay, SpoolMark, Written};
 
 /// The lane spool for `settings` (when a `spool_dir` is set) and an identity that means the
 /// same in a later process; without the `spool` feature (or off Unix) a warning, once.

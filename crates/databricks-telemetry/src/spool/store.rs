@@ -8,13 +8,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::directory::{self, SegmentFile};
 use super::record::{self, Position};
-use super::segment::{Entry, Opened, SegmentReader, SegmentWriter};
+use super::segment::{remove_refused, Entry, Opened, SegmentReader, SegmentWriter, MAX_FILE_BYTES};
 use super::warn::{warn_once, Cause};
 use super::SpoolSettings;
 use crate::model::FrontendLog;
 
 /// The largest segment file: a replayer reads one whole segment into memory.
 const MAX_SEGMENT_BYTES: u64 = 1 << 20;
+
+/// Held while a lane of this process counts the directory's bytes, makes room and writes, so
+/// that two lanes do not both find room for their writes in the same space (a leaf lock).
+static DIRECTORY_WRITES: Mutex<()> = Mutex::new(());
 
 /// What a write did with the events it was given.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +54,9 @@ pub(crate) struct SpoolMark {
     end: Position,
 }
 
-/// One lane's spool. Its lock is a leaf: taken under the host's and the lane's locks (a close
-/// deadline spools what the lane holds) or alone (the worker), and nothing is taken under it.
+/// One lane's spool. Its lock comes after the lane's: the writes and reads (disk I/O) are made
+/// with no pipeline lock held; only cheap calls (letting a segment go) under the lane's lock.
+/// Under it only `DIRECTORY_WRITES` is taken.
 #[derive(Debug)]
 pub(crate) struct LaneSpool {
     settings: SpoolSettings,
@@ -79,7 +84,8 @@ struct Store {
     prefix: String,
     writer: Option<SegmentWriter>,
     reader: Option<SegmentReader>,
-    /// Bytes of segment files in the directory, as last counted plus this lane's own writes.
+    /// Bytes of segment files in the directory, as counted before this write plus what it made
+    /// room for and wrote.
     dir_bytes: u64,
     seq: u64,
     /// What opening found and dropped (expired or corrupt records), for the next write or
@@ -164,6 +170,7 @@ impl LaneSpool {
             carried: Written::default(),
         };
         let mut counts = Written::default();
+        super::segment::remove_abandoned_new(dir);
         store.expire_old_segments(self.settings.max_age, &mut counts);
         store.carried = counts;
         store.dir_bytes = store.count_bytes();
@@ -197,8 +204,19 @@ impl LaneSpool {
         let mut bytes = Vec::new();
         record::encode(&mut bytes, now_ms(), &records);
         let needed = bytes.len() as u64;
+        if needed + record::HEADER_LEN as u64 > MAX_FILE_BYTES {
+            // A segment larger than a replayer reads: never written.
+            counts.refused = logs.len();
+            return counts;
+        }
+        // The bound is the directory's: every lane (of this process or another) writes to it,
+        // so it is counted afresh before each write (a directory listing, cheap next to the
+        // sync), and this process's lanes count and write one at a time.
+        let _one_writer = DIRECTORY_WRITES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        store.dir_bytes = store.count_bytes();
         if store.dir_bytes + needed > self.settings.max_bytes {
-            store.dir_bytes = store.count_bytes();
             store.make_room(needed, self.settings.max_bytes, &mut counts);
             if store.dir_bytes + needed > self.settings.max_bytes {
                 counts.refused = logs.len();
@@ -252,33 +270,54 @@ impl LaneSpool {
                 break;
             };
             let mut last_end = None;
+            // Where the expired and corrupt records read before this batch's first one end:
+            // acknowledged at once, so that a batch released unsent does not count them again.
+            let mut dropped_end = None;
             while replay.logs.len() < max {
                 let Some(entry) = reader.next_entry() else {
                     break;
                 };
-                last_end = Some(entry.end());
-                match entry {
-                    Entry::Corrupt { records, .. } => replay.corrupt += records,
+                let end = entry.end();
+                let log = match &entry {
+                    Entry::Corrupt { .. } => None,
                     Entry::Record {
                         written_at_ms,
                         payload,
                         ..
                     } => {
-                        if written_at_ms < oldest_allowed {
-                            replay.expired += 1;
-                        } else if let Ok(log) = serde_json::from_slice::<FrontendLog>(&payload) {
-                            replay.logs.push(log);
+                        if *written_at_ms < oldest_allowed {
+                            None
                         } else {
-                            replay.corrupt += 1;
+                            serde_json::from_slice::<FrontendLog>(payload).ok()
                         }
                     }
+                };
+                if let Some(log) = log {
+                    replay.logs.push(log);
+                    last_end = Some(end);
+                    continue;
                 }
+                if !replay.logs.is_empty() {
+                    // Dropped records after the batch's: left for the next read, which drops
+                    // (counts and acknowledges) them before its own batch.
+                    reader.put_back(entry);
+                    break;
+                }
+                match entry {
+                    Entry::Corrupt { records, .. } => replay.corrupt += records,
+                    Entry::Record { written_at_ms, .. } if written_at_ms < oldest_allowed => {
+                        replay.expired += 1;
+                    }
+                    Entry::Record { .. } => replay.corrupt += 1,
+                }
+                dropped_end = Some(end);
             }
             if !replay.logs.is_empty() {
-                replay.mark = last_end.map(|end| SpoolMark {
-                    path: reader.path.clone(),
-                    end,
-                });
+                let path = reader.path.clone();
+                if let Some(end) = dropped_end {
+                    store.consume_reader(end);
+                }
+                replay.mark = last_end.map(|end| SpoolMark { path, end });
                 break;
             }
             // Nothing to send in what is left of this segment: it is done with.
@@ -290,6 +329,16 @@ impl LaneSpool {
         replay.expired += late.expired;
         replay.corrupt += late.corrupt;
         replay
+    }
+
+    /// Lets go of the segments this lane holds (its open segment and the one it replays), so
+    /// another lane or process may read them at once: the lane finished.
+    pub(crate) fn let_go(&self) {
+        let mut state = self.lock();
+        if let State::Open(store) = &mut *state {
+            store.writer = None;
+            store.reader = None;
+        }
     }
 
     /// The batch read up to `mark` was delivered (or dropped for good): it is not read again.
@@ -357,10 +406,11 @@ impl Store {
         for segment in segments {
             match SegmentReader::open(&segment.path) {
                 Ok(Opened::Reader(reader)) => {
-                    self.reader = Some(reader);
+                    self.reader = Some(*reader);
                     return true;
                 }
                 Ok(Opened::Old(_locked)) => self.carried.corrupt += remove_old(&segment),
+                Ok(Opened::Refused) => self.carried.corrupt += remove_refused(&segment.path),
                 _ => {}
             }
         }
@@ -393,7 +443,7 @@ impl Store {
             return;
         };
         for segment in segments {
-            let old = std::fs::metadata(&segment.path)
+            let old = std::fs::symlink_metadata(&segment.path)
                 .and_then(|meta| meta.modified())
                 .ok()
                 .and_then(|modified| modified.elapsed().ok())
@@ -436,8 +486,9 @@ impl Store {
 /// holds it.
 fn take_whole(segment: &SegmentFile) -> (usize, usize) {
     let mut reader = match SegmentReader::open(&segment.path) {
-        Ok(Opened::Reader(reader)) => reader,
+        Ok(Opened::Reader(reader)) => *reader,
         Ok(Opened::Old(_locked)) => return (0, remove_old(segment)),
+        Ok(Opened::Refused) => return (0, remove_refused(&segment.path)),
         _ => return (0, 0),
     };
     let (mut records, mut corrupt) = (0, 0);
@@ -542,6 +593,233 @@ mod tests {
         let replay = spool.read(10);
         assert_eq!((replay.logs.len(), replay.corrupt), (3, 1));
         assert!(!old.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Runs `f` on another thread and waits for it at most 20 s (a FIFO read would block
+    /// forever, a read of /dev/zero until memory runs out).
+    fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("the spool hung on a directory entry")
+    }
+
+    /// Puts a symlink to /dev/zero and a FIFO named like segments of `prefix` in `dir`.
+    fn hostile_entries(dir: &std::path::Path, prefix: &str) -> [PathBuf; 2] {
+        let link = dir.join(format!("{prefix}-0-1-1.seg"));
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let fifo = dir.join(format!("{prefix}-0-1-2.seg"));
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success(), "mkfifo");
+        [link, fifo]
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_named_like_a_segment_is_deleted_unread_on_replay() {
+        let dir = temp_dir("hostile-read");
+        let spool = spool(&dir);
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        let prefix = directory::segments(&dir, None).unwrap()[0].prefix.clone();
+        let entries = hostile_entries(&dir, &prefix);
+        let (read, corrupt) = within(move || {
+            let replay = spool.read(10);
+            (replay.logs, replay.corrupt)
+        });
+        assert_eq!((read, corrupt), (logs(3), 2));
+        for entry in entries {
+            assert!(
+                std::fs::symlink_metadata(&entry).is_err(),
+                "{entry:?} stays"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_named_like_a_segment_is_deleted_unread_when_making_room() {
+        // The size of one write of 3 logs, measured in a directory of its own.
+        let probe_dir = temp_dir("hostile-probe");
+        spool(&probe_dir).write(&logs(3));
+        let one: u64 = directory::segments(&probe_dir, None).unwrap()[0].bytes;
+        let _ = std::fs::remove_dir_all(&probe_dir);
+
+        let dir = temp_dir("hostile-room");
+        let small = LaneSpool::new(
+            SpoolSettings {
+                dir: dir.clone(),
+                max_bytes: one + one / 2,
+                max_age: Duration::from_secs(3600),
+            },
+            "example.com".to_owned(),
+            "named:user".to_owned(),
+        );
+        assert_eq!(small.write(&logs(3)).written, 3);
+        // Another lane's names, older than every real segment: made room from first.
+        let entries = hostile_entries(&dir, "0000000000000000");
+        let counts = within(move || small.write(&logs(3)));
+        assert_eq!(counts.corrupt, 2);
+        for entry in entries {
+            assert!(
+                std::fs::symlink_metadata(&entry).is_err(),
+                "{entry:?} stays"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn inspect_skips_a_symlink_or_fifo_named_like_a_segment_without_hanging() {
+        let dir = temp_dir("hostile-inspect");
+        assert_eq!(spool(&dir).write(&logs(3)).written, 3);
+        let prefix = directory::segments(&dir, None).unwrap()[0].prefix.clone();
+        let entries = hostile_entries(&dir, &prefix);
+        let listed = within({
+            let dir = dir.clone();
+            move || crate::spool::inspect::inspect(&dir, false).unwrap()
+        });
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].records, 3);
+        // Inspecting changes nothing.
+        for entry in entries {
+            assert!(std::fs::symlink_metadata(&entry).is_ok(), "{entry:?} gone");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_larger_than_any_segment_is_deleted_unread() {
+        let dir = temp_dir("hostile-large");
+        let spool = spool(&dir);
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        let prefix = directory::segments(&dir, None).unwrap()[0].prefix.clone();
+        let large = dir.join(format!("{prefix}-0-1-1.seg"));
+        let file = std::fs::File::create(&large).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let replay = spool.read(10);
+        assert_eq!((replay.logs, replay.corrupt), (logs(3), 1));
+        assert!(!large.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `n` logs of about 2,000 bytes each that do not compress (so they take their room).
+    fn incompressible(seed: u64, n: usize) -> Vec<FrontendLog> {
+        let mut x = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+        (0..n)
+            .map(|_| {
+                let id: String = (0..2000)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from(b'a' + (x % 26) as u8)
+                    })
+                    .collect();
+                FrontendLog {
+                    frontend_log_event_id: id.as_str().into(),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_lanes_together_stay_within_spool_max_bytes() {
+        let dir = temp_dir("shared-bound");
+        let max_bytes = 256 << 10;
+        let lanes: Vec<LaneSpool> = (0..4)
+            .map(|i| {
+                LaneSpool::new(
+                    SpoolSettings {
+                        dir: dir.clone(),
+                        max_bytes,
+                        max_age: Duration::from_secs(3600),
+                    },
+                    "example.com".to_owned(),
+                    format!("named:user{i}"),
+                )
+            })
+            .collect();
+        let mut written = 0;
+        for round in 0..3u64 {
+            for (i, lane) in lanes.iter().enumerate() {
+                written += lane
+                    .write(&incompressible(round * 10 + i as u64 + 1, 40))
+                    .written;
+                let on_disk: u64 = directory::segments(&dir, None)
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.bytes)
+                    .sum();
+                assert!(
+                    on_disk <= max_bytes,
+                    "{on_disk} bytes on disk, bound {max_bytes}"
+                );
+            }
+        }
+        assert!(written > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn expired_records_are_counted_once_even_when_the_batch_after_them_is_released() {
+        let dir = temp_dir("expired-release");
+        let spool = LaneSpool::new(
+            SpoolSettings {
+                dir: dir.clone(),
+                max_bytes: 1 << 30,
+                max_age: Duration::from_secs(3600),
+            },
+            "example.com".to_owned(),
+            "named:user".to_owned(),
+        );
+        assert_eq!(spool.write(&logs(3)).written, 3);
+        assert_eq!(spool.write(&logs(2)).written, 2);
+        // The first write's block is made two hours old (its written_at field, 12 bytes into
+        // the block's header, and the header's checksum after it): past spool_max_age.
+        let path = directory::segments(&dir, None).unwrap()[0].path.clone();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let block = record::HEADER_LEN;
+        let at = block + 12;
+        let original = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        assert!(
+            original.abs_diff(now_ms()) < 60_000,
+            "written_at is not at {at}"
+        );
+        let old = now_ms() - 2 * 3600 * 1000;
+        bytes[at..at + 8].copy_from_slice(&old.to_le_bytes());
+        let head_crc = crate::spool::crc32::crc32(&[&bytes[block..block + 20]]);
+        bytes[block + 20..block + 24].copy_from_slice(&head_crc.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let first = spool.read(10);
+        assert_eq!((first.logs.len(), first.expired), (2, 3));
+        spool.release(first.mark.as_ref().unwrap());
+        let second = spool.read(10);
+        assert_eq!((second.logs.len(), second.expired), (2, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_segment_a_crash_left_half_made_is_deleted_when_old() {
+        let dir = temp_dir("half-made");
+        assert_eq!(spool(&dir).write(&logs(1)).written, 1);
+        let old = dir.join(format!("x-1-1-1{}", super::super::segment::NEW_SUFFIX));
+        let recent = dir.join(format!("x-1-1-2{}", super::super::segment::NEW_SUFFIX));
+        for path in [&old, &recent] {
+            std::fs::write(path, record::header()).unwrap();
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        // A new store (as a later process opens it) cleans up.
+        assert_eq!(spool(&dir).read(10).logs.len(), 1);
+        assert!(!old.exists());
+        assert!(recent.exists(), "one being made now is left alone");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -518,6 +518,14 @@ impl Client {
         }
     }
 
+    /// Releases the handle (its lane drains in the background within its close timeout).
+    #[allow(dead_code)]
+    pub(crate) fn release(&self) {
+        if let Some(handle) = self.handle.lock().unwrap().take() {
+            handle.release();
+        }
+    }
+
     pub(crate) fn close(&self, timeout: Duration) -> CloseResult {
         if let Some(handle) = self.handle.lock().unwrap().take() {
             handle.release();

@@ -228,7 +228,9 @@ fn another_identity_does_not_replay_the_spool() {
         other.flush(WAIT),
         databricks_telemetry::FlushResult::Completed
     );
-    std::thread::sleep(Duration::from_millis(200));
+    // The worker has done all it would do with the other identity's lane (had it replayed
+    // the spool, it has by now).
+    assert!(manager.settle(WAIT), "the worker did not settle");
     drop(other);
     let stats = manager.shutdown(WAIT).stats;
     assert_eq!(stats.replayed, 0, "{stats:?}");
@@ -382,7 +384,11 @@ fn kill_9_mid_outage_loses_at_most_the_last_second() {
 
     endpoint.clear_fault();
     let replayer = client(&endpoint, &spool_config(&dir));
-    eventually(WAIT, || on_disk(&dir) == 0);
+    assert!(
+        eventually(WAIT, || on_disk(&dir) == 0),
+        "the spool still holds {} records",
+        on_disk(&dir)
+    );
     let _ = replayer.close(WAIT);
     let stats = replayer.stats();
     assert!(stats.is_balanced(), "{stats:?}");
@@ -640,5 +646,83 @@ fn a_shutdown_leaves_its_lanes_time_to_write_before_its_deadline() {
     assert_eq!(stats.spooled, 20, "{stats:?}");
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     assert_eq!(on_disk(&dir), 20);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_acquire_without_credentials_never_replays_a_named_identitys_spool() {
+    let dir = temp_spool("no-credentials");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let config = spool_config(&dir);
+    let first = client(&endpoint, &config);
+    for log in logs(15) {
+        first.enqueue(log);
+    }
+    let _ = first.close(Duration::from_millis(300));
+    assert_eq!(on_disk(&dir), 15);
+    endpoint.clear_fault();
+    // The same identity, acquired without credentials: its own events go unauthenticated, the
+    // spool (written with the identity's credentials) waits.
+    let manager = TelemetryClientManager::new();
+    let exporter = exporter(endpoint.addr(), &config);
+    let bare = manager
+        .acquire_with_credentials(
+            "127.0.0.1",
+            &ClientIdentity::new("test-user"),
+            None,
+            &config,
+            move |_| Box::new(exporter) as Box<dyn databricks_telemetry::export::Exporter>,
+        )
+        .unwrap();
+    // The worker has done all it would do with the new lane (had it replayed, it has now).
+    assert!(manager.settle(WAIT));
+    bare.enqueue(logs(1).remove(0));
+    assert_eq!(
+        bare.flush(WAIT),
+        databricks_telemetry::FlushResult::Completed
+    );
+    drop(bare);
+    // A shutdown drains the lane: had it replayed the spool, it would have sent it by now.
+    let stats = manager.shutdown(WAIT).stats;
+    assert!(stats.is_balanced(), "{stats:?}");
+    assert_eq!(stats.replayed, 0, "{stats:?}");
+    assert_eq!(endpoint.stats().logs_accepted, 1, "{:?}", endpoint.stats());
+    assert_eq!(on_disk(&dir), 15);
+    // A later acquire with the identity's credentials does replay it.
+    let second = client(&endpoint, &config);
+    assert!(eventually(WAIT, || on_disk(&dir) == 0));
+    let _ = second.close(WAIT);
+    assert_eq!(endpoint.stats().distinct_event_ids, 15 + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_closed_lane_with_a_spool_stops_draining_early_enough_to_write_within_its_close_timeout() {
+    // close_timeout 800 ms: the lane drains for 400 ms (half, as the write's reserve is the
+    // shorter of its budget and half the timeout) and then writes what it holds to the spool,
+    // so the write ends within the close timeout, not up to the write budget after it.
+    let dir = temp_spool("close-reserve");
+    let endpoint = start_endpoint();
+    fail_with_503(&endpoint);
+    let config = fast_builder()
+        .with_batch_size(10)
+        .with_max_queue_size(40)
+        .with_close_timeout(Duration::from_millis(800))
+        .with_spool_dir(dir.to_str().unwrap())
+        .build()
+        .unwrap();
+    let pipeline = Clocked::start(exporter(endpoint.addr(), &config), &config);
+    pipeline.enqueue(logs(5));
+    let before = pipeline.stats();
+    assert_eq!((before.pending, before.spooled), (5, 0), "{before:?}");
+    pipeline.client.release();
+    pipeline.settle();
+    // Less than the spill interval (1 s), more than the drain's 400 ms.
+    pipeline.advance(Duration::from_millis(500));
+    let after = pipeline.stats();
+    assert!(after.is_balanced(), "{after:?}");
+    assert_eq!((after.pending, after.spooled), (0, 5), "{after:?}");
+    assert_eq!(on_disk(&dir), 5);
     let _ = std::fs::remove_dir_all(&dir);
 }
