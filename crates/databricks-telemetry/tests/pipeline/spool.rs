@@ -289,7 +289,12 @@ fn torn_and_corrupt_records_are_skipped_and_counted() {
 
     endpoint.clear_fault();
     let second = client(&endpoint, &config);
-    assert!(eventually(WAIT, || endpoint.stats().logs_accepted >= 10));
+    // The good block is sent first; the damaged ones after it are met by the worker's next
+    // read. A close does not wait for a spool's backlog (it is no longer the lane's pending),
+    // so wait for that read before closing.
+    assert!(eventually(WAIT, || {
+        endpoint.stats().logs_accepted >= 10 && second.stats().dropped.spool_corrupt == 11
+    }));
     let _ = second.close(WAIT);
     let two = second.stats();
     assert!(two.is_balanced(), "{two:?}");
