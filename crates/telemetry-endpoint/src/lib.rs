@@ -116,6 +116,7 @@ mod feature_flags;
 mod handle;
 mod huge_body;
 mod local_only;
+mod log_count;
 mod read_body;
 mod recorded;
 mod reset;

@@ -21,6 +21,7 @@ use crate::body_budget::BodyBudget;
 use crate::connections::{Admission, Admitted, Connections};
 use crate::huge_body::HugeBody;
 use crate::local_only::{self, LocalRefusal};
+use crate::log_count::count_proto_logs;
 use crate::read_body::{BodyLimits, BodyRefusal};
 use crate::reset::{PartialBody, ResetSwitch, ResettableStream};
 use crate::validate::{check_upload, UploadRoute};
@@ -658,21 +659,14 @@ async fn read_body(
     let limits = BodyLimits {
         timeout: handle.body_read_timeout().min(LONGEST_READ_TIMEOUT),
         min_rate,
-        window,
+        // A huge window (up to `Duration::MAX`) must not overflow the clock's arithmetic.
+        window: window.min(LONGEST_READ_TIMEOUT),
     };
     let _reading = handle.body_being_read();
     let mut room = bodies.room(trusted);
     crate::read_body::read_body(request.into_body(), declared, &mut room, limits)
         .await
         .map_err(refused)
-}
-
-/// The number of `protoLogs` elements, when the body is JSON with such an array.
-fn count_proto_logs(body: &[u8]) -> usize {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|value| value.get("protoLogs")?.as_array().map(Vec::len))
-        .unwrap_or(0)
 }
 
 /// The stats as JSON, fields in declaration order.

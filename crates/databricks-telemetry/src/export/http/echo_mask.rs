@@ -53,7 +53,11 @@ impl EchoMask {
             let mut from = 0;
             while let Some(at) = find(&window[from..], secret).map(|at| from + at) {
                 let end = at + secret.len();
-                window[at.max(context)..end].fill(MASK);
+                // A match wholly inside `recent` (a credential of fewer bytes than it keeps)
+                // was handed over already: nothing of it to mask here.
+                if end > context {
+                    window[at.max(context)..end].fill(MASK);
+                }
                 from = at + 1;
             }
         }
@@ -128,8 +132,13 @@ pub(crate) fn echoable_forms(value: &[u8], out: &mut Vec<Vec<u8>>) {
         return;
     }
     out.push(value.to_vec());
-    if let Some(space) = value.iter().position(|&b| b == b' ') {
-        let part = value[space + 1..].trim_ascii_start();
+    // A server may echo the value as it parsed it: without surrounding blanks.
+    let trimmed = value.trim_ascii();
+    if trimmed.len() >= MIN_PART && trimmed != value {
+        out.push(trimmed.to_vec());
+    }
+    if let Some(blank) = trimmed.iter().position(|&b| b == b' ' || b == b'\t') {
+        let part = trimmed[blank + 1..].trim_ascii();
         if part.len() >= MIN_PART {
             out.push(part.to_vec());
         }
@@ -254,5 +263,38 @@ mod tests {
         let mut out = Vec::new();
         echoable_forms(b"Bearer abc", &mut out);
         assert_eq!(out, vec![b"Bearer abc".to_vec()]);
+    }
+
+    #[test]
+    fn a_short_credential_already_handed_over_is_no_panic() {
+        // The credential is registered after its bytes went through (a provider's value set
+        // mid-answer): a match wholly inside what was handed over is left as it is.
+        let mut mask = EchoMask::default();
+        mask.push(b"vwx", &[]);
+        mask.push(b"yz", &[b"vw".to_vec()]);
+        let mut out = [0u8; 8];
+        let n = mask.take(&mut out);
+        assert_eq!(&out[..n], b"vwxyz");
+    }
+
+    #[test]
+    fn a_tab_after_the_scheme_or_blanks_around_the_value_still_mask_the_token() {
+        let mut forms = Vec::new();
+        echoable_forms(b"Bearer\tdapi-SECRET-0123 ", &mut forms);
+        assert!(forms.contains(&b"dapi-SECRET-0123".to_vec()), "{forms:?}");
+        assert!(
+            forms.contains(&b"Bearer\tdapi-SECRET-0123".to_vec()),
+            "{forms:?}"
+        );
+        let mut mask = EchoMask::default();
+        mask.push(b"echo: dapi-SECRET-0123\r\n", &forms);
+        mask.finish();
+        let mut out = [0u8; 64];
+        let n = mask.take(&mut out);
+        assert!(
+            !out[..n].windows(6).any(|w| w == b"SECRET"),
+            "{:?}",
+            String::from_utf8_lossy(&out[..n])
+        );
     }
 }
