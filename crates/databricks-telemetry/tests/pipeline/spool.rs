@@ -124,6 +124,21 @@ fn without_a_spool_the_same_outage_drops_what_the_queue_cannot_hold() {
     assert_eq!(during.spooled, 0);
 }
 
+/// A client that enqueues `events` while the endpoint fails and then closes, within 300 ms:
+/// what it could not deliver waits in the spool (the caller has made the endpoint fail).
+fn spool_in_an_outage(
+    endpoint: &TelemetryEndpoint,
+    config: &TelemetryConfig,
+    events: usize,
+) -> Client {
+    let first = client(endpoint, config);
+    for log in logs(events) {
+        first.enqueue(log);
+    }
+    let _ = first.close(Duration::from_millis(300));
+    first
+}
+
 /// A manager with one handle (identity `test-user`, [`TOKEN`]) on host 127.0.0.1, exporting to
 /// `endpoint`.
 fn client(endpoint: &TelemetryEndpoint, config: &TelemetryConfig) -> Client {
@@ -143,11 +158,7 @@ fn a_run_that_exits_mid_outage_leaves_a_spool_the_next_run_delivers() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = client(&endpoint, &config);
-    for log in logs(35) {
-        first.enqueue(log);
-    }
-    let _ = first.close(Duration::from_millis(300));
+    let first = spool_in_an_outage(&endpoint, &config, 35);
     let one = first.stats();
     assert!(one.is_balanced(), "{one:?}");
     assert_eq!(one.dropped.total(), 0, "{one:?}");
@@ -206,11 +217,7 @@ fn another_identity_does_not_replay_the_spool() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = client(&endpoint, &config);
-    for log in logs(15) {
-        first.enqueue(log);
-    }
-    let _ = first.close(Duration::from_millis(300));
+    let first = spool_in_an_outage(&endpoint, &config, 15);
     assert_eq!(on_disk(&dir), 15);
     endpoint.clear_fault();
     let manager = TelemetryClientManager::new();
@@ -264,11 +271,7 @@ fn torn_and_corrupt_records_are_skipped_and_counted() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = client(&endpoint, &config);
-    for log in logs(10) {
-        first.enqueue(log);
-    }
-    let _ = first.close(Duration::from_millis(300));
+    let first = spool_in_an_outage(&endpoint, &config, 10);
     let segments = inspect(&dir, false).unwrap();
     assert_eq!(segments.len(), 1);
     assert_eq!(segments[0].records, 10);
@@ -472,11 +475,7 @@ fn records_past_spool_max_age_are_dropped_as_expired() {
         .with_spool_max_age(Duration::from_secs(3600))
         .build()
         .unwrap();
-    let first = client(&endpoint, &config);
-    for log in logs(12) {
-        first.enqueue(log);
-    }
-    let _ = first.close(Duration::from_millis(300));
+    let first = spool_in_an_outage(&endpoint, &config, 12);
     assert_eq!(on_disk(&dir), 12);
     // Last written two hours ago, by the file's own clock.
     for segment in inspect(&dir, false).unwrap() {
@@ -660,11 +659,7 @@ fn an_acquire_without_credentials_never_replays_a_named_identitys_spool() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = client(&endpoint, &config);
-    for log in logs(15) {
-        first.enqueue(log);
-    }
-    let _ = first.close(Duration::from_millis(300));
+    let first = spool_in_an_outage(&endpoint, &config, 15);
     assert_eq!(on_disk(&dir), 15);
     endpoint.clear_fault();
     // The same identity, acquired without credentials: its own events go unauthenticated, the
