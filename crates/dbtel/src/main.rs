@@ -16,6 +16,7 @@ mod inspect;
 mod page;
 mod serve;
 mod simulate;
+mod stop_signals;
 mod terminal;
 
 use std::error::Error;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::page::live::LivePage;
+use crate::stop_signals::StopSignals;
 use crate::terminal::escaped;
 use telemetry_endpoint::{
     EndpointConfig, EndpointError, EndpointHandle, Fault, FeatureFlagAnswer, Mode,
@@ -196,7 +197,7 @@ async fn serve_until_signal(endpoint: &TelemetryEndpoint) -> Result<(), ServeErr
     let mut refresh = tokio::time::interval(SUMMARY_INTERVAL);
     loop {
         tokio::select! {
-            () = stop.recv() => break,
+            _ = stop.recv() => break,
             _ = refresh.tick(), if live => print_live(&mut stdout, &handle),
         }
     }
@@ -215,41 +216,4 @@ fn print_live(stdout: &mut io::Stdout, handle: &EndpointHandle) {
         escaped(&handle.stats().summary_line())
     );
     let _ = stdout.flush();
-}
-
-/// SIGINT and SIGTERM (Ctrl-C only, off Unix).
-struct StopSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    #[cfg(unix)]
-    fn install() -> io::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn install() -> io::Result<Self> {
-        Ok(StopSignals {})
-    }
-
-    #[cfg(unix)]
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-    }
-
-    #[cfg(not(unix))]
-    async fn recv(&mut self) {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -2,8 +2,7 @@
 //! closes within its close timeout and prints the report it has); a second ends the process at
 //! once.
 //!
-//! The handlers are tokio's (`tokio::signal`, already a dependency of `dbtel` for `serve`; no
-//! crate of its own), driven by a one-thread runtime on a thread of their own, since the
+//! The handlers are [`StopSignals`], `serve`'s too, driven by a one-thread runtime on a thread of their own, since the
 //! simulation itself is synchronous. They are installed before the workload starts, so a
 //! signal sent as soon as the run begins is not lost.
 
@@ -11,47 +10,8 @@ use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-/// The signal that stopped a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StopSignal {
-    /// SIGINT (Ctrl-C).
-    Interrupt,
-    /// SIGTERM.
-    Terminate,
-}
-
-impl StopSignal {
-    /// Its usual name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            StopSignal::Interrupt => "SIGINT",
-            StopSignal::Terminate => "SIGTERM",
-        }
-    }
-
-    /// The exit status of a process it stopped, as a shell reports one: 128 + its number.
-    pub(crate) fn exit_code(self) -> u8 {
-        match self {
-            StopSignal::Interrupt => 130,
-            StopSignal::Terminate => 143,
-        }
-    }
-
-    fn code(self) -> u8 {
-        match self {
-            StopSignal::Interrupt => 1,
-            StopSignal::Terminate => 2,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(StopSignal::Interrupt),
-            2 => Some(StopSignal::Terminate),
-            _ => None,
-        }
-    }
-}
+pub(crate) use crate::stop_signals::StopSignal;
+use crate::stop_signals::StopSignals;
 
 /// Whether (and by which signal) the run was asked to stop; shared with the workload.
 #[derive(Debug, Clone, Default)]
@@ -60,7 +20,7 @@ pub(crate) struct StopFlag(Arc<AtomicU8>);
 impl StopFlag {
     /// The first signal received, if any.
     pub(crate) fn signal(&self) -> Option<StopSignal> {
-        StopSignal::from_code(self.0.load(Ordering::Acquire))
+        from_code(self.0.load(Ordering::Acquire))
     }
 
     /// Whether a stop was asked for.
@@ -71,7 +31,7 @@ impl StopFlag {
     /// Records `signal` unless one came before; whether it was the first.
     pub(crate) fn set(&self, signal: StopSignal) -> bool {
         self.0
-            .compare_exchange(0, signal.code(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, code(signal), Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 }
@@ -89,7 +49,7 @@ pub(crate) fn install() -> io::Result<StopFlag> {
         .build()?;
     let mut signals = {
         let _context = runtime.enter();
-        Signals::install()?
+        StopSignals::install()?
     };
     let watched = flag.clone();
     std::thread::Builder::new()
@@ -113,41 +73,19 @@ pub(crate) fn install() -> io::Result<StopFlag> {
     Ok(flag)
 }
 
-/// SIGINT and SIGTERM (Ctrl-C only, off Unix).
-struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
+/// The flag's encoding of a signal (0: none).
+fn code(signal: StopSignal) -> u8 {
+    match signal {
+        StopSignal::Interrupt => 1,
+        StopSignal::Terminate => 2,
+    }
 }
 
-impl Signals {
-    #[cfg(unix)]
-    fn install() -> io::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn install() -> io::Result<Self> {
-        Ok(Signals {})
-    }
-
-    #[cfg(unix)]
-    async fn recv(&mut self) -> StopSignal {
-        tokio::select! {
-            _ = self.interrupt.recv() => StopSignal::Interrupt,
-            _ = self.terminate.recv() => StopSignal::Terminate,
-        }
-    }
-
-    #[cfg(not(unix))]
-    async fn recv(&mut self) -> StopSignal {
-        let _ = tokio::signal::ctrl_c().await;
-        StopSignal::Interrupt
+fn from_code(code: u8) -> Option<StopSignal> {
+    match code {
+        1 => Some(StopSignal::Interrupt),
+        2 => Some(StopSignal::Terminate),
+        _ => None,
     }
 }
 
