@@ -3,12 +3,15 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use databricks_telemetry::model::FrontendLog;
 use databricks_telemetry::model::{DriverConnectionParameters, DriverSystemConfiguration};
 use databricks_telemetry::unstable::model::{
     frontend_log, ClientContext, DriverErrorInfo, EventId, FrontendLogContext, FrontendLogEntry,
     SqlDriverLog,
 };
-use databricks_telemetry::{ErrorInfo, FlushResult, TelemetryClientHandle};
+use databricks_telemetry::{
+    ErrorInfo, FlushResult, TelemetryClientHandle, TelemetrySessionContext,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -45,6 +48,34 @@ impl Handle {
         self.inner
             .as_ref()
             .filter(|_| generation::is_current(self.generation))
+    }
+}
+
+impl Handle {
+    /// Sends a session event (opened or closed: `ok`, or `failed` with `error_name`) through this
+    /// handle; whether it was recorded.
+    fn session_event(
+        &self,
+        latency_ms: f64,
+        error_name: Option<&str>,
+        stack_trace: Option<&str>,
+        ok: fn(&TelemetrySessionContext, Duration) -> FrontendLog,
+        failed: fn(&TelemetrySessionContext, Duration, &ErrorInfo) -> FrontendLog,
+    ) -> bool {
+        guard::or(false, || {
+            let Some(handle) = self.live() else {
+                return false;
+            };
+            let Some(session) = handle.session_context() else {
+                return false;
+            };
+            let log = match error_name {
+                None => ok(&session, millis(latency_ms)),
+                Some(name) => failed(&session, millis(latency_ms), &error(name, stack_trace)),
+            };
+            handle.enqueue(log);
+            true
+        })
     }
 }
 
@@ -112,22 +143,13 @@ impl Handle {
         error_name: Option<&str>,
         stack_trace: Option<&str>,
     ) -> bool {
-        guard::or(false, || {
-            let Some(handle) = self.live() else {
-                return false;
-            };
-            let Some(session) = handle.session_context() else {
-                return false;
-            };
-            let log = match error_name {
-                None => session.connection_opened(millis(latency_ms)),
-                Some(name) => {
-                    session.connection_open_failed(millis(latency_ms), &error(name, stack_trace))
-                }
-            };
-            handle.enqueue(log);
-            true
-        })
+        self.session_event(
+            latency_ms,
+            error_name,
+            stack_trace,
+            TelemetrySessionContext::connection_opened,
+            TelemetrySessionContext::connection_open_failed,
+        )
     }
 
     /// `DELETE_SESSION`: the connection closed after `latency_ms` (failed, with `error_name`).
@@ -138,22 +160,13 @@ impl Handle {
         error_name: Option<&str>,
         stack_trace: Option<&str>,
     ) -> bool {
-        guard::or(false, || {
-            let Some(handle) = self.live() else {
-                return false;
-            };
-            let Some(session) = handle.session_context() else {
-                return false;
-            };
-            let log = match error_name {
-                None => session.connection_closed(millis(latency_ms)),
-                Some(name) => {
-                    session.connection_close_failed(millis(latency_ms), &error(name, stack_trace))
-                }
-            };
-            handle.enqueue(log);
-            true
-        })
+        self.session_event(
+            latency_ms,
+            error_name,
+            stack_trace,
+            TelemetrySessionContext::connection_closed,
+            TelemetrySessionContext::connection_close_failed,
+        )
     }
 
     /// Starts recording one operation (`"EXECUTE_STATEMENT"`, `"LIST_TABLES"`, ...) now; the

@@ -18,6 +18,8 @@
 //! anyway; what this stops is the common reflection (an echo endpoint, a debugging proxy, an
 //! error page quoting the request) turning into a token in the driver's logs.
 
+use super::secret_header::find;
+
 /// The shortest end of a read that is held back when it could begin a credential.
 pub(crate) const MIN_HELD: usize = 4;
 
@@ -148,16 +150,6 @@ pub(crate) fn echoable_forms(value: &[u8], out: &mut Vec<Vec<u8>>) {
 /// The shortest credential part (after the scheme) masked on its own: shorter ones would mask
 /// ordinary words of the answer.
 pub(crate) const MIN_PART: usize = 8;
-
-/// The first position of `needle` in `haystack`.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
 
 #[cfg(test)]
 mod tests {
