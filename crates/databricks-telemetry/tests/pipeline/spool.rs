@@ -217,7 +217,7 @@ fn another_identity_does_not_replay_the_spool() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = spool_in_an_outage(&endpoint, &config, 15);
+    let _first = spool_in_an_outage(&endpoint, &config, 15);
     assert_eq!(on_disk(&dir), 15);
     endpoint.clear_fault();
     let manager = TelemetryClientManager::new();
@@ -271,7 +271,7 @@ fn torn_and_corrupt_records_are_skipped_and_counted() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = spool_in_an_outage(&endpoint, &config, 10);
+    let _first = spool_in_an_outage(&endpoint, &config, 10);
     let segments = inspect(&dir, false).unwrap();
     assert_eq!(segments.len(), 1);
     assert_eq!(segments[0].records, 10);
@@ -475,7 +475,7 @@ fn records_past_spool_max_age_are_dropped_as_expired() {
         .with_spool_max_age(Duration::from_secs(3600))
         .build()
         .unwrap();
-    let first = spool_in_an_outage(&endpoint, &config, 12);
+    let _first = spool_in_an_outage(&endpoint, &config, 12);
     assert_eq!(on_disk(&dir), 12);
     // Last written two hours ago, by the file's own clock.
     for segment in inspect(&dir, false).unwrap() {
@@ -659,7 +659,7 @@ fn an_acquire_without_credentials_never_replays_a_named_identitys_spool() {
     let endpoint = start_endpoint();
     fail_with_503(&endpoint);
     let config = spool_config(&dir);
-    let first = spool_in_an_outage(&endpoint, &config, 15);
+    let _first = spool_in_an_outage(&endpoint, &config, 15);
     assert_eq!(on_disk(&dir), 15);
     endpoint.clear_fault();
     // The same identity, acquired without credentials: its own events go unauthenticated, the
