@@ -612,8 +612,16 @@ mod tests {
         let link = dir.join(format!("{prefix}-0-1-1.seg"));
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         let fifo = dir.join(format!("{prefix}-0-1-2.seg"));
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.unwrap().success(), "mkfifo");
+        // Made here, not by running `mkfifo`: a child process forked meanwhile would hold a
+        // copy of another test's segment (and its lock) until it execs.
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
         [link, fifo]
     }
 
